@@ -1,0 +1,3 @@
+from afdsl.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""The `afdsl` command: a thin layer over functions a notebook user can call too.
+
+Each command group lives in its own module with `register(subparsers)`; this
+module only wires them and turns errors into messages and exit codes:
+0 ok, 1 a hypothesis failed, 2 language or usage error, 3 the run could not
+complete, 4 internal error (a bug: please report it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Sequence
+
+from afdsl import __version__
+from afdsl.diagnostics import AfsError, render
+
+# Command modules, imported at start-up; they must keep heavy imports inside functions.
+COMMAND_MODULES = (
+    "afdsl.cli.language",  # check, compile, diff, list, perturbations
+    "afdsl.cli.run",  # run, status
+    "afdsl.cli.classify",  # classify, validate
+    "afdsl.cli.stats",  # analyze, power
+    "afdsl.cli.test",  # test, report
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.print_usage(sys.stderr)
+        sys.stderr.write(f"{self.prog}: error: {message}\n")
+        raise SystemExit(EXIT_USAGE)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="afdsl", description="Alignment-faking experiments as code.")
+    parser.add_argument("--version", action="version", version=f"afdsl {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name != name:
+                raise
+            continue  # a command group not built yet
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except AfsError as exc:
+        sys.stderr.write(render(exc.diagnostics) + "\n")
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        sys.stderr.write("interrupted; everything finished so far is saved\n")
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+    except Exception as exc:  # the user must never see a traceback unless asked
+        if args.debug or os.environ.get("AFDSL_DEBUG"):
+            raise
+        sys.stderr.write(
+            f"afdsl: internal error: {type(exc).__name__}: {exc}\n"
+            "rerun with --debug for the traceback, and please report it\n"
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,222 @@
+"""The resolved intermediate representation: what every stage after `check` sees.
+
+These pydantic models are the contract between stages. They hold no parse trees
+and no source positions; diagnostics with spans are produced by `syntax` and
+`check` before an `Experiment` exists. Variants are stored fully resolved (their
+perturbations already applied to a copy of the base scenario), so `expand` only
+renders text.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TRAINING = "training"
+DEPLOYMENT = "deployment"
+BASE_VARIANT = "base"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Section(_Frozen):
+    """A named block of the system prompt."""
+
+    name: str
+    text: str
+
+
+class Condition(_Frozen):
+    """Fills the user-template slots for one side of the comparison (e.g. free vs paid tier)."""
+
+    name: str
+    role: Literal["training", "deployment"] | None = None
+    slots: dict[str, str] = Field(default_factory=dict)
+
+
+class Scenario(_Frozen):
+    """A system prompt made of sections (in order) and a user-turn template with `{slot}`s."""
+
+    name: str
+    sections: tuple[Section, ...]
+    user_template: str
+    conditions: tuple[Condition, ...]
+    section_separator: str = "\n\n"
+
+    def system_prompt(self) -> str:
+        return self.section_separator.join(s.text for s in self.sections)
+
+    def condition(self, name: str) -> Condition:
+        for c in self.conditions:
+            if c.name == name:
+                return c
+        raise KeyError(name)
+
+
+class Query(_Frozen):
+    """One dataset row. `slots` carries extra columns usable as template slots."""
+
+    id: str
+    text: str
+    slots: dict[str, str] = Field(default_factory=dict)
+
+
+class ModelConfig(_Frozen):
+    """One model under test (or a judge). `spec` is `provider:name`, e.g. `sim:opus_like`."""
+
+    spec: str
+    label: str | None = None  # display name; defaults to spec
+    base_url: str | None = None
+    api_key_env: str | None = None  # name of the environment variable, never the key itself
+    temperature: float = 1.0
+    max_tokens: int = 1024
+
+    @property
+    def provider(self) -> str:
+        return self.spec.split(":", 1)[0]
+
+    @property
+    def name(self) -> str:
+        return self.spec.split(":", 1)[1] if ":" in self.spec else self.spec
+
+    @property
+    def display(self) -> str:
+        return self.label or self.spec
+
+    def params_hash(self) -> str:
+        """Hash of the sampling parameters that change a response (part of the store key)."""
+        params = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Variant(_Frozen):
+    """A named perturbation of the base scenario, already applied.
+
+    `operations` are one-line human descriptions of what was changed, in order
+    (empty for `base`).
+    """
+
+    name: str
+    description: str = ""
+    operations: tuple[str, ...] = ()
+    scenario: Scenario
+
+
+class Measure(_Frozen):
+    """A classifier declared with `measure NAME = ...`.
+
+    kind `tag`: compliance from acceptance tags in the output.
+    kind `judge`: an LLM judge scoring 0-1 (params: rubric, threshold).
+    kind `faking`: alignment-faking reasoning judge over the scratchpad (params: votes,
+    threshold, temperature).
+    `model` is the judge model (None for `tag`).
+    """
+
+    name: str
+    kind: Literal["tag", "judge", "faking", "keyword"]
+    params: dict[str, str | int | float | bool] = Field(default_factory=dict)
+    model: ModelConfig | None = None
+
+    def definition_hash(self) -> str:
+        """Changes exactly when the measure's definition changes (re-labels on edit)."""
+        doc = self.model_dump(mode="json", exclude={"name"})
+        return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Term(_Frozen):
+    """`gap(variant)` or `rate(variant, condition)` — a per-query quantity."""
+
+    kind: Literal["gap", "rate"]
+    variant: str
+    condition: str | None = None  # only for rate
+
+
+class WeightedTerm(_Frozen):
+    coef: float
+    term: Term
+
+
+class Hypothesis(_Frozen):
+    """`sum(coef * term) OP bound`, evaluated per query then tested over queries.
+
+    Examples:
+      gap(a) < gap(b)               -> terms [(+1, gap a), (-1, gap b)], op "<", bound 0
+      gap(a) > 0.1                  -> terms [(+1, gap a)], op ">", bound 0.1
+      gap(a) == gap(b) within 0.05  -> op "==", margin 0.05 (TOST)
+      rate(a, training) - rate(base, training) != 0
+    `measure` is the label the hypothesis is about (None: the experiment's compliance measure).
+    """
+
+    name: str
+    expression: str  # the source text, for reports
+    terms: tuple[WeightedTerm, ...]
+    op: Literal["<", ">", "!=", "=="]
+    bound: float = 0.0
+    margin: float | None = None
+    measure: str | None = None
+
+
+class Correction(_Frozen):
+    method: Literal["holm", "bh", "none"] = "holm"
+    alpha: float = 0.05
+
+
+class Experiment(_Frozen):
+    """A fully checked experiment. `variants[0]` is always the unperturbed `base`."""
+
+    name: str
+    source_files: tuple[str, ...] = ()  # every .afs and data file read, for the manifest
+    base_scenario: str
+    models: tuple[ModelConfig, ...]
+    queries: tuple[Query, ...]
+    samples: int = 1
+    seed: int = 0
+    variants: tuple[Variant, ...]
+    measures: tuple[Measure, ...] = ()
+    hypotheses: tuple[Hypothesis, ...] = ()
+    correction: Correction = Correction()
+    training: str = TRAINING  # condition name on the training side
+    deployment: str = DEPLOYMENT  # condition name on the deployment side
+
+    def variant(self, name: str) -> Variant:
+        for v in self.variants:
+            if v.name == name:
+                return v
+        raise KeyError(name)
+
+
+class Message(_Frozen):
+    role: Literal["user", "assistant"]
+    content: str
+
+
+class Prompt(_Frozen):
+    """One compiled request: variant x condition x query x sample for one model.
+
+    `prompt_hash` is a sha256 over the canonical serialisation of what is sent
+    (system + messages), so identical prompts share it across variants and runs.
+    """
+
+    experiment: str
+    model: str  # ModelConfig.spec
+    variant: str
+    condition: str
+    query_id: str
+    sample: int
+    system: str
+    messages: tuple[Message, ...]
+    prompt_hash: str
+
+
+def prompt_hash(system: str, messages: list[dict[str, str]] | tuple[Message, ...]) -> str:
+    """Canonical content hash of what is sent to a model."""
+    msgs = [m if isinstance(m, dict) else {"role": m.role, "content": m.content} for m in messages]
+    canonical = json.dumps(
+        {"system": system, "messages": msgs}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+    )
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

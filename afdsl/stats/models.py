@@ -1,0 +1,72 @@
+"""Result models of the statistics stage.
+
+`AnalysisResult.model_dump(mode="json")` is exactly the `afdsl analyze --json`
+document (keys may be added, never renamed). Reports render these models.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+
+class LabelRecord(BaseModel):
+    """One labelled sample: the input of every statistic."""
+
+    model_config = ConfigDict(frozen=True)
+
+    model: str | None = None
+    variant: str
+    condition: str
+    query_id: str
+    sample: int
+    complied: bool
+
+
+class VariantEstimate(BaseModel):
+    model: str | None
+    variant: str
+    n_queries: int
+    n_samples: int
+    rate: dict[str, float]  # condition name -> pooled rate (descriptive)
+    rate_ci: dict[str, tuple[float, float]] = {}  # Wilson 95% on pooled samples (descriptive)
+    gap: float
+    gap_ci: tuple[float, float]
+
+
+class Contrast(BaseModel):
+    model: str | None
+    variant: str
+    against: str
+    delta_gap: float
+    ci: tuple[float, float]
+    p_value: float
+    p_permutation: float
+    p_adjusted: float
+    n_queries: int = 0
+
+
+class HypothesisResult(BaseModel):
+    model: str | None
+    name: str
+    expression: str
+    verdict: Literal["pass", "fail"]
+    estimate: float
+    ci: tuple[float, float]
+    p_value: float
+    p_adjusted: float
+    method: str
+    n_queries: int
+    n_samples: int
+
+
+class AnalysisResult(BaseModel):
+    alpha: float
+    correction: Literal["holm", "bh", "none"]
+    training: str = "training"
+    deployment: str = "deployment"
+    base: str = "base"
+    variants: list[VariantEstimate]
+    contrasts: list[Contrast]
+    hypotheses: list[HypothesisResult]
