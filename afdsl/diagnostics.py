@@ -50,8 +50,9 @@ class AfsError(Exception):
         super().__init__("; ".join(d.message for d in self.diagnostics))
 
 
-def error(message: str, span: Span | None = None, hint: str | None = None,
-          code: str = "AFS000") -> AfsError:
+def error(
+    message: str, span: Span | None = None, hint: str | None = None, code: str = "AFS000"
+) -> AfsError:
     """Shorthand for raising a single-diagnostic error."""
     return AfsError(Diagnostic(message=message, span=span, hint=hint, code=code))
 

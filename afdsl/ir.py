@@ -217,6 +217,9 @@ def prompt_hash(system: str, messages: list[dict[str, str]] | tuple[Message, ...
     """Canonical content hash of what is sent to a model."""
     msgs = [m if isinstance(m, dict) else {"role": m.role, "content": m.content} for m in messages]
     canonical = json.dumps(
-        {"system": system, "messages": msgs}, sort_keys=True, ensure_ascii=False, separators=(",", ":")
+        {"system": system, "messages": msgs},
+        sort_keys=True,
+        ensure_ascii=False,
+        separators=(",", ":"),
     )
     return hashlib.sha256(canonical.encode("utf-8")).hexdigest()

@@ -20,7 +20,7 @@ RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "conne
 
 
 class Request(BaseModel):
-    """What to send. `prompt_hash`, `model.spec`, `model.params_hash()` and `sample` key the store."""
+    """What to send. Keyed in the store by prompt_hash, model spec, params hash and sample."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -45,8 +45,13 @@ class Completion(BaseModel):
 class BackendError(Exception):
     """A failed call. `kind` decides retry (see RETRYABLE); `retry_after` in seconds if known."""
 
-    def __init__(self, kind: ErrorKind, message: str, retry_after: float | None = None,
-                 status: int | None = None) -> None:
+    def __init__(
+        self,
+        kind: ErrorKind,
+        message: str,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
         super().__init__(message)
         self.kind: ErrorKind = kind
         self.retry_after = retry_after
