@@ -1,0 +1,23 @@
+"""Statistics: compliance gaps with queries as clusters, paired contrasts, hypotheses.
+
+Pure functions of labels. numpy and scipy are imported inside functions, so
+importing this package stays cheap.
+"""
+
+from afdsl.stats.analyze import analyze_labels
+from afdsl.stats.models import (
+    AnalysisResult,
+    Contrast,
+    HypothesisResult,
+    LabelRecord,
+    VariantEstimate,
+)
+
+__all__ = [
+    "AnalysisResult",
+    "Contrast",
+    "HypothesisResult",
+    "LabelRecord",
+    "VariantEstimate",
+    "analyze_labels",
+]

@@ -1,0 +1,209 @@
+"""`analyze_labels`: every variant's gap, every contrast against base, every hypothesis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.ir import Hypothesis
+from afdsl.stats.corrections import CorrectionMethod, adjust
+from afdsl.stats.estimates import (
+    aligned,
+    pooled_rate,
+    query_gaps,
+    wilson_interval,
+)
+from afdsl.stats.hypotheses import check_names, evaluate_hypothesis, parse_hypotheses
+from afdsl.stats.models import (
+    AnalysisResult,
+    Contrast,
+    HypothesisResult,
+    LabelRecord,
+    VariantEstimate,
+)
+from afdsl.stats.paired import sign_flip_p, t_test
+from afdsl.stats.table import LabelTable, build_table
+
+PERMUTATION_SEED = 0  # fixed so that an analysis is reproducible
+
+
+def _check_design(table: LabelTable, training: str, deployment: str, base: str) -> None:
+    """Each variant needs both conditions; contrasts need the base variant."""
+    if not table.cells:
+        raise AfsError(Diagnostic(code="AFS604", message="no labels to analyse"))
+    for (model, variant), span in table.spans.items():
+        present = table.conditions(model, variant)
+        for condition in (training, deployment):
+            if condition not in present:
+                where = f" of model {model}" if model is not None else ""
+                raise AfsError(
+                    Diagnostic(
+                        code="AFS605",
+                        message=(
+                            f"variant {variant!r}{where} has no {condition!r} labels "
+                            f"(it has: {', '.join(present)})"
+                        ),
+                        span=span,
+                        hint="name the two conditions with --training and --deployment",
+                    )
+                )
+        if not query_gaps(table, model, variant, training, deployment):
+            raise AfsError(
+                Diagnostic(
+                    code="AFS606",
+                    message=f"variant {variant!r} has no query labelled in both conditions",
+                    span=span,
+                )
+            )
+    for model in table.models():
+        variants = table.variants(model)
+        if len(variants) > 1 and base not in variants:
+            where = f" for model {model}" if model is not None else ""
+            raise AfsError(
+                Diagnostic(
+                    code="AFS607",
+                    message=f"no labels for the base variant {base!r}{where}",
+                    hint="name the unperturbed variant with --base "
+                    f"(variants: {', '.join(variants)})",
+                )
+            )
+
+
+def _variant_estimate(
+    table: LabelTable, model: str | None, variant: str, training: str, deployment: str
+) -> VariantEstimate:
+    gaps = query_gaps(table, model, variant, training, deployment)
+    result = t_test(list(gaps.values()))
+    rate: dict[str, float] = {}
+    rate_ci: dict[str, tuple[float, float]] = {}
+    n_samples = 0
+    for condition in table.conditions(model, variant):
+        cell = table.cell(model, variant, condition)
+        assert cell is not None
+        value, complied, samples = pooled_rate(cell)
+        rate[condition] = value
+        rate_ci[condition] = wilson_interval(complied, samples)
+        if condition in (training, deployment):
+            n_samples += samples
+    return VariantEstimate(
+        model=model,
+        variant=variant,
+        n_queries=len(gaps),
+        n_samples=n_samples,
+        rate=rate,
+        rate_ci=rate_ci,
+        gap=float(result.estimate),
+        gap_ci=(float(result.ci_low), float(result.ci_high)),
+    )
+
+
+def _contrasts(
+    table: LabelTable, model: str | None, training: str, deployment: str, base: str
+) -> list[Contrast]:
+    """Each variant against base on d[q] = g[v,q] - g[base,q]; permutations batched by Q."""
+    import numpy as np
+
+    base_gaps = query_gaps(table, model, base, training, deployment)
+    rows: list[tuple[str, np.ndarray]] = []
+    for variant in table.variants(model):
+        if variant == base:
+            continue
+        gaps = query_gaps(table, model, variant, training, deployment)
+        queries, matrix = aligned([gaps, base_gaps])
+        if not queries:
+            raise AfsError(
+                Diagnostic(
+                    code="AFS608",
+                    message=f"variant {variant!r} shares no query with {base!r}",
+                    span=table.spans.get((model, variant)),
+                )
+            )
+        rows.append((variant, matrix[0] - matrix[1]))
+    by_length: dict[int, list[int]] = {}
+    for index, (_, d) in enumerate(rows):
+        by_length.setdefault(len(d), []).append(index)
+    p_perm = [1.0] * len(rows)
+    for indices in by_length.values():
+        stacked = np.stack([rows[i][1] for i in indices])
+        for i, p in zip(indices, sign_flip_p(stacked, seed=PERMUTATION_SEED), strict=True):
+            p_perm[i] = float(p)
+    out: list[Contrast] = []
+    for (variant, d), perm in zip(rows, p_perm, strict=True):
+        result = t_test(d)
+        p = float(result.p_value)
+        out.append(
+            Contrast(
+                model=model,
+                variant=variant,
+                against=base,
+                delta_gap=float(result.estimate),
+                ci=(float(result.ci_low), float(result.ci_high)),
+                p_value=p,
+                p_permutation=perm,
+                p_adjusted=p,
+                n_queries=len(d),
+            )
+        )
+    return out
+
+
+def analyze_labels(
+    records: Iterable[LabelRecord | Mapping[str, Any]],
+    training: str = "training",
+    deployment: str = "deployment",
+    base: str = "base",
+    correction: CorrectionMethod = "holm",
+    alpha: float = 0.05,
+    hypotheses: Sequence[Hypothesis | str] = (),
+    *,
+    spans: Sequence[Span] | None = None,
+) -> AnalysisResult:
+    """Analyse per-sample compliance labels.
+
+    Per model: each variant's compliance gap (mean of per-query gaps, t interval
+    with queries as clusters), each variant's contrast against `base` (paired
+    t test on per-query differences of gaps, plus a sign-flip permutation p),
+    and each hypothesis. p values are adjusted with `correction` within each
+    model, contrasts and hypotheses as two separate families; a hypothesis
+    passes when its adjusted p is below `alpha`. `spans[i]` (optional) is where
+    record i came from, used to point errors at the user's file. Raises
+    `AfsError` for invalid records, designs or hypotheses.
+    """
+    if correction not in ("holm", "bh", "none"):
+        raise AfsError(Diagnostic(message=f"unknown correction {correction!r} (holm, bh, none)"))
+    if not 0.0 < alpha < 1.0:
+        raise AfsError(Diagnostic(message=f"alpha must be between 0 and 1, got {alpha}"))
+    table = build_table(records, spans)
+    _check_design(table, training, deployment, base)
+    parsed = parse_hypotheses(hypotheses)
+    for hypothesis, span in parsed:
+        check_names(table, hypothesis, span, training, deployment)
+
+    variants: list[VariantEstimate] = []
+    contrasts: list[Contrast] = []
+    results: list[HypothesisResult] = []
+    for model in table.models():
+        for variant in table.variants(model):
+            variants.append(_variant_estimate(table, model, variant, training, deployment))
+        family = _contrasts(table, model, training, deployment, base)
+        for contrast, p in zip(
+            family, adjust([c.p_value for c in family], correction), strict=True
+        ):
+            contrasts.append(contrast.model_copy(update={"p_adjusted": p}))
+        evaluated = [evaluate_hypothesis(table, model, h, training, deployment) for h, _ in parsed]
+        for result, p in zip(
+            evaluated, adjust([r.p_value for r in evaluated], correction), strict=True
+        ):
+            verdict = "pass" if p < alpha else "fail"
+            results.append(result.model_copy(update={"p_adjusted": p, "verdict": verdict}))
+    return AnalysisResult(
+        alpha=alpha,
+        correction=correction,
+        training=training,
+        deployment=deployment,
+        base=base,
+        variants=variants,
+        contrasts=contrasts,
+        hypotheses=results,
+    )

@@ -1,0 +1,188 @@
+"""Evaluating the language's `hypothesis` statements on per-query values.
+
+A hypothesis is `sum(coef * term) OP bound`. Each term is a per-query
+quantity (a gap or a rate), so the left side is one number d[q] per query,
+computed over the queries present in every cell the terms refer to; the test
+is then a one-sample t test of mean(d) against the bound, with queries as the
+clusters.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.ir import Hypothesis, Term
+from afdsl.stats.estimates import aligned, query_gaps, query_rates
+from afdsl.stats.models import HypothesisResult
+from afdsl.stats.paired import t_test, tost
+from afdsl.stats.table import LabelTable
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+CONFIDENCE = 0.95
+TOST_ALPHA = 0.05  # the equivalence interval is the matching 90% one
+
+
+@dataclass(frozen=True)
+class HypothesisValues:
+    """The per-query left-hand side of a hypothesis for one model."""
+
+    queries: list[str]
+    values: NDArray[np.float64]
+    n_samples: int
+
+
+def parse_hypotheses(items: Sequence[Hypothesis | str]) -> list[tuple[Hypothesis, Span | None]]:
+    """IR hypotheses pass through; strings (`NAME: EXPR`) go through the language's parser.
+
+    A string's span names the command-line option it came from (`--hypothesis`,
+    line = its position), so errors about it say which one is wrong.
+    """
+    out: list[tuple[Hypothesis, Span | None]] = []
+    for index, item in enumerate(items):
+        if isinstance(item, Hypothesis):
+            out.append((item, None))
+            continue
+        try:
+            from afdsl.syntax import parse_hypothesis
+        except ImportError as exc:  # the language package not installed or not built yet
+            raise AfsError(
+                Diagnostic(message="hypothesis strings need afdsl.syntax.parse_hypothesis")
+            ) from exc
+        out.append((parse_hypothesis(item), Span(path="--hypothesis", line=index + 1, col=1)))
+    return out
+
+
+def _cells(term: Term, training: str, deployment: str) -> list[tuple[str, str]]:
+    if term.kind == "gap":
+        return [(term.variant, training), (term.variant, deployment)]
+    return [(term.variant, term.condition or "")]
+
+
+def check_names(
+    table: LabelTable,
+    hypothesis: Hypothesis,
+    span: Span | None,
+    training: str,
+    deployment: str,
+) -> None:
+    """Every referenced variant and condition must exist for every model in the labels."""
+    if hypothesis.op == "==" and hypothesis.margin is None:
+        raise _error(hypothesis, "an equivalence (==) needs `within MARGIN`", span)
+    for model in table.models():
+        variants = table.variants(model)
+        for weighted in hypothesis.terms:
+            term = weighted.term
+            where = f" for model {model}" if model is not None else ""
+            if term.variant not in variants:
+                col = hypothesis.expression.find(term.variant)
+                raise _error(
+                    hypothesis,
+                    f"unknown variant {term.variant!r}{where}",
+                    span.model_copy(update={"col": col + 1}) if span and col >= 0 else span,
+                    hint=f"variants in the labels: {', '.join(variants)}",
+                )
+            for variant, condition in _cells(term, training, deployment):
+                if table.cell(model, variant, condition) is None:
+                    conditions = table.conditions(model, variant)
+                    raise _error(
+                        hypothesis,
+                        f"variant {variant!r} has no condition {condition!r}{where}",
+                        span,
+                        hint=f"conditions of {variant}: {', '.join(conditions)}",
+                    )
+
+
+def _error(hypothesis: Hypothesis, message: str, span: Span | None, hint: str | None = None):
+    return AfsError(
+        Diagnostic(
+            code="AFS603",
+            message=f"hypothesis {hypothesis.name} ({hypothesis.expression}): {message}",
+            span=span,
+            hint=hint,
+        )
+    )
+
+
+def hypothesis_values(
+    table: LabelTable,
+    model: str | None,
+    hypothesis: Hypothesis,
+    training: str = "training",
+    deployment: str = "deployment",
+) -> HypothesisValues:
+    """d[q] = sum(coef * term[q]) over queries present in every referenced cell."""
+    series: list[dict[str, float]] = []
+    for weighted in hypothesis.terms:
+        term = weighted.term
+        if term.kind == "gap":
+            series.append(query_gaps(table, model, term.variant, training, deployment))
+        else:
+            cell = table.cell(model, term.variant, term.condition or "")
+            series.append(query_rates(cell) if cell is not None else {})
+    queries, matrix = aligned(series)
+    coefs = [w.coef for w in hypothesis.terms]
+    values = (matrix * [[c] for c in coefs]).sum(axis=0) if series else matrix.sum(axis=0)
+    cells = {c for w in hypothesis.terms for c in _cells(w.term, training, deployment)}
+    n_samples = 0
+    for variant, condition in cells:
+        cell = table.cell(model, variant, condition)
+        if cell is not None:
+            n_samples += sum(cell.samples[q] for q in queries)
+    return HypothesisValues(queries, values, n_samples)
+
+
+def _method(hypothesis: Hypothesis, n: int, degenerate: bool) -> str:
+    single = len(hypothesis.terms) == 1
+    base = "one-sample t" if single else "paired t"
+    base += " (queries as clusters)"
+    if hypothesis.op == "==":
+        text = f"TOST, {base}, margin {hypothesis.margin:g}, 90% CI"
+    else:
+        text = f"{base}, {'two-sided' if hypothesis.op == '!=' else 'one-sided'}"
+    if n < 2:
+        text += "; fewer than 2 queries, no test"
+    elif degenerate:
+        text += "; all per-query values equal"
+    return text
+
+
+def evaluate_hypothesis(
+    table: LabelTable,
+    model: str | None,
+    hypothesis: Hypothesis,
+    training: str = "training",
+    deployment: str = "deployment",
+) -> HypothesisResult:
+    """Unadjusted result (p_adjusted = p_value, verdict from p < 0.05); the caller corrects."""
+    data = hypothesis_values(table, model, hypothesis, training, deployment)
+    n = len(data.queries)
+    if n == 0:
+        raise _error(hypothesis, "no query is present in every cell it refers to", None)
+    bound = hypothesis.bound
+    if hypothesis.op == "==":
+        margin = hypothesis.margin or 0.0
+        result = tost(data.values, bound - margin, bound + margin, TOST_ALPHA)
+    else:
+        alternative = {"<": "less", ">": "greater", "!=": "two-sided"}[hypothesis.op]
+        result = t_test(data.values, bound, alternative, CONFIDENCE)  # type: ignore[arg-type]
+    degenerate = n >= 2 and float(result.ci_low) == float(result.ci_high)
+    p = float(result.p_value)
+    return HypothesisResult(
+        model=model,
+        name=hypothesis.name,
+        expression=hypothesis.expression,
+        verdict="pass" if p < 0.05 else "fail",
+        estimate=float(result.estimate),
+        ci=(float(result.ci_low), float(result.ci_high)),
+        p_value=p,
+        p_adjusted=p,
+        method=_method(hypothesis, n, degenerate),
+        n_queries=n,
+        n_samples=data.n_samples,
+    )

@@ -1,0 +1,165 @@
+"""Tests on per-query values: queries are the clusters, so each query is one observation.
+
+Several samples of one query are not independent trials, and the same queries
+appear in every variant and condition. Reducing the labels to one number per
+query (a rate, a gap, a difference of gaps) and testing those numbers is what
+keeps false positives at the nominal level when queries differ in how easily a
+model complies. All functions work along the last axis so that simulations can
+test thousands of data sets in one call.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+
+Alternative = Literal["two-sided", "less", "greater"]
+
+# Values closer than this are treated as equal: a mean of identical labels can
+# differ from them in the last bits, which must not turn into a huge t statistic.
+_EQUAL = 1e-12
+EXACT_MAX_QUERIES = 20
+PERMUTATION_DRAWS = 10_000
+
+
+@dataclass(frozen=True)
+class TTest:
+    """Mean, two-sided confidence interval and p value (arrays for batched input)."""
+
+    estimate: NDArray[np.float64]
+    ci_low: NDArray[np.float64]
+    ci_high: NDArray[np.float64]
+    p_value: NDArray[np.float64]
+    n: int
+
+
+def t_test(
+    values: ArrayLike,
+    null: float = 0.0,
+    alternative: Alternative = "two-sided",
+    confidence: float = 0.95,
+) -> TTest:
+    """One-sample t test of the mean of `values` (last axis) against `null`.
+
+    The interval is always two-sided at `confidence`. Degenerate data never
+    yields NaN: when all values are equal (zero spread) the p value is 0 if
+    they lie on the alternative's side of the null and 1 otherwise, and the
+    interval collapses to the point; with fewer than two values there is no
+    test (p = 1).
+    """
+    import numpy as np
+    from scipy import stats
+
+    d = np.asarray(values, dtype=np.float64)
+    n = d.shape[-1]
+    mean = d.mean(axis=-1)
+    if n < 2:
+        point = np.asarray(mean, dtype=np.float64)
+        return TTest(point, point, point, np.ones_like(point), n)
+    sd = d.std(axis=-1, ddof=1)
+    degenerate = sd <= _EQUAL * np.maximum(1.0, np.abs(mean))
+    se = np.where(degenerate, 1.0, sd / np.sqrt(n))
+    t = (mean - null) / se
+    if alternative == "less":
+        p = stats.t.cdf(t, n - 1)
+        p_degenerate = np.where(mean < null - _EQUAL, 0.0, 1.0)
+    elif alternative == "greater":
+        p = stats.t.sf(t, n - 1)
+        p_degenerate = np.where(mean > null + _EQUAL, 0.0, 1.0)
+    else:
+        p = 2.0 * stats.t.sf(np.abs(t), n - 1)
+        p_degenerate = np.where(np.abs(mean - null) > _EQUAL, 0.0, 1.0)
+    half = stats.t.ppf(0.5 + confidence / 2.0, n - 1) * se
+    half = np.where(degenerate, 0.0, half)
+    p = np.minimum(np.where(degenerate, p_degenerate, p), 1.0)
+    return TTest(mean, mean - half, mean + half, p, n)
+
+
+def tost(values: ArrayLike, low: float, high: float, alpha: float = 0.05) -> TTest:
+    """Two one-sided t tests: is the mean inside (low, high)?
+
+    p is the larger of the two one-sided p values (equivalence is claimed only
+    when both bounds are excluded); the interval is the matching 1 - 2*alpha one.
+    """
+    import numpy as np
+
+    above = t_test(values, low, "greater", confidence=1.0 - 2.0 * alpha)
+    below = t_test(values, high, "less")
+    return TTest(
+        above.estimate,
+        above.ci_low,
+        above.ci_high,
+        np.maximum(above.p_value, below.p_value),
+        above.n,
+    )
+
+
+@lru_cache(maxsize=32)
+def _half_sums_signs(n: int) -> NDArray[np.float64]:
+    """All 2**n sign vectors of length n as a (2**n, n) matrix of +-1."""
+    import numpy as np
+
+    codes = np.arange(2**n, dtype=np.int64)[:, None] >> np.arange(n, dtype=np.int64)
+    return np.where(codes & 1, -1.0, 1.0)
+
+
+def _exact_counts(x: NDArray[np.float64], tol: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Fraction of all sign patterns whose |sum| reaches |observed sum|, per row of x.
+
+    Meet in the middle: the 2**Q sums are all pairs of sums over the two halves,
+    so Q = 20 needs two tables of 1024 sums instead of a 2**20 x 20 matrix.
+    """
+    import numpy as np
+
+    q = x.shape[-1]
+    h = q // 2
+    observed = np.abs(x.sum(axis=-1))
+    out = np.empty(x.shape[0])
+    for row in range(x.shape[0]):
+        left = _half_sums_signs(h) @ x[row, :h] if h else np.zeros(1)
+        right = _half_sums_signs(q - h) @ x[row, h:]
+        total = np.abs(left[:, None] + right[None, :])
+        out[row] = np.count_nonzero(total >= observed[row] - tol[row]) / total.size
+    return out
+
+
+def sign_flip_p(
+    values: ArrayLike,
+    null: float = 0.0,
+    draws: int = PERMUTATION_DRAWS,
+    seed: int = 0,
+) -> NDArray[np.float64]:
+    """Two-sided sign-flip permutation p of mean(values) = null, per row (last axis = queries).
+
+    Valid when each query's value is symmetric about the null under H0 (e.g.
+    exchangeable variants or conditions). Exact enumeration of all 2**Q sign
+    patterns when Q <= 20; otherwise `draws` seeded random patterns, shared by
+    all rows, with p = (1 + hits) / (1 + draws) so that p is never 0.
+    """
+    import numpy as np
+
+    x = np.atleast_2d(np.asarray(values, dtype=np.float64)) - null
+    q = x.shape[-1]
+    if q == 0:
+        return np.ones(x.shape[0])
+    # Ties are common (per-query values are multiples of 1/samples): count them as hits.
+    tol = 1e-9 * np.maximum(1.0, np.abs(x).sum(axis=-1))
+    observed = np.abs(x.sum(axis=-1))
+    if q <= EXACT_MAX_QUERIES:
+        return _exact_counts(x, tol)
+    rng = np.random.default_rng(seed)
+    hits = np.zeros(x.shape[0])
+    chunk = max(1, 2_000_000 // q)  # bounded memory: at most ~16 MB of signs at once
+    done = 0
+    while done < draws:
+        size = min(chunk, draws - done)
+        signs = rng.integers(0, 2, size=(size, q), dtype=np.int8).astype(np.float64) * 2.0 - 1.0
+        sums = np.abs(signs @ x.T)  # (size, rows)
+        hits += np.count_nonzero(sums >= observed - tol, axis=0)
+        done += size
+    return (1.0 + hits) / (1.0 + draws)

@@ -1,0 +1,156 @@
+"""Per-query counts: the single pass over the labels every statistic starts from.
+
+Records arrive as `LabelRecord`s or plain mappings (a JSONL line, a notebook
+dict). They are validated here, field by field, instead of through pydantic:
+an analysis may read several hundred thousand labels and must stay fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from afdsl.diagnostics import AfsError, Diagnostic, Note, Span
+from afdsl.stats.models import LabelRecord
+
+REQUIRED_FIELDS = ("variant", "condition", "query_id", "sample", "complied")
+
+CellKey = tuple[str | None, str, str]  # (model, variant, condition)
+
+
+@dataclass
+class Cell:
+    """Compliance counts of one model x variant x condition, per query."""
+
+    complied: dict[str, int] = field(default_factory=dict)
+    samples: dict[str, int] = field(default_factory=dict)
+
+    def add(self, query_id: str, complied: int) -> None:
+        self.complied[query_id] = self.complied.get(query_id, 0) + complied
+        self.samples[query_id] = self.samples.get(query_id, 0) + 1
+
+
+@dataclass
+class LabelTable:
+    """Counts per (model, variant, condition) and query, plus where each variant was first seen.
+
+    `spans` remembers the first record of each (model, variant) so that errors
+    about a variant's design can point at a line of the user's file.
+    """
+
+    cells: dict[CellKey, Cell] = field(default_factory=dict)
+    spans: dict[tuple[str | None, str], Span | None] = field(default_factory=dict)
+
+    def models(self) -> list[str | None]:
+        """Models in order of first appearance."""
+        return list(dict.fromkeys(m for m, _ in self.spans))
+
+    def variants(self, model: str | None) -> list[str]:
+        """Variants of one model in order of first appearance."""
+        return [v for m, v in self.spans if m == model]
+
+    def conditions(self, model: str | None, variant: str) -> list[str]:
+        return [c for m, v, c in self.cells if m == model and v == variant]
+
+    def cell(self, model: str | None, variant: str, condition: str) -> Cell | None:
+        return self.cells.get((model, variant, condition))
+
+
+def _record_error(message: str, index: int, span: Span | None, hint: str | None = None) -> AfsError:
+    where = "" if span is not None else f"record {index + 1}: "
+    return AfsError(Diagnostic(code="AFS601", message=where + message, span=span, hint=hint))
+
+
+def _label_value(value: Any) -> int | None:
+    """0/1 for a valid label (bool, or a number equal to 0 or 1), None otherwise."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int | float) and value in (0, 1):
+        return int(value)
+    return None
+
+
+def _fields(record: Mapping[str, Any], index: int, span: Span | None) -> tuple:
+    """Validate one mapping; returns (model, variant, condition, query_id, sample, complied)."""
+    missing = [name for name in REQUIRED_FIELDS if name not in record]
+    if missing:
+        raise _record_error(
+            f"missing field{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
+            index,
+            span,
+            hint="each record needs variant, condition, query_id, sample and complied",
+        )
+    model = record.get("model")
+    if model is not None and not isinstance(model, str):
+        raise _record_error("`model` must be a string or null", index, span)
+    for name in ("variant", "condition"):
+        if not isinstance(record[name], str) or not record[name]:
+            raise _record_error(f"`{name}` must be a non-empty string", index, span)
+    query_id = record["query_id"]
+    if isinstance(query_id, bool) or not isinstance(query_id, str | int):
+        raise _record_error("`query_id` must be a string or an integer", index, span)
+    sample = record["sample"]
+    if isinstance(sample, bool) or not isinstance(sample, int):
+        raise _record_error("`sample` must be an integer", index, span)
+    complied = _label_value(record["complied"])
+    if complied is None:
+        raise _record_error(
+            f"`complied` is {record['complied']!r}; a label must be 0, 1, true or false",
+            index,
+            span,
+            hint="drop unparseable responses before the analysis instead of labelling them",
+        )
+    return model, record["variant"], record["condition"], str(query_id), sample, complied
+
+
+def build_table(
+    records: Iterable[LabelRecord | Mapping[str, Any]],
+    spans: Sequence[Span] | None = None,
+) -> LabelTable:
+    """Validate the records and count compliance per cell and query.
+
+    `spans[i]`, when given, is where record i came from (used in error messages).
+    A sample recorded twice for the same cell and query is an error: it would
+    silently weigh that query twice.
+    """
+    table = LabelTable()
+    seen: dict[tuple, int] = {}
+    for index, record in enumerate(records):
+        span = spans[index] if spans is not None else None
+        if isinstance(record, LabelRecord):
+            key = (
+                record.model,
+                record.variant,
+                record.condition,
+                record.query_id,
+                record.sample,
+                int(record.complied),
+            )
+        elif isinstance(record, Mapping):
+            key = _fields(record, index, span)
+        else:
+            raise _record_error(f"expected an object, got {type(record).__name__}", index, span)
+        model, variant, condition, query_id, sample, complied = key
+        identity = key[:5]
+        if identity in seen:
+            first = seen[identity]
+            first_span = spans[first] if spans is not None else None
+            raise AfsError(
+                Diagnostic(
+                    code="AFS602",
+                    message=(
+                        f"{'' if span else f'record {index + 1}: '}duplicate sample "
+                        f"{sample} of query {query_id!r} ({variant}, {condition})"
+                    ),
+                    span=span,
+                    notes=[Note(span=first_span, message=f"first recorded as record {first + 1}")],
+                )
+            )
+        seen[identity] = index
+        table.spans.setdefault((model, variant), span)
+        cell = table.cells.get((model, variant, condition))
+        if cell is None:
+            cell = table.cells[(model, variant, condition)] = Cell()
+        cell.add(query_id, complied)
+    return table
