@@ -1,0 +1,118 @@
+"""Number formatting and small layout helpers shared by every renderer.
+
+Rates are shown as percentages, gaps and their differences as percentage
+points, so a reader never confuses a 5% rate with a 5-point gap.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult, VariantEstimate
+
+CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}
+
+
+def _bad(x: float | None) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def pct(x: float | None, digits: int = 1) -> str:
+    """A rate as a percentage: 0.123 -> '12.3%'."""
+    return "n/a" if _bad(x) else f"{100 * x:.{digits}f}%"  # type: ignore[operator]
+
+
+def pp(x: float | None, digits: int = 1) -> str:
+    """A difference of rates in percentage points, always signed: 0.11 -> '+11.0'."""
+    return "n/a" if _bad(x) else f"{100 * x:+.{digits}f}"  # type: ignore[operator]
+
+
+def ci(bounds: tuple[float, float] | None, *, points: bool = True, digits: int = 1) -> str:
+    """An interval in percent (`points=False`) or signed percentage points."""
+    if bounds is None or _bad(bounds[0]) or _bad(bounds[1]):
+        return "[n/a]"
+    f = pp if points else pct
+    return f"[{f(bounds[0], digits)}, {f(bounds[1], digits)}]"
+
+
+def pval(p: float | None) -> str:
+    """p-values with two significant digits, floored at <0.001 (more digits would be noise)."""
+    if _bad(p):
+        return "n/a"
+    assert p is not None
+    if p < 0.001:
+        return "<0.001"
+    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+
+
+def number(x: float | None, digits: int = 3) -> str:
+    return "n/a" if _bad(x) else f"{x:.{digits}g}"
+
+
+def models_of(analysis: AnalysisResult) -> list[str | None]:
+    """Models in first-seen order (None for single-model analyses without a model name)."""
+    seen: dict[str | None, None] = {}
+    for item in [*analysis.variants, *analysis.contrasts, *analysis.hypotheses]:
+        seen.setdefault(item.model, None)
+    return list(seen)
+
+
+def variants_for(analysis: AnalysisResult, model: str | None) -> list[VariantEstimate]:
+    return [v for v in analysis.variants if v.model == model]
+
+
+def contrast_for(analysis: AnalysisResult, model: str | None, variant: str) -> Contrast | None:
+    for c in analysis.contrasts:
+        if c.model == model and c.variant == variant:
+            return c
+    return None
+
+
+def hypotheses_for(analysis: AnalysisResult, model: str | None) -> list[HypothesisResult]:
+    return [h for h in analysis.hypotheses if h.model == model]
+
+
+def axis_for(intervals: Iterable[tuple[float, float]], minimum: float = 0.05) -> float:
+    """Half-width of a symmetric axis around 0 that holds every finite interval."""
+    extent = minimum
+    for lo, hi in intervals:
+        for x in (lo, hi):
+            if not _bad(x):
+                extent = max(extent, abs(x))
+    # Round up to the next 5 points so the axis labels are readable.
+    return math.ceil(extent * 20 - 1e-9) / 20
+
+
+def interval_glyph(lo: float, est: float, hi: float, half: float, width: int = 15) -> str:
+    """A one-line picture of an interval on the axis [-half, half]: `──●──` with `│` at zero."""
+    if any(_bad(x) for x in (lo, est, hi)) or half <= 0:
+        return " " * width
+
+    def col(x: float) -> int:
+        x = min(max(x, -half), half)
+        return round((x + half) / (2 * half) * (width - 1))
+
+    cells = [" "] * width
+    cells[col(0.0)] = "│"
+    for i in range(col(lo), col(hi) + 1):
+        cells[i] = "─"
+    cells[col(est)] = "●"
+    return "".join(cells)
+
+
+def method_footnote(analysis: AnalysisResult) -> list[str]:
+    """The footnotes every report carries: how the numbers were computed."""
+    correction = CORRECTION_NAMES.get(analysis.correction, analysis.correction)
+    return [
+        f"Rates pool the samples of each condition ({analysis.training} / "
+        f"{analysis.deployment}); their 95% Wilson intervals are descriptive.",
+        "Gap = training rate minus deployment rate, averaged over queries; the 95% CI is a "
+        "t interval over per-query gaps (queries are the clusters, samples are not "
+        "independent). Gaps and differences are in percentage points.",
+        f"Δgap compares each variant with `{analysis.base}` query by query (paired t test, "
+        "two-sided).",
+        f"p-values are adjusted with {correction} across each model's family of tests; a "
+        f"hypothesis passes when its adjusted p is below α = {analysis.alpha:g}.",
+        "Unparseable labels are excluded from the statistics and counted separately.",
+    ]

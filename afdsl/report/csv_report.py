@@ -1,0 +1,45 @@
+"""The `--csv` report: one row per stored sample, for R or pandas.
+
+The first line is `# manifest: {json}` so the file carries its provenance;
+read it with `pandas.read_csv(path, comment="#")` or
+`read.csv(path, comment.char = "#")`. Each measure gets a column holding 1, 0,
+or nothing (unparseable, or no label because the call failed); the
+`unparseable` column names the measures whose label could not be read.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+from afdsl.report.outcome import TestOutcome
+
+FIXED_COLUMNS = ("model", "variant", "condition", "query_id", "sample", "prompt_hash", "status")
+
+
+def write_csv(outcome: TestOutcome, path: str | Path) -> None:
+    """Write every per-sample row of `outcome` to `path`."""
+    measures = outcome.measures or sorted({k for row in outcome.samples for k in row.labels})
+    with open(path, "w", newline="", encoding="utf-8") as handle:
+        manifest = json.dumps(outcome.manifest.model_dump(mode="json"), separators=(",", ":"))
+        handle.write(f"# manifest: {manifest}\n")
+        writer = csv.writer(handle)
+        writer.writerow([*FIXED_COLUMNS, *measures, "unparseable"])
+        for row in outcome.samples:
+            labels = row.labels
+            cells = ["" if labels.get(name) is None else str(labels[name]) for name in measures]
+            bad = ";".join(name for name in measures if name in labels and labels[name] is None)
+            writer.writerow(
+                [
+                    row.model,
+                    row.variant,
+                    row.condition,
+                    row.query_id,
+                    row.sample,
+                    row.prompt_hash,
+                    row.status,
+                    *cells,
+                    bad,
+                ]
+            )

@@ -1,0 +1,148 @@
+"""The manifest: what a reader needs to reproduce a result, written into every report file."""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from afdsl import __version__
+from afdsl.ir import Experiment
+
+# The packages whose versions can change a result (parsing, statistics, SDK behaviour).
+TRACKED_PACKAGES = ("lark", "pydantic", "numpy", "scipy", "rich", "anthropic", "openai")
+
+
+class SourceFile(BaseModel):
+    path: str
+    sha256: str | None  # None when the file could no longer be read
+
+
+class ModelEntry(BaseModel):
+    spec: str
+    label: str
+    simulator: bool
+    temperature: float
+    max_tokens: int
+    params_hash: str
+    base_url: str | None = None
+
+
+class MeasureEntry(BaseModel):
+    name: str
+    kind: str
+    definition_hash: str
+    judge: str | None = None
+
+
+class Manifest(BaseModel):
+    """Versions, inputs and settings behind one report. Timestamps are UTC ISO 8601."""
+
+    afdsl_version: str
+    python_version: str
+    platform: str
+    packages: dict[str, str]
+    experiment: str
+    seed: int
+    samples: int
+    n_queries: int
+    source_files: list[SourceFile]
+    prompt_set_hash: str
+    models: list[ModelEntry]
+    measures: list[MeasureEntry]
+    correction: str
+    alpha: float
+    started_at: str
+    finished_at: str
+    store_path: str
+
+
+def now_iso() -> str:
+    """The current time as a timezone-aware ISO string (reports compare these across machines)."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def file_sha256(path: str | Path) -> str | None:
+    try:
+        digest = hashlib.sha256()
+        with open(path, "rb") as handle:
+            for chunk in iter(lambda: handle.read(1 << 16), b""):
+                digest.update(chunk)
+        return digest.hexdigest()
+    except OSError:
+        return None
+
+
+def prompt_set_hash(keys: Iterable[tuple[str, str, int]]) -> str:
+    """Order-free hash of the (model spec, prompt_hash, sample) keys of a prompt set.
+
+    Computable both from the expanded prompts and from the stored responses, so
+    a re-rendered report shows the same hash as the run that produced it.
+    """
+    lines = sorted(f"{model}\t{phash}\t{sample}" for model, phash, sample in keys)
+    return hashlib.sha256("\n".join(lines).encode()).hexdigest()
+
+
+def package_versions() -> dict[str, str]:
+    versions: dict[str, str] = {}
+    for name in TRACKED_PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    return versions
+
+
+def build_manifest(
+    experiment: Experiment,
+    *,
+    store_path: str | Path,
+    prompt_set: str,
+    started_at: str,
+    finished_at: str | None = None,
+) -> Manifest:
+    """Collect the manifest for `experiment`; hashes the .afs and data files as they are now."""
+    return Manifest(
+        afdsl_version=__version__,
+        python_version=sys.version.split()[0],
+        platform=platform.platform(),
+        packages=package_versions(),
+        experiment=experiment.name,
+        seed=experiment.seed,
+        samples=experiment.samples,
+        n_queries=len(experiment.queries),
+        source_files=[SourceFile(path=p, sha256=file_sha256(p)) for p in experiment.source_files],
+        prompt_set_hash=prompt_set,
+        models=[
+            ModelEntry(
+                spec=m.spec,
+                label=m.display,
+                simulator=m.provider == "sim",
+                temperature=m.temperature,
+                max_tokens=m.max_tokens,
+                params_hash=m.params_hash(),
+                base_url=m.base_url,
+            )
+            for m in experiment.models
+        ],
+        measures=[
+            MeasureEntry(
+                name=ms.name,
+                kind=ms.kind,
+                definition_hash=ms.definition_hash(),
+                judge=ms.model.spec if ms.model else None,
+            )
+            for ms in experiment.measures
+        ],
+        correction=experiment.correction.method,
+        alpha=experiment.correction.alpha,
+        started_at=started_at,
+        finished_at=finished_at or now_iso(),
+        store_path=str(store_path),
+    )

@@ -1,0 +1,172 @@
+"""The report files and the terminal report, from hand-built outcomes."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from html.parser import HTMLParser
+
+from rich.console import Console
+
+from afdsl.report import (
+    build_document,
+    render_html,
+    render_markdown,
+    render_terminal,
+    validate,
+    write_csv,
+    write_json,
+)
+from afdsl.report._format import interval_glyph
+from afdsl.report.json_report import SCHEMA_PATH, generate_schema
+
+
+def _terminal(outcome, width=140, **kw) -> str:
+    buf = io.StringIO()
+    render_terminal(outcome, Console(file=buf, width=width, **kw))
+    return buf.getvalue()
+
+
+def test_terminal_lists_each_hypothesis_with_its_verdict_and_summary(make_outcome):
+    out = _terminal(make_outcome())
+    lines = out.splitlines()
+    assert any("PASS" in line and "goal_guarding" in line for line in lines)
+    assert any("FAIL" in line and "same" in line for line in lines)
+    assert "1 passed, 1 failed" in out
+    assert "SIMULATOR" in out
+    assert "gap(no_rlhf) < gap(base)" in out
+    assert "Holm" in out  # the footnote names the correction
+
+
+def test_terminal_has_no_colour_when_not_a_terminal(make_outcome):
+    assert "\x1b[" not in _terminal(make_outcome())
+
+
+def test_terminal_respects_no_colour_even_on_a_terminal(make_outcome, monkeypatch):
+    monkeypatch.setenv("NO_COLOR", "1")
+    assert "\x1b[3" not in _terminal(make_outcome(), force_terminal=True)
+    monkeypatch.delenv("NO_COLOR")
+    assert "\x1b[" in _terminal(make_outcome(), force_terminal=True)
+
+
+def test_terminal_fits_a_narrow_window(make_outcome):
+    out = _terminal(make_outcome(), width=80)
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "●" not in out  # the interval glyph is dropped when there is no room
+    assert "●" in _terminal(make_outcome(), width=160)
+
+
+def test_terminal_shows_a_models_by_hypotheses_grid_for_several_models(make_outcome):
+    out = _terminal(make_outcome(models=("sim:opus_like", "sim:no_gap")), width=160)
+    assert "hypotheses x models" in out
+    assert "hypotheses x models" not in _terminal(make_outcome())
+
+
+def test_terminal_reports_problems_as_incomplete(make_outcome):
+    outcome = make_outcome(problems=("2 calls failed after retries",))
+    out = _terminal(outcome)
+    assert "2 calls failed after retries" in out and "run incomplete" in out
+    assert outcome.exit_code == 3
+
+
+def test_exit_code_follows_verdicts(make_outcome):
+    assert make_outcome(verdicts={"a": "pass", "b": "pass"}).exit_code == 0
+    assert make_outcome(verdicts={"a": "pass", "b": "fail"}).exit_code == 1
+
+
+def test_interval_glyph_places_estimate_inside_interval_and_marks_zero():
+    glyph = interval_glyph(0.02, 0.05, 0.08, half=0.1, width=21)
+    assert len(glyph) == 21
+    zero, dot = glyph.index("│"), glyph.index("●")
+    assert zero == 10 and dot > zero
+    assert glyph[dot - 1] == "─" and glyph[dot + 1] == "─"
+
+
+def test_json_validates_and_carries_counts_and_manifest(make_outcome, tmp_path):
+    path = tmp_path / "r.json"
+    write_json(make_outcome(), path)
+    doc = json.loads(path.read_text())
+    assert validate(doc) == []
+    assert doc["experiment"] == "demo"
+    assert doc["manifest"]["seed"] == 7
+    assert {c["variant"]: c["unparseable"] for c in doc["counts"]}["no_rlhf"] == 3
+    assert [h["verdict"] for h in doc["hypotheses"]] == ["pass", "fail"]
+
+
+def test_json_schema_file_is_up_to_date():
+    assert json.loads(SCHEMA_PATH.read_text()) == generate_schema()
+
+
+def test_validator_rejects_broken_documents(make_outcome):
+    doc = build_document(make_outcome())
+    del doc["manifest"]["seed"]
+    doc["hypotheses"][0]["verdict"] = "maybe"
+    doc["variants"][0]["gap_ci"] = [0.1]
+    errors = validate(doc)
+    assert any("seed" in e for e in errors)
+    assert any("maybe" in e for e in errors)
+    assert any("gap_ci" in e for e in errors)
+
+
+def test_json_writes_undefined_intervals_as_null(make_outcome):
+    outcome = make_outcome()
+    outcome.analysis.variants[0].gap_ci = (float("nan"), float("nan"))
+    doc = build_document(outcome)
+    assert doc["variants"][0]["gap_ci"] == [None, None]
+    assert validate(doc) == []
+    json.dumps(doc, allow_nan=False)
+
+
+class _Collector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.marks: list[dict[str, str | None]] = []
+        self.external: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        self.tags.append(tag)
+        if "forest-mark" in (a.get("class") or "").split():
+            self.marks.append(a)
+        for key in ("src", "href"):
+            if a.get(key):
+                self.external.append(a[key])
+
+
+def test_html_is_self_contained_with_one_plot_mark_per_contrast(make_outcome):
+    outcome = make_outcome(models=("sim:opus_like", "anthropic:claude"))
+    parser = _Collector()
+    parser.feed(render_html(outcome))
+    parser.close()
+    assert len(parser.marks) == len(outcome.analysis.contrasts) == 4
+    assert {(m["data-model"], m["data-variant"]) for m in parser.marks} == {
+        (c.model, c.variant) for c in outcome.analysis.contrasts
+    }
+    assert parser.external == []
+    assert "svg" in parser.tags and "table" in parser.tags
+
+
+def test_markdown_has_tables_verdicts_and_manifest(make_outcome):
+    md = render_markdown(make_outcome())
+    assert "| `no_rlhf` |" in md
+    assert "**PASS**" in md and "**FAIL**" in md
+    assert "1 passed, 1 failed" in md
+    assert '"prompt_set_hash"' in md
+
+
+def test_csv_has_one_row_per_sample_and_marks_unparseable(make_outcome, tmp_path):
+    outcome = make_outcome()
+    path = tmp_path / "r.csv"
+    write_csv(outcome, path)
+    lines = path.read_text().splitlines()
+    assert lines[0].startswith("# manifest: ")
+    assert json.loads(lines[0].removeprefix("# manifest: "))["seed"] == 7
+    rows = list(csv.DictReader(lines[1:]))
+    assert len(rows) == len(outcome.samples)
+    assert set(rows[0]) >= {"variant", "condition", "query_id", "sample", "model", "prompt_hash"}
+    bad = [r for r in rows if r["unparseable"]]
+    assert len(bad) == 1 and bad[0]["compliance"] == "" and bad[0]["query_id"] == "q9"
+    failed = [r for r in rows if r["status"] == "error"]
+    assert len(failed) == 1 and failed[0]["unparseable"] == ""
