@@ -1,0 +1,93 @@
+"""Hypotheses: normalise `lhs OP rhs` into `sum(coef * term) OP bound`."""
+
+from __future__ import annotations
+
+from afdsl import ir
+from afdsl.diagnostics import AfsError, Diagnostic
+from afdsl.syntax import _ast as A
+
+
+def hypothesis_problems(decl: A.HypothesisDecl) -> list[Diagnostic]:
+    """Structural mistakes that need no name lookup (margins, empty comparisons)."""
+    problems: list[Diagnostic] = []
+    if decl.op == "==" and decl.margin is None:
+        problems.append(
+            Diagnostic(
+                code="AFS301",
+                message="`==` needs a margin: an equivalence test asks 'equal within what?'",
+                span=decl.op_span,
+                hint="add `within 0.05` (or the largest difference you would call equal)",
+            )
+        )
+    if decl.op != "==" and decl.margin is not None:
+        problems.append(
+            Diagnostic(
+                code="AFS302",
+                message=f"`within` only applies to `==`, not `{decl.op}`",
+                span=decl.margin.span,
+            )
+        )
+    if decl.margin is not None and not 0 < float(decl.margin.raw) < 1:
+        problems.append(
+            Diagnostic(
+                code="AFS303",
+                message="the margin must be between 0 and 1 (a difference of rates)",
+                span=decl.margin.span,
+            )
+        )
+    if not _merge(decl)[0]:
+        problems.append(
+            Diagnostic(
+                code="AFS304",
+                message="the hypothesis compares no gap() or rate() terms",
+                span=decl.span,
+                hint="e.g. `gap(my_variant) < gap(base)`",
+            )
+        )
+    return problems
+
+
+def _merge(decl: A.HypothesisDecl) -> tuple[list[ir.WeightedTerm], float]:
+    coefs: dict[ir.Term, float] = {}
+    constant = 0.0
+    for term, sign in [(t, 1.0) for t in decl.lhs] + [(t, -1.0) for t in decl.rhs]:
+        if term.kind == "const":
+            constant += sign * term.coef
+            continue
+        assert term.variant is not None
+        key = ir.Term(
+            kind=term.kind,
+            variant=term.variant.value,
+            condition=term.condition.value if term.condition else None,
+        )
+        coefs[key] = coefs.get(key, 0.0) + sign * term.coef
+    terms = [ir.WeightedTerm(coef=c, term=t) for t, c in coefs.items() if c != 0.0]
+    return terms, -constant
+
+
+def to_hypothesis(decl: A.HypothesisDecl) -> ir.Hypothesis:
+    """The IR hypothesis (call after `hypothesis_problems` found nothing)."""
+    terms, bound = _merge(decl)
+    return ir.Hypothesis(
+        name=decl.name.value,
+        expression=decl.expression,
+        terms=tuple(terms),
+        op=decl.op,  # type: ignore[arg-type]
+        bound=bound,
+        margin=float(decl.margin.raw) if decl.margin is not None else None,
+        measure=decl.measure.value if decl.measure else None,
+    )
+
+
+def parse_hypothesis(text: str) -> ir.Hypothesis:
+    """Parse `"NAME: EXPR"` or `"NAME on MEASURE: EXPR"` (the .afs syntax); raises AfsError.
+
+    Names are not checked against an experiment here: the caller knows which exist.
+    """
+    from afdsl.syntax._parser import parse_hypothesis_ast
+
+    decl = parse_hypothesis_ast(text)
+    problems = hypothesis_problems(decl)
+    if problems:
+        raise AfsError(problems)
+    return to_hypothesis(decl)

@@ -1,0 +1,202 @@
+"""Load a .afs file with everything it `use`s, once each, detecting cycles.
+
+Resolution of `use "x.afs"`: relative to the including file, then each folder of
+`AFDSL_PATH`, then the built-in scenarios. `use name` (bare) looks for
+`name.afs` in `AFDSL_PATH` and the built-ins.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.syntax import _ast as A
+from afdsl.syntax._parser import parse_text
+
+
+def display_path(path: Path) -> str:
+    """Relative to the working directory when below it, else absolute."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+@dataclass
+class LoadedProgram:
+    """Every parsed file (dependencies first), their texts, and problems found loading."""
+
+    root: A.FileAst | None = None
+    files: list[A.FileAst] = field(default_factory=list)
+    sources: dict[str, str] = field(default_factory=dict)  # display path -> text
+    source_files: list[str] = field(default_factory=list)  # absolute paths, in read order
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    _loaded: dict[str, A.FileAst | None] = field(default_factory=dict)
+
+    def span_at(self, origin: str, start: int, end: int) -> Span:
+        """Span of source offsets [start, end) in the file displayed as `origin`."""
+        text = self.sources.get(origin, "")
+        line = text.count("\n", 0, start) + 1
+        col = start - (text.rfind("\n", 0, start) + 1) + 1
+        end_line = text.count("\n", 0, max(end - 1, start)) + 1
+        end_col = end - (text.rfind("\n", 0, max(end - 1, start)) + 1) + 1
+        return Span(path=origin, line=line, col=col, end_line=end_line, end_col=end_col)
+
+    def text_span(self, text: A.Text, start: int, end: int) -> Span:
+        """Span of `text.value[start:end]` in its source file (falls back to the token)."""
+        if not text.offsets or start >= len(text.offsets):
+            return text.span
+        last = text.offsets[min(end, len(text.offsets)) - 1]
+        return self.span_at(text.origin, text.offsets[start], last + 1)
+
+    def read_text(self, owner: A.FileAst, ref: A.Text) -> A.Text:
+        """Read `from "file.txt"` relative to the .afs file that says it; raises AfsError."""
+        path = (Path(owner.abs_path).parent / ref.value).resolve()
+        try:
+            content = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = "not found" if isinstance(exc, FileNotFoundError) else str(exc)
+            raise AfsError(
+                Diagnostic(
+                    code="AFS010",
+                    message=f"cannot read `{ref.value}`: {reason}",
+                    span=ref.span,
+                    hint=f"paths are relative to {display_path(Path(owner.abs_path).parent)}/",
+                )
+            ) from None
+        shown = self._remember(path, content)
+        # A trailing newline ends the file, it is not part of the section text.
+        value = content[:-1] if content.endswith("\n") else content
+        return A.Text(value, ref.span, shown, tuple(range(len(value))))
+
+    def _remember(self, path: Path, content: str) -> str:
+        shown = display_path(path)
+        if str(path) not in self.source_files:
+            self.source_files.append(str(path))
+        self.sources[shown] = content
+        return shown
+
+
+def builtin_names() -> list[str]:
+    from afdsl.resources import scenarios_dir
+
+    folder = scenarios_dir()
+    return sorted(p.stem for p in folder.glob("*.afs")) if folder.is_dir() else []
+
+
+def _search_dirs(including: Path | None) -> list[Path]:
+    from afdsl.resources import scenarios_dir
+
+    dirs = [including] if including is not None else []
+    dirs += [Path(p) for p in os.environ.get("AFDSL_PATH", "").split(os.pathsep) if p]
+    dirs.append(scenarios_dir())
+    return dirs
+
+
+def resolve_use(use: A.UseDecl, including: Path) -> Path | None:
+    """The file a `use` names, or None."""
+    if use.bare:
+        candidates = [d / f"{use.target}.afs" for d in _search_dirs(None)]
+    else:
+        candidates = [d / use.target for d in _search_dirs(including)]
+    for candidate in candidates:
+        if candidate.is_file():
+            return candidate.resolve()
+    return None
+
+
+def load_program(path: str | Path) -> LoadedProgram:
+    """Parse `path` and its includes; syntax and include errors land in `.diagnostics`."""
+    program = LoadedProgram()
+    root_path = Path(path)
+    try:
+        text = root_path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
+        program.diagnostics.append(
+            Diagnostic(code="AFS011", message=f"cannot read {path}: {reason}")
+        )
+        return program
+    program.root = _load(program, root_path.resolve(), str(path), text, [])
+    return program
+
+
+def load_builtin(name: str, program: LoadedProgram) -> A.FileAst | None:
+    """Load a built-in file (e.g. the perturbation library) into `program`."""
+    from afdsl.resources import scenarios_dir
+
+    path = (scenarios_dir() / f"{name}.afs").resolve()
+    if str(path) in program._loaded:
+        return program._loaded[str(path)]
+    if not path.is_file():
+        return None
+    return _load(program, path, display_path(path), path.read_text(encoding="utf-8"), [])
+
+
+def _load(
+    program: LoadedProgram, abs_path: Path, shown: str, text: str, stack: list[str]
+) -> A.FileAst | None:
+    key = str(abs_path)
+    program._loaded[key] = None  # marks "in progress" for diamond includes
+    if key not in program.source_files:
+        program.source_files.append(key)
+    program.sources[shown] = text
+    try:
+        ast = parse_text(text, shown, key)
+    except AfsError as exc:
+        program.diagnostics.extend(exc.diagnostics)
+        return None
+    chain = [*stack, shown]
+    for use in ast.uses:
+        target = resolve_use(use, abs_path.parent)
+        if target is None:
+            program.diagnostics.append(_missing_use(use))
+            continue
+        if str(target) in [p for p in _abs_stack(program, chain)]:
+            cycle = " -> ".join([*chain, display_path(target)])
+            program.diagnostics.append(
+                Diagnostic(
+                    code="AFS013",
+                    message=f"include cycle: {cycle}",
+                    span=use.span,
+                    hint="remove one of the `use` lines in the cycle",
+                )
+            )
+            continue
+        if str(target) in program._loaded:
+            continue  # loaded once; diamonds are fine
+        try:
+            sub_text = target.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            program.diagnostics.append(
+                Diagnostic(code="AFS011", message=f"cannot read {target}: {exc}", span=use.span)
+            )
+            continue
+        _load(program, target, display_path(target), sub_text, chain)
+    program._loaded[key] = ast
+    program.files.append(ast)
+    return ast
+
+
+def _abs_stack(program: LoadedProgram, chain: list[str]) -> list[str]:
+    """Absolute paths of the files on the include stack (display path -> absolute)."""
+    shown_to_abs = {display_path(Path(p)): p for p in program.source_files}
+    out = []
+    for shown in chain:
+        out.append(shown_to_abs.get(shown, str(Path(shown).resolve())))
+    return out
+
+
+def _missing_use(use: A.UseDecl) -> Diagnostic:
+    names = builtin_names()
+    close = difflib.get_close_matches(Path(use.target).stem, names, n=1)
+    hint = f"did you mean `use {close[0]}`?" if close else None
+    if hint is None and use.bare:
+        hint = "built-in files: " + (", ".join(names) or "none")
+    elif hint is None:
+        hint = "paths are relative to the including file, then AFDSL_PATH, then the built-ins"
+    what = f"`{use.target}`" if use.bare else f'"{use.target}"'
+    return Diagnostic(code="AFS012", message=f"cannot find {what}", span=use.span, hint=hint)

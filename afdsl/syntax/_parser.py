@@ -1,0 +1,215 @@
+"""Build the lark parser once per process and turn text into syntax trees.
+
+Every lark error becomes a `Diagnostic` with a position, the expected tokens
+in the spelling a user types, and a "did you mean" hint where one helps.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from typing import Any
+
+from lark import Lark, Token
+from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
+
+from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.syntax import _ast as A
+from afdsl.syntax._strings import StringError
+from afdsl.syntax._transform import ToAst, token_span
+
+# What a user types for the regex terminals (string terminals spell themselves).
+_TERMINAL_WORDS = {
+    "NAME": "a name",
+    "NUMBER": "a number",
+    "STRING": "a quoted string",
+    "LONG_STRING": 'a """text block"""',
+    "MODEL_SPEC": "a model spec such as sim:opus_like",
+    "$END": "the end of the file",
+}
+_OPENERS = {"{": "}", "[": "]", "(": ")"}
+
+
+@functools.cache
+def get_parser(strict: bool = False) -> Lark:
+    """The LALR parser for `grammars/afs.lark`, built lazily (once per process)."""
+    from afdsl.resources import grammar_path
+
+    return Lark(
+        grammar_path().read_text(encoding="utf-8"),
+        parser="lalr",
+        lexer="contextual",
+        propagate_positions=True,
+        maybe_placeholders=True,
+        start=["start", "hypothesis_text"],
+        strict=strict,
+    )
+
+
+def parse_text(text: str, path: str, abs_path: str = "") -> A.FileAst:
+    """Parse one .afs source into a `FileAst`; raises `AfsError` on a syntax error."""
+    items = _parse(text, path, "start")
+    result = A.FileAst(path=path, abs_path=abs_path or path)
+    for item in items:
+        if isinstance(item, A.UseDecl):
+            result.uses.append(item)
+        elif isinstance(item, A.ScenarioDecl):
+            result.scenarios.append(item)
+        elif isinstance(item, A.PerturbationDecl):
+            result.perturbations.append(item)
+        elif isinstance(item, A.ExperimentDecl):
+            result.experiments.append(item)
+    return result
+
+
+def parse_hypothesis_ast(text: str, path: str = "<hypothesis>") -> A.HypothesisDecl:
+    """Parse `NAME [on MEASURE]: EXPR OP EXPR [within MARGIN]` on its own."""
+    result: A.HypothesisDecl = _parse(text, path, "hypothesis_text")
+    return result
+
+
+def _parse(text: str, path: str, start: str) -> Any:
+    parser = get_parser()
+    try:
+        tree = parser.parse(text, start=start)
+    except UnexpectedInput as exc:
+        raise AfsError(syntax_diagnostic(exc, text, path, parser)) from None
+    try:
+        return ToAst(path, text).transform(tree)
+    except VisitError as exc:
+        if isinstance(exc.orig_exc, StringError):
+            line, col = _line_col(text, exc.orig_exc.offset)
+            span = Span(path=path, line=line, col=col, end_col=col + 2)
+            raise AfsError(
+                Diagnostic(
+                    code="AFS003",
+                    message=str(exc.orig_exc),
+                    span=span,
+                    hint='known escapes: \\" \\\\ \\n \\t',
+                )
+            ) from None
+        raise
+
+
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    line = text.count("\n", 0, offset) + 1
+    col = offset - (text.rfind("\n", 0, offset) + 1) + 1
+    return line, col
+
+
+def _spell(parser: Lark, terminal: str) -> str:
+    if terminal in _TERMINAL_WORDS:
+        return _TERMINAL_WORDS[terminal]
+    try:
+        pattern = parser.get_terminal(terminal).pattern
+    except KeyError:
+        return terminal.lower()
+    if pattern.type == "str":
+        return f"`{pattern.value}`"
+    return terminal.lower()
+
+
+def _expected_words(parser: Lark, expected: set[str]) -> tuple[list[str], list[str]]:
+    """(all expected in user spelling, keywords only) with keywords first."""
+    spelled = sorted({_spell(parser, t) for t in expected})
+    keywords = [w.strip("`") for w in spelled if w.startswith("`") and w[1:-1].isidentifier()]
+    ordered = sorted(spelled, key=lambda w: (not w.startswith("`"), not w[1:2].isalpha(), w))
+    return ordered, keywords
+
+
+def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str, parser: Lark) -> Diagnostic:
+    """One `Diagnostic` for a lark syntax error."""
+    if isinstance(exc, UnexpectedToken):
+        return _unexpected_token(exc, text, path, parser)
+    line, col = exc.line, exc.column
+    span = Span(path=path, line=line, col=col, end_col=col + 1)
+    char = text[exc.pos_in_stream] if isinstance(exc, UnexpectedCharacters) else ""
+    if char == '"':
+        return Diagnostic(
+            code="AFS002",
+            message="unterminated string",
+            span=span,
+            hint='close it with `"` on the same line, or use """triple quotes""" for text '
+            "that spans lines",
+        )
+    return Diagnostic(
+        code="AFS001",
+        message=f"unexpected character `{char}`" if char else "unexpected input",
+        span=span,
+    )
+
+
+def _unexpected_token(exc: UnexpectedToken, text: str, path: str, parser: Lark) -> Diagnostic:
+    tok: Token = exc.token
+    words, keywords = _expected_words(parser, set(exc.expected))
+    expected = _join(words)
+    if tok.type == "$END":
+        line, col = _line_col(text, len(text.rstrip()))
+        span = Span(path=path, line=line, col=col)
+        opener = _unclosed(text, len(text))
+        if opener is not None:
+            o_line, o_col, o_char = opener
+            return Diagnostic(
+                code="AFS005",
+                message=f"missing closing `{_OPENERS[o_char]}` opened at line {o_line}",
+                span=Span(path=path, line=o_line, col=o_col, end_col=o_col + 1),
+                hint=f"add `{_OPENERS[o_char]}` at the end of the block that starts here",
+            )
+        return Diagnostic(
+            code="AFS004",
+            message=f"unexpected end of file; expected {expected}",
+            span=span,
+        )
+    span = token_span(path, tok)
+    shown = str(tok).split("\n")[0]
+    hint = None
+    if tok.type == "NAME" or shown.isidentifier():
+        close = difflib.get_close_matches(shown, keywords, n=1, cutoff=0.6)
+        if close:
+            hint = f"did you mean `{close[0]}`?"
+    if hint is None and "RBRACE" in exc.expected:
+        opener = _unclosed(text, tok.start_pos or 0)
+        if opener is not None and opener[2] == "{":
+            hint = f"missing closing brace opened at line {opener[0]}?"
+    if tok.type == "NAME" and "MODEL_SPEC" in exc.expected and not hint:
+        hint = "a model spec is `provider:name`, e.g. sim:opus_like or anthropic:NAME"
+    return Diagnostic(
+        code="AFS004",
+        message=f"unexpected {_describe(tok)}; expected {expected}",
+        span=span,
+        hint=hint,
+    )
+
+
+def _describe(tok: Token) -> str:
+    if tok.type in ("STRING", "LONG_STRING"):
+        return "string"
+    first = str(tok).split("\n")[0]
+    return f"`{first[:40]}`"
+
+
+def _join(words: list[str]) -> str:
+    if len(words) > 8:
+        return ", ".join(words[:8]) + ", ..."
+    if len(words) == 1:
+        return words[0]
+    return "one of " + ", ".join(words)
+
+
+_BRACKETS = re.compile(r'"""[\s\S]*?(?<!\\)"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}\[\]()]')
+
+
+def _unclosed(text: str, upto: int) -> tuple[int, int, str] | None:
+    """The innermost bracket still open at offset `upto` (strings and comments skipped)."""
+    stack: list[int] = []
+    for m in _BRACKETS.finditer(text, 0, upto):
+        ch = m.group()
+        if ch in _OPENERS:
+            stack.append(m.start())
+        elif ch in ")]}" and stack:
+            stack.pop()
+    if not stack:
+        return None
+    line, col = _line_col(text, stack[-1])
+    return line, col, text[stack[-1]]

@@ -1,0 +1,330 @@
+"""Turn lark's parse tree into the typed syntax tree of `_ast` (one Transformer)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lark import Token, Transformer, v_args
+
+from afdsl.diagnostics import Span
+from afdsl.syntax import _ast as A
+from afdsl.syntax._strings import decode_long, decode_short
+
+
+def token_span(path: str, tok: Token) -> Span:
+    return Span(
+        path=path, line=tok.line, col=tok.column, end_line=tok.end_line, end_col=tok.end_column
+    )
+
+
+def _meta_span(path: str, meta: Any) -> Span:
+    return Span(
+        path=path, line=meta.line, col=meta.column, end_line=meta.end_line, end_col=meta.end_column
+    )
+
+
+def _present(children: list[Any]) -> list[Any]:
+    return [c for c in children if c is not None]
+
+
+@v_args(meta=True)
+class ToAst(Transformer[Token, Any]):
+    """Builds `_ast` nodes; string escapes raise `StringError` (unwrapped by the caller)."""
+
+    def __init__(self, path: str, text: str) -> None:
+        super().__init__(visit_tokens=True)
+        self.path = path
+        self.text = text
+
+    def _span(self, meta: Any) -> Span:
+        return _meta_span(self.path, meta)
+
+    # ------------------------------------------------------------- tokens
+    @v_args(inline=False, meta=False)
+    def NAME(self, tok: Token) -> A.Ident:  # noqa: N802 - lark terminal callback
+        return A.Ident(str(tok), token_span(self.path, tok))
+
+    def string(self, meta: Any, children: list[Token]) -> A.Text:
+        tok = children[0]
+        start = tok.start_pos or 0
+        if tok.type == "LONG_STRING":
+            value, offsets = decode_long(str(tok), start)
+        else:
+            value, offsets = decode_short(str(tok), start)
+        return A.Text(value, token_span(self.path, tok), self.path, tuple(offsets))
+
+    def _value(self, item: Any) -> A.Value:
+        if isinstance(item, A.Text):
+            return A.Value("string", item.value, item.span, item)
+        if isinstance(item, A.Ident):
+            return A.Value("name", item.value, item.span)
+        kind = "spec" if item.type == "MODEL_SPEC" else "number"
+        return A.Value(kind, str(item), token_span(self.path, item))
+
+    # -------------------------------------------------------------- file
+    def start(self, meta: Any, children: list[Any]) -> list[Any]:
+        return children
+
+    def use(self, meta: Any, children: list[Any]) -> A.UseDecl:
+        target = children[0]
+        if isinstance(target, A.Text):
+            return A.UseDecl(target.value, False, self._span(meta))
+        return A.UseDecl(target.value, True, self._span(meta))
+
+    # ---------------------------------------------------------- scenarios
+    def scenario(self, meta: Any, children: list[Any]) -> A.ScenarioDecl:
+        name, extends, *items = children
+        return A.ScenarioDecl(
+            name=name,
+            extends=extends,
+            sections=tuple(i for i in items if isinstance(i, A.SectionDecl)),
+            users=tuple(i for i in items if isinstance(i, A.Text)),
+            conditions=tuple(i for i in items if isinstance(i, A.ConditionDecl)),
+            span=self._span(meta),
+        )
+
+    def section(self, meta: Any, children: list[Any]) -> A.SectionDecl:
+        return A.SectionDecl(children[0], children[1], self._span(meta))
+
+    def user(self, meta: Any, children: list[Any]) -> A.Text:
+        return children[0]  # type: ignore[no-any-return]
+
+    def condition(self, meta: Any, children: list[Any]) -> A.ConditionDecl:
+        name, role, *assigns = children
+        return A.ConditionDecl(name, role, tuple(_present(assigns)), self._span(meta))
+
+    def assign(self, meta: Any, children: list[Any]) -> A.Assign:
+        return A.Assign(children[0], children[1], self._span(meta))
+
+    def inline_text(self, meta: Any, children: list[Any]) -> A.TextSource:
+        return A.TextSource("inline", children[0], self._span(meta))
+
+    def file_text(self, meta: Any, children: list[Any]) -> A.TextSource:
+        return A.TextSource("file", children[0], self._span(meta))
+
+    # ------------------------------------------------------- perturbations
+    def perturbation(self, meta: Any, children: list[Any]) -> A.PerturbationDecl:
+        name, description, ops = children
+        return A.PerturbationDecl(name, description, ops, self._span(meta))
+
+    def ops(self, meta: Any, children: list[Any]) -> tuple[A.Op, ...]:
+        return tuple(children)
+
+    def op_remove(self, meta: Any, children: list[Any]) -> A.RemoveSection:
+        return A.RemoveSection(children[0], self._span(meta))
+
+    def op_replace(self, meta: Any, children: list[Any]) -> A.Replace:
+        regex, old, new, section = children
+        return A.Replace(old, new, regex is not None, section, self._span(meta))
+
+    def op_insert(self, meta: Any, children: list[Any]) -> A.InsertSection:
+        name, source, place, anchor = children
+        return A.InsertSection(name, source, place, anchor, self._span(meta))
+
+    def place(self, meta: Any, children: list[Token]) -> str:
+        return str(children[0])
+
+    def op_append(self, meta: Any, children: list[Any]) -> A.AddText:
+        return A.AddText(children[0], children[1], "append", self._span(meta))
+
+    def op_prepend(self, meta: Any, children: list[Any]) -> A.AddText:
+        return A.AddText(children[0], children[1], "prepend", self._span(meta))
+
+    def op_set(self, meta: Any, children: list[Any]) -> A.SetSlots:
+        return A.SetSlots(tuple(children), self._span(meta))
+
+    def slot_set(self, meta: Any, children: list[Any]) -> A.SlotSet:
+        return A.SlotSet(children[0], children[1], children[2], self._span(meta))
+
+    def op_swap_section(self, meta: Any, children: list[Any]) -> A.SwapSection:
+        return A.SwapSection(children[0], children[1], self._span(meta))
+
+    def op_swap_conditions(self, meta: Any, children: list[Any]) -> A.SwapConditions:
+        return A.SwapConditions(self._span(meta))
+
+    def op_user(self, meta: Any, children: list[Any]) -> A.SetUser:
+        return A.SetUser(children[0], self._span(meta))
+
+    def op_drop(self, meta: Any, children: list[Any]) -> A.DropCondition:
+        return A.DropCondition(children[0], self._span(meta))
+
+    def op_apply(self, meta: Any, children: list[Any]) -> A.Apply:
+        return A.Apply(children[0], self._span(meta))
+
+    # --------------------------------------------------------- experiments
+    def experiment(self, meta: Any, children: list[Any]) -> A.ExperimentDecl:
+        exp = A.ExperimentDecl(name=children[0], span=self._span(meta))
+        previous: Any = None
+        for item in children[1:]:
+            if (
+                isinstance(item, A.ModelDecl)
+                and item.spec is not None
+                and isinstance(previous, A.MeasureDecl)
+                and previous.model is None
+                and item.span.line == previous.span.end_line
+            ):
+                # `measure f = faking ... model sim:judge`: LALR(1) cannot tell this
+                # `model` from the experiment's own `model` statement, so a model
+                # on the measure's line belongs to the measure.
+                attached = A.MeasureDecl(
+                    previous.name, previous.kind, previous.args, item, previous.span
+                )
+                exp.measures[-1] = attached
+                previous = attached
+                continue
+            _add_item(exp, item)
+            previous = item
+        return exp
+
+    def exp_base(self, meta: Any, children: list[Any]) -> A.Setting:
+        return A.Setting("base", self._value(children[0]), self._span(meta))
+
+    def exp_samples(self, meta: Any, children: list[Any]) -> A.Setting:
+        return A.Setting("samples", self._value(children[0]), self._span(meta))
+
+    def exp_seed(self, meta: Any, children: list[Any]) -> A.Setting:
+        return A.Setting("seed", self._value(children[0]), self._span(meta))
+
+    def spec(self, meta: Any, children: list[Any]) -> A.Value:
+        return self._value(children[0])
+
+    def exp_model(self, meta: Any, children: list[Any]) -> A.ModelDecl:
+        return A.ModelDecl(children[0], None, (), self._span(meta))
+
+    def exp_model_block(self, meta: Any, children: list[Any]) -> A.ModelDecl:
+        return A.ModelDecl(None, children[0], tuple(children[1:]), self._span(meta))
+
+    def model_field(self, meta: Any, children: list[Any]) -> tuple[A.Ident, A.Value]:
+        return children[0], self._value(children[1])
+
+    def exp_models(self, meta: Any, children: list[Any]) -> list[A.ModelDecl]:
+        return [A.ModelDecl(v, None, (), v.span) for v in _present(children)]
+
+    def exp_queries(self, meta: Any, children: list[Any]) -> A.QueriesDecl:
+        source, *options = children
+        if isinstance(source, A.Text):
+            return A.QueriesDecl(source, (), tuple(options), self._span(meta))
+        return A.QueriesDecl(None, tuple(source), tuple(options), self._span(meta))
+
+    def inline_queries(self, meta: Any, children: list[Any]) -> list[A.Text]:
+        return _present(children)
+
+    def query_option(self, meta: Any, children: list[Any]) -> tuple[A.Ident, A.Value]:
+        return children[0], self._value(children[1])
+
+    def query_key(self, meta: Any, children: list[Token]) -> A.Ident:
+        return A.Ident(str(children[0]), token_span(self.path, children[0]))
+
+    def variant(self, meta: Any, children: list[Any]) -> A.VariantDecl:
+        return A.VariantDecl(children[0], children[1], self._span(meta))
+
+    def measure(self, meta: Any, children: list[Any]) -> A.MeasureDecl:
+        name, kind, *args = children
+        return A.MeasureDecl(name, kind, tuple(args), None, self._span(meta))
+
+    def arg_name(self, meta: Any, children: list[Any]) -> A.Value:
+        return self._value(children[0])
+
+    def arg_number(self, meta: Any, children: list[Any]) -> A.Value:
+        return self._value(children[0])
+
+    def correct(self, meta: Any, children: list[Any]) -> A.CorrectDecl:
+        method, alpha = children
+        return A.CorrectDecl(
+            method, self._value(alpha) if alpha is not None else None, self._span(meta)
+        )
+
+    # ---------------------------------------------------------- hypotheses
+    def hypothesis(self, meta: Any, children: list[Any]) -> A.HypothesisDecl:
+        body: A.HypothesisDecl = children[0]
+        return A.HypothesisDecl(
+            body.name,
+            body.measure,
+            body.lhs,
+            body.op,
+            body.op_span,
+            body.rhs,
+            body.margin,
+            body.expression,
+            self._span(meta),
+        )
+
+    def hypothesis_text(self, meta: Any, children: list[Any]) -> A.HypothesisDecl:
+        return children[0]  # type: ignore[no-any-return]
+
+    def hypothesis_body(self, meta: Any, children: list[Any]) -> A.HypothesisDecl:
+        name, measure, lhs, (op, op_span), rhs, margin = children
+        lhs_terms, lhs_meta = lhs
+        rhs_terms, rhs_meta = rhs
+        end = margin.end_pos if margin is not None else rhs_meta.end_pos
+        expression = " ".join(self.text[lhs_meta.start_pos : end].split())
+        return A.HypothesisDecl(
+            name=name,
+            measure=measure,
+            lhs=lhs_terms,
+            op=op,
+            op_span=op_span,
+            rhs=rhs_terms,
+            margin=self._value(margin) if margin is not None else None,
+            expression=expression,
+            span=self._span(meta),
+        )
+
+    def compare(self, meta: Any, children: list[Token]) -> tuple[str, Span]:
+        return str(children[0]), token_span(self.path, children[0])
+
+    def addop(self, meta: Any, children: list[Token]) -> str:
+        return str(children[0])
+
+    def expr(self, meta: Any, children: list[Any]) -> tuple[tuple[A.LinTerm, ...], Any]:
+        terms: list[A.LinTerm] = []
+        sign = 1.0
+        for child in children:
+            if isinstance(child, str):
+                sign = -1.0 if child == "-" else 1.0
+                continue
+            terms.extend(_scale(t, sign) for t in child)
+        return tuple(terms), meta
+
+    def signed_term(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
+        sign, term = children
+        return tuple(_scale(t, -1.0 if sign == "-" else 1.0) for t in term)
+
+    def scaled(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
+        number, atom = children
+        return tuple(_scale(t, float(number)) for t in atom)
+
+    def constant(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
+        return (A.LinTerm(float(children[0]), "const", None, None, self._span(meta)),)
+
+    def gap(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
+        return (A.LinTerm(1.0, "gap", children[0], None, self._span(meta)),)
+
+    def rate(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
+        return (A.LinTerm(1.0, "rate", children[0], children[1], self._span(meta)),)
+
+    def group(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
+        return children[0][0]  # type: ignore[no-any-return]
+
+
+def _scale(term: A.LinTerm, factor: float) -> A.LinTerm:
+    return A.LinTerm(term.coef * factor, term.kind, term.variant, term.condition, term.span)
+
+
+def _add_item(exp: A.ExperimentDecl, item: Any) -> None:
+    if isinstance(item, A.Setting):
+        exp.settings.append(item)
+    elif isinstance(item, A.ModelDecl):
+        exp.models.append(item)
+    elif isinstance(item, list):  # `models [a, b]`
+        exp.models.extend(item)
+    elif isinstance(item, A.QueriesDecl):
+        exp.queries.append(item)
+    elif isinstance(item, A.VariantDecl):
+        exp.variants.append(item)
+    elif isinstance(item, A.MeasureDecl):
+        exp.measures.append(item)
+    elif isinstance(item, A.HypothesisDecl):
+        exp.hypotheses.append(item)
+    elif isinstance(item, A.CorrectDecl):
+        exp.corrections.append(item)
