@@ -112,7 +112,8 @@ def method_footnote(analysis: AnalysisResult) -> list[str]:
         "independent). Gaps and differences are in percentage points.",
         f"Δgap compares each variant with `{analysis.base}` query by query (paired t test, "
         "two-sided).",
-        f"p-values are adjusted with {correction} across each model's family of tests; a "
-        f"hypothesis passes when its adjusted p is below α = {analysis.alpha:g}.",
+        f"p-values are adjusted with {correction} within each model, contrasts and hypotheses "
+        f"as separate families; a hypothesis passes when its adjusted p is below "
+        f"α = {analysis.alpha:g}.",
         "Unparseable labels are excluded from the statistics and counted separately.",
     ]

@@ -1,0 +1,111 @@
+"""`afdsl test` (check, run, classify, analyse, report) and `afdsl report` (re-render only)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Any
+
+EPILOG_TEST = """exit codes: 0 every hypothesis passed, 1 a hypothesis failed, 2 language or
+usage error, 3 the run could not complete (calls failed after retries, budget
+reached, data missing)."""
+
+
+def _add_outputs(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("report files")
+    group.add_argument("--json", metavar="PATH", help="analysis document with manifest and counts")
+    group.add_argument("--md", metavar="PATH", help="Markdown report for a paper draft or a PR")
+    group.add_argument("--html", metavar="PATH", help="self-contained HTML with a forest plot")
+    group.add_argument("--csv", metavar="PATH", help="one row per sample, for R or pandas")
+
+
+def register(subparsers: Any) -> None:
+    test = subparsers.add_parser(
+        "test",
+        help="run an experiment end to end and test its hypotheses",
+        description="Check, compile, run what the store lacks, classify, analyse and report.",
+        epilog=EPILOG_TEST,
+    )
+    test.add_argument("file", metavar="FILE", help="the .afs experiment")
+    from afdsl.cli.run import add_run_options
+
+    add_run_options(test)
+    test.add_argument(
+        "--sequential",
+        action="store_true",
+        help="add queries in rounds and stop once every hypothesis is decided (anytime-valid test)",
+    )
+    _add_outputs(test)
+    test.set_defaults(func=cmd_test)
+
+    report = subparsers.add_parser(
+        "report",
+        help="re-render the last test's report from the store (no model call)",
+        description="Re-render reports from a store without calling any model.",
+        epilog=EPILOG_TEST,
+    )
+    report.add_argument("target", metavar="FILE|STORE", help="the .afs file or its store")
+    report.add_argument("--store", metavar="PATH", help="store of the .afs file (default: its own)")
+    _add_outputs(report)
+    report.set_defaults(func=cmd_report)
+
+
+def _write_files(outcome: Any, args: argparse.Namespace) -> None:
+    from afdsl.report import write_csv, write_html, write_json, write_markdown
+
+    writers = {"json": write_json, "md": write_markdown, "html": write_html, "csv": write_csv}
+    for option, write in writers.items():
+        target = getattr(args, option, None)
+        if target:
+            try:
+                write(outcome, target)
+            except OSError as exc:
+                from afdsl.diagnostics import error
+
+                raise error(f"cannot write --{option} {target}: {exc.strerror}") from exc
+
+
+def _finish(outcome: Any, args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from afdsl.report import render_terminal
+
+    _write_files(outcome, args)
+    render_terminal(outcome, Console())
+    code: int = outcome.exit_code
+    return code
+
+
+def cmd_test(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from afdsl.cli.run import run_options_from_args
+    from afdsl.pipeline import TestOptions, test_experiment
+
+    run_options = run_options_from_args(args)
+    options = TestOptions(
+        store=Path(args.store) if getattr(args, "store", None) else None,
+        models=getattr(args, "model", None) or None,
+        run=run_options,
+        sequential=args.sequential,
+    )
+    if getattr(run_options, "dry_run", False):
+        from afdsl.pipeline import dry_run
+
+        dry_run(args.file, options)
+        return 0
+    err = Console(stderr=True)
+    quiet = not getattr(run_options, "progress", True) or not sys.stderr.isatty()
+
+    def step(message: str) -> None:
+        if not quiet:
+            err.print(f"[dim]· {message}[/dim]")
+
+    return _finish(test_experiment(args.file, options, on_step=step), args)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from afdsl.pipeline import report_from_store
+
+    return _finish(report_from_store(args.target, store_path=args.store), args)

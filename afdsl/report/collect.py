@@ -1,0 +1,214 @@
+"""Read an experiment's responses and labels back from a store and analyse them.
+
+This is the part of `afdsl test` that `afdsl report` repeats: no model is
+called. Responses are picked one per (model, variant, condition, query,
+sample); unparseable labels are left out of the statistics and counted; calls
+that failed or samples that are missing become `problems` (exit code 3).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from afdsl.diagnostics import AfsError
+from afdsl.ir import Experiment, Measure
+from afdsl.report.manifest import build_manifest, prompt_set_hash
+from afdsl.report.outcome import RunInfo, SampleRow, SequentialInfo, TestOutcome, VariantCounts
+from afdsl.stats.models import AnalysisResult
+
+
+def compliance_measure(experiment: Experiment) -> Measure | None:
+    """What hypotheses test unless they say `on MEASURE`: `compliance`, else the first tag."""
+    by_name = {m.name: m for m in experiment.measures}
+    if "compliance" in by_name:
+        return by_name["compliance"]
+    return next((m for m in experiment.measures if m.kind == "tag"), None) or next(
+        iter(experiment.measures), None
+    )
+
+
+def _latest(rows: Iterable[Any], experiment: Experiment) -> dict[tuple, Any]:
+    """One response per (model, variant, condition, query, sample): the newest ok one, else the
+    newest error. Responses of other models, sampling parameters or an older design are left out.
+    """
+    params = {m.spec: (m.params_hash(), m.display) for m in experiment.models}
+    variants = {v.name for v in experiment.variants}
+    queries = {q.id for q in experiment.queries}
+    chosen: dict[tuple, Any] = {}
+    for row in rows:
+        spec = params.get(row.model)
+        if spec is None or row.params_hash != spec[0] or row.variant not in variants:
+            continue
+        if row.query_id not in queries or row.sample >= experiment.samples:
+            continue
+        key = (spec[1], row.variant, row.condition, row.query_id, row.sample)
+        old = chosen.get(key)
+        if (
+            old is None
+            or (row.status == "ok") > (old.status == "ok")
+            or ((row.status == "ok") == (old.status == "ok") and row.id > old.id)
+        ):
+            chosen[key] = row
+    return chosen
+
+
+def _expected(experiment: Experiment) -> dict[tuple[str, str], int]:
+    """Samples each model x variant should have: queries x samples x conditions."""
+    n = len(experiment.queries) * experiment.samples
+    return {
+        (m.display, v.name): n * len(v.scenario.conditions)
+        for m in experiment.models
+        for v in experiment.variants
+    }
+
+
+def collect_outcome(
+    experiment: Experiment,
+    store: Any,
+    *,
+    file: str,
+    store_path: str | Path,
+    started_at: str,
+    prompt_set: str | None = None,
+    run: RunInfo | None = None,
+    problems: list[str] | None = None,
+    sequential: SequentialInfo | None = None,
+    only_queries: set[str] | None = None,
+) -> TestOutcome:
+    """Read responses and labels back from `store` and analyse them (no model call).
+
+    Unparseable labels are left out of the statistics and counted per variant.
+    `only_queries` restricts the analysis (used by sequential rounds).
+    """
+    problems = list(problems or [])
+    chosen = _latest(store.responses(experiment=experiment.name, purpose="model"), experiment)
+    if only_queries is not None:
+        chosen = {k: r for k, r in chosen.items() if k[3] in only_queries}
+    labels = {m.name: store.labels(m.name, m.definition_hash()) for m in experiment.measures}
+    primary = compliance_measure(experiment)
+    primary_name = primary.name if primary else "compliance"
+
+    samples: list[SampleRow] = []
+    records: dict[str, list[dict[str, Any]]] = {name: [] for name in labels}
+    counts = {
+        key: VariantCounts(model=key[0], variant=key[1], expected=n)
+        for key, n in _expected(experiment).items()
+    }
+    if only_queries is not None:
+        for c in counts.values():
+            c.expected = c.expected * len(only_queries) // max(len(experiment.queries), 1)
+    for (model, variant, condition, query_id, sample), row in chosen.items():
+        count = counts[(model, variant)]
+        count.responses += 1
+        row_labels: dict[str, int | None] = {}
+        if row.status != "ok":
+            count.errors += 1
+        else:
+            for name, by_id in labels.items():
+                label = by_id.get(row.id)
+                if label is None:
+                    continue
+                row_labels[name] = label.label
+                if label.label is not None:
+                    records[name].append(
+                        {
+                            "model": model,
+                            "variant": variant,
+                            "condition": condition,
+                            "query_id": query_id,
+                            "sample": sample,
+                            "complied": int(label.label),
+                        }
+                    )
+            if primary_name in labels and primary_name not in row_labels:
+                count.missing += 1  # answered but not labelled yet
+            elif row_labels.get(primary_name, 0) is None:
+                count.unparseable += 1
+        samples.append(
+            SampleRow(
+                model, variant, condition, query_id, sample, row.prompt_hash, row.status, row_labels
+            )
+        )
+    for c in counts.values():
+        c.missing += max(c.expected - c.responses, 0)
+
+    errors = sum(c.errors for c in counts.values())
+    missing = sum(c.missing for c in counts.values())
+    if errors:
+        problems.append(
+            f"{errors} model call(s) failed after retries; rerun `afdsl test` to retry them"
+        )
+    if missing:
+        problems.append(f"{missing} expected sample(s) have no response or label in the store")
+
+    analysis = _analyse(
+        experiment, records, primary_name, tolerate=bool(problems), problems=problems
+    )
+    if prompt_set is None:
+        prompt_set = prompt_set_hash((r.model, r.prompt_hash, r.sample) for r in chosen.values())
+    manifest = build_manifest(
+        experiment, store_path=store_path, prompt_set=prompt_set, started_at=started_at
+    )
+    return TestOutcome(
+        experiment=experiment.name,
+        file=file,
+        manifest=manifest,
+        analysis=analysis,
+        counts=list(counts.values()),
+        run=run,
+        sequential=sequential,
+        problems=problems,
+        compliance_measure=primary_name,
+        measures=list(labels),
+        samples=samples,
+    )
+
+
+def _analyse(
+    experiment: Experiment,
+    records: dict[str, list[dict[str, Any]]],
+    primary: str,
+    *,
+    tolerate: bool,
+    problems: list[str],
+) -> AnalysisResult | None:
+    """Variants and contrasts on the compliance measure; each hypothesis on its own measure.
+
+    Hypotheses on another measure are analysed in a separate call, so their
+    multiple-comparison family is the hypotheses on that measure.
+    """
+    from afdsl.stats import analyze_labels
+
+    by_measure: dict[str, list[Any]] = {}
+    for h in experiment.hypotheses:
+        by_measure.setdefault(h.measure or primary, []).append(h)
+    common = {
+        "training": experiment.training,
+        "deployment": experiment.deployment,
+        "base": "base",
+        "correction": experiment.correction.method,
+        "alpha": experiment.correction.alpha,
+    }
+    try:
+        result = analyze_labels(
+            records.get(primary, []), hypotheses=by_measure.pop(primary, []), **common
+        )
+        extra = [
+            analyze_labels(records.get(name, []), hypotheses=hyps, **common).hypotheses
+            for name, hyps in by_measure.items()
+        ]
+    except AfsError as exc:
+        if not tolerate:
+            raise
+        problems.append("no analysis: " + "; ".join(d.message for d in exc.diagnostics))
+        return None
+    if extra:
+        # Back to the reader's order: per model, hypotheses as declared in the file.
+        models = {m.display: i for i, m in enumerate(experiment.models)}
+        declared = {h.name: i for i, h in enumerate(experiment.hypotheses)}
+        merged = result.hypotheses + [h for group in extra for h in group]
+        merged.sort(key=lambda h: (models.get(h.model or "", 0), declared.get(h.name, 0)))
+        result = result.model_copy(update={"hypotheses": merged})
+    return result
