@@ -21,6 +21,13 @@ def _add_outputs(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
+    _register_report(subparsers)
+    try:
+        from afdsl.cli.run import add_run_options
+    except ModuleNotFoundError as exc:  # the runner's options are not built yet
+        if exc.name != "afdsl.cli.run":
+            raise
+        return
     test = subparsers.add_parser(
         "test",
         help="run an experiment end to end and test its hypotheses",
@@ -28,8 +35,6 @@ def register(subparsers: Any) -> None:
         epilog=EPILOG_TEST,
     )
     test.add_argument("file", metavar="FILE", help="the .afs experiment")
-    from afdsl.cli.run import add_run_options
-
     add_run_options(test)
     test.add_argument(
         "--sequential",
@@ -39,6 +44,8 @@ def register(subparsers: Any) -> None:
     _add_outputs(test)
     test.set_defaults(func=cmd_test)
 
+
+def _register_report(subparsers: Any) -> None:
     report = subparsers.add_parser(
         "report",
         help="re-render the last test's report from the store (no model call)",
