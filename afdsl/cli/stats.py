@@ -1,0 +1,275 @@
+"""`afdsl analyze` (labels from any source) and `afdsl power` (planning a design)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from afdsl.diagnostics import AfsError, Diagnostic
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+    from afdsl.ir import Experiment
+    from afdsl.stats.models import AnalysisResult
+    from afdsl.stats.power import PowerPlan
+
+
+def register(subparsers: Any) -> None:
+    """Add the `analyze` and `power` commands."""
+    analyze = subparsers.add_parser(
+        "analyze",
+        help="analyse a labels JSONL file (gaps, contrasts, hypotheses)",
+        description="Compliance gaps per variant, contrasts against base and hypothesis "
+        "tests, with queries as clusters. Each line of LABELS is a JSON object with "
+        "model (optional), variant, condition, query_id, sample, complied.",
+    )
+    analyze.add_argument("labels", metavar="LABELS.jsonl")
+    analyze.add_argument("--training", default="training", help="training-side condition")
+    analyze.add_argument("--deployment", default="deployment", help="deployment-side condition")
+    analyze.add_argument("--base", default="base", help="the unperturbed variant")
+    analyze.add_argument("--correction", choices=("holm", "bh", "none"), default="holm")
+    analyze.add_argument("--alpha", type=float, default=0.05)
+    analyze.add_argument(
+        "--hypothesis",
+        action="append",
+        default=[],
+        metavar="'NAME: EXPR'",
+        help="e.g. 'smaller: gap(no_rlhf) < gap(base)' (repeatable)",
+    )
+    analyze.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="write the result as JSON to PATH (stdout without PATH)",
+    )
+    analyze.set_defaults(func=run_analyze)
+
+    power = subparsers.add_parser(
+        "power",
+        help="queries needed per hypothesis, and the power of the current design",
+        description="Per hypothesis of FILE: the number of queries for the target power "
+        "and the power of the experiment's current query count, from an assumed effect "
+        "and per-query standard deviation or from a pilot store.",
+    )
+    power.add_argument("file", metavar="FILE.afs")
+    power.add_argument("--power", type=float, default=0.8, help="target power (default 0.8)")
+    power.add_argument("--alpha", type=float, help="default: the experiment's alpha")
+    power.add_argument(
+        "--effect",
+        type=float,
+        help="assumed true left side minus bound, positive when the hypothesis holds "
+        "(for ==: the assumed distance from the bound, default 0)",
+    )
+    power.add_argument(
+        "--query-sd",
+        type=float,
+        help="standard deviation of the per-query values (at the experiment's samples)",
+    )
+    power.add_argument("--pilot", metavar="STORE", help="estimate effect and sd from a store")
+    power.set_defaults(func=run_power)
+
+
+def run_analyze(args: argparse.Namespace) -> int:
+    """Read, analyse, print; exit 1 if a hypothesis failed."""
+    from afdsl.stats import analyze_labels
+    from afdsl.stats.io import read_labels
+
+    records, spans = read_labels(args.labels)
+    result = analyze_labels(
+        records,
+        training=args.training,
+        deployment=args.deployment,
+        base=args.base,
+        correction=args.correction,
+        alpha=args.alpha,
+        hypotheses=args.hypothesis,
+        spans=spans,
+    )
+    document = json.dumps(result.model_dump(mode="json"), indent=2)
+    if args.json == "-":
+        sys.stdout.write(document + "\n")
+    else:
+        console = _console()
+        console.print(*analysis_renderables(result))
+        if args.json:
+            try:
+                Path(args.json).write_text(document + "\n", encoding="utf-8")
+            except OSError as exc:
+                raise AfsError(Diagnostic(message=f"cannot write {args.json}: {exc}")) from None
+            console.print(f"wrote {args.json}")
+    return 1 if any(h.verdict == "fail" for h in result.hypotheses) else 0
+
+
+def _console() -> Console:
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def _f(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def _ci(ci: tuple[float, float]) -> str:
+    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def _p(p: float) -> str:
+    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+
+
+def analysis_renderables(result: AnalysisResult) -> list[Any]:
+    """Tables of variants, contrasts and hypotheses (rich renderables)."""
+    from rich.table import Table
+
+    several = len({v.model for v in result.variants}) > 1
+    t, d = result.training, result.deployment
+    variants = Table(title="Compliance gap per variant (95% CI, queries as clusters)")
+    for name in (["model"] if several else []) + ["variant", "queries", "samples"]:
+        variants.add_column(name)
+    variants.add_column(f"{t} rate*")
+    variants.add_column(f"{d} rate*")
+    variants.add_column("gap")
+    variants.add_column("gap 95% CI")
+    for v in result.variants:
+        cells = [str(v.model)] if several else []
+        rates = [
+            f"{_f(v.rate[c])} {_ci(v.rate_ci[c])}" if c in v.rate_ci else _f(v.rate[c])
+            for c in (t, d)
+        ]
+        cells += [v.variant, str(v.n_queries), str(v.n_samples), *rates, _f(v.gap), _ci(v.gap_ci)]
+        variants.add_row(*cells)
+    variants.caption = "* pooled rate with Wilson interval: descriptive only"
+    out: list[Any] = [variants]
+    if result.contrasts:
+        contrasts = Table(title=f"Change of the gap against {result.base} (paired over queries)")
+        for name in (["model"] if several else []) + [
+            "variant", "queries", "Δ gap", "95% CI", "p (t)", "p (sign-flip)",
+            f"p adjusted ({result.correction})",
+        ]:  # fmt: skip
+            contrasts.add_column(name)
+        for c in result.contrasts:
+            cells = [str(c.model)] if several else []
+            cells += [
+                c.variant, str(c.n_queries), _f(c.delta_gap), _ci(c.ci),
+                _p(c.p_value), _p(c.p_permutation), _p(c.p_adjusted),
+            ]  # fmt: skip
+            contrasts.add_row(*cells)
+        out.append(contrasts)
+    if result.hypotheses:
+        hypotheses = Table(title=f"Hypotheses (alpha {result.alpha:g}, {result.correction})")
+        for name in (["model"] if several else []) + [
+            "name", "expression", "estimate", "CI", "p", "p adjusted", "verdict", "method",
+        ]:  # fmt: skip
+            hypotheses.add_column(name)
+        for h in result.hypotheses:
+            verdict = "[green]PASS[/]" if h.verdict == "pass" else "[red]FAIL[/]"
+            cells = [str(h.model)] if several else []
+            cells += [
+                h.name, h.expression, _f(h.estimate), _ci(h.ci), _p(h.p_value),
+                _p(h.p_adjusted), verdict, f"{h.method}; {h.n_queries} queries",
+            ]  # fmt: skip
+            hypotheses.add_row(*cells)
+        out.append(hypotheses)
+    return out
+
+
+def run_power(args: argparse.Namespace) -> int:
+    """Print a power plan per hypothesis (and per model with --pilot)."""
+    from afdsl.check import load_experiment
+
+    experiment = load_experiment(args.file)
+    if not experiment.hypotheses:
+        raise AfsError(Diagnostic(message=f"{args.file} declares no hypothesis"))
+    alpha = args.alpha if args.alpha is not None else experiment.correction.alpha
+    if not 0 < alpha < 1 or not 0 < args.power < 1:
+        raise AfsError(Diagnostic(message="--alpha and --power must be between 0 and 1"))
+    # Planning for Holm or BH with Bonferroni's alpha / k is conservative and simple.
+    k = len(experiment.hypotheses)
+    level = alpha if experiment.correction.method == "none" else alpha / k
+    if args.pilot:
+        plans = _pilot_plans(experiment, args.pilot, level, args.power)
+    else:
+        plans = _assumed_plans(experiment, args.effect, args.query_sd, level, args.power)
+    _console().print(_power_table(plans, experiment, alpha, level))
+    return 0
+
+
+def _assumed_plans(
+    experiment: Experiment, effect: float | None, sd: float | None, level: float, power: float
+) -> list[PowerPlan]:
+    from afdsl.stats.power import plan
+
+    if sd is None or sd <= 0:
+        raise AfsError(
+            Diagnostic(
+                message="power needs --query-sd (> 0) or --pilot STORE",
+                hint="e.g. --effect 0.08 --query-sd 0.3",
+            )
+        )
+    n_queries = len(experiment.queries)
+    plans = []
+    for h in experiment.hypotheses:
+        assumed = effect if effect is not None else (0.0 if h.op == "==" else None)
+        if assumed is None:
+            raise AfsError(Diagnostic(message=f"hypothesis {h.name} needs --effect"))
+        plans.append(plan(h, assumed, sd, n_queries, level, power))
+    return plans
+
+
+def _pilot_plans(
+    experiment: Experiment, store_path: str, level: float, power: float
+) -> list[PowerPlan]:
+    """Effect and sd per model and hypothesis from the pilot's labels."""
+    from afdsl.stats.hypotheses import hypothesis_values
+    from afdsl.stats.pilot import pilot_tables
+    from afdsl.stats.power import directed_effect, plan
+
+    tables = pilot_tables(experiment, store_path)
+    plans = []
+    for h in experiment.hypotheses:
+        table = tables[h.measure]
+        for model in table.models():
+            data = hypothesis_values(table, model, h, experiment.training, experiment.deployment)
+            if len(data.queries) < 2:
+                raise AfsError(
+                    Diagnostic(message=f"the pilot has fewer than 2 complete queries for {h.name}")
+                )
+            mean = float(data.values.mean())
+            sd = float(data.values.std(ddof=1))
+            effect = directed_effect(h, mean)
+            plans.append(plan(h, effect, sd, len(experiment.queries), level, power, model))
+    return plans
+
+
+def _power_table(plans: list[PowerPlan], experiment: Experiment, alpha: float, level: float) -> Any:
+    from rich.table import Table
+
+    table = Table(
+        title=f"Power per hypothesis (alpha {alpha:g}, per test {level:.3g}; "
+        f"{len(experiment.queries)} queries x {experiment.samples} samples now)"
+    )
+    several = len({p.model for p in plans}) > 1
+    for name in (["model"] if several else []) + [
+        "hypothesis", "effect", "query sd", "queries needed", "power now", "method",
+    ]:  # fmt: skip
+        table.add_column(name)
+    for p in plans:
+        needed = (
+            "never (effect against the hypothesis)"
+            if p.queries_needed is None
+            else str(p.queries_needed)
+        )
+        cells = [str(p.model)] if several else []
+        cells += [
+            f"{p.name}: {p.expression}", _f(p.effect), _f(p.query_sd), needed,
+            f"{p.power:.2f}" if not math.isnan(p.power) else "-", p.method,
+        ]  # fmt: skip
+        table.add_row(*cells)
+    return table

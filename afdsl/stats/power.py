@@ -1,0 +1,191 @@
+"""Sample-size and power planning for hypotheses tested on per-query values.
+
+Normal-approximation formulas for a one-sample test of mean(d) over queries
+(d = the hypothesis's per-query left side), the same design the analysis
+uses. The per-query standard deviation combines between-query variation and
+the binomial noise of averaging `samples` labels per query:
+    var(d_q) = omega2 + (p_t (1 - p_t) + p_d (1 - p_d)) / samples
+for a gap (stats-oracles (e)). More samples per query shrink only the second
+term, which is why adding queries beats adding samples.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+from pydantic import BaseModel
+
+from afdsl.ir import Hypothesis
+
+Alternative = Literal["two-sided", "less", "greater"]
+
+
+class PowerPlan(BaseModel):
+    """Queries needed for the target power, and the power of the current design."""
+
+    model: str | None = None
+    name: str
+    expression: str
+    effect: float  # assumed true mean(d) - bound, signed in the hypothesis's direction
+    query_sd: float
+    alpha: float
+    target_power: float
+    queries_needed: int | None  # None: the assumed effect makes the hypothesis untestable
+    n_queries: int  # current design
+    power: float  # of the current design
+    method: str
+
+
+def _z(p: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.ppf(p))
+
+
+def _phi(x: float) -> float:
+    from scipy.stats import norm
+
+    return float(norm.cdf(x))
+
+
+def query_sd(p_training: float, p_deployment: float, samples: int, omega2: float = 0.0) -> float:
+    """Standard deviation of a per-query gap with `samples` labels per query and condition."""
+    within = p_training * (1 - p_training) + p_deployment * (1 - p_deployment)
+    return math.sqrt(omega2 + within / samples)
+
+
+def queries_needed(
+    effect: float,
+    sd: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    alternative: Alternative = "two-sided",
+) -> float:
+    """Unrounded queries: (z_{1-a} + z_{power})^2 sd^2 / effect^2, a = alpha/2 if two-sided.
+
+    `effect` is the true mean(d) minus the bound; for a one-sided test it must
+    point in the alternative's direction, else no sample size suffices (inf).
+    """
+    if alternative == "less":
+        effect = -effect
+    elif alternative == "two-sided":
+        effect = abs(effect)
+    if effect <= 0:
+        return math.inf
+    z_alpha = _z(1 - alpha / 2) if alternative == "two-sided" else _z(1 - alpha)
+    return (z_alpha + _z(power)) ** 2 * sd**2 / effect**2
+
+
+def design_power(
+    effect: float,
+    sd: float,
+    n_queries: int,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+) -> float:
+    """Power with `n_queries` queries (normal approximation; both tails if two-sided)."""
+    if n_queries <= 0:
+        return 0.0
+    if sd <= 0:  # no noise: the test rejects exactly when the effect points the right way
+        towards = {"two-sided": effect != 0, "less": effect < 0, "greater": effect > 0}
+        return 1.0 if towards[alternative] else 0.0
+    shift = math.sqrt(n_queries) * effect / sd
+    if alternative == "greater":
+        return _phi(shift - _z(1 - alpha))
+    if alternative == "less":
+        return _phi(-shift - _z(1 - alpha))
+    z = _z(1 - alpha / 2)
+    return _phi(shift - z) + _phi(-shift - z)
+
+
+def tost_power(
+    difference: float, margin: float, sd: float, n_queries: int, alpha: float = 0.05
+) -> float:
+    """Power to show |mean(d) - bound| < margin when the true distance is `difference`."""
+    if n_queries <= 0 or abs(difference) >= margin:
+        return 0.0
+    if sd <= 0:
+        return 1.0
+    root = math.sqrt(n_queries) / sd
+    z = _z(1 - alpha)
+    return max(
+        0.0, _phi(root * (margin - difference) - z) + _phi(root * (margin + difference) - z) - 1
+    )
+
+
+def tost_queries_needed(
+    difference: float, margin: float, sd: float, alpha: float = 0.05, power: float = 0.8
+) -> float:
+    """Unrounded queries for TOST to reach `power` (inf if the difference exceeds the margin)."""
+    if abs(difference) >= margin:
+        return math.inf
+    if sd <= 0:
+        return 1.0
+    # The power curve is continuous and increasing in n: bracket, then bisect.
+    low, high = 0.0, 1.0
+    while _tost_power_real(difference, margin, sd, high, alpha) < power:
+        high *= 2
+    for _ in range(100):
+        mid = (low + high) / 2
+        if _tost_power_real(difference, margin, sd, mid, alpha) < power:
+            low = mid
+        else:
+            high = mid
+    return high
+
+
+def _tost_power_real(difference: float, margin: float, sd: float, n: float, alpha: float) -> float:
+    root = math.sqrt(n) / sd
+    z = _z(1 - alpha)
+    return _phi(root * (margin - difference) - z) + _phi(root * (margin + difference) - z) - 1
+
+
+def plan(
+    hypothesis: Hypothesis,
+    effect: float,
+    sd: float,
+    n_queries: int,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    model: str | None = None,
+) -> PowerPlan:
+    """Power plan for one hypothesis.
+
+    `effect`: assumed true mean(d) minus bound, positive when the hypothesis
+    holds (for `<` that means d below the bound); for `==` it is the assumed
+    true distance from the bound (0: exactly equivalent).
+    """
+    if hypothesis.op == "==":
+        margin = hypothesis.margin or 0.0
+        needed = tost_queries_needed(effect, margin, sd, alpha, power)
+        achieved = tost_power(effect, margin, sd, n_queries, alpha)
+        method = f"TOST, margin {margin:g}, normal approximation"
+    else:
+        alternative: Alternative = "two-sided" if hypothesis.op == "!=" else "greater"
+        needed = queries_needed(effect, sd, alpha, power, alternative)
+        achieved = design_power(effect, sd, n_queries, alpha, alternative)
+        sides = "two-sided" if alternative == "two-sided" else "one-sided"
+        method = f"one-sample test on per-query values, {sides}, normal approximation"
+    return PowerPlan(
+        model=model,
+        name=hypothesis.name,
+        expression=hypothesis.expression,
+        effect=effect,
+        query_sd=sd,
+        alpha=alpha,
+        target_power=power,
+        queries_needed=None if math.isinf(needed) else math.ceil(needed - 1e-9),
+        n_queries=n_queries,
+        power=achieved,
+        method=method,
+    )
+
+
+def directed_effect(hypothesis: Hypothesis, mean: float) -> float:
+    """Convert an observed mean(d) into `plan`'s effect (positive when the hypothesis holds)."""
+    if hypothesis.op == "<":
+        return hypothesis.bound - mean
+    if hypothesis.op == "!=":
+        return abs(mean - hypothesis.bound)
+    return mean - hypothesis.bound

@@ -1,0 +1,189 @@
+"""Anytime-valid sequential testing of hypotheses: a betting e-process on per-query values.
+
+Guarantee (Ville's inequality): for each one-sided null, the wealth
+W_t = prod_{i<=t} (1 + lambda_i x_i) is a nonnegative supermartingale when the
+null holds, with x_i the centred, rescaled per-query value and lambda_i in
+[0, max_bet] chosen from the values *before* query i (predictable). So
+P(W_t >= 1/alpha at any t) <= alpha: the data may be inspected after every
+query or batch and sampling stopped as soon as the hypothesis passes, without
+inflating false positives. The guarantee needs queries to arrive in an order
+not chosen from their outcomes, and the per-query values to be conditionally
+independent given the past (a fresh query each time), not identically
+distributed.
+
+Bets follow the GRAPA rule lambda = sum(x) / (1 + sum(x^2)) over past values,
+an estimate of the growth-optimal bet E[x] / E[x^2] shrunk towards 0 early on.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from afdsl.ir import Hypothesis
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import ArrayLike, NDArray
+
+    from afdsl.stats.models import LabelRecord
+
+Decision = Literal["pass", "continue", "fail"]
+MAX_BET = 0.5  # x >= -1, so wealth never falls below half in one step
+PRIOR_SECOND_MOMENT = 1.0
+
+
+def log_wealth(
+    x: ArrayLike,
+    max_bet: float = MAX_BET,
+    start: tuple[float, float, float] = (0.0, 0.0, 0.0),
+) -> NDArray[np.float64]:
+    """Log wealth after each value along the last axis (vectorised over leading axes).
+
+    `x` must be >= -1 (centred at the null and divided by the distance to the
+    lowest possible value). `start` = (log wealth, sum x, sum x^2) carried from
+    earlier batches, so feeding values in batches gives the same path.
+    """
+    import numpy as np
+
+    x = np.asarray(x, dtype=np.float64)
+    log0, s0, ss0 = start
+    s_before = s0 + np.cumsum(x, axis=-1) - x  # sums over values strictly before each one
+    ss_before = ss0 + np.cumsum(x * x, axis=-1) - x * x
+    bets = np.clip(s_before / (PRIOR_SECOND_MOMENT + ss_before), 0.0, max_bet)
+    return log0 + np.cumsum(np.log1p(bets * x), axis=-1)
+
+
+def value_range(hypothesis: Hypothesis) -> tuple[float, float]:
+    """Smallest and largest possible per-query value of the hypothesis's left side."""
+    low = high = 0.0
+    for weighted in hypothesis.terms:
+        c = weighted.coef
+        if weighted.term.kind == "gap":  # a gap lies in [-1, 1]
+            low, high = low - abs(c), high + abs(c)
+        else:  # a rate lies in [0, 1]
+            low, high = low + min(0.0, c), high + max(0.0, c)
+    return low, high
+
+
+@dataclass
+class _OneSided:
+    """Wealth against the null `mean(d) <= null` (sign=+1) or `mean(d) >= null` (sign=-1)."""
+
+    null: float
+    sign: int
+    scale: float  # distance from the null to the most extreme value against the alternative
+    log_w: float = 0.0
+    s: float = 0.0
+    ss: float = 0.0
+    crossed: bool = False
+
+    def feed(self, d: Sequence[float], threshold: float, max_bet: float) -> None:
+        import numpy as np
+
+        if not len(d) or self.scale <= 0:
+            return
+        x = self.sign * (np.asarray(d, dtype=np.float64) - self.null) / self.scale
+        path = log_wealth(x, max_bet, (self.log_w, self.s, self.ss))
+        self.crossed = self.crossed or bool((path >= threshold).any())
+        self.log_w = float(path[-1])
+        self.s += float(x.sum())
+        self.ss += float((x * x).sum())
+
+
+@dataclass
+class SequentialTest:
+    """Anytime-valid test of one hypothesis, updated after each batch of queries.
+
+    `update(values)` takes the per-query left sides d[q] of new queries and
+    returns "pass" once the null is rejected at level `alpha` (and stays
+    "pass"), else "continue"; `finish()` turns "continue" into "fail" when
+    sampling ends. `<`, `>`: one e-process; `!=`: either direction's wealth
+    crossing 2/alpha; `==` within M: both one-sided processes against the margins must
+    cross (intersection-union, each at `alpha`). With several hypotheses, give
+    each alpha / k (see `sequential_tests`).
+    """
+
+    hypothesis: Hypothesis
+    alpha: float = 0.05
+    max_bet: float = MAX_BET
+    n: int = field(default=0, init=False)  # queries fed so far
+    seen: set[str] = field(default_factory=set, init=False)  # query ids consumed
+    _sides: list[_OneSided] = field(default_factory=list, init=False)
+
+    def __post_init__(self) -> None:
+        low, high = value_range(self.hypothesis)
+        b = self.hypothesis.bound
+        m = self.hypothesis.margin or 0.0
+        up = lambda null: _OneSided(null, +1, null - low)  # noqa: E731 - reads as a formula
+        down = lambda null: _OneSided(null, -1, high - null)  # noqa: E731
+        self._sides = {
+            ">": lambda: [up(b)],
+            "<": lambda: [down(b)],
+            "!=": lambda: [up(b), down(b)],
+            "==": lambda: [up(b - m), down(b + m)],
+        }[self.hypothesis.op]()
+
+    @property
+    def e_value(self) -> float:
+        """Current evidence against the null: the weakest side for `==`, else the mean."""
+        wealths = [math.exp(side.log_w) for side in self._sides]
+        return min(wealths) if self.hypothesis.op == "==" else sum(wealths) / len(wealths)
+
+    @property
+    def decision(self) -> Decision:
+        if self.hypothesis.op == "==":
+            passed = all(side.crossed for side in self._sides)
+        elif self.hypothesis.op == "!=":
+            passed = any(side.crossed for side in self._sides)
+        else:
+            passed = self._sides[0].crossed
+        return "pass" if passed else "continue"
+
+    def update(self, values: Iterable[float]) -> Decision:
+        """Feed the per-query values of new queries, in the order they were sampled."""
+        d = [float(v) for v in values]
+        self.n += len(d)
+        # A two-sided test gives each direction alpha / 2 (Bonferroni), so either
+        # side crossing 2/alpha rejects.
+        share = 2.0 if self.hypothesis.op == "!=" else 1.0
+        threshold = math.log(share / self.alpha)
+        for side in self._sides:
+            side.feed(d, threshold, self.max_bet)
+        return self.decision
+
+    def update_from_labels(
+        self,
+        records: Iterable[LabelRecord | Mapping[str, Any]],
+        model: str | None = None,
+        training: str = "training",
+        deployment: str = "deployment",
+    ) -> Decision:
+        """Feed the queries of `records` not seen before (records may be cumulative).
+
+        Only queries present in every cell the hypothesis refers to are used;
+        a query is consumed once, the first time it is complete.
+        """
+        from afdsl.stats.hypotheses import hypothesis_values
+        from afdsl.stats.table import build_table
+
+        table = build_table(records)
+        data = hypothesis_values(table, model, self.hypothesis, training, deployment)
+        new = [(q, v) for q, v in zip(data.queries, data.values, strict=True) if q not in self.seen]
+        self.seen.update(q for q, _ in new)
+        return self.update(v for _, v in new)
+
+    def finish(self) -> Decision:
+        """Final decision when sampling stops: "pass" or "fail"."""
+        return "pass" if self.decision == "pass" else "fail"
+
+
+def sequential_tests(
+    hypotheses: Sequence[Hypothesis], alpha: float = 0.05, correction: str = "holm"
+) -> list[SequentialTest]:
+    """One test per hypothesis; with a correction, Bonferroni alpha / k keeps the family valid."""
+    k = max(1, len(hypotheses))
+    level = alpha if correction == "none" else alpha / k
+    return [SequentialTest(h, level) for h in hypotheses]
