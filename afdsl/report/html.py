@@ -21,8 +21,8 @@ body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: 
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
 .meta { color: #555; } .meta code { color: #1d232b; }
 table { border-collapse: collapse; margin: .6rem 0; font-variant-numeric: tabular-nums; }
-th, td { padding: .3rem .7rem; border-bottom: 1px solid #e2e5e9; text-align: right; }
-th { background: #f4f6f8; font-weight: 600; } td:first-child, th:first-child { text-align: left; }
+th, td { padding: .3rem .7rem; border-bottom: 1px solid #e2e5e9; text-align: left; }
+th { background: #f4f6f8; font-weight: 600; } .num { text-align: right; white-space: nowrap; }
 td.expr { font-family: ui-monospace, monospace; text-align: left; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .75rem;
          font-weight: 700; letter-spacing: .04em; vertical-align: middle; }
@@ -51,7 +51,7 @@ def forest_svg(analysis: AnalysisResult, alpha: float) -> str:
             rows.append((model, None))
             rows += [(model, c) for c in contrasts]
     half = f.axis_for(c.ci for c in analysis.contrasts)
-    height = _PAD * 2 + _ROW_H * max(len(rows), 1)
+    height = _PAD * 2 + 20 + _ROW_H * max(len(rows), 1)
     width = _LABEL_W + _PLOT_W + 90
 
     def x(v: float) -> float:
@@ -63,7 +63,7 @@ def forest_svg(analysis: AnalysisResult, alpha: float) -> str:
         f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
         f'aria-label="Δgap against base with 95% confidence intervals">'
     ]
-    bottom = height - _PAD
+    bottom = height - _PAD - 20
     for tick in (-half, -half / 2, 0.0, half / 2, half):
         tx = x(tick)
         stroke = "#777" if tick == 0 else "#e2e5e9"
@@ -71,10 +71,12 @@ def forest_svg(analysis: AnalysisResult, alpha: float) -> str:
             f'<line x1="{tx:.1f}" y1="{_PAD - 8}" x2="{tx:.1f}" y2="{bottom}" '
             f'stroke="{stroke}" stroke-width="1"/>'
         )
-        out.append(
-            f'<text x="{tx:.1f}" y="{bottom + 16}" text-anchor="middle">{100 * tick:+.0f}</text>'
-        )
-    out.append(f'<text x="{_LABEL_W + _PLOT_W + 10}" y="{bottom + 16}">pp</text>')
+        label = f"{100 * tick:+.1f}".removesuffix(".0") if tick else "0"
+        out.append(f'<text x="{tx:.1f}" y="{bottom + 16}" text-anchor="middle">{label}</text>')
+    out.append(
+        f'<text x="{x(0.0):.1f}" y="{bottom + 34}" text-anchor="middle" fill="#555">'
+        "Δgap, percentage points</text>"
+    )
     for i, (model, c) in enumerate(rows):
         cy = _PAD + i * _ROW_H + _ROW_H / 2
         if c is None:
@@ -115,11 +117,20 @@ def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
         entry = next((e for e in outcome.manifest.models if model in (e.label, e.spec)), None)
         badge = " " + _badge("sim", "SIMULATOR") if entry and entry.simulator else ""
         out.append(f"<h2>{escape(model or 'model')}{badge}</h2>")
+        heads = [
+            analysis.training,
+            analysis.deployment,
+            "gap pp [95% CI]",
+            f"Δgap vs {analysis.base} [95% CI]",
+            "p adj",
+            "queries",
+            "unparseable",
+            "errors",
+        ]
         out.append(
             "<table><tr><th>variant</th>"
-            f"<th>{escape(analysis.training)}</th><th>{escape(analysis.deployment)}</th>"
-            f"<th>gap pp [95% CI]</th><th>Δgap vs {escape(analysis.base)} [95% CI]</th>"
-            "<th>p adj</th><th>queries</th><th>unparseable</th><th>errors</th></tr>"
+            + "".join(f'<th class="num">{escape(h)}</th>' for h in heads)
+            + "</tr>"
         )
         for est in f.variants_for(analysis, model):
             c = f.contrast_for(analysis, model, est.variant)
@@ -135,7 +146,11 @@ def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
                 str(n.unparseable if n else 0),
                 str(n.errors if n else 0),
             ]
-            out.append("<tr>" + "".join(f"<td>{escape(x)}</td>" for x in cells) + "</tr>")
+            out.append(
+                f"<tr><td>{escape(cells[0])}</td>"
+                + "".join(f'<td class="num">{escape(x)}</td>' for x in cells[1:])
+                + "</tr>"
+            )
         out.append("</table>")
     return out
 
@@ -144,7 +159,8 @@ def _hypotheses(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
     out = [
         "<h2>Hypotheses</h2>",
         "<table><tr><th>verdict</th><th>hypothesis</th><th>model</th>"
-        "<th>expression</th><th>estimate pp [CI]</th><th>p</th><th>p adj</th>"
+        '<th>expression</th><th class="num">estimate pp [CI]</th><th class="num">p</th>'
+        '<th class="num">p adj</th>'
         "<th>method</th></tr>",
     ]
     for h in analysis.hypotheses:
@@ -153,8 +169,9 @@ def _hypotheses(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
             f'<tr class="hypothesis" data-verdict="{h.verdict}"><td>{verdict}</td>'
             f"<td>{escape(h.name)}</td><td>{escape(h.model or '')}</td>"
             f'<td class="expr">{escape(h.expression)}</td>'
-            f"<td>{escape(f.pp(h.estimate))} {escape(f.ci(h.ci))}</td>"
-            f"<td>{escape(f.pval(h.p_value))}</td><td>{escape(f.pval(h.p_adjusted))}</td>"
+            f'<td class="num">{escape(f.pp(h.estimate))} {escape(f.ci(h.ci))}</td>'
+            f'<td class="num">{escape(f.pval(h.p_value))}</td>'
+            f'<td class="num">{escape(f.pval(h.p_adjusted))}</td>'
             f"<td>{escape(h.method)}</td></tr>"
         )
     out.append("</table>")
