@@ -1,0 +1,124 @@
+"""`classify_experiment`: label every stored response of an experiment with every measure.
+
+Only missing or stale labels are computed (see `afdsl.classify.measures` for
+what makes a label stale). All judge calls of all measures go to the runner
+in one batch, so they share its concurrency, rate limits and budget.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from afdsl.classify.measures import measure_spec, template_version
+from afdsl.classify.models import ClassifySummary, MeasureSummary, Score
+from afdsl.classify.score import Plan, Target, plan_score, resolve_score, run_judges
+from afdsl.ir import Experiment, Measure
+
+if TYPE_CHECKING:
+    from afdsl.run import RunOptions
+    from afdsl.store import LabelRow, ResponseRow, Store
+
+IMPLIED_MEASURE = Measure(name="compliance", kind="tag")
+
+
+def effective_measures(experiment: Experiment) -> tuple[Measure, ...]:
+    """The experiment's measures; `compliance = tag` when it declares none (as the docs say)."""
+    return experiment.measures or (IMPLIED_MEASURE,)
+
+
+def _is_current(row: LabelRow, version: str | None) -> bool:
+    return version is None or row.detail.get("template") == version
+
+
+def _count(summary: MeasureSummary, label: int | None) -> None:
+    if label is None:
+        summary.unparseable += 1
+    elif label == 1:
+        summary.positive += 1
+    else:
+        summary.negative += 1
+
+
+def _label_row(measure: Measure, response_id: int, score: Score) -> LabelRow:
+    from afdsl.store import LabelRow
+
+    return LabelRow(
+        response_id=response_id,
+        measure=measure.name,
+        definition_hash=measure.definition_hash(),
+        label=score.label,
+        score=score.score,
+        detail=score.detail,
+    )
+
+
+def classify_experiment(
+    experiment: Experiment,
+    store: Store,
+    options: RunOptions | None = None,
+    *,
+    measures: tuple[Measure, ...] | None = None,
+) -> ClassifySummary:
+    """Label every ok response of `experiment` in `store`; never calls the model under test.
+
+    Judge calls that fail or are cut off by the budget leave their responses
+    unlabelled (`pending`), so a rerun picks them up.
+    """
+    from afdsl.run import RunOptions
+
+    options = options or RunOptions()
+    measures = measures if measures is not None else effective_measures(experiment)
+    rows: dict[int, ResponseRow] = {}
+    for row in store.responses(experiment=experiment.name):
+        if row.status == "ok":
+            rows.setdefault(row.id, row)
+    queries = {q.id: q.text for q in experiment.queries}
+    summary = ClassifySummary(experiment=experiment.name)
+    waiting: list[tuple[Measure, MeasureSummary, int, Plan]] = []
+    for measure in measures:
+        spec = measure_spec(measure)  # a bad parameter fails before any call
+        version = template_version(spec)
+        counts = MeasureSummary(measure=measure.name, kind=measure.kind, responses=len(rows))
+        summary.measures.append(counts)
+        existing = store.labels(measure.name, measure.definition_hash())
+        fresh: list[LabelRow] = []
+        for response_id, row in rows.items():
+            stored = existing.get(response_id)
+            if stored is not None and _is_current(stored, version):
+                counts.already_labelled += 1
+                _count(counts, stored.label)
+                continue
+            target = Target(
+                text=row.text,
+                request=queries.get(row.query_id, ""),
+                experiment=row.experiment,
+                variant=row.variant,
+                condition=row.condition,
+                query_id=row.query_id,
+            )
+            plan = plan_score(measure, target, seed=experiment.seed)
+            if plan.score is not None:
+                fresh.append(_label_row(measure, response_id, plan.score))
+                counts.labelled += 1
+                _count(counts, plan.score.label)
+            else:
+                waiting.append((measure, counts, response_id, plan))
+        store.put_labels(fresh)
+    run = run_judges([plan for *_, plan in waiting], store, options)
+    if run is not None:
+        summary.judge_calls = run.total
+        summary.judge_cached = run.cached
+        summary.judge_failed = run.failed
+        summary.judge_cost_usd = run.cost_usd
+        summary.budget_exhausted = run.budget_exhausted
+    judged: list[LabelRow] = []
+    for measure, counts, response_id, plan in waiting:
+        score = resolve_score(measure, plan, store)
+        if score is None:
+            counts.pending += 1
+            continue
+        judged.append(_label_row(measure, response_id, score))
+        counts.labelled += 1
+        _count(counts, score.label)
+    store.put_labels(judged)
+    return summary
