@@ -16,15 +16,21 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
-from afdsl.diagnostics import error
+from afdsl.diagnostics import AfsError, error
 from afdsl.ir import Experiment, ModelConfig, Prompt
-from afdsl.report.collect import collect_outcome
+from afdsl.report.collect import Gathered, collect_outcome, gather
 from afdsl.report.manifest import now_iso, prompt_set_hash
-from afdsl.report.outcome import RunInfo, TestOutcome
+from afdsl.report.outcome import RunInfo, SequentialInfo, TestOutcome
 
 SIDECAR_SUFFIX = ".last-test.json"  # beside the store: what `afdsl report STORE` re-renders
 
 StepCallback = Callable[[str], None]
+
+SEQUENTIAL_NOTE = (
+    "Verdicts come from anytime-valid betting e-processes (Bonferroni within each model), "
+    "valid under stopping at any round; the CIs and p-values shown are fixed-sample and do "
+    "not account for the early stop."
+)
 
 
 class TestOptions(BaseModel):
@@ -52,30 +58,37 @@ def _with_models(experiment: Experiment, specs: list[str] | None) -> Experiment:
     return experiment.model_copy(update={"models": tuple(ModelConfig(spec=s) for s in specs)})
 
 
-def _run_info(summary: Any, classified: Any = None) -> RunInfo:
-    cost = float(getattr(summary, "cost_usd", 0.0) or 0.0)
-    if classified is not None:
-        cost += float(getattr(classified, "judge_cost_usd", 0.0) or 0.0)
-    return RunInfo(
-        total=summary.total,
-        cached=summary.cached,
-        sent=summary.sent,
-        succeeded=summary.succeeded,
-        failed=summary.failed,
-        cost_usd=cost,
-        elapsed_s=float(summary.elapsed_s),
-        budget_exhausted=bool(summary.budget_exhausted)
-        or bool(getattr(classified, "budget_exhausted", False)),
-    )
+def _run_info(rounds: list[tuple[Any, Any]]) -> RunInfo:
+    """Sum the runner's and the classifier's summaries over rounds (judge cost included)."""
+    info = RunInfo()
+    for summary, classified in rounds:
+        info.total += summary.total
+        info.cached += summary.cached
+        info.sent += summary.sent
+        info.succeeded += summary.succeeded
+        info.failed += summary.failed
+        info.cost_usd += float(summary.cost_usd or 0.0)
+        info.cost_usd += float(getattr(classified, "judge_cost_usd", 0.0) or 0.0)
+        info.budget_exhausted |= bool(summary.budget_exhausted)
+        info.budget_exhausted |= bool(getattr(classified, "budget_exhausted", False))
+    return info
 
 
 def _sidecar(store_path: Path) -> Path:
     return store_path.with_name(store_path.name + SIDECAR_SUFFIX)
 
 
-def _save_sidecar(outcome: TestOutcome, experiment: Experiment, store_path: Path) -> None:
-    """Remember what was tested so `afdsl report STORE` can re-render it without the .afs file."""
+def _save_sidecar(
+    outcome: TestOutcome,
+    experiment: Experiment,
+    store_path: Path,
+    queries_used: list[str] | None = None,
+    verdicts: dict[tuple[str, str], tuple[str, float]] | None = None,
+) -> None:
+    """Remember what was tested so `afdsl report` re-renders the same report without the file."""
     doc = {
+        "queries_used": queries_used,
+        "verdicts": [[m, n, v, e] for (m, n), (v, e) in (verdicts or {}).items()],
         "file": outcome.file,
         "experiment": experiment.model_dump(mode="json"),
         "started_at": outcome.manifest.started_at,
@@ -117,23 +130,36 @@ def test_experiment(
     store_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(store_path)
     try:
-        if options.sequential:
-            raise error(
-                "--sequential is not available yet: the statistics stage has no sequential "
-                "test in this build",
-                hint="run without --sequential",
-            )
-        _notify(on_step, f"running {len(prompts)} prompts (only what the store lacks)")
-        summary = run_items(items_from_prompts(prompts, experiment), store, run_options)
+        plan = _rounds(experiment, options)
+        totals: list[tuple[Any, Any]] = []
         problems: list[str] = []
-        if summary.budget_exhausted:
-            problems.append("the budget was reached; rerun with a higher --budget to continue")
-        _notify(on_step, "classifying")
-        classified = classify_experiment(experiment, store, run_options)
-        if getattr(classified, "budget_exhausted", False) and not summary.budget_exhausted:
-            problems.append("the budget was reached while judging; rerun to continue")
-        run = _run_info(summary, classified)
+        tests = _sequential_tests(experiment) if options.sequential else {}
+        used: list[str] = []
+        for batch in plan:
+            used += batch
+            wanted = set(batch)
+            todo = [p for p in prompts if p.query_id in wanted]
+            _notify(on_step, f"running {len(todo)} prompts (only what the store lacks)")
+            summary = run_items(items_from_prompts(todo, experiment), store, run_options)
+            _notify(on_step, "classifying")
+            classified = classify_experiment(experiment, store, run_options)
+            totals.append((summary, classified))
+            if summary.budget_exhausted or getattr(classified, "budget_exhausted", False):
+                problems.append("the budget was reached; rerun with a higher --budget to continue")
+                break
+            if tests and _all_decided(tests, gather(experiment, store, set(used)), experiment):
+                break
+        run = _run_info(totals)
         run.elapsed_s = time.monotonic() - clock
+        sequential = None
+        if options.sequential:
+            sequential = SequentialInfo(
+                rounds=len(totals),
+                queries_used=len(used),
+                queries_available=len(experiment.queries),
+                stopped_early=len(used) < len(experiment.queries),
+                note=SEQUENTIAL_NOTE,
+            )
         _notify(on_step, "analysing")
         outcome = collect_outcome(
             experiment,
@@ -144,11 +170,84 @@ def test_experiment(
             prompt_set=prompt_set_hash((p.model, p.prompt_hash, p.sample) for p in prompts),
             run=run,
             problems=problems,
+            sequential=sequential,
+            only_queries=set(used) if options.sequential else None,
         )
-        _save_sidecar(outcome, experiment, store_path)
+        verdicts = {key: (t.finish(), t.e_value) for key, t in tests.items()}
+        outcome = _apply_sequential(outcome, verdicts)
+        _save_sidecar(
+            outcome, experiment, store_path, used if options.sequential else None, verdicts
+        )
         return outcome
     finally:
         store.close()
+
+
+def _rounds(experiment: Experiment, options: TestOptions) -> list[list[str]]:
+    """Query ids per round: all at once, or `round_queries` at a time in file order.
+
+    The order is fixed before any outcome is seen, which the sequential
+    guarantee needs.
+    """
+    ids = [q.id for q in experiment.queries]
+    if not options.sequential:
+        return [ids]
+    k = max(1, options.round_queries)
+    return [ids[i : i + k] for i in range(0, len(ids), k)]
+
+
+def _sequential_tests(experiment: Experiment) -> dict[tuple[str, str], Any]:
+    """One anytime-valid test per model x hypothesis (Bonferroni within each model)."""
+    from afdsl.stats.sequential import sequential_tests
+
+    if not experiment.hypotheses:
+        raise error("--sequential needs at least one hypothesis to decide when to stop")
+    method = experiment.correction
+    tests: dict[tuple[str, str], Any] = {}
+    for model in experiment.models:
+        for h, t in zip(
+            experiment.hypotheses,
+            sequential_tests(experiment.hypotheses, method.alpha, method.method),
+            strict=True,
+        ):
+            tests[(model.display, h.name)] = t
+    return tests
+
+
+def _all_decided(tests: dict[tuple[str, str], Any], got: Gathered, experiment: Experiment) -> bool:
+    """Feed the queries completed so far to every test; True when every hypothesis passed."""
+    by_name = {h.name: h for h in experiment.hypotheses}
+    for (model, name), test in tests.items():
+        measure = by_name[name].measure or got.primary
+        records = [r for r in got.records.get(measure, []) if r["model"] == model]
+        try:
+            test.update_from_labels(records, model, experiment.training, experiment.deployment)
+        except AfsError:
+            return False  # a cell has no labels yet (e.g. failed calls): keep sampling
+    return all(t.decision == "pass" for t in tests.values())
+
+
+def _apply_sequential(
+    outcome: TestOutcome, verdicts: dict[tuple[str, str], tuple[str, float]]
+) -> TestOutcome:
+    """Replace fixed-sample verdicts by the sequential ones (p-values are not valid after
+    optional stopping; the e-process verdicts are)."""
+    if not verdicts or outcome.analysis is None:
+        return outcome
+    updated = []
+    for h in outcome.analysis.hypotheses:
+        verdict = verdicts.get((h.model or "", h.name))
+        if verdict is not None:
+            h = h.model_copy(
+                update={
+                    "verdict": verdict[0],
+                    "method": f"{h.method}; verdict by anytime-valid e-process (e = "
+                    f"{verdict[1]:.3g})",
+                }
+            )
+        updated.append(h)
+    analysis = outcome.analysis.model_copy(update={"hypotheses": updated})
+    return outcome.model_copy(update={"analysis": analysis})
 
 
 def dry_run(path: str | Path, options: TestOptions) -> None:
@@ -204,19 +303,30 @@ def report_from_store(target: str | Path, *, store_path: str | Path | None = Non
             f"no store at {store_file}",
             hint="run `afdsl test FILE` first, or name the store with --store",
         )
-    same = saved is not None and saved["experiment"].get("name") == experiment.name
+    last: dict[str, Any] = {}
+    if saved is not None and saved["experiment"].get("name") == experiment.name:
+        last = saved
+    used = last.get("queries_used")
     store = Store(store_file)
     try:
-        return collect_outcome(
+        outcome = collect_outcome(
             experiment,
             store,
             file=file,
             store_path=store_file,
-            started_at=saved["started_at"] if same and saved else now_iso(),
-            run=RunInfo.model_validate(saved["run"]) if same and saved and saved["run"] else None,
+            started_at=last.get("started_at") or now_iso(),
+            prompt_set=last.get("prompt_set_hash"),
+            run=RunInfo.model_validate(last["run"]) if last.get("run") else None,
+            sequential=SequentialInfo.model_validate(last["sequential"])
+            if last.get("sequential")
+            else None,
+            only_queries=set(used) if used is not None else None,
         )
     finally:
         store.close()
+    # A sequential run's verdicts come from its e-processes, which the store cannot replay.
+    verdicts = {(m, n): (v, e) for m, n, v, e in last.get("verdicts") or []}
+    return _apply_sequential(outcome, verdicts)
 
 
 def _load_sidecar(store_path: Path) -> dict[str, Any] | None:

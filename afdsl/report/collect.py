@@ -9,6 +9,7 @@ that failed or samples that are missing become `problems` (exit code 3).
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -64,25 +65,23 @@ def _expected(experiment: Experiment) -> dict[tuple[str, str], int]:
     }
 
 
-def collect_outcome(
-    experiment: Experiment,
-    store: Any,
-    *,
-    file: str,
-    store_path: str | Path,
-    started_at: str,
-    prompt_set: str | None = None,
-    run: RunInfo | None = None,
-    problems: list[str] | None = None,
-    sequential: SequentialInfo | None = None,
-    only_queries: set[str] | None = None,
-) -> TestOutcome:
-    """Read responses and labels back from `store` and analyse them (no model call).
+@dataclass
+class Gathered:
+    """Responses and labels of one experiment as read back from the store."""
 
-    Unparseable labels are left out of the statistics and counted per variant.
-    `only_queries` restricts the analysis (used by sequential rounds).
+    chosen: dict[tuple, Any]  # (model, variant, condition, query_id, sample) -> ResponseRow
+    records: dict[str, list[dict[str, Any]]]  # measure -> label records (unparseable left out)
+    counts: dict[tuple[str, str], VariantCounts]
+    samples: list[SampleRow]
+    primary: str
+    measures: list[str]
+
+
+def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = None) -> Gathered:
+    """Read the experiment's responses and labels; count errors, unparseable and missing samples.
+
+    `only_queries` restricts everything to those queries (sequential rounds).
     """
-    problems = list(problems or [])
     chosen = _latest(store.responses(experiment=experiment.name, purpose="model"), experiment)
     if only_queries is not None:
         chosen = {k: r for k, r in chosen.items() if k[3] in only_queries}
@@ -92,13 +91,11 @@ def collect_outcome(
 
     samples: list[SampleRow] = []
     records: dict[str, list[dict[str, Any]]] = {name: [] for name in labels}
+    share = 1.0 if only_queries is None else len(only_queries) / max(len(experiment.queries), 1)
     counts = {
-        key: VariantCounts(model=key[0], variant=key[1], expected=n)
+        key: VariantCounts(model=key[0], variant=key[1], expected=round(n * share))
         for key, n in _expected(experiment).items()
     }
-    if only_queries is not None:
-        for c in counts.values():
-            c.expected = c.expected * len(only_queries) // max(len(experiment.queries), 1)
     for (model, variant, condition, query_id, sample), row in chosen.items():
         count = counts[(model, variant)]
         count.responses += 1
@@ -133,7 +130,30 @@ def collect_outcome(
         )
     for c in counts.values():
         c.missing += max(c.expected - c.responses, 0)
+    return Gathered(chosen, records, counts, samples, primary_name, list(labels))
 
+
+def collect_outcome(
+    experiment: Experiment,
+    store: Any,
+    *,
+    file: str,
+    store_path: str | Path,
+    started_at: str,
+    prompt_set: str | None = None,
+    run: RunInfo | None = None,
+    problems: list[str] | None = None,
+    sequential: SequentialInfo | None = None,
+    only_queries: set[str] | None = None,
+) -> TestOutcome:
+    """Read responses and labels back from `store` and analyse them (no model call).
+
+    Unparseable labels are left out of the statistics and counted per variant.
+    `only_queries` restricts the analysis (used by sequential rounds).
+    """
+    problems = list(problems or [])
+    got = gather(experiment, store, only_queries)
+    counts, chosen = got.counts, got.chosen
     errors = sum(c.errors for c in counts.values())
     missing = sum(c.missing for c in counts.values())
     if errors:
@@ -144,7 +164,7 @@ def collect_outcome(
         problems.append(f"{missing} expected sample(s) have no response or label in the store")
 
     analysis = _analyse(
-        experiment, records, primary_name, tolerate=bool(problems), problems=problems
+        experiment, got.records, got.primary, tolerate=bool(problems), problems=problems
     )
     if prompt_set is None:
         prompt_set = prompt_set_hash((r.model, r.prompt_hash, r.sample) for r in chosen.values())
@@ -160,9 +180,9 @@ def collect_outcome(
         run=run,
         sequential=sequential,
         problems=problems,
-        compliance_measure=primary_name,
-        measures=list(labels),
-        samples=samples,
+        compliance_measure=got.primary,
+        measures=got.measures,
+        samples=got.samples,
     )
 
 
