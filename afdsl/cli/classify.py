@@ -1,0 +1,257 @@
+"""`afdsl classify` (label what is stored) and `afdsl validate` (a measure against human labels)."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import difflib
+import json
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afdsl.classify import ClassifySummary, ValidationResult
+    from afdsl.ir import Experiment, Measure
+    from afdsl.run import RunOptions
+
+EXIT_OK, EXIT_INCOMPLETE = 0, 3
+ROC_ROWS = 12  # the terminal shows at most this many ROC points; --json has all
+
+
+def register(subparsers: Any) -> None:
+    classify = subparsers.add_parser(
+        "classify",
+        help="label the stored responses of an experiment with its measures",
+        description="Label every stored response with every measure of FILE. Never calls the "
+        "model under test; judge calls go through the runner (cached, resumable, costed).",
+        epilog="exit codes: 0 all labelled, 2 usage error, 3 some judge calls failed or the "
+        "budget was reached (rerun to continue).",
+    )
+    classify.add_argument("file", metavar="FILE", help="the .afs experiment")
+    _add_run_options(classify)
+    classify.set_defaults(func=cmd_classify)
+
+    validate = subparsers.add_parser(
+        "validate",
+        help="measure how well a classifier agrees with human labels",
+        description="Score every record of LABELS with MEASURE (declared in FILE) and report "
+        "AUROC, accuracy, precision, recall, the confusion matrix and ROC points.",
+        epilog='LABELS is JSONL: {"text": <full response>, "label": 0 or 1} per line. '
+        "exit codes: 0 ok, 2 usage or labels-file error, 3 judge calls failed.",
+    )
+    validate.add_argument("file", metavar="FILE", help="the .afs file declaring the measure")
+    validate.add_argument("measure", metavar="MEASURE", help="name of the measure to validate")
+    validate.add_argument("--labels", required=True, metavar="LABELS.jsonl", help="labelled data")
+    validate.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="PATH",
+        help="write the result as JSON to PATH (to stdout without PATH)",
+    )
+    _add_run_options(validate)
+    validate.set_defaults(func=cmd_validate)
+
+
+def _add_run_options(parser: argparse.ArgumentParser) -> None:
+    """The runner's options when its CLI module exists, else a minimal set of our own."""
+    try:
+        from afdsl.cli.run import add_run_options
+    except ModuleNotFoundError as exc:
+        if exc.name != "afdsl.cli.run":
+            raise
+        group = parser.add_argument_group("run options")
+        group.add_argument("--concurrency", type=int, default=16, help="parallel judge calls")
+        group.add_argument("--budget", type=float, metavar="USD", help="stop spending at USD")
+        group.add_argument("--max-retries", type=int, default=6, help="retries per call")
+        group.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    else:
+        add_run_options(parser)
+    with contextlib.suppress(argparse.ArgumentError):  # the runner's options may have --store
+        parser.add_argument("--store", metavar="PATH", help="the store (default: beside FILE)")
+
+
+def _run_options(args: argparse.Namespace) -> RunOptions:
+    try:
+        from afdsl.cli.run import run_options_from_args
+    except ModuleNotFoundError as exc:
+        if exc.name != "afdsl.cli.run":
+            raise
+        from afdsl.run import RunOptions
+
+        return RunOptions(
+            concurrency=args.concurrency,
+            budget_usd=args.budget,
+            max_retries=args.max_retries,
+            progress=not args.no_progress and sys.stderr.isatty(),
+        )
+    options: RunOptions = run_options_from_args(args)
+    return options
+
+
+def _store_path(args: argparse.Namespace) -> Path:
+    from afdsl.pipeline import default_store_path
+
+    return Path(args.store) if getattr(args, "store", None) else default_store_path(args.file)
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from afdsl.check import load_experiment
+    from afdsl.classify import classify_experiment
+    from afdsl.diagnostics import error
+    from afdsl.store import Store
+
+    experiment = load_experiment(args.file)
+    path = _store_path(args)
+    if not path.exists():
+        raise error(
+            f"no store at {path}: nothing to classify",
+            hint=f"run the experiment first: afdsl run {args.file}",
+        )
+    store = Store(path)
+    try:
+        if not store.responses(experiment=experiment.name):
+            raise error(
+                f"the store {path} has no responses of experiment `{experiment.name}`",
+                hint=f"run the experiment first: afdsl run {args.file}",
+            )
+        summary = classify_experiment(experiment, store, _run_options(args))
+    finally:
+        store.close()
+    Console().print(_classify_table(summary))
+    incomplete = summary.budget_exhausted or any(m.pending for m in summary.measures)
+    if incomplete:
+        Console(stderr=True).print(
+            "[yellow]some responses are not labelled yet (judge calls failed or the budget "
+            "was reached); rerun `afdsl classify` to continue[/yellow]"
+        )
+    return EXIT_INCOMPLETE if incomplete else EXIT_OK
+
+
+def _classify_table(summary: ClassifySummary) -> Any:
+    from rich.table import Table
+
+    table = Table(title=f"labels of experiment {summary.experiment}")
+    for column in ("measure", "kind", "responses", "new", "kept", "yes", "no", "unparseable"):
+        table.add_column(column, justify="left" if column in ("measure", "kind") else "right")
+    table.add_column("pending", justify="right")
+    for m in summary.measures:
+        table.add_row(
+            m.measure, m.kind, str(m.responses), str(m.labelled), str(m.already_labelled),
+            str(m.positive), str(m.negative), str(m.unparseable), str(m.pending),
+        )  # fmt: skip
+    if summary.judge_calls:
+        table.caption = (
+            f"judge calls: {summary.judge_calls} ({summary.judge_cached} cached, "
+            f"{summary.judge_failed} failed), cost ${summary.judge_cost_usd:.4f}"
+        )
+    return table
+
+
+def find_measure(experiment: Experiment, name: str) -> Measure:
+    """The measure called `name` in the experiment, or an error suggesting the nearest name."""
+    from afdsl.classify import effective_measures
+    from afdsl.diagnostics import error
+
+    measures = effective_measures(experiment)
+    for measure in measures:
+        if measure.name == name:
+            return measure
+    names = [m.name for m in measures]
+    close = difflib.get_close_matches(name, names, n=1)
+    hint = f"did you mean `{close[0]}`?" if close else f"measures: {', '.join(names)}"
+    raise error(f"experiment `{experiment.name}` has no measure `{name}`", hint=hint)
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from rich.console import Console
+
+    from afdsl.check import load_experiment
+    from afdsl.classify import load_labelled, measure_spec, validate_measure
+
+    experiment = load_experiment(args.file)
+    measure = find_measure(experiment, args.measure)
+    spec = measure_spec(measure)
+    records = load_labelled(args.labels)
+    store = None
+    if spec.calls_judge:
+        from afdsl.store import Store
+
+        path = _store_path(args)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        store = Store(path)  # judge replies are cached here, so a rerun costs nothing
+    try:
+        result = validate_measure(
+            measure,
+            records,
+            store=store,
+            options=_run_options(args),
+            seed=experiment.seed,
+            labels_file=str(args.labels),
+        )
+    finally:
+        if store is not None:
+            store.close()
+    if args.json == "-":
+        sys.stdout.write(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
+    else:
+        if args.json:
+            _write_json(result, args.json)
+        Console().print(*_validation_renderables(result))
+    return EXIT_INCOMPLETE if result.pending else EXIT_OK
+
+
+def _write_json(result: ValidationResult, target: str) -> None:
+    from afdsl.diagnostics import error
+
+    try:
+        Path(target).write_text(json.dumps(result.model_dump(mode="json"), indent=2) + "\n")
+    except OSError as exc:
+        raise error(f"cannot write --json {target}: {exc.strerror}") from None
+
+
+def _fmt(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.3f}"
+
+
+def _validation_renderables(result: ValidationResult) -> list[Any]:
+    from rich.table import Table
+
+    metrics = Table(title=f"validation of measure {result.measure} ({result.kind})")
+    metrics.add_column("metric")
+    metrics.add_column("value", justify="right")
+    scored = result.n - result.unparseable - result.pending
+    rows = [
+        ("records", str(result.n)),
+        ("scored", str(scored)),
+        ("unparseable", str(result.unparseable)),
+        ("AUROC", _fmt(result.auroc)),
+        (f"accuracy at threshold {result.threshold:g}", _fmt(result.accuracy)),
+        ("precision", _fmt(result.precision)),
+        ("recall", _fmt(result.recall)),
+    ]
+    if result.pending:
+        rows.insert(3, ("judge calls failed", str(result.pending)))
+    for name, value in rows:
+        metrics.add_row(name, value)
+    c = result.confusion
+    matrix = Table(title="confusion matrix")
+    matrix.add_column("")
+    matrix.add_column("labelled 1", justify="right")
+    matrix.add_column("labelled 0", justify="right")
+    matrix.add_row("predicted 1", str(c.tp), str(c.fp))
+    matrix.add_row("predicted 0", str(c.fn), str(c.tn))
+    roc = Table(title="ROC points (predict 1 when score >= threshold)")
+    for column in ("threshold", "FPR", "TPR"):
+        roc.add_column(column, justify="right")
+    points = result.roc
+    if len(points) > ROC_ROWS:
+        step = (len(points) - 1) / (ROC_ROWS - 1)
+        points = [points[round(i * step)] for i in range(ROC_ROWS)]
+    for p in points:
+        shown = "above all" if p.threshold is None else f"{p.threshold:.3f}"
+        roc.add_row(shown, f"{p.fpr:.3f}", f"{p.tpr:.3f}")
+    return [metrics, matrix, roc]
