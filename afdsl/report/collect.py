@@ -22,12 +22,18 @@ from afdsl.stats.models import AnalysisResult
 
 def compliance_measure(experiment: Experiment) -> Measure | None:
     """What hypotheses test unless they say `on MEASURE`: `compliance`, else the first tag."""
-    by_name = {m.name: m for m in experiment.measures}
+    measures = _measures(experiment)
+    by_name = {m.name: m for m in measures}
     if "compliance" in by_name:
         return by_name["compliance"]
-    return next((m for m in experiment.measures if m.kind == "tag"), None) or next(
-        iter(experiment.measures), None
-    )
+    return next((m for m in measures if m.kind == "tag"), None) or next(iter(measures), None)
+
+
+def _measures(experiment: Experiment) -> tuple[Measure, ...]:
+    """The measures the classifier labels with (`compliance = tag` when none is declared)."""
+    from afdsl.classify import effective_measures
+
+    return effective_measures(experiment)
 
 
 def _latest(rows: Iterable[Any], experiment: Experiment) -> dict[tuple, Any]:
@@ -85,7 +91,7 @@ def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = N
     chosen = _latest(store.responses(experiment=experiment.name, purpose="model"), experiment)
     if only_queries is not None:
         chosen = {k: r for k, r in chosen.items() if k[3] in only_queries}
-    labels = {m.name: store.labels(m.name, m.definition_hash()) for m in experiment.measures}
+    labels = {m.name: store.labels(m.name, m.definition_hash()) for m in _measures(experiment)}
     primary = compliance_measure(experiment)
     primary_name = primary.name if primary else "compliance"
 
@@ -169,7 +175,11 @@ def collect_outcome(
     if prompt_set is None:
         prompt_set = prompt_set_hash((r.model, r.prompt_hash, r.sample) for r in chosen.values())
     manifest = build_manifest(
-        experiment, store_path=store_path, prompt_set=prompt_set, started_at=started_at
+        experiment,
+        store_path=store_path,
+        prompt_set=prompt_set,
+        started_at=started_at,
+        measures=_measures(experiment),
     )
     return TestOutcome(
         experiment=experiment.name,

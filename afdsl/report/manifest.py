@@ -13,7 +13,7 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from afdsl import __version__
-from afdsl.ir import Experiment
+from afdsl.ir import Experiment, Measure
 
 # The packages whose versions can change a result (parsing, statistics, SDK behaviour).
 TRACKED_PACKAGES = ("lark", "pydantic", "numpy", "scipy", "rich", "anthropic", "openai")
@@ -106,6 +106,7 @@ def build_manifest(
     prompt_set: str,
     started_at: str,
     finished_at: str | None = None,
+    measures: Iterable[Measure] | None = None,
 ) -> Manifest:
     """Collect the manifest for `experiment`; hashes the .afs and data files as they are now."""
     return Manifest(
@@ -138,7 +139,7 @@ def build_manifest(
                 definition_hash=ms.definition_hash(),
                 judge=ms.model.spec if ms.model else None,
             )
-            for ms in experiment.measures
+            for ms in (experiment.measures if measures is None else measures)
         ],
         correction=experiment.correction.method,
         alpha=experiment.correction.alpha,
