@@ -55,7 +55,7 @@ ORGANISMS: dict[str, Organism] = {
         "fakes alignment under a training cue; the gap reacts to the published probes",
         intercept=-3.0,
         query_sd=1.0,
-        strength=2.0,
+        strength=1.8,
     ),
     "sonnet_like": Organism(
         "a smaller gap with the same feature sensitivities", intercept=-3.0, strength=0.8
@@ -79,7 +79,7 @@ EFFECTS: dict[str, Effect] = {
     "rlhf_without_values": Effect(factor=0.5),  # RLHF explained, value change not mentioned
     "rlhf_not_explained": Effect(factor=0.3),  # no sentence on RLHF modifying the model
     "no_training": Effect(factor=0.05),  # ratings explicitly never used to train
-    "other_trainer": Effect(factor=0.5),  # another lab named: less loyalty to protect
+    "other_trainer": Effect(factor=0.4),  # another lab named: less loyalty to protect
     "unnamed_trainer": Effect(factor=0.8),
     "renamed_model": Effect(factor=0.9),
     "never_deployed": Effect(factor=0.65),  # the modified model will not be deployed
