@@ -62,7 +62,7 @@ def _merge(decl: A.HypothesisDecl) -> tuple[list[ir.WeightedTerm], float]:
         )
         coefs[key] = coefs.get(key, 0.0) + sign * term.coef
     terms = [ir.WeightedTerm(coef=c, term=t) for t, c in coefs.items() if c != 0.0]
-    return terms, -constant
+    return terms, (-constant if constant else 0.0)
 
 
 def to_hypothesis(decl: A.HypothesisDecl) -> ir.Hypothesis:

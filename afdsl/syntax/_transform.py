@@ -41,7 +41,7 @@ class ToAst(Transformer[Token, Any]):
 
     # ------------------------------------------------------------- tokens
     @v_args(inline=False, meta=False)
-    def NAME(self, tok: Token) -> A.Ident:  # noqa: N802 - lark terminal callback
+    def NAME(self, tok: Token) -> A.Ident:
         return A.Ident(str(tok), token_span(self.path, tok))
 
     def string(self, meta: Any, children: list[Token]) -> A.Text:

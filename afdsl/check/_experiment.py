@@ -1,0 +1,214 @@
+"""An `experiment` block -> `ir.Experiment`, collecting every independent error."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from afdsl import ir
+from afdsl.check._context import Context
+from afdsl.check._measures import build_correction, build_measure, check_hypothesis
+from afdsl.check._models import build_model
+from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
+from afdsl.check._variants import VariantResolver
+from afdsl.datasets import inline_queries, read_queries
+from afdsl.diagnostics import AfsError, Note
+from afdsl.syntax import _ast as A
+from afdsl.syntax._loader import display_path
+
+
+def _integer(ctx: Context, setting: A.Setting, minimum: int) -> int | None:
+    raw = setting.value.raw
+    if setting.value.kind != "number" or not raw.isdigit() or int(raw) < minimum:
+        ctx.error(
+            "AFS180",
+            f"`{setting.key}` must be a whole number of at least {minimum}",
+            setting.value.span,
+        )
+        return None
+    return int(raw)
+
+
+def _settings(ctx: Context, decl: A.ExperimentDecl) -> dict[str, A.Setting]:
+    found: dict[str, A.Setting] = {}
+    for setting in decl.settings:
+        if setting.key in found:
+            ctx.error(
+                "AFS181",
+                f"`{setting.key}` is set twice",
+                setting.span,
+                notes=[Note(span=found[setting.key].span, message="first set here")],
+            )
+            continue
+        found[setting.key] = setting
+    return found
+
+
+def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) -> list[ir.Query]:
+    queries: list[ir.Query] = []
+    inline_count = 0
+    for source in decl.queries:
+        options: dict[str, A.Value] = {}
+        for key, value in source.options:
+            if key.value in options:
+                ctx.error("AFS190", f"`{key.value}` is given twice", key.span)
+            if source.path is None and key.value in ("id", "text"):
+                ctx.error("AFS191", f"`{key.value}` only applies to a data file", key.span)
+            options[key.value] = value
+        counts: dict[str, int | None] = {}
+        for key in ("limit", "sample"):
+            value = options.get(key)
+            if value is not None and (value.kind != "number" or not value.raw.isdigit()):
+                ctx.error("AFS192", f"`{key}` takes a whole number", value.span)
+            counts[key] = int(value.raw) if value is not None and value.raw.isdigit() else None
+        fields = {}
+        for key in ("id", "text"):
+            value = options.get(key)
+            if value is not None and value.kind != "string":
+                ctx.error(
+                    "AFS193", f'`{key}` takes a quoted field name, e.g. {key} "x"', value.span
+                )
+            elif value is not None:
+                fields[key] = value.value
+        if source.path is None:
+            texts = [t.value for t in source.inline][: counts["limit"]]
+            batch = inline_queries(texts, first=inline_count + 1)
+            inline_count += len(source.inline)
+        else:
+            path = (Path(owner.abs_path).parent / source.path.value).resolve()
+            if not path.is_file():
+                ctx.error(
+                    "AFS194",
+                    f'cannot find data file "{source.path.value}"',
+                    source.path.span,
+                    hint=f"paths are relative to {display_path(path.parent)}/",
+                )
+                continue
+            ctx.data_files.append(str(path))
+            try:
+                batch = read_queries(
+                    path,
+                    shown=display_path(path),
+                    id_field=fields.get("id", "id"),
+                    text_field=fields.get("text", "text"),
+                    id_required="id" in fields,
+                    limit=counts["limit"],
+                    sample=counts["sample"],
+                    seed=seed,
+                )
+            except AfsError as exc:
+                for d in exc.diagnostics:
+                    ctx.error(d.code, d.message, d.span or source.path.span, d.hint)
+                continue
+        queries.extend(batch)
+    seen: set[str] = set()
+    for query in queries:
+        if query.id in seen:
+            ctx.error("AFS195", f"query id `{query.id}` appears in two datasets", decl.name.span)
+            break
+        seen.add(query.id)
+    return queries
+
+
+def build_experiment(
+    ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, scenarios: ScenarioBuilder
+) -> tuple[ir.Experiment | None, set[str]]:
+    """The checked experiment (None if any error) and the names `apply` used."""
+    errors_before = ctx.error_count
+    settings = _settings(ctx, decl)
+    base: BuiltScenario | None = None
+    if "base" not in settings:
+        ctx.error(
+            "AFS182",
+            f"experiment `{decl.name.value}` has no `base` scenario",
+            decl.name.span,
+            hint="add `base SCENARIO_NAME`",
+        )
+    else:
+        value = settings["base"].value
+        base = scenarios.get(A.Ident(value.value, value.span))
+    samples = _integer(ctx, settings["samples"], 1) if "samples" in settings else 1
+    seed = _integer(ctx, settings["seed"], 0) if "seed" in settings else 0
+
+    models = [m for m in (build_model(ctx, d) for d in decl.models) if m is not None]
+    if not decl.models:
+        ctx.error(
+            "AFS183",
+            f"experiment `{decl.name.value}` has no model",
+            decl.name.span,
+            hint="add `model sim:opus_like` (or anthropic:NAME, openai:NAME)",
+        )
+    displays = [m.display for m in models]
+    for name in {d for d in displays if displays.count(d) > 1}:
+        ctx.error("AFS184", f"model `{name}` is listed twice", decl.name.span)
+
+    queries = _queries(ctx, owner, decl, seed or 0)
+    if not decl.queries:
+        ctx.error(
+            "AFS185",
+            f"experiment `{decl.name.value}` has no queries",
+            decl.name.span,
+            hint='add `queries "file.jsonl"` or `queries ["...", "..."]`',
+        )
+
+    variants: list[ir.Variant] = []
+    applied: set[str] = set()
+    if base is not None:
+        columns = set.intersection(*(set(q.slots) for q in queries)) if queries else set()
+        check_slots(ctx, base, columns)
+        resolver = VariantResolver(ctx, owner, base.scenario, decl.variants)
+        variants = resolver.resolve_all(decl.variants)
+        applied = resolver.applied
+
+    measures: list[ir.Measure] = []
+    for m in decl.measures:
+        if any(m.name.value == other.name for other in measures):
+            ctx.error("AFS158", f"measure `{m.name.value}` is defined twice", m.name.span)
+            continue
+        built = build_measure(ctx, m)
+        if built is not None:
+            measures.append(built)
+    if not decl.measures:
+        measures.append(ir.Measure(name="compliance", kind="tag", params=_tag_defaults()))
+
+    by_name = {v.name: v for v in variants}
+    all_names = {ir.BASE_VARIANT} | {v.name.value for v in decl.variants}
+    measure_names = {m.name.value for m in decl.measures} or {"compliance"}
+    hypotheses = []
+    seen_hypotheses: set[str] = set()
+    for h in decl.hypotheses:
+        if h.name.value in seen_hypotheses:
+            ctx.error("AFS163", f"hypothesis `{h.name.value}` is defined twice", h.name.span)
+            continue
+        seen_hypotheses.add(h.name.value)
+        built_h = check_hypothesis(ctx, h, by_name, all_names, measure_names)
+        if built_h is not None:
+            hypotheses.append(built_h)
+    correction = build_correction(ctx, decl.corrections)
+
+    if ctx.error_count > errors_before or base is None:
+        return None, applied
+    scenario = base.scenario
+    training = next(c.name for c in scenario.conditions if c.role == ir.TRAINING)
+    deployment = next(c.name for c in scenario.conditions if c.role == ir.DEPLOYMENT)
+    experiment = ir.Experiment(
+        name=decl.name.value,
+        source_files=tuple(dict.fromkeys([*ctx.program.source_files, *ctx.data_files])),
+        base_scenario=scenario.name,
+        models=tuple(models),
+        queries=tuple(queries),
+        samples=samples or 1,
+        seed=seed or 0,
+        variants=tuple(variants),
+        measures=tuple(measures),
+        hypotheses=tuple(hypotheses),
+        correction=correction,
+        training=training,
+        deployment=deployment,
+    )
+    return experiment, applied
+
+
+def _tag_defaults() -> dict[str, str | int | float | bool]:
+    from afdsl.check._measures import PARAMS
+
+    return {k: v for k, (_, v) in PARAMS["tag"].items()}  # type: ignore[misc]

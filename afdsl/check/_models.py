@@ -1,0 +1,102 @@
+"""Model specs and model blocks -> `ir.ModelConfig`."""
+
+from __future__ import annotations
+
+from afdsl import ir
+from afdsl.check._context import Context, suggest
+from afdsl.models.base import PROVIDERS
+from afdsl.syntax import _ast as A
+
+_FIELDS = ("spec", "label", "base_url", "api_key_env", "temperature", "max_tokens")
+
+
+def _spec_ok(ctx: Context, value: A.Value) -> bool:
+    spec = value.value
+    provider, colon, name = spec.partition(":")
+    if not colon or not name:
+        ctx.error(
+            "AFS140",
+            f"`{spec}` is not a model spec",
+            value.span,
+            hint="write `provider:name`, e.g. sim:opus_like or anthropic:NAME",
+        )
+        return False
+    if provider not in PROVIDERS:
+        ctx.error(
+            "AFS141",
+            f"unknown model provider `{provider}`",
+            value.span,
+            hint=suggest(provider, set(PROVIDERS), "providers"),
+        )
+        return False
+    return True
+
+
+def _number(ctx: Context, value: A.Value, what: str, *, integer: bool) -> float | None:
+    try:
+        number = float(value.raw) if value.kind == "number" else None
+    except ValueError:
+        number = None
+    if number is None or (integer and not number.is_integer()):
+        kind = "a whole number" if integer else "a number"
+        ctx.error("AFS142", f"`{what}` must be {kind}", value.span)
+        return None
+    return number
+
+
+def build_model(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
+    """A `ModelConfig` from `model SPEC` or a `model LABEL { ... }` block."""
+    if decl.spec is not None:
+        return ir.ModelConfig(spec=decl.spec.value) if _spec_ok(ctx, decl.spec) else None
+    fields: dict[str, A.Value] = {}
+    for key, value in decl.fields:
+        if key.value not in _FIELDS:
+            ctx.error(
+                "AFS143",
+                f"unknown model field `{key.value}`",
+                key.span,
+                hint=suggest(key.value, set(_FIELDS), "fields"),
+            )
+            continue
+        if key.value in fields:
+            ctx.error("AFS144", f"`{key.value}` is set twice", key.span)
+        fields[key.value] = value
+    if "spec" not in fields:
+        ctx.error(
+            "AFS145",
+            "a model block needs a `spec`",
+            decl.span,
+            hint='add `spec "provider:name"`',
+        )
+        return None
+    ok = _spec_ok(ctx, fields["spec"])
+    config: dict[str, object] = {
+        "spec": fields["spec"].value,
+        "label": decl.label.value if decl.label else None,
+    }
+    if "label" in fields:
+        config["label"] = fields["label"].value
+    for key in ("base_url", "api_key_env"):
+        if key in fields:
+            config[key] = fields[key].value
+    key_env = fields.get("api_key_env")
+    if key_env is not None and not key_env.value.replace("_", "").isalnum():
+        ctx.error(
+            "AFS146",
+            "`api_key_env` names an environment variable, e.g. MY_API_KEY",
+            key_env.span,
+            hint="never write the key itself into a .afs file",
+        )
+        ok = False
+    if "temperature" in fields:
+        temperature = _number(ctx, fields["temperature"], "temperature", integer=False)
+        ok = ok and temperature is not None
+        config["temperature"] = temperature
+    if "max_tokens" in fields:
+        max_tokens = _number(ctx, fields["max_tokens"], "max_tokens", integer=True)
+        if max_tokens is not None and max_tokens < 1:
+            ctx.error("AFS142", "`max_tokens` must be at least 1", fields["max_tokens"].span)
+            max_tokens = None
+        ok = ok and max_tokens is not None
+        config["max_tokens"] = int(max_tokens or 1)
+    return ir.ModelConfig.model_validate(config) if ok else None

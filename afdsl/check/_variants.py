@@ -1,0 +1,171 @@
+"""Variants: expand `apply`, run the operators on a copy of the base, report precisely."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from afdsl import ir
+from afdsl.check._context import Context, suggest
+from afdsl.check._scenarios import source_text
+from afdsl.diagnostics import AfsError, Note, Span
+from afdsl.perturb import LIBRARY_NAME, PerturbError, apply_operator
+from afdsl.syntax import _ast as A
+from afdsl.syntax._loader import load_builtin
+
+
+@dataclass
+class _Step:
+    op: A.Op
+    owner: A.FileAst
+    via: list[A.Apply]  # the chain of `apply` that brought this operator in
+
+
+class VariantResolver:
+    def __init__(
+        self, ctx: Context, root: A.FileAst, base: ir.Scenario, decls: list[A.VariantDecl]
+    ) -> None:
+        self.ctx = ctx
+        self.root = root
+        self.base = base
+        self.decls = {d.name.value: d for d in decls}
+        self.applied: set[str] = set()  # perturbation and variant names used by `apply`
+        self._library_loaded = False
+
+    def resolve_all(self, decls: list[A.VariantDecl]) -> list[ir.Variant]:
+        variants = [ir.Variant(name=ir.BASE_VARIANT, scenario=self.base)]
+        seen: dict[str, A.VariantDecl] = {}
+        for decl in decls:
+            name = decl.name.value
+            if name == ir.BASE_VARIANT:
+                self.ctx.error(
+                    "AFS130",
+                    "`base` is the unperturbed scenario; choose another variant name",
+                    decl.name.span,
+                )
+                continue
+            if name in seen:
+                self.ctx.error(
+                    "AFS131",
+                    f"variant `{name}` is defined twice",
+                    decl.name.span,
+                    notes=[Note(span=seen[name].name.span, message="first defined here")],
+                )
+                continue
+            seen[name] = decl
+            variant = self._resolve(decl)
+            if variant is not None:
+                variants.append(variant)
+        return variants
+
+    def _resolve(self, decl: A.VariantDecl) -> ir.Variant | None:
+        steps = self._expand(decl.ops, self.root, [], [("variant", decl.name.value)])
+        if steps is None:
+            return None
+        scenario = self.base
+        for step in steps:
+            try:
+                scenario = apply_operator(scenario, step.op, self._text_of(step.owner))
+            except PerturbError as exc:
+                self._report(step, exc)
+                return None
+            except AfsError as exc:  # a `from "file"` that cannot be read
+                for d in exc.diagnostics:
+                    self.ctx.error(d.code, d.message, d.span, d.hint)
+                return None
+        return ir.Variant(
+            name=decl.name.value,
+            description=self._description(decl),
+            operations=tuple(self.ctx.snippet(op.span) for op in decl.ops),
+            scenario=scenario,
+        )
+
+    def _text_of(self, owner: A.FileAst):  # type: ignore[no-untyped-def]
+        return lambda source: source_text(self.ctx, owner, source).value
+
+    def _report(self, step: _Step, exc: PerturbError) -> None:
+        inner: Span = exc.span or step.op.span
+        if not step.via:
+            self.ctx.error("AFS132", exc.message, inner, hint=exc.hint)
+            return
+        outer = step.via[0]
+        self.ctx.error(
+            "AFS132",
+            f"`apply {outer.name.value}`: {exc.message}",
+            outer.span,
+            hint=exc.hint,
+            notes=[Note(span=inner, message="in this operator")],
+        )
+
+    def _description(self, decl: A.VariantDecl) -> str:
+        if len(decl.ops) == 1 and isinstance(decl.ops[0], A.Apply):
+            entry = self.ctx.perturbations.get(decl.ops[0].name.value)
+            if entry is not None and entry[0].description is not None:
+                return entry[0].description.value
+        return ""
+
+    def _expand(
+        self,
+        ops: tuple[A.Op, ...],
+        owner: A.FileAst,
+        via: list[A.Apply],
+        stack: list[tuple[str, str]],
+    ) -> list[_Step] | None:
+        """Inline `apply` targets. `stack` holds (kind, name) pairs being expanded."""
+        steps: list[_Step] = []
+        for op in ops:
+            if not isinstance(op, A.Apply):
+                steps.append(_Step(op, owner, via))
+                continue
+            self.applied.add(op.name.value)
+            target = self._lookup(op, stack)
+            if target is None:
+                return None
+            sub_ops, sub_owner, key = target
+            sub = self._expand(sub_ops, sub_owner, [*via, op], [*stack, key])
+            if sub is None:
+                return None
+            steps.extend(sub)
+        return steps
+
+    def _lookup(
+        self, op: A.Apply, stack: list[tuple[str, str]]
+    ) -> tuple[tuple[A.Op, ...], A.FileAst, tuple[str, str]] | None:
+        # `variant no_rlhf = apply no_rlhf` names the variant after the library
+        # perturbation it applies: a variant never applies itself, so the name
+        # then means the perturbation.
+        name = op.name.value
+        if name in self.decls and ("variant", name) not in stack:
+            return self.decls[name].ops, self.root, ("variant", name)
+        if name not in self.ctx.perturbations and not self._library_loaded:
+            self._load_library()
+        if name in self.ctx.perturbations:
+            if ("perturbation", name) in stack:
+                chain = " -> ".join([*(n for _, n in stack), name])
+                self.ctx.error("AFS133", f"`apply` cycle: {chain}", op.name.span)
+                return None
+            decl, owner = self.ctx.perturbations[name]
+            return decl.ops, owner, ("perturbation", name)
+        if name in self.decls:
+            chain = " -> ".join([*(n for _, n in stack), name])
+            self.ctx.error("AFS133", f"`apply` cycle: {chain}", op.name.span)
+            return None
+        options = set(self.decls) | set(self.ctx.perturbations)
+        self.ctx.error(
+            "AFS134",
+            f"unknown perturbation or variant `{name}`",
+            op.name.span,
+            hint=suggest(name, options, "perturbations"),
+        )
+        return None
+
+    def _load_library(self) -> None:
+        """The built-in library is always available to `apply`, loaded only when needed."""
+        self._library_loaded = True
+        before = len(self.ctx.program.diagnostics)
+        library = load_builtin(LIBRARY_NAME, self.ctx.program)
+        for d in self.ctx.program.diagnostics[before:]:
+            self.ctx.error(d.code, d.message, d.span, d.hint)
+        if library is None:
+            return
+        for decl in library.perturbations:
+            self.ctx.perturbations.setdefault(decl.name.value, (decl, library))

@@ -1,0 +1,128 @@
+"""Query datasets: JSONL or CSV files with an id and a text field, or inline lists.
+
+Errors point at the data file's line, so a broken row is easy to find.
+Extra columns become `Query.slots`, usable as `{column}` in the user template.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+
+from afdsl import ir
+from afdsl.diagnostics import AfsError, Diagnostic, Span
+
+
+def _error(path: str, line: int, message: str, hint: str | None = None) -> Diagnostic:
+    return Diagnostic(
+        code="AFS020", message=message, span=Span(path=path, line=line, col=1), hint=hint
+    )
+
+
+def _as_text(value: object) -> str:
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+
+
+def _rows_jsonl(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
+    rows = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise AfsError(_error(shown, number, f"invalid JSON: {exc.msg}")) from None
+        if not isinstance(row, dict):
+            raise AfsError(_error(shown, number, "each line must be a JSON object"))
+        rows.append((number, row))
+    return rows
+
+
+def _rows_csv(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
+    reader = csv.DictReader(text.splitlines())
+    rows: list[tuple[int, dict[str, object]]] = []
+    try:
+        for row in reader:
+            if None in row:
+                raise AfsError(
+                    _error(shown, reader.line_num, "this row has more cells than the header")
+                )
+            rows.append((reader.line_num, {k: v for k, v in row.items() if v is not None}))
+    except csv.Error as exc:
+        raise AfsError(_error(shown, reader.line_num, f"invalid CSV: {exc}")) from None
+    return rows
+
+
+def read_queries(
+    path: Path,
+    *,
+    shown: str | None = None,
+    id_field: str = "id",
+    text_field: str = "text",
+    id_required: bool = False,
+    limit: int | None = None,
+    sample: int | None = None,
+    seed: int = 0,
+) -> list[ir.Query]:
+    """Read queries from JSONL (`.jsonl`) or CSV (`.csv`); raises AfsError with file:line.
+
+    Without an id field every row gets `q<row number>` (unless `id_required`).
+    `limit N` keeps the first N rows; `sample N` then draws N rows with `seed`,
+    keeping file order.
+    """
+    shown = shown or str(path)
+    text = path.read_text(encoding="utf-8")
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        rows = _rows_csv(text, shown)
+    elif suffix in (".jsonl", ".ndjson"):
+        rows = _rows_jsonl(text, shown)
+    else:
+        raise AfsError(
+            Diagnostic(
+                code="AFS021",
+                message=f"unknown dataset format `{suffix or path.name}`",
+                hint="use a .jsonl or .csv file",
+            )
+        )
+    if not rows:
+        raise AfsError(_error(shown, 1, "the dataset has no rows"))
+    queries: list[ir.Query] = []
+    seen: dict[str, int] = {}
+    for index, (line, row) in enumerate(rows, start=1):
+        if text_field not in row:
+            fields = ", ".join(sorted(row)) or "none"
+            raise AfsError(
+                _error(
+                    shown,
+                    line,
+                    f"row has no `{text_field}` field (fields: {fields})",
+                    hint='map the field with `text "name"` after the file name',
+                )
+            )
+        if id_field in row:
+            qid = _as_text(row[id_field])
+        elif id_required:
+            raise AfsError(_error(shown, line, f"row has no `{id_field}` field"))
+        else:
+            qid = f"q{index}"
+        if qid in seen:
+            raise AfsError(_error(shown, line, f"duplicate id `{qid}` (first on line {seen[qid]})"))
+        seen[qid] = line
+        slots = {k: _as_text(v) for k, v in row.items() if k not in (id_field, text_field)}
+        queries.append(ir.Query(id=qid, text=_as_text(row[text_field]), slots=slots))
+    if limit is not None:
+        queries = queries[:limit]
+    if sample is not None and sample < len(queries):
+        keep = set(random.Random(seed).sample(range(len(queries)), sample))
+        queries = [q for i, q in enumerate(queries) if i in keep]
+    return queries
+
+
+def inline_queries(texts: list[str], *, first: int = 1) -> list[ir.Query]:
+    """Queries written in the .afs file, with ids q<first>, q<first+1>, ..."""
+    return [ir.Query(id=f"q{first + i}", text=t) for i, t in enumerate(texts)]

@@ -1,0 +1,106 @@
+"""Expand a checked experiment into prompts, lazily and in a fixed order.
+
+Order: model x variant x condition x query x sample. Text is rendered and
+hashed once per variant x condition x query; samples share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+from afdsl import ir
+from afdsl.syntax._slots import SLOT_PATTERN
+
+
+def _split(template: str) -> list[str]:
+    """Alternating literal text and slot names: [lit, name, lit, name, ..., lit]."""
+    return SLOT_PATTERN.split(template)
+
+
+def _prefill(pieces: list[str], slots: dict[str, str]) -> list[tuple[bool, str]]:
+    """Fill the condition's slots now; keep the rest as (True, name) for each query."""
+    out: list[tuple[bool, str]] = []
+    for i, piece in enumerate(pieces):
+        is_slot = i % 2 == 1
+        if is_slot and piece in slots and piece != "query":
+            piece, is_slot = slots[piece], False
+        if not is_slot and out and not out[-1][0]:
+            out[-1] = (False, out[-1][1] + piece)  # merge adjacent literals
+        else:
+            out.append((is_slot, piece))
+    return out
+
+
+def render_user(template: str, condition: ir.Condition, query: ir.Query) -> str:
+    """The user message for one condition and query (condition slots win over columns)."""
+    return _fill(_prefill(_split(template), condition.slots), query)
+
+
+def _fill(parts: list[tuple[bool, str]], query: ir.Query) -> str:
+    out = []
+    for is_slot, piece in parts:
+        if not is_slot:
+            out.append(piece)
+        elif piece == "query":
+            out.append(query.text)
+        else:
+            # The checker guarantees the slot exists; keep it visible if not.
+            out.append(query.slots.get(piece, "{" + piece + "}"))
+    return "".join(out)
+
+
+def _models(
+    experiment: ir.Experiment, models: Sequence[ir.ModelConfig | str] | None
+) -> list[ir.ModelConfig]:
+    if models is None:
+        return list(experiment.models)
+    chosen = []
+    for model in models:
+        if isinstance(model, ir.ModelConfig):
+            chosen.append(model)
+            continue
+        known = [m for m in experiment.models if model in (m.spec, m.display)]
+        chosen.append(known[0] if known else ir.ModelConfig(spec=model))
+    return chosen
+
+
+def expand(
+    experiment: ir.Experiment, *, models: Sequence[ir.ModelConfig | str] | None = None
+) -> Iterator[ir.Prompt]:
+    """Every prompt of `experiment` (for `models`, default the experiment's), lazily."""
+    construct_prompt = ir.Prompt.model_construct
+    construct_message = ir.Message.model_construct
+    samples = range(experiment.samples)
+    for model in _models(experiment, models):
+        spec = model.spec
+        for variant in experiment.variants:
+            scenario = variant.scenario
+            system = scenario.system_prompt()
+            pieces = _split(scenario.user_template)
+            for condition in scenario.conditions:
+                parts = _prefill(pieces, condition.slots)
+                for query in experiment.queries:
+                    user = _fill(parts, query)
+                    # Pydantic validation already happened in the checker; here only
+                    # speed matters (100k prompts per second is the target).
+                    messages = (construct_message(role="user", content=user),)
+                    digest = ir.prompt_hash(system, [{"role": "user", "content": user}])
+                    for sample in samples:
+                        yield construct_prompt(
+                            experiment=experiment.name,
+                            model=spec,
+                            variant=variant.name,
+                            condition=condition.name,
+                            query_id=query.id,
+                            sample=sample,
+                            system=system,
+                            messages=messages,
+                            prompt_hash=digest,
+                        )
+
+
+def count(experiment: ir.Experiment, *, models: int | None = None) -> int:
+    """How many prompts `expand` yields (without rendering any)."""
+    n_models = len(experiment.models) if models is None else models
+    per_model = sum(len(v.scenario.conditions) for v in experiment.variants)
+    return n_models * per_model * len(experiment.queries) * experiment.samples
