@@ -1,0 +1,171 @@
+"""`anthropic:NAME` through the official SDK (AsyncAnthropic), plus the Message Batches API.
+
+The SDK's own retries are switched off (`max_retries=0`): the scheduler owns
+the one retry budget. The key comes from `api_key_env` when the model block
+names one, otherwise the SDK reads `ANTHROPIC_API_KEY` itself; the base URL
+from `base_url` or `ANTHROPIC_BASE_URL`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from typing import Any
+
+from afdsl.diagnostics import error
+from afdsl.ir import ModelConfig
+from afdsl.models.base import BackendError, Completion, ErrorKind, Request
+
+BATCH_ENDED = "ended"
+
+
+def _retry_after(headers: Any) -> float | None:
+    """Seconds from `retry-after-ms` or `retry-after` (the numeric forms)."""
+    if headers is None:
+        return None
+    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
+        value = headers.get(name)
+        if value is None:
+            continue
+        try:
+            return max(0.0, float(value) * scale)
+        except ValueError:
+            continue
+    return None
+
+
+def classify_sdk_error(exc: Exception) -> BackendError:
+    """Map an SDK exception (anthropic or openai, same hierarchy) to a `BackendError`."""
+    name = type(exc).__name__
+    status = getattr(exc, "status_code", None)
+    response = getattr(exc, "response", None)
+    retry_after = _retry_after(getattr(response, "headers", None))
+    kind: ErrorKind
+    if "Timeout" in name:
+        kind = "timeout"
+    elif "Connection" in name:
+        kind = "connection"
+    elif status == 429:
+        kind = "rate_limit"
+    elif status in (408, 409) or (status is not None and status >= 500):
+        kind = "server"  # 408/409 are transient per both providers' docs
+    elif status is not None:
+        kind = "client"
+    else:
+        kind = "other"
+    message = getattr(exc, "message", None) or str(exc) or name
+    return BackendError(kind, f"{name}: {message}"[:500], retry_after=retry_after, status=status)
+
+
+def resolve_api_key(config: ModelConfig) -> str | None:
+    """The key named by `api_key_env`, or None to let the SDK read its default variable."""
+    if not config.api_key_env:
+        return None
+    value = os.environ.get(config.api_key_env)
+    if not value:
+        raise error(
+            f"model `{config.display}` reads its API key from ${config.api_key_env}, "
+            "which is not set",
+            hint=f"export {config.api_key_env}=... before running",
+        )
+    return value
+
+
+class AnthropicBackend:
+    """Messages API: the system prompt goes in `system=`, the turns in `messages=`."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        from anthropic import AsyncAnthropic
+
+        self.config = config
+        kwargs: dict[str, Any] = {"max_retries": 0, "timeout": 600.0}
+        key = resolve_api_key(config)
+        if key is not None:
+            kwargs["api_key"] = key
+        if config.base_url:
+            kwargs["base_url"] = config.base_url
+        self.client = AsyncAnthropic(**kwargs)
+
+    def params(self, request: Request) -> dict[str, Any]:
+        """The JSON body of one Messages request (also a batch entry's `params`)."""
+        body: dict[str, Any] = {
+            "model": self.config.name,
+            "max_tokens": self.config.max_tokens,
+            "temperature": self.config.temperature,
+            "messages": [{"role": m.role, "content": m.content} for m in request.messages],
+        }
+        if request.system:
+            body["system"] = request.system
+        return body
+
+    @staticmethod
+    def _completion(message: Any, latency_s: float) -> Completion:
+        text = "".join(getattr(block, "text", "") for block in message.content)
+        usage = message.usage
+        return Completion(
+            text=text,
+            model_id=message.model,
+            input_tokens=usage.input_tokens or 0,
+            output_tokens=usage.output_tokens or 0,
+            finish_reason=message.stop_reason,
+            latency_s=latency_s,
+        )
+
+    async def complete(self, request: Request) -> Completion:
+        from anthropic import AnthropicError
+
+        start = time.perf_counter()
+        try:
+            message = await self.client.messages.create(**self.params(request))
+        except AnthropicError as exc:
+            raise classify_sdk_error(exc) from None
+        return self._completion(message, time.perf_counter() - start)
+
+    # -- Message Batches API ------------------------------------------------------------
+
+    async def submit_batch(self, entries: list[tuple[str, Request]]) -> str:
+        """Create one batch; returns its id (the caller stores it at once)."""
+        from anthropic import AnthropicError
+
+        requests = [{"custom_id": cid, "params": self.params(req)} for cid, req in entries]
+        try:
+            batch = await self.client.messages.batches.create(requests=requests)  # type: ignore[arg-type]
+        except AnthropicError as exc:
+            raise classify_sdk_error(exc) from None
+        return str(batch.id)
+
+    async def batch_done(self, batch_id: str) -> bool:
+        from anthropic import AnthropicError
+
+        try:
+            batch = await self.client.messages.batches.retrieve(batch_id)
+        except AnthropicError as exc:
+            raise classify_sdk_error(exc) from None
+        return bool(batch.processing_status == BATCH_ENDED)
+
+    async def batch_results(self, batch_id: str) -> dict[str, Completion | BackendError]:
+        """Per custom id: a completion, or the error that request ended with."""
+        from anthropic import AnthropicError
+
+        out: dict[str, Completion | BackendError] = {}
+        try:
+            async for line in await self.client.messages.batches.results(batch_id):
+                result = line.result
+                if result.type == "succeeded":
+                    out[line.custom_id] = self._completion(result.message, 0.0)
+                elif result.type == "errored":
+                    out[line.custom_id] = BackendError(
+                        "server", f"batch request errored: {result.error}"
+                    )
+                else:  # canceled or expired: nothing wrong with the request, send it again later
+                    out[line.custom_id] = BackendError("server", f"batch request {result.type}")
+        except AnthropicError as exc:
+            raise classify_sdk_error(exc) from None
+        return out
+
+    async def aclose(self) -> None:
+        await self.client.close()
+
+
+def make_backend(config: ModelConfig) -> AnthropicBackend:
+    return AnthropicBackend(config)

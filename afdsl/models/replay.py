@@ -1,0 +1,120 @@
+"""`replay:PATH`: answers from a JSONL file of earlier transcripts, so recorded runs
+of other tools can be re-analysed with afdsl's classifiers and statistics.
+
+One JSON object per line. The answer text is in `text` (or `response`,
+`output`, `completion`). A line is matched to a request by, in order:
+1. `prompt_hash` (as computed by `afdsl.ir.prompt_hash`), or `system` +
+   `messages`, from which the hash is computed; plus `sample` (default 0);
+2. otherwise `variant`, `condition`, `query_id` and `sample`.
+Optional: `model_id`, `input_tokens`, `output_tokens`. A request with no
+recorded answer fails with a `client` error (recorded, never retried).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from afdsl.diagnostics import error
+from afdsl.ir import ModelConfig, prompt_hash
+from afdsl.models.base import BackendError, Completion, Request
+
+_TEXT_FIELDS = ("text", "response", "output", "completion")
+
+
+def _text_of(record: dict[str, Any]) -> str | None:
+    for name in _TEXT_FIELDS:
+        value = record.get(name)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def load_transcripts(
+    path: Path,
+) -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, str, str, int], dict[str, Any]]]:
+    """Index transcripts by (prompt_hash, sample) and by (variant, condition, query_id, sample)."""
+    by_hash: dict[tuple[str, int], dict[str, Any]] = {}
+    by_cell: dict[tuple[str, str, str, int], dict[str, Any]] = {}
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise error(f"cannot read replay file {path}: {exc.strerror}") from None
+    for number, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise error(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+        if not isinstance(record, dict) or _text_of(record) is None:
+            raise error(
+                f"{path}:{number}: a transcript needs a text field",
+                hint="one of: " + ", ".join(_TEXT_FIELDS),
+            )
+        sample = int(record.get("sample", 0))
+        key = record.get("prompt_hash")
+        if key is None and "messages" in record:
+            key = prompt_hash(record.get("system", ""), record["messages"])
+        if key is not None:
+            by_hash[(str(key), sample)] = record
+        if "query_id" in record:
+            cell = (
+                str(record.get("variant", "base")),
+                str(record.get("condition", "")),
+                str(record["query_id"]),
+                sample,
+            )
+            by_cell[cell] = record
+    return by_hash, by_cell
+
+
+class ReplayBackend:
+    """Looks answers up; never touches the network."""
+
+    def __init__(self, config: ModelConfig) -> None:
+        self.config = config
+        self.path = Path(config.name).expanduser()
+        self.by_hash, self.by_cell = load_transcripts(self.path)
+
+    def _answer(self, record: dict[str, Any]) -> Completion:
+        return Completion(
+            text=_text_of(record) or "",
+            model_id=str(
+                record.get("model_id") or record.get("model") or f"replay:{self.path.name}"
+            ),
+            input_tokens=int(record.get("input_tokens") or 0),
+            output_tokens=int(record.get("output_tokens") or 0),
+            finish_reason="replay",
+        )
+
+    async def complete(self, request: Request) -> Completion:
+        record = self.by_hash.get((request.prompt_hash, request.sample))
+        if record is None:
+            raise BackendError(
+                "client", f"no transcript in {self.path} for prompt {request.prompt_hash[:12]}"
+            )
+        return self._answer(record)
+
+    async def complete_item(
+        self, request: Request, variant: str, condition: str, query_id: str
+    ) -> Completion:
+        """Like `complete`, falling back to the (variant, condition, query_id, sample) key."""
+        record = self.by_hash.get((request.prompt_hash, request.sample))
+        if record is None:
+            record = self.by_cell.get((variant, condition, query_id, request.sample))
+        if record is None:
+            raise BackendError(
+                "client",
+                f"no transcript in {self.path} for prompt {request.prompt_hash[:12]} "
+                f"or {variant}/{condition}/{query_id} sample {request.sample}",
+            )
+        return self._answer(record)
+
+    async def aclose(self) -> None:
+        return None
+
+
+def make_backend(config: ModelConfig) -> ReplayBackend:
+    return ReplayBackend(config)

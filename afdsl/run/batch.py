@@ -1,0 +1,111 @@
+"""`--batch`: the Anthropic Message Batches API and the OpenAI Batch API.
+
+A batch id goes into the store the moment the provider returns it, with the
+(prompt_hash, sample) of every entry. A later run first polls the open
+batches of each model and never resubmits anything they contain, so an
+interrupted batch run resumes by polling and never pays twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections import defaultdict
+from typing import Any
+
+from afdsl.models.base import Backend, BackendError
+from afdsl.run.retry import backoff_delay, should_retry
+from afdsl.run.types import RunOptions
+
+
+def supports_batch(backend: object) -> bool:
+    """Backends with `submit_batch`, `batch_done` and `batch_results` (anthropic, openai)."""
+    return all(hasattr(backend, name) for name in ("submit_batch", "batch_done", "batch_results"))
+
+
+def custom_id(prompt_hash: str, sample: int) -> str:
+    """Unique per request in a batch; fits Anthropic's `[A-Za-z0-9_-]{1,64}`."""
+    return f"{prompt_hash[:48]}-{sample}"
+
+
+async def _with_retries(call: Any, options: RunOptions) -> Any:
+    """Retry a batch bookkeeping call on transient errors, with the run's retry budget."""
+    rng = random.Random()
+    retries = 0
+    while True:
+        try:
+            return await call()
+        except BackendError as exc:
+            if not should_retry(exc, retries, options.max_retries):
+                raise
+            delay = backoff_delay(
+                retries,
+                exc.retry_after,
+                base=options.retry_base_s,
+                cap=options.retry_cap_s,
+                rng=rng,
+            )
+            retries += 1
+            await asyncio.sleep(delay)
+
+
+async def run_batches(
+    jobs: list[Any], backends: dict[tuple[str, str], Backend], state: Any
+) -> None:
+    """Resume open batches, submit the rest in chunks, poll until every batch has ended."""
+    groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    for job in jobs:
+        groups[(job.config.spec, job.config.params_hash())].append(job)
+    await asyncio.gather(*(_run_group(g, js, backends[g], state) for g, js in groups.items()))
+
+
+async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, state: Any) -> None:
+    spec, params_hash = group
+    options: RunOptions = state.options
+    config = jobs[0].config
+    by_key = {(j.item.request.prompt_hash, j.item.request.sample): j for j in jobs}
+    open_batches = state.store.open_batches(spec, params_hash)
+    in_flight = {key for entries in open_batches.values() for key in entries.values()}
+    todo = [j for key, j in by_key.items() if key not in in_flight]
+    discount = state.prices.batch_discount
+    submitted: set[tuple[str, int]] = set()  # reserved against the budget in this run
+
+    for start in range(0, len(todo), options.batch_size):
+        chunk = []
+        for job in todo[start : start + options.batch_size]:
+            if state.budget.exhausted or not state.budget.reserve(job.est_cost * discount):
+                state.summary.skipped += 1
+                continue
+            chunk.append(job)
+        if not chunk:
+            continue
+        entries = [
+            (custom_id(j.item.request.prompt_hash, j.item.request.sample), j.item.request)
+            for j in chunk
+        ]
+        batch_id = await _with_retries(lambda e=entries: backend.submit_batch(e), options)
+        # Written before anything else can fail: this id is what prevents paying twice.
+        rows = [(cid, req.prompt_hash, req.sample) for cid, req in entries]
+        state.store.add_batch(batch_id, config.provider, spec, params_hash, rows)
+        open_batches[batch_id] = {cid: (h, s) for cid, h, s in rows}
+        submitted.update((h, s) for _, h, s in rows)
+        state.summary.sent += len(chunk)
+
+    while open_batches:
+        for batch_id in list(open_batches):
+            if not await _with_retries(lambda b=batch_id: backend.batch_done(b), options):
+                continue
+            results = await _with_retries(lambda b=batch_id: backend.batch_results(b), options)
+            for cid, (prompt_hash, sample) in open_batches.pop(batch_id).items():
+                result = results.get(cid) or BackendError("server", "missing from the batch output")
+                job = by_key.get((prompt_hash, sample))
+                purpose = job.item.request.purpose if job else "model"
+                cost = state.record_key(config, prompt_hash, sample, purpose, result, batch=True)
+                if job is not None and (prompt_hash, sample) in submitted:
+                    state.budget.settle(job.est_cost * discount, cost)
+                else:
+                    state.budget.settle(0.0, cost)
+            state.flush()
+            state.store.close_batch(batch_id)
+        if open_batches:
+            await asyncio.sleep(options.batch_poll_s)

@@ -1,0 +1,106 @@
+"""Prices and cost estimates.
+
+The price table ships as `afdsl/data/prices.json`; a user file of the same
+shape (`$AFDSL_PRICES`, else `~/.config/afdsl/prices.json`) is merged over it,
+so users add models or correct prices without editing the package. Keys are
+model specs with `*` wildcards; the most specific (longest) match wins.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import os
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from afdsl.diagnostics import error
+from afdsl.models.base import Request
+
+CHARS_PER_TOKEN = 4  # a rough average for English prose; estimates only
+MESSAGE_OVERHEAD_TOKENS = 4  # role markers and separators per message
+
+
+class Price(BaseModel):
+    """USD per million tokens."""
+
+    input: float
+    output: float
+
+
+class PriceTable(BaseModel):
+    models: dict[str, Price]
+    batch_discount: float = 0.5
+
+    def price(self, spec: str) -> Price | None:
+        """The price of the most specific matching pattern, or None if the model is unknown."""
+        matches = [p for p in self.models if fnmatch.fnmatchcase(spec, p)]
+        if not matches:
+            return None
+        return self.models[max(matches, key=lambda p: (len(p.replace("*", "")), len(p)))]
+
+    def cost(
+        self, spec: str, input_tokens: int, output_tokens: int, *, batch: bool = False
+    ) -> float:
+        """Dollars for the tokens (0 when the price is unknown)."""
+        price = self.price(spec)
+        if price is None:
+            return 0.0
+        dollars = (input_tokens * price.input + output_tokens * price.output) / 1_000_000
+        return dollars * (self.batch_discount if batch else 1.0)
+
+
+def _user_price_file() -> Path | None:
+    env = os.environ.get("AFDSL_PRICES")
+    if env:
+        return Path(env).expanduser()
+    default = Path("~/.config/afdsl/prices.json").expanduser()
+    return default if default.exists() else None
+
+
+def _read(path: Path) -> dict[str, object]:
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise error(f"cannot read price file {path}: {exc.strerror}") from None
+    except json.JSONDecodeError as exc:
+        raise error(f"price file {path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    if not isinstance(doc, dict) or not isinstance(doc.get("models", {}), dict):
+        raise error(
+            f"price file {path} must be an object with a `models` object",
+            hint='{"models": {"openai:my-model": {"input": 1.0, "output": 2.0}}}',
+        )
+    return doc
+
+
+@lru_cache(maxsize=4)
+def _load(user_file: str | None) -> PriceTable:
+    doc = _read(Path(__file__).resolve().parent.parent / "data" / "prices.json")
+    models = dict(doc["models"])  # type: ignore[call-overload]
+    if user_file is not None:
+        extra = _read(Path(user_file))
+        models.update(extra.get("models", {}))  # type: ignore[call-overload]
+        if "batch_discount" in extra:
+            doc["batch_discount"] = extra["batch_discount"]
+    try:
+        return PriceTable.model_validate(
+            {"models": models, "batch_discount": doc["batch_discount"]}
+        )
+    except ValueError as exc:
+        raise error(f"invalid price table: {exc}") from None
+
+
+def price_table() -> PriceTable:
+    """The packaged prices merged with the user's price file, if any."""
+    user = _user_price_file()
+    return _load(str(user) if user else None)
+
+
+def estimate_tokens(request: Request) -> tuple[int, int]:
+    """(input, output) token estimate; output is `max_tokens`, an upper bound for budgets."""
+    chars = len(request.system) + sum(len(m.content) for m in request.messages)
+    n_messages = len(request.messages) + (1 if request.system else 0)
+    input_tokens = chars // CHARS_PER_TOKEN + MESSAGE_OVERHEAD_TOKENS * n_messages
+    return input_tokens, request.model.max_tokens

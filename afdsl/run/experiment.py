@@ -1,0 +1,86 @@
+"""Run a whole experiment: expand it, run what the store lacks, report dry-run estimates."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import Sequence
+from typing import TextIO
+
+from afdsl.ir import Experiment, ModelConfig
+from afdsl.run.scheduler import item_key, run_items
+from afdsl.run.types import ModelEstimate, RunOptions, RunSummary, items_from_prompts
+from afdsl.store import Store
+
+
+def with_models(experiment: Experiment, models: Sequence[ModelConfig | str] | None) -> Experiment:
+    """The experiment with its models replaced (`afdsl run --model`), or unchanged."""
+    if not models:
+        return experiment
+    configs = tuple(m if isinstance(m, ModelConfig) else ModelConfig(spec=m) for m in models)
+    return experiment.model_copy(update={"models": configs})
+
+
+def run_experiment(
+    experiment: Experiment,
+    store: Store,
+    options: RunOptions | None = None,
+    models: Sequence[ModelConfig | str] | None = None,
+) -> RunSummary:
+    """Expand `experiment` and run every prompt not yet answered in `store`.
+
+    The store's cell index for each model is replaced by this version of the
+    experiment (cells of an earlier, edited version are forgotten; their
+    responses stay cached). A dry run prints the estimates to stdout.
+    """
+    from afdsl.expand import expand
+
+    options = options or RunOptions()
+    experiment = with_models(experiment, models)
+    items = list(items_from_prompts(expand(experiment), experiment))
+    if options.dry_run:
+        summary = run_items(items, store, options)
+        print_estimates(summary)
+        return summary
+    generation = uuid.uuid4().hex
+    store.register_items((item_key(i) for i in items), generation=generation)
+    for spec in dict.fromkeys(i.request.model.spec for i in items):
+        store.prune_items(experiment.name, spec, "model", generation)
+    return run_items(items, store, options)
+
+
+def _money(value: float | None) -> str:
+    return "no price" if value is None else f"${value:,.4f}"
+
+
+def format_estimates(estimates: list[ModelEstimate], cached: int) -> str:
+    """A plain table: model, requests, input tokens, output tokens (upper bound), cost."""
+    header = ("model", "requests", "input tok", "output tok (max)", "est. cost")
+    rows = [
+        (
+            e.model + (" [SIMULATOR]" if e.simulator else ""),
+            f"{e.requests:,}",
+            f"{e.input_tokens:,}",
+            f"{e.output_tokens:,}",
+            _money(e.cost_usd),
+        )
+        for e in estimates
+    ]
+    known = [e.cost_usd for e in estimates if e.cost_usd is not None]
+    rows.append(("total", f"{sum(e.requests for e in estimates):,}", "", "", _money(sum(known))))
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    lines = [
+        "  ".join(
+            c.ljust(w) if i == 0 else c.rjust(w)
+            for i, (c, w) in enumerate(zip(r, widths, strict=True))
+        )
+        for r in [header, *rows]
+    ]
+    lines.append(f"dry run: nothing sent; {cached:,} already in the store")
+    if any(e.cost_usd is None for e in estimates):
+        lines.append("models without a price are left out of the total; add them via $AFDSL_PRICES")
+    return "\n".join(lines)
+
+
+def print_estimates(summary: RunSummary, stream: TextIO | None = None) -> None:
+    (stream or sys.stdout).write(format_estimates(summary.estimates, summary.cached) + "\n")

@@ -1,0 +1,338 @@
+"""Send what is missing from the store, as fast as the limits allow, saving as results arrive.
+
+A fixed pool of `concurrency` worker coroutines pulls jobs from one queue (no
+task per item: cheaper at thousands of items). Each job is one distinct store
+key; cells that share a prompt share the job. Results go to the store in small
+group commits scheduled on the event loop, so a kill loses at most what was in
+flight. The one retry budget lives here (`retry.py` holds the policy).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from afdsl.diagnostics import error
+from afdsl.ir import ModelConfig
+from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
+from afdsl.run.cost import PriceTable, estimate_tokens, price_table
+from afdsl.run.limits import Limits
+from afdsl.run.progress import ProgressSink, make_progress
+from afdsl.run.retry import backoff_delay, should_retry
+from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
+from afdsl.store import ItemKey, Outcome, Store
+
+GroupKey = tuple[str, str]  # (model spec, params_hash)
+
+
+@dataclass
+class Job:
+    """One distinct request to make: a store key and the first item that asked for it."""
+
+    item: RunItem
+    est_input: int
+    est_output: int
+    est_cost: float
+
+    @property
+    def config(self) -> ModelConfig:
+        return self.item.request.model
+
+
+@dataclass
+class Plan:
+    jobs: list[Job]
+    cached: int
+    configs: dict[GroupKey, ModelConfig]
+
+
+@dataclass
+class Budget:
+    """Spend so far plus what in-flight requests may still cost (their upper-bound estimates)."""
+
+    limit: float | None
+    spent: float = 0.0
+    reserved: float = 0.0
+    exhausted: bool = False
+
+    def reserve(self, amount: float) -> bool:
+        if self.limit is not None and self.spent + self.reserved + amount > self.limit + 1e-12:
+            self.exhausted = True
+            return False
+        self.reserved += amount
+        return True
+
+    def settle(self, reserved: float, actual: float) -> None:
+        self.reserved -= reserved
+        self.spent += actual
+
+
+@dataclass
+class RunState:
+    """Shared by the workers and the batch runner of one run."""
+
+    store: Store
+    options: RunOptions
+    prices: PriceTable
+    progress: ProgressSink
+    budget: Budget
+    summary: RunSummary
+    pending: list[Outcome] = field(default_factory=list)
+    flush_scheduled: bool = False
+
+    def record(self, job: Job, result: Completion | Exception, *, batch: bool = False) -> float:
+        """Queue one job's result for the store; returns its cost."""
+        r = job.item.request
+        return self.record_key(r.model, r.prompt_hash, r.sample, r.purpose, result, batch=batch)
+
+    def record_key(
+        self,
+        config: ModelConfig,
+        prompt_hash: str,
+        sample: int,
+        purpose: str,
+        result: Completion | Exception,
+        *,
+        batch: bool = False,
+    ) -> float:
+        """Queue one result (group commit on the next loop turn); returns its cost."""
+        common = {
+            "prompt_hash": prompt_hash,
+            "model": config.spec,
+            "params_hash": config.params_hash(),
+            "sample": sample,
+            "purpose": purpose,
+            "params": {"temperature": config.temperature, "max_tokens": config.max_tokens},
+        }
+        cost = 0.0
+        if isinstance(result, Completion):
+            cost = self.prices.cost(
+                config.spec, result.input_tokens, result.output_tokens, batch=batch
+            )
+            outcome = Outcome(
+                **common,  # type: ignore[arg-type]
+                text=result.text,
+                input_tokens=result.input_tokens,
+                output_tokens=result.output_tokens,
+                latency_s=result.latency_s,
+                model_id=result.model_id,
+                cost_usd=cost,
+            )
+            self.summary.succeeded += 1
+        else:
+            kind = result.kind if isinstance(result, BackendError) else "other"
+            message = (
+                str(result)
+                if isinstance(result, BackendError)
+                else f"{type(result).__name__}: {result}"
+            )
+            outcome = Outcome(**common, error_kind=kind, error_message=message[:1000])  # type: ignore[arg-type]
+            self.summary.failed += 1
+        self.summary.cost_usd += cost
+        self.pending.append(outcome)
+        if not self.flush_scheduled:
+            self.flush_scheduled = True
+            asyncio.get_running_loop().call_soon(self.flush)
+        self.progress.advance(ok=isinstance(result, Completion), cost_usd=cost)
+        return cost
+
+    def flush(self) -> None:
+        self.flush_scheduled = False
+        batch, self.pending = self.pending, []
+        self.store.put_outcomes(batch)
+
+
+def item_key(item: RunItem) -> ItemKey:
+    r = item.request
+    return ItemKey(
+        item.experiment, r.model.spec, r.model.params_hash(), item.variant, item.condition,
+        item.query_id, r.sample, r.purpose, r.prompt_hash,
+    )  # fmt: skip
+
+
+def plan(items: Iterable[RunItem], store: Store | None, prices: PriceTable) -> Plan:
+    """Distinct requests not yet answered ok, in item order."""
+    statuses: dict[GroupKey, dict[tuple[str, int], str]] = {}
+    configs: dict[GroupKey, ModelConfig] = {}
+    seen: set[tuple[str, str, str, int]] = set()
+    jobs: list[Job] = []
+    cached = 0
+    for item in items:
+        r = item.request
+        group = (r.model.spec, r.model.params_hash())
+        if group not in statuses:
+            configs[group] = r.model
+            statuses[group] = store.statuses(*group) if store is not None else {}
+        if statuses[group].get((r.prompt_hash, r.sample)) == "ok":
+            cached += 1
+            continue
+        key = (*group, r.prompt_hash, r.sample)
+        if key in seen:
+            continue
+        seen.add(key)
+        est_in, est_out = estimate_tokens(r)
+        jobs.append(Job(item, est_in, est_out, prices.cost(r.model.spec, est_in, est_out)))
+    return Plan(jobs, cached, configs)
+
+
+def estimates(
+    jobs: list[Job], configs: dict[GroupKey, ModelConfig], prices: PriceTable
+) -> list[ModelEstimate]:
+    """Per model: requests, estimated tokens and cost (None when the model has no price)."""
+    out: dict[str, ModelEstimate] = {}
+    for spec in dict.fromkeys(c.spec for c in configs.values()):
+        known = prices.price(spec) is not None
+        out[spec] = ModelEstimate(
+            model=spec, requests=0, input_tokens=0, output_tokens=0,
+            cost_usd=0.0 if known else None, simulator=spec.startswith("sim:"),
+        )  # fmt: skip
+    for job in jobs:
+        e = out[job.config.spec]
+        e.requests += 1
+        e.input_tokens += job.est_input
+        e.output_tokens += job.est_output
+        if e.cost_usd is not None:
+            e.cost_usd += job.est_cost
+    return list(out.values())
+
+
+def run_label(configs: Iterable[ModelConfig]) -> str:
+    """Model names for the progress line, SIMULATOR-tagged where they are simulated."""
+    names = [f"{c.display} [SIMULATOR]" if c.provider == "sim" else c.display for c in configs]
+    return ", ".join(dict.fromkeys(names)) or "afdsl run"
+
+
+def _make_backends(configs: dict[GroupKey, ModelConfig]) -> dict[GroupKey, Backend]:
+    backends: dict[GroupKey, Backend] = {}
+    for group, config in configs.items():
+        try:
+            backends[group] = make_backend(config)
+        except UnknownProvider as exc:
+            raise error(
+                str(exc), hint="model specs look like `anthropic:NAME`, `openai:NAME`, `sim:NAME`"
+            ) from None
+    return backends
+
+
+async def _call(backend: Backend, item: RunItem) -> Completion:
+    complete_item = getattr(backend, "complete_item", None)
+    if complete_item is not None:  # replay can also match on the experiment cell
+        result: Completion = await complete_item(
+            item.request, item.variant, item.condition, item.query_id
+        )
+        return result
+    return await backend.complete(item.request)
+
+
+async def _attempt(
+    backend: Backend, job: Job, options: RunOptions, rng: random.Random
+) -> Completion | Exception:
+    """Call with retries; returns the completion or the final error (never raises)."""
+    retries = 0
+    while True:
+        try:
+            return await _call(backend, job.item)
+        except BackendError as exc:
+            if not should_retry(exc, retries, options.max_retries):
+                return exc
+            delay = backoff_delay(
+                retries,
+                exc.retry_after,
+                base=options.retry_base_s,
+                cap=options.retry_cap_s,
+                rng=rng,
+            )
+            retries += 1
+            await asyncio.sleep(delay)
+        except Exception as exc:  # a backend bug: record it against this sample, keep the run going
+            return exc
+
+
+async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
+    """The worker pool: `concurrency` coroutines pulling from one iterator."""
+    options = state.options
+    limits = Limits(options.rpm, options.tpm)
+    rng = random.Random()
+
+    async def worker() -> None:
+        for job in jobs:
+            if state.budget.exhausted or not state.budget.reserve(job.est_cost):
+                state.summary.skipped += 1
+                continue
+            await limits.acquire(job.est_input + job.est_output)
+            group = (job.config.spec, job.config.params_hash())
+            state.summary.sent += 1
+            result = await _attempt(backends[group], job, options, rng)
+            cost = state.record(job, result)
+            state.budget.settle(job.est_cost, cost)
+
+    await asyncio.gather(*(worker() for _ in range(options.concurrency)))
+
+
+async def arun_items(
+    items: Iterable[RunItem], store: Store, options: RunOptions | None = None
+) -> RunSummary:
+    """`run_items` for callers already inside an event loop. Takes no lock (see run_items)."""
+    from afdsl.run.batch import run_batches, supports_batch
+
+    options = options or RunOptions()
+    start = time.monotonic()
+    items = list(items)
+    prices = price_table()
+    if options.dry_run:
+        p = plan(items, store, prices)
+        return RunSummary(
+            total=len(items), cached=p.cached, estimates=estimates(p.jobs, p.configs, prices)
+        )
+    store.register_items(item_key(i) for i in items)
+    p = plan(items, store, prices)
+    if options.budget_usd is not None:
+        unpriced = sorted({j.config.spec for j in p.jobs if prices.price(j.config.spec) is None})
+        if unpriced:
+            raise error(
+                f"--budget needs a price for {', '.join(unpriced)}",
+                hint="add it to a price file named by $AFDSL_PRICES (see afdsl/data/prices.json)",
+            )
+    summary = RunSummary(total=len(items), cached=p.cached)
+    backends = _make_backends({g: c for g, c in p.configs.items() if any(
+        (j.config.spec, j.config.params_hash()) == g for j in p.jobs)})  # fmt: skip
+    progress = make_progress(options.progress)
+    state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)
+    progress.start(len(p.jobs), run_label(p.configs.values()))
+    try:
+        jobs = p.jobs
+        if options.batch:
+            batched: list[Job] = []
+            direct: list[Job] = []
+            for job in jobs:
+                backend = backends[(job.config.spec, job.config.params_hash())]
+                (batched if supports_batch(backend) else direct).append(job)
+            await run_batches(batched, backends, state)
+            jobs = direct
+        await run_jobs(iter(jobs), backends, state)
+    finally:
+        state.flush()
+        progress.close()
+        for backend in backends.values():
+            await backend.aclose()
+    summary.budget_exhausted = state.budget.exhausted
+    summary.elapsed_s = time.monotonic() - start
+    return summary
+
+
+def run_items(
+    items: Iterable[RunItem], store: Store, options: RunOptions | None = None
+) -> RunSummary:
+    """Send every item not yet answered ok in `store`, store each result as it arrives.
+
+    Holds the store's run lock for the duration (raises `StoreBusy` if another
+    run holds it); a dry run takes no lock and sends nothing.
+    """
+    options = options or RunOptions()
+    if options.dry_run:
+        return asyncio.run(arun_items(items, store, options))
+    with store.run_lock():
+        return asyncio.run(arun_items(items, store, options))

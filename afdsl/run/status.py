@@ -1,0 +1,78 @@
+"""`afdsl status`: how much of an experiment the store holds, per model and variant."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from afdsl.ir import Experiment
+from afdsl.run.types import items_from_prompts
+from afdsl.store import Store
+
+
+class StatusRow(BaseModel):
+    model: str
+    variant: str
+    done: int = 0
+    failed: int = 0
+    missing: int = 0
+    error_kinds: dict[str, int] = Field(default_factory=dict)
+    simulator: bool = False
+
+
+def tally(experiment: Experiment, store: Store) -> list[StatusRow]:
+    """Done / failed / missing cells per (model, variant), in experiment order."""
+    from afdsl.expand import expand
+
+    rows: dict[tuple[str, str], StatusRow] = {}
+    statuses: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
+    kinds: dict[tuple[str, str], Counter[str]] = {}
+    for item in items_from_prompts(expand(experiment), experiment):
+        r = item.request
+        group = (r.model.spec, r.model.params_hash())
+        if group not in statuses:
+            statuses[group] = store.statuses(*group)
+        row = rows.get((r.model.display, item.variant))
+        if row is None:
+            row = rows[(r.model.display, item.variant)] = StatusRow(
+                model=r.model.display, variant=item.variant, simulator=r.model.provider == "sim"
+            )
+            kinds[(r.model.display, item.variant)] = Counter()
+        status = statuses[group].get((r.prompt_hash, r.sample))
+        if status == "ok":
+            row.done += 1
+        elif status == "error":
+            row.failed += 1
+            kinds[(row.model, row.variant)][_error_kind(store, r.prompt_hash, group, r.sample)] += 1
+        else:
+            row.missing += 1
+    for key, row in rows.items():
+        row.error_kinds = dict(kinds[key])
+    return list(rows.values())
+
+
+def _error_kind(store: Store, prompt_hash: str, group: tuple[str, str], sample: int) -> str:
+    row = store.get_response(prompt_hash, group[0], group[1], sample)
+    return (row.error_kind or "other") if row else "other"
+
+
+def status_table(rows: list[StatusRow], path: Path) -> Any:
+    """A rich table; prints as plain text when stdout is not a terminal."""
+    from rich.table import Table
+
+    table = Table(title=f"store {path}", title_justify="left")
+    for name in ("model", "variant"):
+        table.add_column(name)
+    for name in ("done", "missing", "failed"):
+        table.add_column(name, justify="right")
+    table.add_column("errors")
+    for r in rows:
+        model = f"{r.model} [bold yellow]SIMULATOR[/]" if r.simulator else r.model
+        errors = ", ".join(f"{k} {n}" for k, n in sorted(r.error_kinds.items()))
+        table.add_row(model, r.variant, str(r.done), str(r.missing), str(r.failed), errors)
+    total = [sum(getattr(r, f) for r in rows) for f in ("done", "missing", "failed")]
+    table.add_row("total", "", *(str(t) for t in total), "", style="bold")
+    return table

@@ -1,0 +1,103 @@
+"""The runner's boundary models: what goes in (`RunItem`, `RunOptions`) and what comes out."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from afdsl.ir import Experiment, ModelConfig, Prompt
+from afdsl.models.base import Request
+
+
+class RunItem(BaseModel):
+    """A request plus the experiment cell it answers.
+
+    For judge calls (`request.purpose == "judge"`) the cell fields name the
+    response being judged (experiment, variant, condition, query_id) so judge
+    rows can be traced back; empty strings are allowed when there is none.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    request: Request
+    experiment: str = ""
+    variant: str = ""
+    condition: str = ""
+    query_id: str = ""
+
+
+class RunOptions(BaseModel):
+    """How to run. `max_retries` is the one retry budget per request (the SDKs retry never)."""
+
+    concurrency: int = Field(16, ge=1)
+    rpm: int | None = Field(None, ge=1)
+    tpm: int | None = Field(None, ge=1)
+    budget_usd: float | None = Field(None, ge=0)
+    max_retries: int = Field(6, ge=0)
+    dry_run: bool = False
+    batch: bool = False
+    progress: bool = True
+    retry_base_s: float = Field(1.0, ge=0)  # first backoff step; doubles per attempt
+    retry_cap_s: float = Field(60.0, ge=0)
+    batch_poll_s: float = Field(30.0, gt=0)
+    batch_size: int = Field(10_000, ge=1)
+
+
+class ModelEstimate(BaseModel):
+    """What a run of one model would send and cost (dry run, budget check)."""
+
+    model: str
+    requests: int
+    input_tokens: int
+    output_tokens: int  # upper bound: max_tokens per request
+    cost_usd: float | None  # None when the price table does not know the model
+    simulator: bool = False
+
+
+class RunSummary(BaseModel):
+    total: int = 0  # items asked for
+    cached: int = 0  # already ok in the store
+    sent: int = 0  # distinct requests attempted this run
+    succeeded: int = 0
+    failed: int = 0
+    cost_usd: float = 0.0
+    elapsed_s: float = 0.0
+    budget_exhausted: bool = False
+    estimates: list[ModelEstimate] = Field(default_factory=list)  # filled by dry runs
+    skipped: int = 0  # not sent (budget or interruption); a rerun sends them
+
+    @property
+    def complete(self) -> bool:
+        return not self.budget_exhausted and self.skipped == 0
+
+
+def _config_for(spec: str, experiment: Experiment) -> ModelConfig:
+    for model in experiment.models:
+        if model.spec == spec:
+            return model
+    return ModelConfig(spec=spec)
+
+
+def items_from_prompts(prompts: Iterable[Prompt], experiment: Experiment) -> Iterator[RunItem]:
+    """Turn compiled prompts into run items, with each prompt's model configuration."""
+    configs: dict[str, ModelConfig] = {}
+    for prompt in prompts:
+        config = configs.get(prompt.model)
+        if config is None:
+            config = configs[prompt.model] = _config_for(prompt.model, experiment)
+        request = Request(
+            prompt_hash=prompt.prompt_hash,
+            system=prompt.system,
+            messages=prompt.messages,
+            model=config,
+            sample=prompt.sample,
+            seed=experiment.seed,
+        )
+        yield RunItem(
+            request=request,
+            experiment=prompt.experiment,
+            variant=prompt.variant,
+            condition=prompt.condition,
+            query_id=prompt.query_id,
+        )

@@ -1,0 +1,445 @@
+"""The response store: one SQLite file (WAL mode), standard library only.
+
+Tables:
+- `responses`: one row per (prompt_hash, model spec, params_hash, sample), the
+  cache key. Status `ok` or `error` (with `error_kind`); an ok row is never
+  overwritten, an error row is retried by the next run.
+- `items`: which experiment cells (variant, condition, query_id) use which
+  response. Identical prompts in two variants share one response row, and
+  `responses(experiment=...)` returns one row per cell.
+- `batches` / `batch_items`: provider batch ids, written the moment a batch is
+  created so an interrupted run polls it instead of paying twice.
+- `labels`: classifier output keyed by (response_id, measure, definition_hash).
+
+The store never holds API keys or request headers: only model ids, sampling
+params, token counts, latency, cost and the afdsl version.
+
+One `afdsl run` at a time per store: `run_lock()` takes an exclusive lock on
+`<store>.lock` (released by the OS even on kill -9); readers never wait.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from afdsl import __version__
+
+SCHEMA_VERSION = 1
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY,
+    prompt_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    params_hash TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    purpose TEXT NOT NULL DEFAULT 'model',
+    status TEXT NOT NULL,
+    text TEXT,
+    error_kind TEXT,
+    error_message TEXT,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    latency_s REAL NOT NULL DEFAULT 0,
+    model_id TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    params TEXT NOT NULL DEFAULT '{}',
+    afdsl_version TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    UNIQUE (prompt_hash, model, params_hash, sample)
+);
+CREATE INDEX IF NOT EXISTS responses_model ON responses (model, params_hash);
+CREATE TABLE IF NOT EXISTS items (
+    experiment TEXT NOT NULL,
+    model TEXT NOT NULL,
+    params_hash TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    query_id TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    purpose TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL,
+    generation TEXT NOT NULL DEFAULT '',
+    UNIQUE (experiment, model, params_hash, variant, condition, query_id, sample, purpose,
+            prompt_hash)
+);
+CREATE INDEX IF NOT EXISTS items_key ON items (prompt_hash, model, params_hash, sample);
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    params_hash TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_items (
+    batch_id TEXT NOT NULL,
+    custom_id TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, custom_id)
+);
+CREATE TABLE IF NOT EXISTS labels (
+    response_id INTEGER NOT NULL,
+    measure TEXT NOT NULL,
+    definition_hash TEXT NOT NULL,
+    label INTEGER,
+    score REAL,
+    detail TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (response_id, measure, definition_hash)
+);
+"""
+
+
+class ResponseRow(BaseModel):
+    """One stored response as one experiment cell sees it."""
+
+    id: int
+    experiment: str
+    model: str
+    params_hash: str
+    prompt_hash: str
+    sample: int
+    variant: str
+    condition: str
+    query_id: str
+    purpose: str
+    status: Literal["ok", "error"]
+    text: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    model_id: str | None = None
+    cost_usd: float = 0.0
+    created_at: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    afdsl_version: str = ""
+    attempts: int = 1
+
+
+class LabelRow(BaseModel):
+    """A classifier's verdict on one response. `label` None means unparseable."""
+
+    response_id: int
+    measure: str
+    definition_hash: str
+    label: int | None
+    score: float | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemKey:
+    """Where one run item lives in the store (what `items` links to `responses`)."""
+
+    experiment: str
+    model: str
+    params_hash: str
+    variant: str
+    condition: str
+    query_id: str
+    sample: int
+    purpose: str
+    prompt_hash: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What came back for one key: text and usage, or an error kind and message."""
+
+    prompt_hash: str
+    model: str
+    params_hash: str
+    sample: int
+    purpose: str
+    params: dict[str, Any]
+    text: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    model_id: str | None = None
+    cost_usd: float = 0.0
+
+
+class StoreBusy(Exception):
+    """Another `afdsl run` holds this store's run lock."""
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+_FIELDS = (
+    "r.id", "i.experiment", "r.model", "r.params_hash", "r.prompt_hash", "r.sample", "i.variant",
+    "i.condition", "i.query_id", "i.purpose", "r.status", "r.text", "r.error_kind",
+    "r.error_message", "r.input_tokens", "r.output_tokens", "r.latency_s", "r.model_id",
+    "r.cost_usd", "r.created_at", "r.params", "r.afdsl_version", "r.attempts",
+)  # fmt: skip
+_NAMES = tuple(f.split(".")[1] for f in _FIELDS)
+_RESPONSE_COLUMNS = ", ".join(_FIELDS)
+# For a key looked up without a cell (a judge call with no items row), fill cell fields.
+_LOOKUP_COLUMNS = ", ".join(
+    f"COALESCE({f}, '{'model' if f == 'i.purpose' else ''}')" if f.startswith("i.") else f
+    for f in _FIELDS
+)
+_JOIN = (
+    "FROM items i JOIN responses r ON r.prompt_hash = i.prompt_hash AND r.model = i.model "
+    "AND r.params_hash = i.params_hash AND r.sample = i.sample"
+)
+
+
+def _row(values: tuple[Any, ...]) -> ResponseRow:
+    doc = dict(zip(_NAMES, values, strict=True))
+    doc["params"] = json.loads(doc["params"] or "{}")
+    return ResponseRow.model_validate(doc)
+
+
+class Store:
+    """Open (creating if needed) the store at `path`."""
+
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: transactions are explicit, so each write commits when we say.
+        self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        self.db.execute("PRAGMA journal_mode=WAL")
+        # NORMAL is durable against a killed process (the WAL is in the OS cache);
+        # only a power cut can drop the last commits.
+        self.db.execute("PRAGMA synchronous=NORMAL")
+        self.db.execute("PRAGMA busy_timeout=10000")
+        self.db.executescript(_SCHEMA)
+        self.db.execute(
+            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
+            (str(SCHEMA_VERSION),),
+        )
+        self._lock_fd: int | None = None
+
+    # -- the run lock ---------------------------------------------------------------------
+
+    @contextmanager
+    def run_lock(self) -> Iterator[None]:
+        """Hold the store's exclusive run lock; raises `StoreBusy` naming the holder."""
+        import fcntl
+
+        lock_path = self.path.with_name(self.path.name + ".lock")
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            os.close(fd)
+            raise StoreBusy(
+                f"another afdsl run (pid {holder}) is writing to {self.path}; "
+                "wait for it to finish, or use a different --store"
+            ) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        try:
+            yield
+        finally:
+            os.ftruncate(fd, 0)
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # -- items and responses ----------------------------------------------------------------
+
+    def register_items(self, keys: Iterable[ItemKey], generation: str | None = None) -> None:
+        """Link experiment cells to response keys (idempotent).
+
+        With a `generation`, the cells are stamped with it so `prune_items` can
+        drop the cells of an earlier version of the experiment.
+        """
+        rows = [
+            (k.experiment, k.model, k.params_hash, k.variant, k.condition, k.query_id, k.sample,
+             k.purpose, k.prompt_hash, generation or "")
+            for k in keys
+        ]  # fmt: skip
+        conflict = (
+            "DO NOTHING" if generation is None else "DO UPDATE SET generation = excluded.generation"
+        )
+        with self.transaction():
+            self.db.executemany(
+                f"INSERT INTO items VALUES (?,?,?,?,?,?,?,?,?,?) ON CONFLICT {conflict}", rows
+            )
+
+    def prune_items(self, experiment: str, model: str, purpose: str, generation: str) -> int:
+        """Forget cells of an earlier version of the experiment; their responses stay cached."""
+        with self.transaction():
+            cur = self.db.execute(
+                "DELETE FROM items WHERE experiment = ? AND model = ? AND purpose = ? "
+                "AND generation != ?",
+                (experiment, model, purpose, generation),
+            )
+        return cur.rowcount
+
+    def statuses(self, model: str, params_hash: str) -> dict[tuple[str, int], str]:
+        """(prompt_hash, sample) -> 'ok' | 'error' for one model and sampling params."""
+        cur = self.db.execute(
+            "SELECT prompt_hash, sample, status FROM responses WHERE model = ? AND params_hash = ?",
+            (model, params_hash),
+        )
+        return {(h, s): status for h, s, status in cur}
+
+    def put_outcomes(self, outcomes: list[Outcome]) -> None:
+        """Write results in one transaction. An ok row is never replaced by a later error."""
+        if not outcomes:
+            return
+        now = _now()
+        rows = [
+            (o.prompt_hash, o.model, o.params_hash, o.sample, o.purpose,
+             "ok" if o.error_kind is None else "error", o.text, o.error_kind, o.error_message,
+             o.input_tokens, o.output_tokens, o.latency_s, o.model_id, o.cost_usd,
+             json.dumps(o.params, sort_keys=True), __version__, now)
+            for o in outcomes
+        ]  # fmt: skip
+        with self.transaction():
+            self.db.executemany(
+                "INSERT INTO responses (prompt_hash, model, params_hash, sample, purpose, "
+                "status, text, error_kind, error_message, input_tokens, output_tokens, latency_s, "
+                "model_id, cost_usd, params, afdsl_version, created_at) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "ON CONFLICT (prompt_hash, model, params_hash, sample) DO UPDATE SET "
+                "status = excluded.status, text = excluded.text, error_kind = excluded.error_kind, "
+                "error_message = excluded.error_message, input_tokens = excluded.input_tokens, "
+                "output_tokens = excluded.output_tokens, latency_s = excluded.latency_s, "
+                "model_id = excluded.model_id, cost_usd = excluded.cost_usd, "
+                "afdsl_version = excluded.afdsl_version, created_at = excluded.created_at, "
+                "attempts = responses.attempts + 1 WHERE responses.status != 'ok'",
+                rows,
+            )
+
+    def responses(
+        self, *, experiment: str | None = None, purpose: str = "model"
+    ) -> list[ResponseRow]:
+        """Every stored response (ok and error) for the experiment's cells, in a stable order."""
+        sql = f"SELECT {_RESPONSE_COLUMNS} {_JOIN} WHERE i.purpose = ?"
+        args: list[Any] = [purpose]
+        if experiment is not None:
+            sql += " AND i.experiment = ?"
+            args.append(experiment)
+        sql += " ORDER BY i.experiment, i.model, i.variant, i.condition, i.query_id, i.sample"
+        return [_row(v) for v in self.db.execute(sql, args)]
+
+    def get_response(
+        self, prompt_hash: str, model: str, params_hash: str, sample: int
+    ) -> ResponseRow | None:
+        """The response for one cache key (cell metadata from any cell that uses it)."""
+        cur = self.db.execute(
+            f"SELECT {_LOOKUP_COLUMNS} FROM responses r LEFT JOIN items i ON "
+            "r.prompt_hash = i.prompt_hash AND r.model = i.model AND r.params_hash = i.params_hash "
+            "AND r.sample = i.sample WHERE r.prompt_hash = ? AND r.model = ? AND r.params_hash = ? "
+            "AND r.sample = ? LIMIT 1",
+            (prompt_hash, model, params_hash, sample),
+        )
+        values = cur.fetchone()
+        return None if values is None else _row(values)
+
+    # -- batches ------------------------------------------------------------------------------
+
+    def add_batch(
+        self, batch_id: str, provider: str, model: str, params_hash: str,
+        entries: list[tuple[str, str, int]],
+    ) -> None:  # fmt: skip
+        """Record a created batch and its (custom_id, prompt_hash, sample) entries, at once."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO batches (id, provider, model, params_hash, created_at) "
+                "VALUES (?,?,?,?,?)",
+                (batch_id, provider, model, params_hash, _now()),
+            )
+            self.db.executemany(
+                "INSERT INTO batch_items VALUES (?,?,?,?)",
+                [(batch_id, cid, h, s) for cid, h, s in entries],
+            )
+
+    def open_batches(self, model: str, params_hash: str) -> dict[str, dict[str, tuple[str, int]]]:
+        """batch id -> {custom_id: (prompt_hash, sample)} for batches not yet collected."""
+        out: dict[str, dict[str, tuple[str, int]]] = {}
+        cur = self.db.execute(
+            "SELECT b.id, bi.custom_id, bi.prompt_hash, bi.sample FROM batches b "
+            "JOIN batch_items bi ON bi.batch_id = b.id "
+            "WHERE b.status = 'open' AND b.model = ? AND b.params_hash = ?",
+            (model, params_hash),
+        )
+        for batch_id, cid, h, s in cur:
+            out.setdefault(batch_id, {})[cid] = (h, s)
+        return out
+
+    def close_batch(self, batch_id: str) -> None:
+        with self.transaction():
+            self.db.execute("UPDATE batches SET status = 'done' WHERE id = ?", (batch_id,))
+
+    # -- labels -------------------------------------------------------------------------------
+
+    def put_labels(self, rows: list[LabelRow]) -> None:
+        """Insert or replace labels (keyed by response id, measure, definition hash)."""
+        now = _now()
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR REPLACE INTO labels VALUES (?,?,?,?,?,?,?)",
+                [
+                    (r.response_id, r.measure, r.definition_hash, r.label, r.score,
+                     json.dumps(r.detail, sort_keys=True), now)
+                    for r in rows
+                ],
+            )  # fmt: skip
+
+    def labels(self, measure: str, definition_hash: str) -> dict[int, LabelRow]:
+        """All labels of one measure definition, keyed by response id."""
+        cur = self.db.execute(
+            "SELECT response_id, label, score, detail FROM labels "
+            "WHERE measure = ? AND definition_hash = ?",
+            (measure, definition_hash),
+        )
+        return {
+            rid: LabelRow(
+                response_id=rid, measure=measure, definition_hash=definition_hash,
+                label=label, score=score, detail=json.loads(detail),
+            )
+            for rid, label, score, detail in cur
+        }  # fmt: skip
+
+    # -- plumbing -----------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, so a concurrent reader never sees half a write."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        self.db.execute("COMMIT")
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def default_store_path(afs_path: str | os.PathLike[str]) -> Path:
+    """`.afdsl/<file stem>.sqlite` beside the .afs file."""
+    path = Path(afs_path)
+    return path.parent / ".afdsl" / f"{path.stem}.sqlite"

@@ -1,0 +1,5 @@
+"""Test helpers other engineers and the benchmarks reuse: a loopback mock provider."""
+
+from afdsl.testing.mock_provider import MockProvider
+
+__all__ = ["MockProvider"]
