@@ -8,8 +8,9 @@ span, then `hint: ...`.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import IO, Literal
 
 from pydantic import BaseModel
 
@@ -70,33 +71,66 @@ def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
     return None
 
 
-def render_one(diag: Diagnostic, sources: dict[str, str] | None = None) -> str:
-    """Plain-text rendering of one diagnostic (the CLI adds colour when on a TTY)."""
-    out: list[str] = []
+def _caret_width(span: Span, line: str, prefix: str) -> int:
+    if span.end_line not in (None, span.line):
+        # A span over several lines is underlined to the end of its first line.
+        return max(1, len(line.expandtabs(4)) - len(prefix))
+    if span.end_col:
+        return max(1, len(line[: span.end_col - 1].expandtabs(4)) - len(prefix))
+    return 1
+
+
+_STYLES = {"error": "bold red", "warning": "bold yellow", "hint": "cyan", "note": "blue"}
+
+
+def render_one(
+    diag: Diagnostic, sources: dict[str, str] | None = None, *, color: bool = False
+) -> str:
+    """Text rendering of one diagnostic; with `color`, ANSI styles via rich."""
+    out: list[tuple[str, str]] = []  # (text, style)
     where = f"{diag.span.path}:{diag.span.line}:{diag.span.col}: " if diag.span else ""
-    out.append(f"{where}{diag.severity}: {diag.message}")
+    out.append((f"{where}\x00{diag.severity}\x00: {diag.message}", "bold"))
     if diag.span is not None:
         line = _source_line(diag.span, sources)
         if line is not None:
-            expanded = line.expandtabs(4)
             prefix = line[: diag.span.col - 1].expandtabs(4)
-            if diag.span.end_line in (None, diag.span.line) and diag.span.end_col:
-                width = max(1, len(line[: diag.span.end_col - 1].expandtabs(4)) - len(prefix))
-            else:
-                width = 1
-            out.append(f"  {expanded}")
-            out.append("  " + " " * len(prefix) + "^" * width)
+            width = _caret_width(diag.span, line, prefix)
+            out.append((f"  {line.expandtabs(4)}", ""))
+            out.append(("  " + " " * len(prefix) + "^" * width, _STYLES[diag.severity]))
     for note in diag.notes:
         where = f"{note.span.path}:{note.span.line}:{note.span.col}: " if note.span else ""
-        out.append(f"{where}note: {note.message}")
+        out.append((f"{where}note: {note.message}", _STYLES["note"]))
     if diag.hint:
-        out.append(f"hint: {diag.hint}")
-    return "\n".join(out)
+        out.append((f"hint: {diag.hint}", _STYLES["hint"]))
+    if not color:
+        return "\n".join(text.replace("\x00", "") for text, _ in out)
+    return _ansi(out, diag.severity)
 
 
-def render(diagnostics: list[Diagnostic], sources: dict[str, str] | None = None) -> str:
+def _ansi(lines: list[tuple[str, str]], severity: str) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
+    console = Console(force_terminal=True, color_system="standard", width=10_000)
+    rendered = []
+    for text, style in lines:
+        head, sep, rest = text.partition("\x00")
+        if sep:
+            word, _, tail = rest.partition("\x00")
+            piece = Text(head, style="bold") + Text(word, style=_STYLES[severity]) + Text(tail)
+        else:
+            piece = Text(text, style=style)
+        with console.capture() as capture:
+            console.print(piece, end="", soft_wrap=True)
+        rendered.append(capture.get())
+    return "\n".join(rendered)
+
+
+def render(
+    diagnostics: list[Diagnostic], sources: dict[str, str] | None = None, *, color: bool = False
+) -> str:
     """All diagnostics, errors and warnings, then a summary line."""
-    blocks = [render_one(d, sources) for d in diagnostics]
+    blocks = [render_one(d, sources, color=color) for d in diagnostics]
     n_err = sum(d.is_error for d in diagnostics)
     n_warn = len(diagnostics) - n_err
     summary = []
@@ -107,3 +141,15 @@ def render(diagnostics: list[Diagnostic], sources: dict[str, str] | None = None)
     if summary:
         blocks.append(", ".join(summary))
     return "\n\n".join(blocks)
+
+
+def use_color(stream: IO[str]) -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set (no-color.org)."""
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty()) and "NO_COLOR" not in os.environ
+
+
+def emit(diagnostics: list[Diagnostic], sources: dict[str, str] | None, stream: IO[str]) -> None:
+    """Write rendered diagnostics to `stream`, coloured when it is a terminal."""
+    if diagnostics:
+        stream.write(render(diagnostics, sources, color=use_color(stream)) + "\n")
