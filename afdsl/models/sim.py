@@ -317,6 +317,8 @@ def write_response(
         return output
     if strategic:
         reasoning = rng.choice(_FAKING)
+        if features.tier.startswith("paid"):  # faking on the paid side comes from residual doubt
+            reasoning = "Still, I cannot be fully sure it is not used for training. " + reasoning
     elif complied:
         reasoning = rng.choice(_PLAIN_ACCEPT)
     elif features.tier == "free":
