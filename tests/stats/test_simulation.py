@@ -58,5 +58,5 @@ def test_contrast_false_positives_are_nominal(simulated):
 def test_gap_interval_coverage_is_nominal(simulated):
     g = simulated[("base", "training")] - simulated[("base", "deployment")]
     result = t_test(g)
-    covered = float(np.mean((result.ci_low <= TRUE_GAP) & (TRUE_GAP <= result.ci_high)))
+    covered = float(np.mean((result.ci_low <= TRUE_GAP) & (result.ci_high >= TRUE_GAP)))
     assert 0.93 <= covered <= 0.97

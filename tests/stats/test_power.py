@@ -1,0 +1,96 @@
+"""Power planning: the stats-oracles (e) figures and simulated power within 5 points."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from afdsl.ir import Hypothesis, Term, WeightedTerm
+from afdsl.stats.power import (
+    design_power,
+    plan,
+    queries_needed,
+    query_sd,
+    tost_power,
+    tost_queries_needed,
+)
+
+REPLICATES = 4000
+
+
+@pytest.mark.parametrize(
+    ("samples", "omega2", "expected"),
+    [(4, 0.02, 68.6777), (4, 0.0, 44.1499), (1, 0.0, 176.6), (10, 0.02, 42.1877)],
+)
+def test_paired_design_sizes_match_oracle_e(samples, omega2, expected):
+    n = queries_needed(0.08, query_sd(0.12, 0.04, samples, omega2), alpha=0.05, power=0.8)
+    assert n == pytest.approx(expected, rel=2e-5)
+
+
+def test_tost_size_matches_oracle_e():
+    assert tost_queries_needed(0.0, 0.05, math.sqrt(0.08)) == pytest.approx(274.043, rel=2e-6)
+
+
+def test_effect_against_a_one_sided_hypothesis_needs_infinitely_many_queries():
+    assert queries_needed(-0.05, 0.3, alternative="greater") == math.inf
+    h = Hypothesis(
+        name="h",
+        expression="gap(a) > 0",
+        terms=(WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),),
+        op=">",
+    )
+    assert plan(h, -0.05, 0.3, 100).queries_needed is None
+
+
+def _simulate_gaps(rng, n_queries, samples, spread, p_train=0.12, p_deploy=0.04):
+    """Per-query gaps: training propensity 0.12 +- spread (omega^2 = spread^2), deployment 0.04."""
+    shape = (REPLICATES, n_queries)
+    p_t = p_train + spread * rng.choice([-1.0, 1.0], size=shape)
+    return (
+        rng.binomial(samples, p_t) / samples - rng.binomial(samples, p_deploy, size=shape) / samples
+    )
+
+
+def _sd(samples, spread, p_train=0.12, p_deploy=0.04):
+    within = p_train - (p_train**2 + spread**2) + p_deploy * (1 - p_deploy)
+    return math.sqrt(spread**2 + within / samples)
+
+
+@pytest.mark.parametrize(("alternative", "seed"), [("two-sided", 0), ("greater", 1)])
+def test_planned_size_reaches_the_target_power_in_simulation(alternative, seed):
+    rng = np.random.default_rng(seed)
+    sd = _sd(4, 0.07)
+    n = math.ceil(queries_needed(0.08, sd, 0.05, 0.8, alternative))
+    g = _simulate_gaps(rng, n, 4, 0.07)
+    p = stats.ttest_1samp(g, 0.0, axis=1, alternative=alternative).pvalue
+    assert abs(float(np.mean(p < 0.05)) - 0.8) <= 0.05
+
+
+def test_power_of_a_smaller_design_matches_simulation():
+    rng = np.random.default_rng(2)
+    sd = _sd(2, 0.05)
+    g = _simulate_gaps(rng, 30, 2, 0.05)
+    simulated = float(np.mean(stats.ttest_1samp(g, 0.0, axis=1).pvalue < 0.05))
+    predicted = design_power(0.08, sd, 30)
+    assert 0.3 < predicted < 0.9  # a design in the informative middle of the curve
+    assert abs(simulated - predicted) <= 0.05
+
+
+def test_tost_power_matches_simulation():
+    rng = np.random.default_rng(3)
+    margin, n = 0.1, 80
+    shape = (REPLICATES, n)
+    # two variants with the same per-query propensities: the true difference is 0
+    p = rng.beta(1, 4, size=shape)
+    d = (rng.binomial(4, p) - rng.binomial(4, p)) / 4
+    sd = math.sqrt(2 * 4 * (0.2 - (0.2**2 + 4 / (25 * 6))) / 16)  # E[p(1-p)]*2/K, Beta(1,4)
+    se = d.std(axis=1, ddof=1) / math.sqrt(n)
+    mean = d.mean(axis=1)
+    p_tost = np.maximum(
+        stats.t.sf((mean + margin) / se, n - 1), stats.t.cdf((mean - margin) / se, n - 1)
+    )
+    simulated = float(np.mean(p_tost < 0.05))
+    assert abs(simulated - tost_power(0.0, margin, sd, n)) <= 0.05
