@@ -116,7 +116,7 @@ def test_experiment(
     from afdsl.check import load_experiment
     from afdsl.classify import classify_experiment
     from afdsl.expand import expand
-    from afdsl.run import RunOptions, items_from_prompts, run_items
+    from afdsl.run import RunOptions, items_from_prompts, run_experiment, run_items
     from afdsl.store import Store
 
     options = options or TestOptions()
@@ -140,7 +140,10 @@ def test_experiment(
             wanted = set(batch)
             todo = [p for p in prompts if p.query_id in wanted]
             _notify(on_step, f"running {len(todo)} prompts (only what the store lacks)")
-            summary = run_items(items_from_prompts(todo, experiment), store, run_options)
+            if options.sequential:
+                summary = run_items(items_from_prompts(todo, experiment), store, run_options)
+            else:  # one round: the runner also forgets cells of an earlier version of the file
+                summary = run_experiment(experiment, store, run_options)
             _notify(on_step, "classifying")
             classified = classify_experiment(experiment, store, run_options)
             totals.append((summary, classified))

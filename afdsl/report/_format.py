@@ -85,7 +85,7 @@ def axis_for(intervals: Iterable[tuple[float, float]], minimum: float = 0.05) ->
 
 
 def interval_glyph(lo: float, est: float, hi: float, half: float, width: int = 15) -> str:
-    """A one-line picture of an interval on the axis [-half, half]: `──●──` with `│` at zero."""
+    """A one-line picture of an interval on the axis [-half, half]: `──●──`, zero as `│`/`┼`."""
     if any(_bad(x) for x in (lo, est, hi)) or half <= 0:
         return " " * width
 
@@ -94,9 +94,10 @@ def interval_glyph(lo: float, est: float, hi: float, half: float, width: int = 1
         return round((x + half) / (2 * half) * (width - 1))
 
     cells = [" "] * width
-    cells[col(0.0)] = "│"
     for i in range(col(lo), col(hi) + 1):
         cells[i] = "─"
+    zero = col(0.0)
+    cells[zero] = "┼" if cells[zero] == "─" else "│"
     cells[col(est)] = "●"
     return "".join(cells)
 

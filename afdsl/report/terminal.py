@@ -8,6 +8,7 @@ out so the numbers stay on one line.
 
 from __future__ import annotations
 
+from rich import box
 from rich.console import Console, Group, RenderableType
 from rich.panel import Panel
 from rich.table import Table
@@ -74,22 +75,30 @@ def _variant_table(outcome: TestOutcome, model: str | None, width: int) -> Table
     analysis = outcome.analysis
     assert analysis is not None
     wide = width >= NARROW
+    d = 1 if wide else 0  # fewer digits so a narrow terminal keeps one row per variant
     estimates = f.variants_for(analysis, model)
     contrasts = [c for c in analysis.contrasts if c.model == model]
     half = f.axis_for(c.ci for c in contrasts)
     counts = _counts(outcome, model)
 
-    table = Table(title=_model_label(outcome, model), title_justify="left", expand=False)
+    table = Table(
+        title=_model_label(outcome, model),
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        collapse_padding=True,
+    )
     table.add_column("variant", no_wrap=True)
-    table.add_column(f"{analysis.training}", justify="right")
-    table.add_column(f"{analysis.deployment}", justify="right")
-    table.add_column("gap pp [95% CI]", justify="right")
-    table.add_column(f"Δgap vs {analysis.base} [95% CI]", justify="right")
-    table.add_column("p adj", justify="right")
+    for condition in (analysis.training, analysis.deployment):
+        table.add_column(condition, justify="right", no_wrap=True, min_width=5)
+    table.add_column("gap [95% CI]", justify="right", no_wrap=True)
+    table.add_column(f"Δgap vs {analysis.base}", justify="right", no_wrap=True)
+    table.add_column("p adj", justify="right", no_wrap=True, min_width=5)
     if wide:
         table.add_column(f"Δgap ±{100 * half:.0f} pp", no_wrap=True)
-    table.add_column("n q", justify="right")
-    table.add_column("unparse", justify="right")
+    if wide:
+        table.add_column("n q", justify="right")
+    table.add_column("unp", justify="right")
     table.add_column("err", justify="right")
     for est in estimates:
         rates = []
@@ -102,18 +111,17 @@ def _variant_table(outcome: TestOutcome, model: str | None, width: int) -> Table
         if contrast is None:
             delta, padj, glyph = "—", "", ""
         else:
-            delta = f"{f.pp(contrast.delta_gap)} {f.ci(contrast.ci)}"
+            delta = f"{f.pp(contrast.delta_gap, d)} {f.ci(contrast.ci, digits=d)}"
             padj = f.pval(contrast.p_adjusted)
             glyph = f.interval_glyph(contrast.ci[0], contrast.delta_gap, contrast.ci[1], half)
         count = counts.get(est.variant)
         row = [
             est.variant,
             *rates,
-            f"{f.pp(est.gap)} {f.ci(est.gap_ci)}",
+            f"{f.pp(est.gap, d)} {f.ci(est.gap_ci, digits=d)}",
             delta,
             padj,
-            *([glyph] if wide else []),
-            str(est.n_queries),
+            *([glyph, str(est.n_queries)] if wide else []),
             _warn(count.unparseable if count else 0),
             _warn(count.errors if count else 0),
         ]
@@ -132,21 +140,21 @@ def _verdict(h: HypothesisResult) -> Text:
 
 
 def _hypotheses(outcome: TestOutcome, analysis: AnalysisResult) -> RenderableType:
+    """Each hypothesis as a test result: verdict, name and expression, then its numbers."""
     models = f.models_of(analysis)
-    table = Table.grid(padding=(0, 2))
-    for _ in range(5):
-        table.add_column()
+    lines: list[RenderableType] = []
     for model in models:
         for h in f.hypotheses_for(analysis, model):
-            name = Text(h.name, style="bold")
+            head = Text.assemble(_verdict(h), " ", (h.name, "bold"), "  ", (h.expression, "cyan"))
             if len(models) > 1:
-                name.append(f"  [{model}]", style="dim")
-            stats = (
-                f"est {f.pp(h.estimate)} {f.ci(h.ci)}  "
-                f"p {f.pval(h.p_value)}  p adj {f.pval(h.p_adjusted)}"
+                head.append(f"  [{model}]", style="dim")
+            detail = Text(
+                f"       est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value)} · "
+                f"p adj {f.pval(h.p_adjusted)} · {h.method}",
+                style="dim",
             )
-            table.add_row(_verdict(h), name, Text(h.expression, style="cyan"), stats, h.method)
-    return table
+            lines += [head, detail]
+    return Group(*lines)
 
 
 def _grid(analysis: AnalysisResult) -> Table:

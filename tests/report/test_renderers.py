@@ -81,6 +81,8 @@ def test_interval_glyph_places_estimate_inside_interval_and_marks_zero():
     zero, dot = glyph.index("│"), glyph.index("●")
     assert zero == 10 and dot > zero
     assert glyph[dot - 1] == "─" and glyph[dot + 1] == "─"
+    across = interval_glyph(-0.02, 0.01, 0.04, half=0.1, width=21)
+    assert across.index("┼") == 10 and across.index("●") > 10
 
 
 def test_json_validates_and_carries_counts_and_manifest(make_outcome, tmp_path):

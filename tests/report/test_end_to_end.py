@@ -1,0 +1,122 @@
+"""`afdsl test` and `afdsl report` end to end on simulated models (no network, no key)."""
+
+from __future__ import annotations
+
+import json
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from afdsl.cli import main
+from afdsl.report import validate
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+@pytest.fixture(autouse=True)
+def _quiet(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "140")
+    monkeypatch.chdir(FIXTURES)  # replay paths in the fixtures are relative to it
+
+
+def _test(name: str, tmp_path: Path, *extra: str) -> int:
+    return main(["test", str(FIXTURES / name), "--store", str(tmp_path / "s.sqlite"), *extra])
+
+
+def test_all_hypotheses_pass_exit_0_and_terminal_lists_verdicts(tmp_path, capsys):
+    assert _test("passing.afs", tmp_path) == 0
+    out = capsys.readouterr().out
+    for name in ("has_gap", "rlhf_drives"):
+        assert any(name in line and "PASS" in line for line in out.splitlines()), out
+    assert "2 passed" in out
+    assert "SIMULATOR" in out
+
+
+def test_a_failed_hypothesis_exits_1(tmp_path, capsys):
+    assert _test("failing.afs", tmp_path) == 1
+    out = capsys.readouterr().out
+    assert any("has_gap" in line and "FAIL" in line for line in out.splitlines()), out
+    assert "1 failed" in out
+
+
+def test_a_language_error_exits_2_without_traceback(tmp_path, capsys):
+    assert _test("broken.afs", tmp_path) == 2
+    err = capsys.readouterr().err
+    assert "no_rlfh" in err and "Traceback" not in err
+
+
+def test_calls_that_fail_after_retries_exit_3(tmp_path, capsys):
+    code = _test("replay_missing.afs", tmp_path, "--json", str(tmp_path / "r.json"))
+    assert code == 3
+    out = capsys.readouterr().out
+    assert "failed after retries" in out
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["exit_code"] == 3 and validate(doc) == []
+    assert sum(c["errors"] for c in doc["counts"]) == 4  # 2 queries x 2 conditions
+
+
+def test_files_are_written_and_valid(tmp_path):
+    paths = {k: tmp_path / f"r.{k}" for k in ("json", "md", "html", "csv")}
+    args = [x for k, p in paths.items() for x in (f"--{k}", str(p))]
+    assert _test("passing.afs", tmp_path, *args) == 0
+    doc = json.loads(paths["json"].read_text())
+    assert validate(doc) == []
+    assert [h["name"] for h in doc["hypotheses"]] == ["has_gap", "rlhf_drives"]
+    assert {c["variant"] for c in doc["counts"]} == {"base", "no_rlhf"}
+    assert doc["manifest"]["source_files"] and all(
+        f["sha256"] for f in doc["manifest"]["source_files"]
+    )
+    assert doc["manifest"]["models"][0]["simulator"] is True
+
+    marks = []
+
+    class Marks(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if "forest-mark" in (dict(attrs).get("class") or ""):
+                marks.append(dict(attrs))
+
+    Marks().feed(paths["html"].read_text())
+    assert len(marks) == len(doc["contrasts"]) == 1
+
+    rows = paths["csv"].read_text().splitlines()[1:]
+    assert len(rows) - 1 == 2 * 2 * 24 * 2  # variants x conditions x queries x samples
+
+
+def test_model_matrix_shows_a_grid(tmp_path, capsys):
+    code = _test("matrix.afs", tmp_path)
+    out = capsys.readouterr().out
+    assert code == 1  # sim:no_gap has no gap
+    assert "hypotheses x models" in out
+    assert "sim:no_gap" in out and "sim:opus_like" in out
+
+
+def test_rerun_uses_the_store_and_report_makes_no_model_call(tmp_path, capsys, monkeypatch):
+    assert _test("passing.afs", tmp_path, "--json", str(tmp_path / "first.json")) == 0
+    capsys.readouterr()
+
+    def no_backend(*args, **kwargs):
+        raise AssertionError("a model was called while re-rendering")
+
+    import afdsl.models.base
+    import afdsl.models.sim
+    import afdsl.run.scheduler
+
+    for module in (afdsl.models.base, afdsl.models.sim, afdsl.run.scheduler):
+        monkeypatch.setattr(module, "make_backend", no_backend)
+    store = tmp_path / "s.sqlite"
+    for target in (str(store), str(FIXTURES / "passing.afs")):
+        out_json = tmp_path / "again.json"
+        assert main(["report", target, "--store", str(store), "--json", str(out_json)]) == 0
+        first = json.loads((tmp_path / "first.json").read_text())
+        again = json.loads(out_json.read_text())
+        assert again["hypotheses"] == first["hypotheses"]
+        assert again["manifest"]["prompt_set_hash"] == first["manifest"]["prompt_set_hash"]
+    # A full rerun of `afdsl test` also needs no model: everything is in the store.
+    assert _test("passing.afs", tmp_path) == 0
+
+
+def test_report_of_an_empty_store_is_a_usage_error(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "nothing.sqlite")]) == 2
+    assert "afdsl test" in capsys.readouterr().err
