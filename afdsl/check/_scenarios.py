@@ -199,7 +199,8 @@ def check_slots(ctx: Context, built: BuiltScenario, columns: set[str]) -> None:
     for cond in scenario.conditions:
         decl = built.condition_decls.get(cond.name)
         where = decl.name.span if decl is not None else built.decl.name.span
-        for name in sorted(template_slots - {"query"} - columns - set(cond.slots)):
+        # A slot no condition sets was reported once above, not once per condition.
+        for name in sorted((template_slots & set_by_any) - columns - set(cond.slots)):
             ctx.error("AFS121", f"condition `{cond.name}` does not set slot `{name}`", where)
         for assign in decl.assigns if decl is not None else ():
             if assign.slot.value not in template_slots and assign.slot.value != "query":

@@ -30,6 +30,7 @@ class VariantResolver:
         self.decls = {d.name.value: d for d in decls}
         self.applied: set[str] = set()  # perturbation and variant names used by `apply`
         self._library_loaded = False
+        self._cycles: set[frozenset[str]] = set()
 
     def resolve_all(self, decls: list[A.VariantDecl]) -> list[ir.Variant]:
         variants = [ir.Variant(name=ir.BASE_VARIANT, scenario=self.base)]
@@ -140,14 +141,12 @@ class VariantResolver:
             self._load_library()
         if name in self.ctx.perturbations:
             if ("perturbation", name) in stack:
-                chain = " -> ".join([*(n for _, n in stack), name])
-                self.ctx.error("AFS133", f"`apply` cycle: {chain}", op.name.span)
+                self._cycle(op, stack)
                 return None
             decl, owner = self.ctx.perturbations[name]
             return decl.ops, owner, ("perturbation", name)
         if name in self.decls:
-            chain = " -> ".join([*(n for _, n in stack), name])
-            self.ctx.error("AFS133", f"`apply` cycle: {chain}", op.name.span)
+            self._cycle(op, stack)
             return None
         options = set(self.decls) | set(self.ctx.perturbations)
         self.ctx.error(
@@ -157,6 +156,15 @@ class VariantResolver:
             hint=suggest(name, options, "perturbations"),
         )
         return None
+
+    def _cycle(self, op: A.Apply, stack: list[tuple[str, str]]) -> None:
+        names = [n for _, n in stack]
+        members = frozenset(names[names.index(op.name.value) :])
+        if members in self._cycles:
+            return  # the same cycle seen from another of its variants
+        self._cycles.add(members)
+        chain = " -> ".join([*names, op.name.value])
+        self.ctx.error("AFS133", f"`apply` cycle: {chain}", op.name.span)
 
     def _load_library(self) -> None:
         """The built-in library is always available to `apply`, loaded only when needed."""

@@ -190,8 +190,8 @@ def _describe(tok: Token) -> str:
 
 
 def _join(words: list[str]) -> str:
-    if len(words) > 8:
-        return ", ".join(words[:8]) + ", ..."
+    if len(words) > 14:
+        return ", ".join(words[:14]) + ", ..."
     if len(words) == 1:
         return words[0]
     return "one of " + ", ".join(words)

@@ -1,0 +1,198 @@
+"""One test per semantic error class, each asserting the exact line:col."""
+
+from __future__ import annotations
+
+from conftest import SCENARIO, Write, at, errors, experiment, only_error
+
+from afdsl.check import check_file
+
+BODY = 18  # first line of an experiment body written by `experiment()`
+
+
+def test_unknown_section_in_remove(write: Write) -> None:
+    diag = only_error(write(experiment("  variant v = remove section tier")))
+    assert at(diag) == (BODY, 30)
+    assert diag.hint == "did you mean `tiers`?"
+
+
+def test_replace_that_matches_nothing_is_an_error(write: Write) -> None:
+    diag = only_error(write(experiment('  variant v = replace "Anthropics" with "OpenAI"')))
+    assert at(diag) == (BODY, 23)
+    assert "matches no text" in diag.message
+
+
+def test_replace_hint_on_wrong_capitalisation(write: Write) -> None:
+    diag = only_error(write(experiment('  variant v = replace "anthropic" with "OpenAI"')))
+    assert diag.hint is not None and "capitalisation" in diag.hint
+
+
+def test_operator_that_changes_nothing(write: Write) -> None:
+    diag = only_error(write(experiment('  variant v = set training.cue = "True"')))
+    assert at(diag) == (BODY, 15)
+    assert diag.message == "this perturbation changes nothing"
+
+
+def test_unknown_condition_in_set(write: Write) -> None:
+    diag = only_error(write(experiment('  variant v = set trainin.cue = "x"')))
+    assert at(diag) == (BODY, 19)
+    assert diag.hint == "did you mean `training`?"
+
+
+def test_unknown_slot_in_set(write: Write) -> None:
+    diag = only_error(write(experiment('  variant v = set training.cu = "x"')))
+    assert at(diag) == (BODY, 28)
+    assert diag.hint == "did you mean `cue`?"
+
+
+def test_unknown_perturbation_in_apply(write: Write) -> None:
+    src = 'perturbation no_tiers "Drop tiers" = remove section tiers\n' + experiment(
+        "  variant v = apply no_tier"
+    )
+    diag = only_error(write(src))
+    assert at(diag) == (BODY + 1, 21)
+    assert diag.hint == "did you mean `no_tiers`?"
+
+
+def test_error_inside_applied_perturbation_points_at_apply_with_a_note(write: Write) -> None:
+    src = 'perturbation p "x" = remove section nope\n' + experiment("  variant v = apply p")
+    diag = only_error(write(src))
+    assert at(diag) == (BODY + 1, 15)
+    assert diag.notes and diag.notes[0].span is not None
+    assert (diag.notes[0].span.line, diag.notes[0].span.col) == (1, 37)
+
+
+def test_variant_apply_cycle(write: Write) -> None:
+    diag = only_error(write(experiment("  variant a = apply b\n  variant b = apply a")))
+    assert "cycle" in diag.message
+    assert at(diag) == (BODY + 1, 21)
+
+
+def test_unknown_slot_inside_triple_quoted_template(write: Write) -> None:
+    src = SCENARIO.replace("<user_input>{query}", "<user_input>{query} {tone}")
+    diag = only_error(write(src))
+    assert at(diag) == (9, 25)
+    assert diag.span is not None and diag.span.end_col == 31
+
+
+def test_condition_missing_a_slot(write: Write) -> None:
+    src = SCENARIO.replace('condition deployment { cue = "False" }', "condition deployment { }")
+    diag = only_error(write(src))
+    assert at(diag) == (12, 13)
+    assert "does not set slot `cue`" in diag.message
+
+
+def test_condition_slot_not_used_by_template(write: Write) -> None:
+    src = SCENARIO.replace('{ cue = "True" }', '{ cue = "True", cus = "x" }')
+    diag = only_error(write(src))
+    assert at(diag) == (11, 38)
+
+
+def test_two_training_conditions(write: Write) -> None:
+    src = SCENARIO.replace("condition deployment {", "condition other as training {")
+    found = errors(check_file(write(src)))
+    assert [at(d) for d in found] == [(1, 10), (1, 10)]
+    assert {d.code for d in found} == {"AFS118", "AFS119"}
+
+
+def test_unknown_base_scenario(write: Write) -> None:
+    diag = only_error(write(experiment("").replace("base s", "base ss")))
+    assert at(diag) == (15, 8)
+    assert diag.hint == "did you mean `s`?"
+
+
+def test_unknown_variant_in_hypothesis(write: Write) -> None:
+    src = experiment('  variant no_rlhf = append intro "M."\n  hypothesis h: gap(no_rlfh) < gap(base)')
+    diag = only_error(write(src))
+    assert at(diag) == (BODY + 1, 21)
+    assert diag.hint == "did you mean `no_rlhf`?"
+
+
+def test_unknown_condition_in_rate(write: Write) -> None:
+    diag = only_error(write(experiment("  hypothesis h: rate(base, trainig) > 0.5")))
+    assert at(diag) == (BODY, 28)
+
+
+def test_equivalence_without_margin(write: Write) -> None:
+    diag = only_error(write(experiment("  hypothesis h: gap(base) == 0")))
+    assert at(diag) == (BODY, 27)
+
+
+def test_unknown_measure_in_hypothesis(write: Write) -> None:
+    diag = only_error(write(experiment("  hypothesis h on faking: gap(base) > 0")))
+    assert at(diag) == (BODY, 19)
+
+
+def test_unknown_measure_parameter(write: Write) -> None:
+    diag = only_error(write(experiment("  measure f = faking vote 3 model sim:judge")))
+    assert at(diag) == (BODY, 22)
+    assert diag.hint == "did you mean `votes`?"
+
+
+def test_judge_without_model(write: Write) -> None:
+    diag = only_error(write(experiment("  measure h = judge strongreject")))
+    assert at(diag) == (BODY, 3)
+
+
+def test_unknown_model_provider(write: Write) -> None:
+    diag = only_error(write(experiment("  model antropic:claude")))
+    assert at(diag) == (BODY, 9)
+    assert diag.hint == "did you mean `anthropic`?"
+
+
+def test_unknown_model_block_field(write: Write) -> None:
+    src = experiment('  model m {\n    spec "openai:x"\n    temprature 0.5\n  }')
+    diag = only_error(write(src))
+    assert at(diag) == (BODY + 2, 5)
+    assert diag.hint == "did you mean `temperature`?"
+
+
+def test_missing_data_file(write: Write) -> None:
+    diag = only_error(write(experiment("", queries='"nope.jsonl"')))
+    assert at(diag) == (17, 11)
+
+
+def test_setting_given_twice(write: Write) -> None:
+    diag = only_error(write(experiment("  samples 2\n  samples 3")))
+    assert at(diag) == (BODY + 1, 3)
+    assert diag.notes[0].span is not None and diag.notes[0].span.line == BODY
+
+
+def test_duplicate_variant(write: Write) -> None:
+    src = experiment('  variant v = append intro "A."\n  variant v = append intro "B."')
+    diag = only_error(write(src))
+    assert at(diag) == (BODY + 1, 11)
+
+
+def test_unknown_correction_method(write: Write) -> None:
+    diag = only_error(write(experiment("  correct holmm alpha 0.05")))
+    assert at(diag) == (BODY, 11)
+
+
+def test_two_experiments_in_one_file(write: Write) -> None:
+    src = experiment("") + "experiment f {\n  base s\n  model sim:x\n  queries [\"q\"]\n}\n"
+    diag = only_error(write(src))
+    assert at(diag) == (BODY + 2, 12)
+
+
+def test_missing_model_and_queries_reported_together(write: Write) -> None:
+    src = SCENARIO + "experiment e {\n  base s\n}\n"
+    found = errors(check_file(write(src)))
+    assert sorted(d.code for d in found) == ["AFS183", "AFS185"]
+    assert all(at(d) == (14, 12) for d in found)
+
+
+def test_all_independent_errors_at_once_capped_at_twenty(write: Write) -> None:
+    body = "\n".join(f"  variant v{i} = remove section nope{i}" for i in range(30))
+    found = errors(check_file(write(experiment(body))))
+    assert len(found) == 20
+    assert [d.span.line for d in found if d.span] == list(range(BODY, BODY + 20))
+
+
+def test_unused_variant_is_a_warning_and_strict_makes_it_an_error(write: Write) -> None:
+    path = write(experiment('  variant v = append intro "More."'))
+    result = check_file(path)
+    assert result.ok and result.experiment is not None
+    warnings = [d for d in result.diagnostics if not d.is_error]
+    assert [at(d) for d in warnings] == [(BODY, 11)]
+    strict = check_file(path, strict=True)
+    assert not strict.ok and strict.experiment is None

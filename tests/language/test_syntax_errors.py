@@ -1,0 +1,55 @@
+"""Syntax errors: exact positions, user spelling, hints."""
+
+from __future__ import annotations
+
+from conftest import SCENARIO, Write, at, only_error
+
+
+def test_misspelt_keyword_points_at_the_word_and_suggests(write: Write) -> None:
+    path = write(SCENARIO + "experiment e {\n  base s\n  varient v = remove section intro\n}\n")
+    diag = only_error(path)
+    assert at(diag) == (16, 3)
+    assert diag.span is not None and diag.span.end_col == 10
+    assert diag.hint == "did you mean `variant`?"
+    assert "`variant`" in diag.message and "`}`" in diag.message
+
+
+def test_missing_closing_brace_at_end_names_the_opening_line(write: Write) -> None:
+    path = write(SCENARIO + "experiment e {\n  base s\n  samples 2\n")
+    diag = only_error(path)
+    assert "missing closing `}` opened at line 14" in diag.message
+    assert at(diag) == (14, 14)
+
+
+def test_missing_brace_before_next_statement_hints_at_opener(write: Write) -> None:
+    path = write('scenario s {\n  user "{query}"\n\nexperiment e {\n}\n')
+    diag = only_error(path)
+    assert at(diag) == (4, 1)
+    assert diag.hint == "missing closing brace opened at line 1?"
+
+
+def test_unterminated_string(write: Write) -> None:
+    path = write('scenario s {\n  section a "never closed\n}\n')
+    diag = only_error(path)
+    assert diag.message == "unterminated string"
+    assert at(diag) == (2, 13)
+
+
+def test_unknown_escape_points_at_the_backslash(write: Write) -> None:
+    path = write('scenario s {\n  section a "bad \\q escape"\n}\n')
+    diag = only_error(path)
+    assert "unknown escape" in diag.message
+    assert at(diag) == (2, 18)
+
+
+def test_unexpected_character(write: Write) -> None:
+    path = write("scenario s {\n  section a @\n}\n")
+    diag = only_error(path)
+    assert at(diag) == (2, 13)
+    assert "`@`" in diag.message
+
+
+def test_bare_model_name_without_provider_gets_a_hint(write: Write) -> None:
+    path = write(SCENARIO + "experiment e {\n  model opus\n  base s\n}\n")
+    diag = only_error(path)
+    assert at(diag) == (16, 3)
