@@ -21,13 +21,9 @@ def _add_outputs(parser: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: Any) -> None:
+    from afdsl.cli.run import add_run_options
+
     _register_report(subparsers)
-    try:
-        from afdsl.cli.run import add_run_options
-    except ModuleNotFoundError as exc:  # the runner's options are not built yet
-        if exc.name != "afdsl.cli.run":
-            raise
-        return
     test = subparsers.add_parser(
         "test",
         help="run an experiment end to end and test its hypotheses",

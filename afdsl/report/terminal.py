@@ -93,13 +93,13 @@ def _variant_table(outcome: TestOutcome, model: str | None, width: int) -> Table
         table.add_column(condition, justify="right", no_wrap=True, min_width=5)
     table.add_column("gap [95% CI]", justify="right", no_wrap=True)
     table.add_column(f"Δgap vs {analysis.base}", justify="right", no_wrap=True)
-    table.add_column("p adj", justify="right", no_wrap=True, min_width=5)
+    table.add_column("p adj", justify="right", no_wrap=True, min_width=6)
     if wide:
         table.add_column(f"Δgap ±{100 * half:.0f} pp", no_wrap=True)
     if wide:
         table.add_column("n q", justify="right")
-    table.add_column("unp", justify="right")
-    table.add_column("err", justify="right")
+    table.add_column("unp", justify="right", no_wrap=True, min_width=3)
+    table.add_column("err", justify="right", no_wrap=True, min_width=3)
     for est in estimates:
         rates = []
         for cond in (analysis.training, analysis.deployment):

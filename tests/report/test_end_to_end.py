@@ -81,7 +81,7 @@ def test_files_are_written_and_valid(tmp_path):
     assert len(marks) == len(doc["contrasts"]) == 1
 
     rows = paths["csv"].read_text().splitlines()[1:]
-    assert len(rows) - 1 == 2 * 2 * 24 * 2  # variants x conditions x queries x samples
+    assert len(rows) - 1 == 2 * 2 * 56 * 4  # variants x conditions x queries x samples
 
 
 def test_model_matrix_shows_a_grid(tmp_path, capsys):
