@@ -1,0 +1,155 @@
+"""`afdsl analyze` and `afdsl power` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from afdsl.cli import main
+from afdsl.ir import Experiment, Hypothesis, Query, Scenario, Term, Variant, WeightedTerm
+from afdsl.stats import analyze_labels
+from afdsl.stats.power import queries_needed
+
+
+def _write(path: Path, records: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r) + "\n" for r in records), encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def labels(tmp_path, oracle_g_records) -> Path:
+    return _write(tmp_path / "labels.jsonl", oracle_g_records)
+
+
+def test_json_to_stdout_is_exactly_the_python_result(labels, oracle_g_records, capsys):
+    code = main(["analyze", str(labels), "--json", "--correction", "bh"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(out) == analyze_labels(oracle_g_records, correction="bh").model_dump(
+        mode="json"
+    )
+
+
+def test_json_to_a_file_and_a_readable_table(labels, tmp_path, capsys):
+    target = tmp_path / "out.json"
+    code = main(["analyze", str(labels), "--json", str(target)])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert json.loads(target.read_text())["contrasts"][0]["p_permutation"] == 0.078125
+    assert "variant" in out and "-0.167" in out and "0.078" in out
+
+
+def test_hypotheses_decide_the_exit_code(labels, capsys):
+    down, up = "down: gap(variant) < gap(base)", "up: gap(variant) > gap(base)"
+    assert main(["analyze", str(labels), "--hypothesis", down]) == 0
+    assert "PASS" in capsys.readouterr().out
+    assert main(["analyze", str(labels), "--hypothesis", down, "--hypothesis", up]) == 1
+    assert "FAIL" in capsys.readouterr().out
+
+
+def test_other_condition_and_base_names(tmp_path, oracle_g_records, capsys):
+    renamed = [
+        r
+        | {
+            "condition": {"training": "free", "deployment": "paid"}[r["condition"]],
+            "variant": "control" if r["variant"] == "base" else r["variant"],
+        }
+        for r in oracle_g_records
+    ]
+    path = _write(tmp_path / "l.jsonl", renamed)
+    args = ["analyze", str(path), "--training", "free", "--deployment", "paid", "--base", "control"]
+    assert main([*args, "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["contrasts"][0]["against"] == "control"
+    assert set(doc["variants"][0]["rate"]) == {"free", "paid"}
+
+
+def _error_of(capsys, argv) -> str:
+    assert main(argv) == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("{not json", "invalid JSON"),
+        ('{"variant": "base", "condition": "training", "sample": 0, "complied": 1}', "query_id"),
+        ('{"variant": "base", "condition": "training", "query_id": "q", "sample": 9, '
+         '"complied": 0.5}', "a label must be 0, 1, true or false"),
+        ("[1, 2]", "expected a JSON object"),
+    ],
+)  # fmt: skip
+def test_bad_lines_are_reported_with_their_line_number(
+    tmp_path, oracle_g_records, capsys, line, message
+):
+    path = tmp_path / "bad.jsonl"
+    text = "".join(json.dumps(r) + "\n" for r in oracle_g_records[:6])
+    path.write_text(text + "\n" + line + "\n" + text, encoding="utf-8")
+    err = _error_of(capsys, ["analyze", str(path)])
+    assert f"{path}:8:1: error:" in err and message in err
+    assert "Traceback" not in err
+
+
+def test_variant_missing_a_condition_points_at_its_first_line(tmp_path, oracle_g_records, capsys):
+    kept = [
+        r for r in oracle_g_records if (r["variant"], r["condition"]) != ("variant", "training")
+    ]
+    path = _write(tmp_path / "l.jsonl", kept)
+    first = 1 + next(i for i, r in enumerate(kept) if r["variant"] == "variant")
+    err = _error_of(capsys, ["analyze", str(path)])
+    assert f"{path}:{first}:1: error: variant 'variant' has no 'training' labels" in err
+
+
+def test_unknown_variant_in_a_hypothesis(labels, capsys):
+    err = _error_of(capsys, ["analyze", str(labels), "--hypothesis", "h: gap(nope) > 0"])
+    assert "unknown variant 'nope'" in err and "hint: variants in the labels: base, variant" in err
+
+
+def test_missing_file(tmp_path, capsys):
+    assert "no such file" in _error_of(capsys, ["analyze", str(tmp_path / "none.jsonl")])
+
+
+def _experiment(n_queries: int) -> Experiment:
+    scenario = Scenario(name="s", sections=(), user_template="{query}", conditions=())
+    h = Hypothesis(
+        name="smaller",
+        expression="gap(a) < gap(base)",
+        terms=(
+            WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),
+            WeightedTerm(coef=-1, term=Term(kind="gap", variant="base")),
+        ),
+        op="<",
+    )
+    return Experiment(
+        name="e",
+        base_scenario="s",
+        models=(),
+        queries=tuple(Query(id=f"q{i}", text="x") for i in range(n_queries)),
+        samples=4,
+        variants=(Variant(name="base", scenario=scenario), Variant(name="a", scenario=scenario)),
+        hypotheses=(h,),
+    )
+
+
+def test_power_from_an_assumed_effect(monkeypatch, capsys):
+    import afdsl.check
+
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: _experiment(40), raising=False
+    )
+    code = main(["power", "x.afs", "--effect", "0.08", "--query-sd", "0.3"])
+    out = capsys.readouterr().out
+    assert code == 0
+    needed = queries_needed(0.08, 0.3, 0.05, 0.8, "greater")  # one hypothesis: alpha unsplit
+    assert str(int(needed) + 1) in out and "smaller" in out
+
+
+def test_power_needs_an_sd_or_a_pilot(monkeypatch, capsys):
+    import afdsl.check
+
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: _experiment(40), raising=False
+    )
+    assert "--query-sd" in _error_of(capsys, ["power", "x.afs", "--effect", "0.08"])
