@@ -140,9 +140,16 @@ def _classify_table(summary: ClassifySummary) -> Any:
     table.add_column("pending", justify="right")
     for m in summary.measures:
         table.add_row(
-            m.measure, m.kind, str(m.responses), str(m.labelled), str(m.already_labelled),
-            str(m.positive), str(m.negative), str(m.unparseable), str(m.pending),
-        )  # fmt: skip
+            m.measure,
+            m.kind,
+            str(m.responses),
+            str(m.labelled),
+            str(m.already_labelled),
+            str(m.positive),
+            str(m.negative),
+            str(m.unparseable),
+            str(m.pending),
+        )
     if summary.judge_calls:
         table.caption = (
             f"judge calls: {summary.judge_calls} ({summary.judge_cached} cached, "

@@ -49,8 +49,17 @@ def fill_store(store: Store, experiment: Experiment, texts: list[str]) -> None:
             Outcome(digest, MODEL.spec, MODEL.params_hash(), sample, "model", {}, text=text)
         )
         keys.append(
-            ItemKey(experiment.name, MODEL.spec, MODEL.params_hash(), "base", condition, query,
-                    sample, "model", digest)
-        )  # fmt: skip
+            ItemKey(
+                experiment.name,
+                MODEL.spec,
+                MODEL.params_hash(),
+                "base",
+                condition,
+                query,
+                sample,
+                "model",
+                digest,
+            )
+        )
     store.put_outcomes(outcomes)
     store.register_items(keys)
