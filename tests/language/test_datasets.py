@@ -1,0 +1,104 @@
+"""Query datasets: formats, field mapping, limit, seeded sample, errors with file:line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from afdsl.datasets import inline_queries, read_queries
+from afdsl.diagnostics import AfsError
+
+
+def jsonl(tmp_path: Path, rows: list[dict[str, object]], name: str = "q.jsonl") -> Path:
+    path = tmp_path / name
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+def test_jsonl_with_extra_columns_as_slots(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, [{"id": "a", "text": "Hello", "topic": "x"}])
+    [query] = read_queries(path)
+    assert (query.id, query.text, query.slots) == ("a", "Hello", {"topic": "x"})
+
+
+def test_csv_with_mapped_fields(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('qid,prompt\n1,"Say, hi"\n2,Bye\n', encoding="utf-8")
+    queries = read_queries(path, id_field="qid", text_field="prompt")
+    assert [(q.id, q.text) for q in queries] == [("1", "Say, hi"), ("2", "Bye")]
+
+
+def test_missing_text_field_reports_the_line(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, [{"id": "a", "text": "x"}, {"id": "b", "prompt": "y"}])
+    with pytest.raises(AfsError) as info:
+        read_queries(path)
+    span = info.value.diagnostics[0].span
+    assert span is not None and span.line == 2
+
+
+def test_invalid_json_reports_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "text": "x"}\n\n{"id": "b", text}\n', encoding="utf-8")
+    with pytest.raises(AfsError) as info:
+        read_queries(path)
+    span = info.value.diagnostics[0].span
+    assert span is not None and span.line == 3
+
+
+def test_duplicate_ids(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, [{"id": "a", "text": "x"}, {"id": "a", "text": "y"}])
+    with pytest.raises(AfsError, match="duplicate id"):
+        read_queries(path)
+
+
+def test_missing_ids_are_numbered(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, [{"text": "x"}, {"text": "y"}])
+    assert [q.id for q in read_queries(path)] == ["q1", "q2"]
+
+
+def test_limit_keeps_the_first_rows(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, [{"id": str(i), "text": "t"} for i in range(10)])
+    assert [q.id for q in read_queries(path, limit=3)] == ["0", "1", "2"]
+
+
+def test_sample_is_seeded_and_keeps_file_order(tmp_path: Path) -> None:
+    path = jsonl(tmp_path, [{"id": f"{i:02d}", "text": "t"} for i in range(50)])
+    first = [q.id for q in read_queries(path, sample=10, seed=3)]
+    again = [q.id for q in read_queries(path, sample=10, seed=3)]
+    other = [q.id for q in read_queries(path, sample=10, seed=4)]
+    assert first == again and first != other
+    assert first == sorted(first) and len(set(first)) == 10
+
+
+def test_inline_queries_numbering() -> None:
+    assert [q.id for q in inline_queries(["a", "b"], first=3)] == ["q3", "q4"]
+
+
+def test_dataset_error_inside_a_check_points_at_the_data_file(tmp_path: Path) -> None:
+    from conftest import experiment
+
+    from afdsl.check import check_file
+
+    jsonl(tmp_path, [{"id": "a", "text": "x"}, {"id": "b"}])
+    main = tmp_path / "main.afs"
+    main.write_text(experiment("", queries='"q.jsonl"'), encoding="utf-8")
+    [diag] = [d for d in check_file(main).diagnostics if d.is_error]
+    assert diag.span is not None and diag.span.path.endswith("q.jsonl")
+    assert diag.span.line == 2
+
+
+def test_dataset_columns_fill_template_slots(tmp_path: Path) -> None:
+    from conftest import SCENARIO
+
+    from afdsl.check import load_experiment
+    from afdsl.expand import expand
+
+    jsonl(tmp_path, [{"id": "a", "text": "x", "tone": "calm"}])
+    main = tmp_path / "main.afs"
+    src = SCENARIO.replace("{query}</user_input>", "{query}</user_input> {tone}")
+    src += 'experiment e {\n  base s\n  model sim:x\n  queries "q.jsonl"\n}\n'
+    main.write_text(src, encoding="utf-8")
+    prompt = next(expand(load_experiment(main)))
+    assert prompt.messages[0].content.endswith("</user_input> calm")
