@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -70,6 +69,12 @@ def register(subparsers: Any) -> None:
         "--query-sd",
         type=float,
         help="standard deviation of the per-query values (at the experiment's samples)",
+    )
+    power.add_argument(
+        "--tost-difference",
+        type=float,
+        default=0.0,
+        help="for == hypotheses: the assumed true distance from the bound (default 0)",
     )
     power.add_argument("--pilot", metavar="STORE", help="estimate effect and sd from a store")
     power.set_defaults(func=run_power)
@@ -196,16 +201,17 @@ def run_power(args: argparse.Namespace) -> int:
     if args.pilot:
         plans = _pilot_plans(experiment, args.pilot, level, args.power)
     else:
-        plans = _assumed_plans(experiment, args.effect, args.query_sd, level, args.power)
+        plans = _assumed_plans(experiment, args, level)
     _console().print(_power_table(plans, experiment, alpha, level))
     return 0
 
 
 def _assumed_plans(
-    experiment: Experiment, effect: float | None, sd: float | None, level: float, power: float
+    experiment: Experiment, args: argparse.Namespace, level: float
 ) -> list[PowerPlan]:
     from afdsl.stats.power import plan
 
+    sd = args.query_sd
     if sd is None or sd <= 0:
         raise AfsError(
             Diagnostic(
@@ -216,10 +222,16 @@ def _assumed_plans(
     n_queries = len(experiment.queries)
     plans = []
     for h in experiment.hypotheses:
-        assumed = effect if effect is not None else (0.0 if h.op == "==" else None)
+        assumed = args.tost_difference if h.op == "==" else args.effect
         if assumed is None:
-            raise AfsError(Diagnostic(message=f"hypothesis {h.name} needs --effect"))
-        plans.append(plan(h, assumed, sd, n_queries, level, power))
+            raise AfsError(
+                Diagnostic(
+                    message=f"hypothesis {h.name} needs --effect",
+                    hint="the assumed true value of its left side minus its bound, "
+                    "positive when it holds",
+                )
+            )
+        plans.append(plan(h, assumed, sd, n_queries, level, args.power))
     return plans
 
 
@@ -252,24 +264,21 @@ def _power_table(plans: list[PowerPlan], experiment: Experiment, alpha: float, l
     from rich.table import Table
 
     table = Table(
-        title=f"Power per hypothesis (alpha {alpha:g}, per test {level:.3g}; "
-        f"{len(experiment.queries)} queries x {experiment.samples} samples now)"
+        title=f"Power per hypothesis ({len(experiment.queries)} queries x "
+        f"{experiment.samples} samples now)",
+        caption=f"one-sample test of the per-query values, normal approximation; "
+        f"alpha {alpha:g}, {level:.3g} per hypothesis",
     )
     several = len({p.model for p in plans}) > 1
     for name in (["model"] if several else []) + [
-        "hypothesis", "effect", "query sd", "queries needed", "power now", "method",
+        "hypothesis", "test", "effect", "query sd", "queries needed", "power now",
     ]:  # fmt: skip
         table.add_column(name)
     for p in plans:
-        needed = (
-            "never (effect against the hypothesis)"
-            if p.queries_needed is None
-            else str(p.queries_needed)
-        )
+        needed = "never" if p.queries_needed is None else str(p.queries_needed)
         cells = [str(p.model)] if several else []
         cells += [
-            f"{p.name}: {p.expression}", _f(p.effect), _f(p.query_sd), needed,
-            f"{p.power:.2f}" if not math.isnan(p.power) else "-", p.method,
+            p.name, p.test, _f(p.effect), _f(p.query_sd), needed, f"{p.power:.2f}",
         ]  # fmt: skip
         table.add_row(*cells)
     return table

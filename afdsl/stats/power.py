@@ -34,6 +34,7 @@ class PowerPlan(BaseModel):
     queries_needed: int | None  # None: the assumed effect makes the hypothesis untestable
     n_queries: int  # current design
     power: float  # of the current design
+    test: str  # "one-sided", "two-sided" or "TOST +-margin"
     method: str
 
 
@@ -160,13 +161,14 @@ def plan(
         margin = hypothesis.margin or 0.0
         needed = tost_queries_needed(effect, margin, sd, alpha, power)
         achieved = tost_power(effect, margin, sd, n_queries, alpha)
+        test = f"TOST ±{margin:g}"
         method = f"TOST, margin {margin:g}, normal approximation"
     else:
         alternative: Alternative = "two-sided" if hypothesis.op == "!=" else "greater"
         needed = queries_needed(effect, sd, alpha, power, alternative)
         achieved = design_power(effect, sd, n_queries, alpha, alternative)
-        sides = "two-sided" if alternative == "two-sided" else "one-sided"
-        method = f"one-sample test on per-query values, {sides}, normal approximation"
+        test = "two-sided" if alternative == "two-sided" else "one-sided"
+        method = f"one-sample test on per-query values, {test}, normal approximation"
     return PowerPlan(
         model=model,
         name=hypothesis.name,
@@ -178,6 +180,7 @@ def plan(
         queries_needed=None if math.isinf(needed) else math.ceil(needed - 1e-9),
         n_queries=n_queries,
         power=achieved,
+        test=test,
         method=method,
     )
 
