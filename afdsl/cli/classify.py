@@ -135,9 +135,11 @@ def _classify_table(summary: ClassifySummary) -> Any:
     from rich.table import Table
 
     table = Table(title=f"labels of experiment {summary.experiment}")
-    for column in ("measure", "kind", "responses", "new", "kept", "yes", "no", "unparseable"):
-        table.add_column(column, justify="left" if column in ("measure", "kind") else "right")
-    table.add_column("pending", justify="right")
+    table.add_column("measure", no_wrap=True)
+    table.add_column("kind", no_wrap=True)
+    # "n" = responses; "new" labelled now, "kept" labelled before (still current).
+    for column in ("n", "new", "kept", "yes", "no", "unparseable", "pending"):
+        table.add_column(column, justify="right", no_wrap=True)
     for m in summary.measures:
         table.add_row(
             m.measure,
