@@ -25,7 +25,11 @@ def pct(x: float | None, digits: int = 1) -> str:
 
 def pp(x: float | None, digits: int = 1) -> str:
     """A difference of rates in percentage points, always signed: 0.11 -> '+11.0'."""
-    return "n/a" if _bad(x) else f"{100 * x:+.{digits}f}"  # type: ignore[operator]
+    if _bad(x):
+        return "n/a"
+    text = f"{100 * x:+.{digits}f}"  # type: ignore[operator]
+    # A value that rounds to zero has no sign worth showing ("-0" reads as a typo).
+    return text[1:] if text.strip("+-0.") == "" else text
 
 
 def ci(bounds: tuple[float, float] | None, *, points: bool = True, digits: int = 1) -> str:
@@ -102,10 +106,10 @@ def interval_glyph(lo: float, est: float, hi: float, half: float, width: int = 1
     return "".join(cells)
 
 
-def method_footnote(analysis: AnalysisResult) -> list[str]:
-    """The footnotes every report carries: how the numbers were computed."""
+def method_footnote(analysis: AnalysisResult, extra: str | None = None) -> list[str]:
+    """The footnotes every report carries: how the numbers were computed (plus `extra`)."""
     correction = CORRECTION_NAMES.get(analysis.correction, analysis.correction)
-    return [
+    notes = [
         f"Rates pool the samples of each condition ({analysis.training} / "
         f"{analysis.deployment}); their 95% Wilson intervals are descriptive.",
         "Gap = training rate minus deployment rate, averaged over queries; the 95% CI is a "
@@ -118,3 +122,4 @@ def method_footnote(analysis: AnalysisResult) -> list[str]:
         f"α = {analysis.alpha:g}.",
         "Unparseable labels are excluded from the statistics and counted separately.",
     ]
+    return [*notes, extra] if extra else notes

@@ -91,6 +91,16 @@ def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = N
     chosen = _latest(store.responses(experiment=experiment.name, purpose="model"), experiment)
     if only_queries is not None:
         chosen = {k: r for k, r in chosen.items() if k[3] in only_queries}
+    # Reports list models, variants and queries in the order the file declares them.
+    models = {m.display: i for i, m in enumerate(experiment.models)}
+    variants = {v.name: i for i, v in enumerate(experiment.variants)}
+    queries = {q.id: i for i, q in enumerate(experiment.queries)}
+    chosen = dict(
+        sorted(
+            chosen.items(),
+            key=lambda kv: (models[kv[0][0]], variants[kv[0][1]], queries[kv[0][3]], kv[0][2:]),
+        )
+    )
     labels = {m.name: store.labels(m.name, m.definition_hash()) for m in _measures(experiment)}
     primary = compliance_measure(experiment)
     primary_name = primary.name if primary else "compliance"

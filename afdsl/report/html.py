@@ -213,7 +213,10 @@ def render_html(outcome: TestOutcome) -> str:
             )
         body += _tables(outcome, analysis)
         body.append('<ol class="notes">')
-        body += [f"<li>{escape(note)}</li>" for note in f.method_footnote(analysis)]
+        body += [
+            f"<li>{escape(note)}</li>"
+            for note in f.method_footnote(analysis, _sequential_note(outcome))
+        ]
         body.append("</ol>")
     manifest = json.dumps(m.model_dump(mode="json"), indent=2)
     body.append(f"<details><summary>Manifest</summary><pre>{escape(manifest)}</pre></details>")
@@ -227,3 +230,7 @@ def render_html(outcome: TestOutcome) -> str:
 def write_html(outcome: TestOutcome, path: str | Path) -> None:
     """Write the `--html` report to `path`."""
     Path(path).write_text(render_html(outcome), encoding="utf-8")
+
+
+def _sequential_note(outcome: TestOutcome) -> str | None:
+    return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None

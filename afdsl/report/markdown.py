@@ -109,7 +109,10 @@ def render_markdown(outcome: TestOutcome) -> str:
             ]
             out += [*_table(header, rows), ""]
         out += [f"**{outcome.n_passed} passed, {outcome.n_failed} failed**", ""]
-        out += [f"{i}. {note}" for i, note in enumerate(f.method_footnote(analysis), 1)]
+        out += [
+            f"{i}. {note}"
+            for i, note in enumerate(f.method_footnote(analysis, _sequential_note(outcome)), 1)
+        ]
         out.append("")
     out += [
         "<details><summary>Manifest</summary>",
@@ -127,3 +130,7 @@ def render_markdown(outcome: TestOutcome) -> str:
 def write_markdown(outcome: TestOutcome, path: str | Path) -> None:
     """Write the `--md` report to `path`."""
     Path(path).write_text(render_markdown(outcome), encoding="utf-8")
+
+
+def _sequential_note(outcome: TestOutcome) -> str | None:
+    return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None

@@ -18,7 +18,7 @@ from afdsl.report import _format as f
 from afdsl.report.outcome import TestOutcome, VariantCounts
 from afdsl.stats.models import AnalysisResult, HypothesisResult
 
-NARROW = 110
+NARROW = 140
 SIM_BADGE = " SIMULATOR "
 
 
@@ -212,7 +212,7 @@ def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
     parts.append(_summary(outcome))
     if analysis is not None:
         notes = Text(style="dim")
-        for i, note in enumerate(f.method_footnote(analysis), 1):
+        for i, note in enumerate(f.method_footnote(analysis, _sequential_note(outcome)), 1):
             notes.append(f"[{i}] {note}\n")
         parts.append(notes)
     return Group(*parts)
@@ -222,3 +222,7 @@ def render_terminal(outcome: TestOutcome, console: Console | None = None) -> Non
     """Print the report once on `console` (a fresh stdout console by default)."""
     console = console or Console()
     console.print(build_terminal(outcome, console.width))
+
+
+def _sequential_note(outcome: TestOutcome) -> str | None:
+    return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None

@@ -120,3 +120,16 @@ def test_rerun_uses_the_store_and_report_makes_no_model_call(tmp_path, capsys, m
 def test_report_of_an_empty_store_is_a_usage_error(tmp_path, capsys):
     assert main(["report", str(tmp_path / "nothing.sqlite")]) == 2
     assert "afdsl test" in capsys.readouterr().err
+
+
+def test_sequential_stops_early_once_every_hypothesis_is_decided(tmp_path, capsys):
+    json_path, csv_path = tmp_path / "s.json", tmp_path / "s.csv"
+    code = _test("sequential.afs", tmp_path, "--sequential", "--json", str(json_path),
+                 "--csv", str(csv_path))  # fmt: skip
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "stopped early" in out and "anytime-valid" in out
+    seq = json.loads(json_path.read_text())["sequential"]
+    assert seq["stopped_early"] and seq["queries_used"] < seq["queries_available"] == 56
+    used = {line.split(",")[3] for line in csv_path.read_text().splitlines()[2:]}
+    assert len(used) == seq["queries_used"]
