@@ -125,9 +125,8 @@ def _replace(scenario: ir.Scenario, op: A.Replace, text_of: TextOf) -> ir.Scenar
         hint = None
         if not op.regex and any(lowered in t.lower() for t in texts):
             hint = "it matches if case is ignored: check the capitalisation"
-        raise PerturbError(
-            f'"{op.old.value[:60]}" matches no text in {where}', hint=hint, span=op.old.span
-        )
+        shown = op.old.value[:60].replace("\n", "\\n")
+        raise PerturbError(f'"{shown}" matches no text in {where}', hint=hint, span=op.old.span)
     return changed
 
 
