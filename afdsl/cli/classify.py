@@ -55,37 +55,17 @@ def register(subparsers: Any) -> None:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    """The runner's options when its CLI module exists, else a minimal set of our own."""
-    try:
-        from afdsl.cli.run import add_run_options
-    except ModuleNotFoundError as exc:
-        if exc.name != "afdsl.cli.run":
-            raise
-        group = parser.add_argument_group("run options")
-        group.add_argument("--concurrency", type=int, default=16, help="parallel judge calls")
-        group.add_argument("--budget", type=float, metavar="USD", help="stop spending at USD")
-        group.add_argument("--max-retries", type=int, default=6, help="retries per call")
-        group.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    else:
-        add_run_options(parser)
-    with contextlib.suppress(argparse.ArgumentError):  # the runner's options may have --store
+    """The runner's options (judge calls go through the runner), including `--store`."""
+    from afdsl.cli.run import add_run_options
+
+    add_run_options(parser)
+    with contextlib.suppress(argparse.ArgumentError):  # in case the runner drops --store
         parser.add_argument("--store", metavar="PATH", help="the store (default: beside FILE)")
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
-    try:
-        from afdsl.cli.run import run_options_from_args
-    except ModuleNotFoundError as exc:
-        if exc.name != "afdsl.cli.run":
-            raise
-        from afdsl.run import RunOptions
+    from afdsl.cli.run import run_options_from_args
 
-        return RunOptions(
-            concurrency=args.concurrency,
-            budget_usd=args.budget,
-            max_retries=args.max_retries,
-            progress=not args.no_progress and sys.stderr.isatty(),
-        )
     options: RunOptions = run_options_from_args(args)
     return options
 
