@@ -190,3 +190,10 @@ def test_unknown_organism_is_a_user_error_with_a_hint() -> None:
     diag = info.value.diagnostics[0]
     assert "opus_lik" in diag.message
     assert diag.hint is not None and "sim:opus_like" in diag.hint
+
+
+def test_judge_names_are_delegated_to_the_simulated_judge() -> None:
+    from afdsl.models.sim import SimBackend
+
+    judge = make_backend(ModelConfig(spec="sim:judge"))
+    assert not isinstance(judge, SimBackend)
