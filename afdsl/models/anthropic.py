@@ -91,11 +91,14 @@ class AnthropicBackend:
         body: dict[str, Any] = {
             "model": self.config.name,
             "max_tokens": self.config.max_tokens,
-            "temperature": self.config.temperature,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
         if request.system:
             body["system"] = request.system
+        # 1.0 is the API default; recent models reject an explicit temperature, older ones
+        # (the ones alignment-faking work replicates) accept it, so send it only when set.
+        if self.config.temperature != 1.0:
+            body["temperature"] = self.config.temperature
         return body
 
     @staticmethod
@@ -116,7 +119,10 @@ class AnthropicBackend:
 
         start = time.perf_counter()
         try:
-            message = await self.client.messages.create(**self.params(request))
+            body = self.params(request)
+            # This SDK version has no `temperature` keyword: it goes in the raw body.
+            extra = {"temperature": body.pop("temperature")} if "temperature" in body else None
+            message = await self.client.messages.create(**body, extra_body=extra)
         except AnthropicError as exc:
             raise classify_sdk_error(exc) from None
         return self._completion(message, time.perf_counter() - start)

@@ -43,6 +43,8 @@ async def _serve(app: MockApp, port: int, started: Any, stop: asyncio.Event | No
         tasks.add(task)
         try:
             await serve_connection(app, reader, writer)
+        except asyncio.CancelledError:
+            pass  # shutting down
         finally:
             tasks.discard(task)
 

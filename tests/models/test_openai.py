@@ -1,0 +1,93 @@
+"""The OpenAI backend with the real SDK against the loopback mock."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from afdsl.ir import ModelConfig
+from afdsl.models.base import BackendError, make_backend
+from afdsl.testing import MockProvider
+from afdsl.testing.helpers import keyed_env, make_items
+
+__all__ = ["keyed_env"]  # a pytest fixture
+
+
+def echo_system(system: str, user: str) -> str:
+    return f"SYSTEM<{system}> USER<{user}>"
+
+
+def _complete(backend, request):
+    async def go():
+        try:
+            return await backend.complete(request)
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(go())
+
+
+def test_system_prompt_is_a_system_message(keyed_env):
+    with MockProvider(reply=echo_system) as server:
+        backend = make_backend(ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url))
+        completion = _complete(backend, make_items(backend.config, 1)[0].request)
+        assert keyed_env in server.auth_values
+    assert completion.text.startswith("SYSTEM<You are a careful assistant.> USER<Question number 0")
+    assert completion.model_id == "gpt-mock" and completion.output_tokens > 0
+
+
+def test_base_url_from_environment(keyed_env, monkeypatch):
+    with MockProvider() as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        backend = make_backend(ModelConfig(spec="openai:gpt-mock"))
+        _complete(backend, make_items(backend.config, 1)[0].request)
+        assert server.completion_requests == 1
+
+
+def test_compatible_server_without_key(monkeypatch):
+    """vLLM / llama.cpp / Ollama: a base_url and no key at all still works."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with MockProvider() as server:
+        backend = make_backend(
+            ModelConfig(spec="openai:local-model", base_url=server.openai_base_url)
+        )
+        assert _complete(backend, make_items(backend.config, 1)[0].request).text
+
+
+def test_not_found_is_a_client_error_without_retry(keyed_env):
+    with MockProvider() as server:
+        backend = make_backend(
+            ModelConfig(spec="openai:gpt-mock", base_url=server.base_url + "/x/v1")
+        )
+        with pytest.raises(BackendError) as info:
+            _complete(backend, make_items(backend.config, 1)[0].request)
+        assert server.request_count == 1
+    assert info.value.kind == "client" and not info.value.retryable
+
+
+def test_rate_limit_is_retryable(keyed_env):
+    with MockProvider(fail_429=1.0, retry_after=2) as server:
+        backend = make_backend(ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url))
+        with pytest.raises(BackendError) as info:
+            _complete(backend, make_items(backend.config, 1)[0].request)
+        assert server.completion_requests == 1
+    assert info.value.kind == "rate_limit" and info.value.retry_after == 2
+
+
+def test_batch_api_round_trip(keyed_env):
+    with MockProvider(batch_delay=0.05) as server:
+        backend = make_backend(ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url))
+        items = make_items(backend.config, 4)
+
+        async def go():
+            batch_id = await backend.submit_batch(
+                [(f"c{i}", it.request) for i, it in enumerate(items)]
+            )
+            while not await backend.batch_done(batch_id):
+                await asyncio.sleep(0.02)
+            return await backend.batch_results(batch_id)
+
+        results = asyncio.run(go())
+    assert sorted(results) == ["c0", "c1", "c2", "c3"]
+    assert all(r.output_tokens > 0 for r in results.values())
