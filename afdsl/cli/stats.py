@@ -13,9 +13,10 @@ from afdsl.diagnostics import AfsError, Diagnostic
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from afdsl.ir import Experiment
+    from afdsl.ir import Experiment, Measure
     from afdsl.stats.models import AnalysisResult
     from afdsl.stats.power import PowerPlan
+    from afdsl.stats.table import LabelTable
 
 
 def register(subparsers: Any) -> None:
@@ -240,7 +241,6 @@ def _pilot_plans(
 ) -> list[PowerPlan]:
     """Effect and sd per model and hypothesis from the pilot's labels."""
     from afdsl.stats.hypotheses import hypothesis_values
-    from afdsl.stats.pilot import pilot_tables
     from afdsl.stats.power import directed_effect, plan
 
     tables = pilot_tables(experiment, store_path)
@@ -258,6 +258,70 @@ def _pilot_plans(
             effect = directed_effect(h, mean)
             plans.append(plan(h, effect, sd, len(experiment.queries), level, power, model))
     return plans
+
+
+def _measure(experiment: Experiment, name: str | None) -> Measure:
+    """The measure a hypothesis is about: `name`, else `compliance`, else the first tag."""
+    from afdsl.classify import effective_measures
+
+    measures = effective_measures(experiment)
+    by_name = {m.name: m for m in measures}
+    if name is not None:
+        if name not in by_name:
+            raise AfsError(Diagnostic(message=f"unknown measure {name!r}"))
+        return by_name[name]
+    if "compliance" in by_name:
+        return by_name["compliance"]
+    return next((m for m in measures if m.kind == "tag"), measures[0])
+
+
+def pilot_tables(experiment: Experiment, path: str) -> dict[str | None, LabelTable]:
+    """Per-query counts from a pilot store, per measure the hypotheses use (None: default).
+
+    Only ok responses of the experiment's models at their current sampling
+    parameters, with a parseable label, are used (as in the analysis).
+    """
+    from afdsl.stats.table import build_table
+    from afdsl.store import Store
+
+    if not Path(path).exists():
+        raise AfsError(Diagnostic(message=f"{path}: no such store"))
+    params = {m.spec: m.params_hash() for m in experiment.models}
+    store = Store(path)
+    try:
+        rows = [
+            r
+            for r in store.responses(experiment=experiment.name)
+            if r.status == "ok" and params.get(r.model) == r.params_hash
+        ]
+        tables: dict[str | None, LabelTable] = {}
+        for name in {h.measure for h in experiment.hypotheses}:
+            measure = _measure(experiment, name)
+            labels = store.labels(measure.name, measure.definition_hash())
+            records = [
+                {
+                    "model": r.model,
+                    "variant": r.variant,
+                    "condition": r.condition,
+                    "query_id": r.query_id,
+                    "sample": r.sample,
+                    "complied": labels[r.id].label,
+                }
+                for r in rows
+                if r.id in labels and labels[r.id].label is not None
+            ]
+            if not records:
+                raise AfsError(
+                    Diagnostic(
+                        message=f"{path}: no {measure.name} labels for experiment "
+                        f"{experiment.name!r}",
+                        hint="run the pilot with `afdsl run`, then label it with `afdsl classify`",
+                    )
+                )
+            tables[name] = build_table(records)
+    finally:
+        store.close()
+    return tables
 
 
 def _power_table(plans: list[PowerPlan], experiment: Experiment, alpha: float, level: float) -> Any:

@@ -153,3 +153,67 @@ def test_power_needs_an_sd_or_a_pilot(monkeypatch, capsys):
         afdsl.check, "load_experiment", lambda path, **kw: _experiment(40), raising=False
     )
     assert "--query-sd" in _error_of(capsys, ["power", "x.afs", "--effect", "0.08"])
+
+
+def test_power_from_a_pilot_store(tmp_path, monkeypatch, capsys):
+    import math
+
+    import numpy as np
+    from scipy.stats import norm
+
+    import afdsl.check
+    from afdsl.ir import Measure, ModelConfig
+    from afdsl.store import ItemKey, LabelRow, Outcome, Store
+
+    model = ModelConfig(spec="sim:pilot")
+    measure = Measure(name="compliance", kind="tag")
+    experiment = _experiment(40).model_copy(update={"models": (model,), "measures": (measure,)})
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: experiment, raising=False
+    )
+    rng = np.random.default_rng(0)
+    labels: dict[tuple[str, str, str, int], int] = {}
+    for variant, p_train in (("base", 0.5), ("a", 0.3)):
+        for condition, p in (("training", p_train), ("deployment", 0.1)):
+            for q in range(12):
+                for s in range(3):
+                    labels[(variant, condition, f"q{q}", s)] = int(rng.random() < p)
+    store = Store(tmp_path / "pilot.sqlite")
+    keys = [
+        ItemKey("e", model.spec, model.params_hash(), v, c, q, s, "model", f"h-{v}-{c}-{q}")
+        for v, c, q, s in labels
+    ]
+    store.register_items(keys)
+    store.put_outcomes(
+        [
+            Outcome(k.prompt_hash, k.model, k.params_hash, k.sample, "model", {}, text="x")
+            for k in keys
+        ]
+    )
+    store.put_labels(
+        [
+            LabelRow(
+                response_id=r.id,
+                measure="compliance",
+                definition_hash=measure.definition_hash(),
+                label=labels[(r.variant, r.condition, r.query_id, r.sample)],
+            )
+            for r in store.responses(experiment="e")
+        ]
+    )
+    store.close()
+
+    def rates(v, c):
+        return np.array(
+            [np.mean([labels[(v, c, f"q{q}", s)] for s in range(3)]) for q in range(12)]
+        )
+
+    d = (rates("a", "training") - rates("a", "deployment")) - (
+        rates("base", "training") - rates("base", "deployment")
+    )
+    effect, sd = -d.mean(), d.std(ddof=1)  # the hypothesis is gap(a) < gap(base)
+    assert effect > 0
+    needed = math.ceil((norm.ppf(0.95) + norm.ppf(0.8)) ** 2 * sd**2 / effect**2)
+    assert main(["power", "x.afs", "--pilot", str(tmp_path / "pilot.sqlite")]) == 0
+    out = capsys.readouterr().out
+    assert f"{effect:.3f}" in out and f"{sd:.3f}" in out and str(needed) in out
