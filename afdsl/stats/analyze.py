@@ -166,7 +166,9 @@ def analyze_labels(
     t test on per-query differences of gaps, plus a sign-flip permutation p),
     and each hypothesis. p values are adjusted with `correction` within each
     model, contrasts and hypotheses as two separate families; a hypothesis
-    passes when its adjusted p is below `alpha`. `spans[i]` (optional) is where
+    passes when its adjusted p is below `alpha`. All records are one measure:
+    a hypothesis's `on MEASURE` is the caller's business (pass that measure's
+    labels). `spans[i]` (optional) is where
     record i came from, used to point errors at the user's file. Raises
     `AfsError` for invalid records, designs or hypotheses.
     """

@@ -57,6 +57,8 @@ def t_test(
 
     d = np.asarray(values, dtype=np.float64)
     n = d.shape[-1]
+    if n == 0:
+        raise ValueError("t_test needs at least one value")  # callers check for empty designs
     mean = d.mean(axis=-1)
     if n < 2:
         point = np.asarray(mean, dtype=np.float64)

@@ -71,7 +71,10 @@ def _label_value(value: Any) -> int | None:
     return None
 
 
-def _fields(record: Mapping[str, Any], index: int, span: Span | None) -> tuple:
+Fields = tuple[str | None, str, str, str, int, int]
+
+
+def _fields(record: Mapping[str, Any], index: int, span: Span | None) -> Fields:
     """Validate one mapping; returns (model, variant, condition, query_id, sample, complied)."""
     missing = [name for name in REQUIRED_FIELDS if name not in record]
     if missing:
@@ -118,6 +121,7 @@ def build_table(
     seen: dict[tuple, int] = {}
     for index, record in enumerate(records):
         span = spans[index] if spans is not None else None
+        key: Fields
         if isinstance(record, LabelRecord):
             key = (
                 record.model,
