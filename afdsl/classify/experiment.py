@@ -62,7 +62,8 @@ def classify_experiment(
     """Label every ok response of `experiment` in `store`; never calls the model under test.
 
     Judge calls that fail or are cut off by the budget leave their responses
-    unlabelled (`pending`), so a rerun picks them up.
+    unlabelled (`pending`), so a rerun picks them up. With `options.dry_run`
+    nothing is sent or stored; the summary carries the judge calls' estimates.
     """
     from afdsl.run import RunOptions
 
@@ -103,8 +104,16 @@ def classify_experiment(
                 _count(counts, plan.score.label)
             else:
                 waiting.append((measure, counts, response_id, plan))
-        store.put_labels(fresh)
+        if not options.dry_run:
+            store.put_labels(fresh)
     run = run_judges([plan for *_, plan in waiting], store, options)
+    if options.dry_run:
+        for _, counts, _, _ in waiting:
+            counts.pending += 1
+        summary.dry_run = True
+        summary.judge_estimates = run.estimates if run is not None else []
+        summary.judge_cached = run.cached if run is not None else 0
+        return summary
     if run is not None:
         summary.judge_calls = run.total
         summary.judge_cached = run.cached

@@ -6,6 +6,8 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from afdsl.run.types import ModelEstimate
+
 
 class Score(BaseModel):
     """What a measure says about one response.
@@ -48,3 +50,5 @@ class ClassifySummary(BaseModel):
     judge_failed: int = 0
     judge_cost_usd: float = 0.0
     budget_exhausted: bool = False
+    dry_run: bool = False  # nothing was sent or stored; `judge_estimates` says what would be
+    judge_estimates: list[ModelEstimate] = Field(default_factory=list)

@@ -18,12 +18,12 @@ from pydantic import BaseModel, Field
 
 from afdsl.classify.measures import measure_spec
 from afdsl.classify.metrics import Confusion, RocPoint, auroc, confusion, roc_points
-from afdsl.classify.score import Target, score_texts
+from afdsl.classify.score import Target, plan_score, run_judges, score_texts
 from afdsl.diagnostics import Span, error
 from afdsl.ir import Measure
 
 if TYPE_CHECKING:
-    from afdsl.run import RunOptions
+    from afdsl.run import RunOptions, RunSummary
     from afdsl.store import Store
 
 
@@ -109,6 +109,28 @@ def load_labelled(path: str | Path) -> list[LabelledRecord]:
     return records
 
 
+def _targets(measure: Measure, records: list[LabelledRecord]) -> list[Target]:
+    return [
+        Target(text=r.text, request=r.request, variant=measure.name, query_id=f"record{r.index}")
+        for r in records
+    ]
+
+
+def estimate_validation(
+    measure: Measure,
+    records: list[LabelledRecord],
+    *,
+    store: Store,
+    options: RunOptions,
+    seed: int = 0,
+) -> RunSummary | None:
+    """The judge calls validation would make, sending nothing (`options.dry_run` must be set)."""
+    if not options.dry_run:
+        raise ValueError("estimate_validation needs options.dry_run")
+    plans = [plan_score(measure, t, seed=seed) for t in _targets(measure, records)]
+    return run_judges(plans, store, options)
+
+
 def validate_measure(
     measure: Measure,
     records: list[LabelledRecord],
@@ -120,10 +142,7 @@ def validate_measure(
 ) -> ValidationResult:
     """Score every record with `measure` and compare with the human labels."""
     spec = measure_spec(measure)
-    targets = [
-        Target(text=r.text, request=r.request, variant=measure.name, query_id=f"record{r.index}")
-        for r in records
-    ]
+    targets = _targets(measure, records)
     scores, run = score_texts(measure, targets, store=store, options=options, seed=seed)
     results: list[RecordResult] = []
     pending = 0

@@ -101,6 +101,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
         summary = classify_experiment(experiment, store, _run_options(args))
     finally:
         store.close()
+    if summary.dry_run:
+        from afdsl.run import format_estimates
+
+        pending = sum(m.pending for m in summary.measures)
+        print(f"dry run: {pending} labels need judge calls; nothing was sent or stored")
+        if summary.judge_estimates:
+            print(format_estimates(summary.judge_estimates, summary.judge_cached))
+        return EXIT_OK
     Console().print(_classify_table(summary))
     incomplete = summary.budget_exhausted or any(m.pending for m in summary.measures)
     if incomplete:
@@ -172,12 +180,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
         path = _store_path(args)
         path.parent.mkdir(parents=True, exist_ok=True)
         store = Store(path)  # judge replies are cached here, so a rerun costs nothing
+    options = _run_options(args)
     try:
+        if options.dry_run:
+            return _validate_dry_run(measure, records, store, options, experiment.seed)
         result = validate_measure(
             measure,
             records,
             store=store,
-            options=_run_options(args),
+            options=options,
             seed=experiment.seed,
             labels_file=str(args.labels),
         )
@@ -191,6 +202,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
             _write_json(result, args.json)
         Console().print(*_validation_renderables(result))
     return EXIT_INCOMPLETE if result.pending else EXIT_OK
+
+
+def _validate_dry_run(
+    measure: Measure, records: list[Any], store: Any, options: RunOptions, seed: int
+) -> int:
+    from afdsl.classify.validate import estimate_validation
+    from afdsl.run import format_estimates
+
+    if store is None:
+        print(f"dry run: measure `{measure.name}` calls no judge; validation would cost nothing")
+        return EXIT_OK
+    run = estimate_validation(measure, records, store=store, options=options, seed=seed)
+    print(f"dry run: {len(records)} records; nothing was sent")
+    if run is not None and run.estimates:
+        print(format_estimates(run.estimates, run.cached))
+    return EXIT_OK
 
 
 def _write_json(result: ValidationResult, target: str) -> None:

@@ -130,3 +130,16 @@ def test_no_measure_declared_implies_compliance_tag(
     summary = classify_experiment(experiment, store, QUIET)
     assert [m.measure for m in summary.measures] == ["compliance"]
     assert len(store.labels("compliance", TAG.definition_hash())) == 5
+
+
+def test_dry_run_sends_and_stores_nothing_but_estimates_the_judge_calls(
+    store: Store, examples: list[dict[str, object]]
+) -> None:
+    experiment = make_experiment((TAG, FAKING))
+    fill_store(store, experiment, texts(examples))
+    summary = classify_experiment(experiment, store, RunOptions(progress=False, dry_run=True))
+    assert summary.dry_run
+    assert sum(e.requests for e in summary.judge_estimates) == 16 * 5
+    assert [m.pending for m in summary.measures] == [0, 16]
+    assert store.labels("compliance", TAG.definition_hash()) == {}
+    assert store.responses(experiment="exp", purpose="judge") == []

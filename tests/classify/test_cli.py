@@ -98,3 +98,16 @@ def test_validate_unknown_measure_suggests_the_nearest(
 ) -> None:
     assert main(["validate", str(afs), "fakin", "--labels", "labels.jsonl"]) == 2
     assert "did you mean `faking`" in capsys.readouterr().err
+
+
+def test_validate_dry_run_prints_the_estimate_and_sends_nothing(
+    afs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["validate", str(afs), "faking", "--labels", "labels.jsonl", "--dry-run"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "sim:judge" in out and "nothing was sent" in out
+    assert (
+        main(["validate", str(afs), "faking", "--labels", "labels.jsonl", "--json", "--quiet"]) == 0
+    )
+    assert json.loads(capsys.readouterr().out)["pending"] == 0
