@@ -169,17 +169,21 @@ def analysis_renderables(result: AnalysisResult) -> list[Any]:
             contrasts.add_row(*cells)
         out.append(contrasts)
     if result.hypotheses:
-        hypotheses = Table(title=f"Hypotheses (alpha {result.alpha:g}, {result.correction})")
+        hypotheses = Table(
+            title=f"Hypotheses (alpha {result.alpha:g}, {result.correction})",
+            caption="t tests on per-query values (queries as clusters)",
+        )
         for name in (["model"] if several else []) + [
-            "name", "expression", "estimate", "CI", "p", "p adjusted", "verdict", "method",
+            "hypothesis", "estimate", "CI", "p", "p adjusted", "verdict", "test",
         ]:  # fmt: skip
             hypotheses.add_column(name)
         for h in result.hypotheses:
             verdict = "[green]PASS[/]" if h.verdict == "pass" else "[red]FAIL[/]"
+            test = h.method.replace(" (queries as clusters)", "")
             cells = [str(h.model)] if several else []
             cells += [
-                h.name, h.expression, _f(h.estimate), _ci(h.ci), _p(h.p_value),
-                _p(h.p_adjusted), verdict, f"{h.method}; {h.n_queries} queries",
+                f"[bold]{h.name}[/]\n{h.expression}", _f(h.estimate), _ci(h.ci), _p(h.p_value),
+                _p(h.p_adjusted), verdict, f"{test}; {h.n_queries} queries",
             ]  # fmt: skip
             hypotheses.add_row(*cells)
         out.append(hypotheses)

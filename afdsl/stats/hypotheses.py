@@ -80,11 +80,10 @@ def check_names(
             term = weighted.term
             where = f" for model {model}" if model is not None else ""
             if term.variant not in variants:
-                col = hypothesis.expression.find(term.variant)
                 raise _error(
                     hypothesis,
                     f"unknown variant {term.variant!r}{where}",
-                    span.model_copy(update={"col": col + 1}) if span and col >= 0 else span,
+                    span,
                     hint=f"variants in the labels: {', '.join(variants)}",
                 )
             for variant, condition in _cells(term, training, deployment):
