@@ -188,8 +188,10 @@ def build_experiment(
     if ctx.error_count > errors_before or base is None:
         return None, applied
     scenario = base.scenario
-    training = next(c.name for c in scenario.conditions if c.role == ir.TRAINING)
-    deployment = next(c.name for c in scenario.conditions if c.role == ir.DEPLOYMENT)
+    training = next((c.name for c in scenario.conditions if c.role == ir.TRAINING), None)
+    deployment = next((c.name for c in scenario.conditions if c.role == ir.DEPLOYMENT), None)
+    if training is None or deployment is None:  # reported when the scenario was built
+        return None, applied
     experiment = ir.Experiment(
         name=decl.name.value,
         source_files=tuple(dict.fromkeys([*ctx.program.source_files, *ctx.data_files])),
