@@ -217,3 +217,12 @@ def test_power_from_a_pilot_store(tmp_path, monkeypatch, capsys):
     assert main(["power", "x.afs", "--pilot", str(tmp_path / "pilot.sqlite")]) == 0
     out = capsys.readouterr().out
     assert f"{effect:.3f}" in out and f"{sd:.3f}" in out and str(needed) in out
+
+
+def test_power_on_a_real_experiment_file(capsys):
+    example = Path(__file__).parents[2] / "examples" / "motivations.afs"
+    if not example.exists():
+        pytest.skip("example experiment not available")
+    assert main(["power", str(example), "--effect", "0.1", "--query-sd", "0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "queries needed" in out and "TOST" in out
