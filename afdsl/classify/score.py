@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from afdsl.classify.faking import aggregate_votes
 from afdsl.classify.judge import parse_judge, parse_vote, render_judge
@@ -41,8 +41,6 @@ class Target(BaseModel):
 
 class Plan(BaseModel):
     """Either a finished `score`, or the judge `requests` whose replies make one."""
-
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     target: Target
     score: Score | None = None
