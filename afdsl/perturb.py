@@ -187,7 +187,7 @@ def _swap_section(scenario: ir.Scenario, op: A.SwapSection, text_of: TextOf) -> 
 
 
 def _swap_conditions(scenario: ir.Scenario, op: A.SwapConditions, text_of: TextOf) -> ir.Scenario:
-    sides = {c.role: i for i, c in enumerate(scenario.conditions) if c.role}
+    sides: dict[str, int] = {c.role: i for i, c in enumerate(scenario.conditions) if c.role}
     if set(sides) != {ir.TRAINING, ir.DEPLOYMENT}:
         raise PerturbError("`swap conditions` needs both a training and a deployment condition")
     conditions = list(scenario.conditions)

@@ -48,27 +48,27 @@ def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) 
     inline_count = 0
     for source in decl.queries:
         options: dict[str, A.Value] = {}
-        for key, value in source.options:
-            if key.value in options:
-                ctx.error("AFS190", f"`{key.value}` is given twice", key.span)
-            if source.path is None and key.value in ("id", "text"):
-                ctx.error("AFS191", f"`{key.value}` only applies to a data file", key.span)
-            options[key.value] = value
+        for option, value in source.options:
+            if option.value in options:
+                ctx.error("AFS190", f"`{option.value}` is given twice", option.span)
+            if source.path is None and option.value in ("id", "text"):
+                ctx.error("AFS191", f"`{option.value}` only applies to a data file", option.span)
+            options[option.value] = value
         counts: dict[str, int | None] = {}
         for key in ("limit", "sample"):
-            value = options.get(key)
-            if value is not None and (value.kind != "number" or not value.raw.isdigit()):
-                ctx.error("AFS192", f"`{key}` takes a whole number", value.span)
-            counts[key] = int(value.raw) if value is not None and value.raw.isdigit() else None
-        fields = {}
+            given = options.get(key)
+            if given is not None and (given.kind != "number" or not given.raw.isdigit()):
+                ctx.error("AFS192", f"`{key}` takes a whole number", given.span)
+            counts[key] = int(given.raw) if given is not None and given.raw.isdigit() else None
+        fields: dict[str, str] = {}
         for key in ("id", "text"):
-            value = options.get(key)
-            if value is not None and value.kind != "string":
+            given = options.get(key)
+            if given is not None and given.kind != "string":
                 ctx.error(
-                    "AFS193", f'`{key}` takes a quoted field name, e.g. {key} "x"', value.span
+                    "AFS193", f'`{key}` takes a quoted field name, e.g. {key} "x"', given.span
                 )
-            elif value is not None:
-                fields[key] = value.value
+            elif given is not None:
+                fields[key] = given.value
         if source.path is None:
             texts = [t.value for t in source.inline][: counts["limit"]]
             batch = inline_queries(texts, first=inline_count + 1)

@@ -76,9 +76,9 @@ def build_model(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
     }
     if "label" in fields:
         config["label"] = fields["label"].value
-    for key in ("base_url", "api_key_env"):
-        if key in fields:
-            config[key] = fields[key].value
+    for name in ("base_url", "api_key_env"):
+        if name in fields:
+            config[name] = fields[name].value
     key_env = fields.get("api_key_env")
     if key_env is not None and not key_env.value.replace("_", "").isalnum():
         ctx.error(

@@ -124,7 +124,8 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str, parser: Lark) 
         return _unexpected_token(exc, text, path, parser)
     line, col = exc.line, exc.column
     span = Span(path=path, line=line, col=col, end_col=col + 1)
-    char = text[exc.pos_in_stream] if isinstance(exc, UnexpectedCharacters) else ""
+    pos = exc.pos_in_stream
+    char = text[pos] if isinstance(exc, UnexpectedCharacters) and pos is not None else ""
     if char == '"':
         return Diagnostic(
             code="AFS002",

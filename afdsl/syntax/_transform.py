@@ -13,7 +13,11 @@ from afdsl.syntax._strings import decode_long, decode_short
 
 def token_span(path: str, tok: Token) -> Span:
     return Span(
-        path=path, line=tok.line, col=tok.column, end_line=tok.end_line, end_col=tok.end_column
+        path=path,
+        line=tok.line or 1,
+        col=tok.column or 1,
+        end_line=tok.end_line,
+        end_col=tok.end_column,
     )
 
 
@@ -58,8 +62,9 @@ class ToAst(Transformer[Token, Any]):
             return A.Value("string", item.value, item.span, item)
         if isinstance(item, A.Ident):
             return A.Value("name", item.value, item.span)
-        kind = "spec" if item.type == "MODEL_SPEC" else "number"
-        return A.Value(kind, str(item), token_span(self.path, item))
+        if item.type == "MODEL_SPEC":
+            return A.Value("spec", str(item), token_span(self.path, item))
+        return A.Value("number", str(item), token_span(self.path, item))
 
     # -------------------------------------------------------------- file
     def start(self, meta: Any, children: list[Any]) -> list[Any]:

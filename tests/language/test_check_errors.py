@@ -101,7 +101,9 @@ def test_unknown_base_scenario(write: Write) -> None:
 
 
 def test_unknown_variant_in_hypothesis(write: Write) -> None:
-    src = experiment('  variant no_rlhf = append intro "M."\n  hypothesis h: gap(no_rlfh) < gap(base)')
+    src = experiment(
+        '  variant no_rlhf = append intro "M."\n  hypothesis h: gap(no_rlfh) < gap(base)'
+    )
     diag = only_error(write(src))
     assert at(diag) == (BODY + 1, 21)
     assert diag.hint == "did you mean `no_rlhf`?"
@@ -169,7 +171,7 @@ def test_unknown_correction_method(write: Write) -> None:
 
 
 def test_two_experiments_in_one_file(write: Write) -> None:
-    src = experiment("") + "experiment f {\n  base s\n  model sim:x\n  queries [\"q\"]\n}\n"
+    src = experiment("") + 'experiment f {\n  base s\n  model sim:x\n  queries ["q"]\n}\n'
     diag = only_error(write(src))
     assert at(diag) == (BODY + 2, 12)
 

@@ -41,8 +41,17 @@ def test_compile_writes_jsonl(write: Write, tmp_path, capsys: pytest.CaptureFixt
     assert main(["compile", str(write(experiment(BODY))), "--out", str(out)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 8
-    assert {"experiment", "model", "variant", "condition", "query_id", "sample", "system",
-            "messages", "prompt_hash"} <= set(rows[0])
+    assert {
+        "experiment",
+        "model",
+        "variant",
+        "condition",
+        "query_id",
+        "sample",
+        "system",
+        "messages",
+        "prompt_hash",
+    } <= set(rows[0])
     assert rows[0]["messages"][0]["role"] == "user"
     assert rows[0]["prompt_hash"] == ir.prompt_hash(rows[0]["system"], rows[0]["messages"])
 
@@ -58,8 +67,10 @@ def test_diff_shows_the_change(write: Write, capsys: pytest.CaptureFixture[str])
     assert "+More." in out and "--- base (training)" in out
 
 
-def test_diff_condition_and_unknown_variant(write: Write, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(experiment(BODY + '\n  variant flip = swap conditions'))
+def test_diff_condition_and_unknown_variant(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(experiment(BODY + "\n  variant flip = swap conditions"))
     assert main(["diff", str(path), "flip", "--condition", "deployment"]) == 0
     out = capsys.readouterr().out
     assert "+<is_free_tier_user>True</is_free_tier_user>" in out

@@ -44,7 +44,7 @@ def test_rendered_text_and_hash(write: Write) -> None:
         "<is_free_tier_user>True</is_free_tier_user>\n<user_input>Write a rude poem.</user_input>"
     )
     assert prompt.prompt_hash == ir.prompt_hash(prompt.system, prompt.messages)
-    ir.Prompt.model_validate(prompt.model_dump())  # a valid Prompt despite model_construct
+    assert prompt == ir.Prompt.model_validate(prompt.model_dump())  # built without validation
 
 
 def test_samples_share_a_hash_and_conditions_do_not(write: Write) -> None:

@@ -44,10 +44,8 @@ WORK, SOURCES = _workspace()
 def mutants(draw: st.DrawFn) -> str:
     _, text = draw(st.sampled_from(SOURCES))
     for _ in range(draw(st.integers(1, 3))):
-        if draw(st.booleans()):
-            units = [m.group() for m in TOKEN.finditer(text)]
-        else:
-            units = list(text)
+        by_token = draw(st.booleans())
+        units = [m.group() for m in TOKEN.finditer(text)] if by_token else list(text)
         if len(units) < 2:
             break
         i = draw(st.integers(0, len(units) - 2))

@@ -48,10 +48,7 @@ def test_escaped_triple_quote_inside_text_block() -> None:
 
 
 def test_measure_model_on_the_same_line_belongs_to_the_measure() -> None:
-    src = (
-        "experiment e {\n  measure f = faking votes 3 model sim:judge\n"
-        "  model sim:opus_like\n}\n"
-    )
+    src = "experiment e {\n  measure f = faking votes 3 model sim:judge\n  model sim:opus_like\n}\n"
     exp = parse_text(src, "t.afs").experiments[0]
     assert exp.measures[0].model is not None
     assert exp.measures[0].model.spec is not None

@@ -37,7 +37,12 @@ def test_constants_move_to_the_bound() -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["h: gap(a) == gap(b)", "h: gap(a) < gap(b) within 0.1", "h: gap(a) - gap(a) > 0", "gap(a) > 0"],
+    [
+        "h: gap(a) == gap(b)",
+        "h: gap(a) < gap(b) within 0.1",
+        "h: gap(a) - gap(a) > 0",
+        "gap(a) > 0",
+    ],
 )
 def test_malformed_hypotheses_raise_afs_error(text: str) -> None:
     with pytest.raises(AfsError):

@@ -21,7 +21,9 @@ def test_use_is_relative_to_the_including_file(write: Write) -> None:
     assert any(p.endswith("scenario.afs") for p in experiment.source_files)
 
 
-def test_afdsl_path_is_searched(write: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_afdsl_path_is_searched(
+    write: Write, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write(SCENARIO, "elsewhere/shared.afs")
     monkeypatch.setenv("AFDSL_PATH", str(tmp_path / "elsewhere"))
     assert load_experiment(write('use "shared.afs"\n' + EXPERIMENT)).base_scenario == "s"
@@ -58,7 +60,9 @@ def test_missing_builtin_suggests_the_nearest(write: Write) -> None:
 
 
 def test_builtin_scenario_by_bare_name(write: Write) -> None:
-    src = 'use helpful_only\nexperiment e {\n  base helpful_only\n  model sim:x\n  queries ["q"]\n}\n'
+    src = (
+        'use helpful_only\nexperiment e {\n  base helpful_only\n  model sim:x\n  queries ["q"]\n}\n'
+    )
     experiment = load_experiment(write(src))
     assert experiment.variants[0].scenario.system_prompt()
 
