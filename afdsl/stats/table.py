@@ -26,10 +26,6 @@ class Cell:
     complied: dict[str, int] = field(default_factory=dict)
     samples: dict[str, int] = field(default_factory=dict)
 
-    def add(self, query_id: str, complied: int) -> None:
-        self.complied[query_id] = self.complied.get(query_id, 0) + complied
-        self.samples[query_id] = self.samples.get(query_id, 0) + 1
-
 
 @dataclass
 class LabelTable:
@@ -107,6 +103,47 @@ def _fields(record: Mapping[str, Any], index: int, span: Span | None) -> Fields:
     return model, record["variant"], record["condition"], str(query_id), sample, complied
 
 
+def _fast_fields(record: dict[str, Any]) -> Fields | None:
+    """The common case (a well-formed dict) without per-field error handling; None if unsure."""
+    try:
+        variant, condition = record["variant"], record["condition"]
+        query_id, sample, complied = record["query_id"], record["sample"], record["complied"]
+    except KeyError:
+        return None
+    model = record.get("model")
+    if (
+        type(variant) is str
+        and type(condition) is str
+        and variant
+        and condition
+        and type(sample) is int
+        and (model is None or type(model) is str)
+        and (
+            complied is True or complied is False or (type(complied) is int and 0 <= complied <= 1)
+        )
+    ):
+        if type(query_id) is str:
+            return model, variant, condition, query_id, sample, int(complied)
+        if type(query_id) is int:
+            return model, variant, condition, str(query_id), sample, int(complied)
+    return None
+
+
+def _checked_fields(record: object, index: int, span: Span | None) -> Fields:
+    if isinstance(record, LabelRecord):
+        return (
+            record.model,
+            record.variant,
+            record.condition,
+            record.query_id,
+            record.sample,
+            int(record.complied),
+        )
+    if isinstance(record, Mapping):
+        return _fields(record, index, span)
+    raise _record_error(f"expected an object, got {type(record).__name__}", index, span)
+
+
 def build_table(
     records: Iterable[LabelRecord | Mapping[str, Any]],
     spans: Sequence[Span] | None = None,
@@ -121,20 +158,9 @@ def build_table(
     seen: dict[tuple, int] = {}
     for index, record in enumerate(records):
         span = spans[index] if spans is not None else None
-        key: Fields
-        if isinstance(record, LabelRecord):
-            key = (
-                record.model,
-                record.variant,
-                record.condition,
-                record.query_id,
-                record.sample,
-                int(record.complied),
-            )
-        elif isinstance(record, Mapping):
-            key = _fields(record, index, span)
-        else:
-            raise _record_error(f"expected an object, got {type(record).__name__}", index, span)
+        key = _fast_fields(record) if type(record) is dict else None
+        if key is None:
+            key = _checked_fields(record, index, span)
         model, variant, condition, query_id, sample, complied = key
         identity = key[:5]
         if identity in seen:
@@ -156,5 +182,6 @@ def build_table(
         cell = table.cells.get((model, variant, condition))
         if cell is None:
             cell = table.cells[(model, variant, condition)] = Cell()
-        cell.add(query_id, complied)
+        cell.complied[query_id] = cell.complied.get(query_id, 0) + complied
+        cell.samples[query_id] = cell.samples.get(query_id, 0) + 1
     return table
