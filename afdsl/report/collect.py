@@ -15,6 +15,7 @@ from typing import Any
 
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Experiment, Measure
+from afdsl.report._rows import read_cells, read_labels
 from afdsl.report.manifest import build_manifest, prompt_set_hash
 from afdsl.report.outcome import RunInfo, SampleRow, SequentialInfo, TestOutcome, VariantCounts
 from afdsl.stats.models import AnalysisResult
@@ -88,43 +89,33 @@ def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = N
 
     `only_queries` restricts everything to those queries (sequential rounds).
     """
-    chosen = _latest(store.responses(experiment=experiment.name, purpose="model"), experiment)
+    chosen = _latest(read_cells(store, experiment.name), experiment)
     if only_queries is not None:
         chosen = {k: r for k, r in chosen.items() if k[3] in only_queries}
-    # Reports list models, variants and queries in the order the file declares them.
-    models = {m.display: i for i, m in enumerate(experiment.models)}
-    variants = {v.name: i for i, v in enumerate(experiment.variants)}
-    queries = {q.id: i for i, q in enumerate(experiment.queries)}
-    chosen = dict(
-        sorted(
-            chosen.items(),
-            key=lambda kv: (models[kv[0][0]], variants[kv[0][1]], queries[kv[0][3]], kv[0][2:]),
-        )
-    )
-    labels = {m.name: store.labels(m.name, m.definition_hash()) for m in _measures(experiment)}
+    labels = {
+        m.name: read_labels(store, m.name, m.definition_hash()) for m in _measures(experiment)
+    }
     primary = compliance_measure(experiment)
     primary_name = primary.name if primary else "compliance"
 
     samples: list[SampleRow] = []
     records: dict[str, list[dict[str, Any]]] = {name: [] for name in labels}
     share = 1.0 if only_queries is None else len(only_queries) / max(len(experiment.queries), 1)
-    counts = {
-        key: VariantCounts(model=key[0], variant=key[1], expected=round(n * share))
-        for key, n in _expected(experiment).items()
-    }
+    expected = {key: round(n * share) for key, n in _expected(experiment).items()}
+    # Plain integer tallies: this loop runs once per sample (100,000 in a big report).
+    tally = {key: [0, 0, 0, 0] for key in expected}  # responses, errors, unparseable, unlabelled
     for (model, variant, condition, query_id, sample), row in chosen.items():
-        count = counts[(model, variant)]
-        count.responses += 1
+        count = tally[(model, variant)]
+        count[0] += 1
         row_labels: dict[str, int | None] = {}
         if row.status != "ok":
-            count.errors += 1
+            count[1] += 1
         else:
             for name, by_id in labels.items():
-                label = by_id.get(row.id)
-                if label is None:
+                if row.id not in by_id:
                     continue
-                row_labels[name] = label.label
-                if label.label is not None:
+                label = row_labels[name] = by_id[row.id]
+                if label is not None:
                     records[name].append(
                         {
                             "model": model,
@@ -132,20 +123,30 @@ def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = N
                             "condition": condition,
                             "query_id": query_id,
                             "sample": sample,
-                            "complied": int(label.label),
+                            "complied": label,
                         }
                     )
             if primary_name in labels and primary_name not in row_labels:
-                count.missing += 1  # answered but not labelled yet
+                count[3] += 1  # answered but not labelled yet
             elif row_labels.get(primary_name, 0) is None:
-                count.unparseable += 1
+                count[2] += 1
         samples.append(
             SampleRow(
                 model, variant, condition, query_id, sample, row.prompt_hash, row.status, row_labels
             )
         )
-    for c in counts.values():
-        c.missing += max(c.expected - c.responses, 0)
+    counts = {
+        key: VariantCounts(
+            model=key[0],
+            variant=key[1],
+            expected=n,
+            responses=tally[key][0],
+            errors=tally[key][1],
+            unparseable=tally[key][2],
+            missing=tally[key][3] + max(n - tally[key][0], 0),
+        )
+        for key, n in expected.items()
+    }
     return Gathered(chosen, records, counts, samples, primary_name, list(labels))
 
 
@@ -244,11 +245,27 @@ def _analyse(
             raise
         problems.append("no analysis: " + "; ".join(d.message for d in exc.diagnostics))
         return None
-    if extra:
-        # Back to the reader's order: per model, hypotheses as declared in the file.
-        models = {m.display: i for i, m in enumerate(experiment.models)}
-        declared = {h.name: i for i, h in enumerate(experiment.hypotheses)}
-        merged = result.hypotheses + [h for group in extra for h in group]
-        merged.sort(key=lambda h: (models.get(h.model or "", 0), declared.get(h.name, 0)))
-        result = result.model_copy(update={"hypotheses": merged})
-    return result
+    merged = result.hypotheses + [h for group in extra for h in group]
+    return _in_file_order(result.model_copy(update={"hypotheses": merged}), experiment)
+
+
+def _in_file_order(result: AnalysisResult, experiment: Experiment) -> AnalysisResult:
+    """Models, variants and hypotheses in the order the file declares them (the store sorts
+    by name; sorting the few results is far cheaper than sorting every sample)."""
+    models = {m.display: i for i, m in enumerate(experiment.models)}
+    variants = {v.name: i for i, v in enumerate(experiment.variants)}
+    declared = {h.name: i for i, h in enumerate(experiment.hypotheses)}
+
+    def by_variant(item: Any) -> tuple[int, int]:
+        return models.get(item.model or "", 0), variants.get(item.variant, 0)
+
+    return result.model_copy(
+        update={
+            "variants": sorted(result.variants, key=by_variant),
+            "contrasts": sorted(result.contrasts, key=by_variant),
+            "hypotheses": sorted(
+                result.hypotheses,
+                key=lambda h: (models.get(h.model or "", 0), declared.get(h.name, 0)),
+            ),
+        }
+    )
