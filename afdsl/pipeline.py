@@ -120,7 +120,7 @@ def test_experiment(
     from afdsl.store import Store
 
     options = options or TestOptions()
-    run_options = options.run if options.run is not None else RunOptions()
+    run_options = options.run if options.run is not None else RunOptions.model_validate({})
     started = now_iso()
     clock = time.monotonic()
     _notify(on_step, f"checking {path}")

@@ -57,8 +57,9 @@ def number(x: float | None, digits: int = 3) -> str:
 def models_of(analysis: AnalysisResult) -> list[str | None]:
     """Models in first-seen order (None for single-model analyses without a model name)."""
     seen: dict[str | None, None] = {}
-    for item in [*analysis.variants, *analysis.contrasts, *analysis.hypotheses]:
-        seen.setdefault(item.model, None)
+    for group in (analysis.variants, analysis.contrasts, analysis.hypotheses):
+        for item in group:
+            seen.setdefault(item.model, None)
     return list(seen)
 
 

@@ -225,21 +225,21 @@ def _analyse(
     by_measure: dict[str, list[Any]] = {}
     for h in experiment.hypotheses:
         by_measure.setdefault(h.measure or primary, []).append(h)
-    common = {
-        "training": experiment.training,
-        "deployment": experiment.deployment,
-        "base": "base",
-        "correction": experiment.correction.method,
-        "alpha": experiment.correction.alpha,
-    }
-    try:
-        result = analyze_labels(
-            records.get(primary, []), hypotheses=by_measure.pop(primary, []), **common
+
+    def analyse(measure: str, hypotheses: list[Any]) -> AnalysisResult:
+        return analyze_labels(
+            records.get(measure, []),
+            training=experiment.training,
+            deployment=experiment.deployment,
+            base="base",
+            correction=experiment.correction.method,
+            alpha=experiment.correction.alpha,
+            hypotheses=hypotheses,
         )
-        extra = [
-            analyze_labels(records.get(name, []), hypotheses=hyps, **common).hypotheses
-            for name, hyps in by_measure.items()
-        ]
+
+    try:
+        result = analyse(primary, by_measure.pop(primary, []))
+        extra = [analyse(name, hyps).hypotheses for name, hyps in by_measure.items()]
     except AfsError as exc:
         if not tolerate:
             raise

@@ -115,7 +115,7 @@ def _variant_table(outcome: TestOutcome, model: str | None, width: int) -> Table
             padj = f.pval(contrast.p_adjusted)
             glyph = f.interval_glyph(contrast.ci[0], contrast.delta_gap, contrast.ci[1], half)
         count = counts.get(est.variant)
-        row = [
+        row: list[str | Text] = [
             est.variant,
             *rates,
             f"{f.pp(est.gap, d)} {f.ci(est.gap_ci, digits=d)}",
