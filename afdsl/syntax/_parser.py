@@ -29,6 +29,7 @@ _TERMINAL_WORDS = {
     "$END": "the end of the file",
 }
 _OPENERS = {"{": "}", "[": "]", "(": ")"}
+_BRACKET_NAMES = {"{": "brace", "[": "bracket `]`", "(": "parenthesis `)`"}
 
 
 @functools.cache
@@ -153,7 +154,7 @@ def _unexpected_token(exc: UnexpectedToken, text: str, path: str, parser: Lark) 
             o_line, o_col, o_char = opener
             return Diagnostic(
                 code="AFS005",
-                message=f"missing closing `{_OPENERS[o_char]}` opened at line {o_line}",
+                message=f"missing closing {_BRACKET_NAMES[o_char]} opened at line {o_line}",
                 span=Span(path=path, line=o_line, col=o_col, end_col=o_col + 1),
                 hint=f"add `{_OPENERS[o_char]}` at the end of the block that starts here",
             )

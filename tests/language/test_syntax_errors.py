@@ -17,7 +17,7 @@ def test_misspelt_keyword_points_at_the_word_and_suggests(write: Write) -> None:
 def test_missing_closing_brace_at_end_names_the_opening_line(write: Write) -> None:
     path = write(SCENARIO + "experiment e {\n  base s\n  samples 2\n")
     diag = only_error(path)
-    assert "missing closing `}` opened at line 14" in diag.message
+    assert diag.message == "missing closing brace opened at line 14"
     assert at(diag) == (14, 14)
 
 
