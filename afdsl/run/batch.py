@@ -15,6 +15,7 @@ from typing import Any
 
 from afdsl.models.base import Backend, BackendError
 from afdsl.run.retry import backoff_delay, should_retry
+from afdsl.run.scheduler import params_hash
 from afdsl.run.types import RunOptions
 
 
@@ -55,7 +56,7 @@ async def run_batches(
     """Resume open batches, submit the rest in chunks, poll until every batch has ended."""
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for job in jobs:
-        groups[(job.config.spec, job.config.params_hash())].append(job)
+        groups[(job.config.spec, params_hash(job.config))].append(job)
     await asyncio.gather(*(_run_group(g, js, backends[g], state) for g, js in groups.items()))
 
 

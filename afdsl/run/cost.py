@@ -14,7 +14,7 @@ import os
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, PrivateAttr
 
 from afdsl.diagnostics import error
 from afdsl.models.base import Request
@@ -33,13 +33,16 @@ class Price(BaseModel):
 class PriceTable(BaseModel):
     models: dict[str, Price]
     batch_discount: float = 0.5
+    _cache: dict[str, Price | None] = PrivateAttr(default_factory=dict)
 
     def price(self, spec: str) -> Price | None:
         """The price of the most specific matching pattern, or None if the model is unknown."""
+        if spec in self._cache:  # called once per response: skip the pattern scan
+            return self._cache[spec]
         matches = [p for p in self.models if fnmatch.fnmatchcase(spec, p)]
-        if not matches:
-            return None
-        return self.models[max(matches, key=lambda p: (len(p.replace("*", "")), len(p)))]
+        best = max(matches, key=lambda p: (len(p.replace("*", "")), len(p))) if matches else None
+        self._cache[spec] = self.models[best] if best is not None else None
+        return self._cache[spec]
 
     def cost(
         self, spec: str, input_tokens: int, output_tokens: int, *, batch: bool = False

@@ -14,6 +14,7 @@ import random
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
@@ -26,6 +27,12 @@ from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
 from afdsl.store import ItemKey, Outcome, Store
 
 GroupKey = tuple[str, str]  # (model spec, params_hash)
+
+
+@lru_cache(maxsize=256)
+def params_hash(config: ModelConfig) -> str:
+    """`ModelConfig.params_hash()`, computed once per model rather than once per response."""
+    return config.params_hash()
 
 
 @dataclass
@@ -102,7 +109,7 @@ class RunState:
         common = {
             "prompt_hash": prompt_hash,
             "model": config.spec,
-            "params_hash": config.params_hash(),
+            "params_hash": params_hash(config),
             "sample": sample,
             "purpose": purpose,
             "params": {"temperature": config.temperature, "max_tokens": config.max_tokens},
@@ -148,7 +155,7 @@ class RunState:
 def item_key(item: RunItem) -> ItemKey:
     r = item.request
     return ItemKey(
-        item.experiment, r.model.spec, r.model.params_hash(), item.variant, item.condition,
+        item.experiment, r.model.spec, params_hash(r.model), item.variant, item.condition,
         item.query_id, r.sample, r.purpose, r.prompt_hash,
     )  # fmt: skip
 
@@ -162,7 +169,7 @@ def plan(items: Iterable[RunItem], store: Store | None, prices: PriceTable) -> P
     cached = 0
     for item in items:
         r = item.request
-        group = (r.model.spec, r.model.params_hash())
+        group = (r.model.spec, params_hash(r.model))
         if group not in statuses:
             configs[group] = r.model
             statuses[group] = store.statuses(*group) if store is not None else {}
@@ -263,7 +270,7 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
                 state.summary.skipped += 1
                 continue
             await limits.acquire(job.est_input + job.est_output)
-            group = (job.config.spec, job.config.params_hash())
+            group = (job.config.spec, params_hash(job.config))
             state.summary.sent += 1
             result = await _attempt(backends[group], job, options, rng)
             cost = state.record(job, result)
@@ -297,8 +304,8 @@ async def arun_items(
                 hint="add it to a price file named by $AFDSL_PRICES (see afdsl/data/prices.json)",
             )
     summary = RunSummary(total=len(items), cached=p.cached)
-    backends = _make_backends({g: c for g, c in p.configs.items() if any(
-        (j.config.spec, j.config.params_hash()) == g for j in p.jobs)})  # fmt: skip
+    needed = {(j.config.spec, params_hash(j.config)) for j in p.jobs}  # nothing to send: no client
+    backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
     progress = make_progress(options.progress)
     state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)
     progress.start(len(p.jobs), run_label(p.configs.values()))
@@ -308,7 +315,7 @@ async def arun_items(
             batched: list[Job] = []
             direct: list[Job] = []
             for job in jobs:
-                backend = backends[(job.config.spec, job.config.params_hash())]
+                backend = backends[(job.config.spec, params_hash(job.config))]
                 (batched if supports_batch(backend) else direct).append(job)
             await run_batches(batched, backends, state)
             jobs = direct

@@ -58,8 +58,11 @@ async def _serve(app: MockApp, port: int, started: Any, stop: asyncio.Event | No
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+_CHILD = "from afdsl.testing.mock_provider import _child_main; _child_main()"
+
+
 def _child_main() -> None:
-    """Entry point of `process=True`: `python -m afdsl.testing.mock_provider CONFIG_JSON PORT`."""
+    """Entry point of `process=True` (argv: CONFIG_JSON PORT)."""
     doc = json.loads(sys.argv[1])
     port = int(sys.argv[2])
     config = MockConfig(**doc)
@@ -125,8 +128,8 @@ class MockProvider:
             self._child = subprocess.Popen(
                 [
                     sys.executable,
-                    "-m",
-                    "afdsl.testing.mock_provider",
+                    "-c",
+                    _CHILD,
                     json.dumps(doc),
                     str(self.port),
                 ],
@@ -196,7 +199,3 @@ class MockProvider:
     def auth_values(self) -> set[str]:
         """API keys the clients presented (thread mode only), to check keys are passed through."""
         return set(self._app.state.auth_values) if self._app else set()
-
-
-if __name__ == "__main__":
-    _child_main()
