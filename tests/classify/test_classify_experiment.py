@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import fill_store, make_experiment
+from .conftest import fill_store, make_experiment
 
 from afdsl.classify import classify_experiment, judge
 from afdsl.ir import Measure, ModelConfig

@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from .conftest import EXAMPLES
 
 from afdsl.cli import main
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLES
+from .conftest import EXAMPLES
 
 from afdsl.classify import load_labelled, split_response, validate_measure
 from afdsl.diagnostics import AfsError

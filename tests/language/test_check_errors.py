@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SCENARIO, Write, at, errors, experiment, only_error
+from .conftest import SCENARIO, Write, at, errors, experiment, only_error
 
 from afdsl.check import check_file
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import Write, experiment
+from .conftest import Write, experiment
 
 from afdsl import ir
 from afdsl.cli import main

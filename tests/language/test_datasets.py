@@ -77,7 +77,7 @@ def test_inline_queries_numbering() -> None:
 
 
 def test_dataset_error_inside_a_check_points_at_the_data_file(tmp_path: Path) -> None:
-    from conftest import experiment
+    from .conftest import experiment
 
     from afdsl.check import check_file
 
@@ -90,7 +90,7 @@ def test_dataset_error_inside_a_check_points_at_the_data_file(tmp_path: Path) ->
 
 
 def test_dataset_columns_fill_template_slots(tmp_path: Path) -> None:
-    from conftest import SCENARIO
+    from .conftest import SCENARIO
 
     from afdsl.check import load_experiment
     from afdsl.expand import expand

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 
-from conftest import Write, experiment
+from .conftest import Write, experiment
 
 from afdsl import ir
 from afdsl.check import load_experiment

@@ -7,7 +7,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from conftest import SCENARIO, experiment
+from .conftest import SCENARIO, experiment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import SCENARIO, Write, at, only_error
+from .conftest import SCENARIO, Write, at, only_error
 
 from afdsl.check import check_file, load_experiment
 

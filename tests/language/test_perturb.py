@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import Write, experiment
+from .conftest import Write, experiment
 
 from afdsl import ir
 from afdsl.check import load_experiment

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SCENARIO, Write, at, only_error
+from .conftest import SCENARIO, Write, at, only_error
 
 
 def test_misspelt_keyword_points_at_the_word_and_suggests(write: Write) -> None:

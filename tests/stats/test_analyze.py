@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import random_counts, records_from_counts
+from .conftest import random_counts, records_from_counts
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint

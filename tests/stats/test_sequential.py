@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import records_from_counts
+from .conftest import records_from_counts
 from scipy import stats
 
 from afdsl.ir import Hypothesis, Term, WeightedTerm
