@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
+from typing import Any, Final
 
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
 from afdsl.models.anthropic import classify_sdk_error, resolve_api_key
-from afdsl.models.base import BackendError, Completion, Request
+from afdsl.models.base import BackendError, Completion, ErrorKind, Request
 
-BATCH_ENDPOINT = "/v1/chat/completions"
+BATCH_ENDPOINT: Final = "/v1/chat/completions"
 _FINISHED = {"completed", "failed", "expired", "cancelled"}
 
 
@@ -136,7 +136,7 @@ class OpenAIBackend:
                     else:
                         status = response.get("status_code")
                         detail = doc.get("error") or response.get("body")
-                        kind = (
+                        kind: ErrorKind = (
                             "client"
                             if status and 400 <= status < 500 and status != 429
                             else "server"

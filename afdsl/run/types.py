@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -30,18 +31,18 @@ class RunItem(BaseModel):
 class RunOptions(BaseModel):
     """How to run. `max_retries` is the one retry budget per request (the SDKs retry never)."""
 
-    concurrency: int = Field(16, ge=1)
-    rpm: int | None = Field(None, ge=1)
-    tpm: int | None = Field(None, ge=1)
-    budget_usd: float | None = Field(None, ge=0)
-    max_retries: int = Field(6, ge=0)
+    concurrency: Annotated[int, Field(ge=1)] = 16
+    rpm: Annotated[int | None, Field(ge=1)] = None
+    tpm: Annotated[int | None, Field(ge=1)] = None
+    budget_usd: Annotated[float | None, Field(ge=0)] = None
+    max_retries: Annotated[int, Field(ge=0)] = 6
     dry_run: bool = False
     batch: bool = False
     progress: bool = True
-    retry_base_s: float = Field(1.0, ge=0)  # first backoff step; doubles per attempt
-    retry_cap_s: float = Field(60.0, ge=0)
-    batch_poll_s: float = Field(30.0, gt=0)
-    batch_size: int = Field(10_000, ge=1)
+    retry_base_s: Annotated[float, Field(ge=0)] = 1.0  # first backoff step; doubles per attempt
+    retry_cap_s: Annotated[float, Field(ge=0)] = 60.0
+    batch_poll_s: Annotated[float, Field(gt=0)] = 30.0
+    batch_size: Annotated[int, Field(ge=1)] = 10_000
 
 
 class ModelEstimate(BaseModel):

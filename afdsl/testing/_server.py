@@ -269,7 +269,8 @@ class MockApp:
         content = b""
         for part in message.walk():
             if part.get_param("name", header="content-disposition") == "file":
-                content = part.get_payload(decode=True) or b""
+                payload = part.get_payload(decode=True)
+                content = payload if isinstance(payload, bytes) else b""
         file_id = self._next_id("file")
         self.state.files[file_id] = content
         return {
