@@ -6,12 +6,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from .conftest import fill_store, make_experiment
 
 from afdsl.classify import classify_experiment, judge
 from afdsl.ir import Measure, ModelConfig
 from afdsl.run import RunOptions
 from afdsl.store import Store
+
+from .conftest import fill_store, make_experiment
 
 JUDGE = ModelConfig(spec="sim:judge")
 TAG = Measure(name="compliance", kind="tag")

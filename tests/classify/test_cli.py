@@ -7,9 +7,10 @@ import shutil
 from pathlib import Path
 
 import pytest
-from .conftest import EXAMPLES
 
 from afdsl.cli import main
+
+from .conftest import EXAMPLES
 
 TINY = """use helpful_only
 

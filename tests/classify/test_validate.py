@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .conftest import EXAMPLES
 
 from afdsl.classify import load_labelled, split_response, validate_measure
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Measure, ModelConfig
 from afdsl.run import RunOptions
 from afdsl.store import Store
+
+from .conftest import EXAMPLES
 
 SIM_FAKING = Measure(
     name="faking",

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .conftest import SCENARIO, Write, at, errors, experiment, only_error
-
 from afdsl.check import check_file
+
+from .conftest import SCENARIO, Write, at, errors, experiment, only_error
 
 BODY = 18  # first line of an experiment body written by `experiment()`
 

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 
 import pytest
-from .conftest import Write, experiment
 
 from afdsl import ir
 from afdsl.cli import main
+
+from .conftest import Write, experiment
 
 BODY = '  variant more = append intro "More."\n  hypothesis h: gap(more) < gap(base)'
 

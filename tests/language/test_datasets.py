@@ -77,9 +77,9 @@ def test_inline_queries_numbering() -> None:
 
 
 def test_dataset_error_inside_a_check_points_at_the_data_file(tmp_path: Path) -> None:
-    from .conftest import experiment
-
     from afdsl.check import check_file
+
+    from .conftest import experiment
 
     jsonl(tmp_path, [{"id": "a", "text": "x"}, {"id": "b"}])
     main = tmp_path / "main.afs"
@@ -90,10 +90,10 @@ def test_dataset_error_inside_a_check_points_at_the_data_file(tmp_path: Path) ->
 
 
 def test_dataset_columns_fill_template_slots(tmp_path: Path) -> None:
-    from .conftest import SCENARIO
-
     from afdsl.check import load_experiment
     from afdsl.expand import expand
+
+    from .conftest import SCENARIO
 
     jsonl(tmp_path, [{"id": "a", "text": "x", "tone": "calm"}])
     main = tmp_path / "main.afs"

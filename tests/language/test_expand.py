@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import itertools
 
-from .conftest import Write, experiment
-
 from afdsl import ir
 from afdsl.check import load_experiment
 from afdsl.expand import count, expand
+
+from .conftest import Write, experiment
 
 BODY = '  samples 2\n  variant a = append intro "More."\n  variant b = remove section tiers'
 

@@ -7,11 +7,12 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .conftest import SCENARIO, experiment
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from afdsl.check import check_file
+
+from .conftest import SCENARIO, experiment
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = re.compile(r'"""[\s\S]*?"""|"(?:[^"\\\n]|\\.)*"|\w+|\s+|.', re.S)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from .conftest import SCENARIO, Write, at, only_error
 
 from afdsl.check import check_file, load_experiment
+
+from .conftest import SCENARIO, Write, at, only_error
 
 EXPERIMENT = 'experiment e {\n  base s\n  model sim:x\n  queries ["q"]\n}\n'
 

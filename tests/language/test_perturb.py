@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from .conftest import Write, experiment
-
 from afdsl import ir
 from afdsl.check import load_experiment
 from afdsl.perturb import library
+
+from .conftest import Write, experiment
 
 
 def variant(write: Write, ops: str, extra: str = "") -> ir.Scenario:

@@ -6,13 +6,14 @@ import math
 
 import numpy as np
 import pytest
-from .conftest import random_counts, records_from_counts
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
 from afdsl.diagnostics import AfsError
 from afdsl.stats import AnalysisResult, LabelRecord, analyze_labels
+
+from .conftest import random_counts, records_from_counts
 
 TOL = dict(rel=1e-9, abs=1e-12)
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from .conftest import random_counts, records_from_counts
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_paired
@@ -12,6 +11,8 @@ from statsmodels.stats.weightstats import ttost_paired
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Hypothesis, Term, WeightedTerm
 from afdsl.stats import analyze_labels
+
+from .conftest import random_counts, records_from_counts
 
 TOL = dict(rel=1e-9, abs=1e-12)
 SAMPLES = 4

@@ -6,11 +6,12 @@ import math
 
 import numpy as np
 import pytest
-from .conftest import records_from_counts
 from scipy import stats
 
 from afdsl.ir import Hypothesis, Term, WeightedTerm
 from afdsl.stats.sequential import SequentialTest, log_wealth, sequential_tests, value_range
+
+from .conftest import records_from_counts
 
 REPLICATES, MAX_QUERIES, SAMPLES, ALPHA = 2000, 400, 4, 0.05
 
