@@ -3,7 +3,7 @@
 The price table ships as `afdsl/data/prices.json`; a user file of the same
 shape (`$AFDSL_PRICES`, else `~/.config/afdsl/prices.json`) is merged over it,
 so users add models or correct prices without editing the package. Keys are
-model specs with `*` wildcards; the most specific (longest) match wins.
+model specs with `*` wildcards; the most specific match wins (see `PriceTable.price`).
 """
 
 from __future__ import annotations
@@ -39,9 +39,14 @@ class PriceTable(BaseModel):
         """The price of the most specific matching pattern, or None if the model is unknown."""
         if spec in self._cache:  # called once per response: skip the pattern scan
             return self._cache[spec]
-        matches = [p for p in self.models if fnmatch.fnmatchcase(spec, p)]
-        best = max(matches, key=lambda p: (len(p.replace("*", "")), len(p))) if matches else None
-        self._cache[spec] = self.models[best] if best is not None else None
+        # Most literal characters wins; then an exact key; then the later entry (user files
+        # are merged after the packaged table, so a user's price beats ours on a tie).
+        ranked = [
+            (len(p.replace("*", "")), "*" not in p, i, p)
+            for i, p in enumerate(self.models)
+            if fnmatch.fnmatchcase(spec, p)
+        ]
+        self._cache[spec] = self.models[max(ranked)[3]] if ranked else None
         return self._cache[spec]
 
     def cost(

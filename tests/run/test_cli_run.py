@@ -115,3 +115,16 @@ def test_status_without_a_store_is_a_user_error(tmp_path):
     assert (
         result.returncode == 2 and "no store" in result.stderr and "Traceback" not in result.stderr
     )
+
+
+def test_second_run_on_a_busy_store_exits_3_with_a_clear_message(tmp_path):
+    from afdsl.store import Store
+
+    afs = tmp_path / "busy.afs"
+    afs.write_text(EXPERIMENT.replace("samples 20", "samples 1"))
+    store = Store(tmp_path / ".afdsl" / "busy.sqlite")
+    with MockProvider() as server, store.run_lock():
+        result = _afdsl("run", str(afs), env=_env(server), cwd=tmp_path)
+        assert server.request_count == 0
+    assert result.returncode == 3
+    assert f"another afdsl run (pid {os.getpid()})" in result.stderr
