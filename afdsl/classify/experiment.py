@@ -7,6 +7,7 @@ in one batch, so they share its concurrency, rate limits and budget.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from afdsl.classify.measures import measure_spec, template_version
@@ -58,12 +59,14 @@ def classify_experiment(
     options: RunOptions | None = None,
     *,
     measures: tuple[Measure, ...] | None = None,
+    models: Sequence[str] | None = None,
 ) -> ClassifySummary:
     """Label every ok response of `experiment` in `store`; never calls the model under test.
 
     Judge calls that fail or are cut off by the budget leave their responses
     unlabelled (`pending`), so a rerun picks them up. With `options.dry_run`
     nothing is sent or stored; the summary carries the judge calls' estimates.
+    `models` (specs) restricts labelling to those models' responses.
     """
     from afdsl.run import RunOptions
 
@@ -71,7 +74,7 @@ def classify_experiment(
     measures = measures if measures is not None else effective_measures(experiment)
     rows: dict[int, ResponseRow] = {}
     for row in store.responses(experiment=experiment.name):
-        if row.status == "ok":
+        if row.status == "ok" and (models is None or row.model in models):
             rows.setdefault(row.id, row)
     queries = {q.id: q.text for q in experiment.queries}
     summary = ClassifySummary(experiment=experiment.name)

@@ -29,6 +29,7 @@ def register(subparsers: Any) -> None:
         "budget was reached (rerun to continue).",
     )
     classify.add_argument("file", metavar="FILE", help="the .afs experiment")
+    # --model (from the run options) restricts labelling to those models' responses.
     _add_run_options(classify)
     classify.set_defaults(func=cmd_classify)
 
@@ -61,6 +62,27 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     add_run_options(parser)
     with contextlib.suppress(argparse.ArgumentError):  # in case the runner drops --store
         parser.add_argument("--store", metavar="PATH", help="the store (default: beside FILE)")
+    parser.add_argument(
+        "--judge",
+        metavar="SPEC",
+        help="use this judge model for every judge and faking measure instead of the file's",
+    )
+
+
+def _with_judge(measures: tuple[Measure, ...], spec: str | None) -> tuple[Measure, ...]:
+    """The measures with their judge model replaced by `spec` (tag and keyword need none)."""
+    if spec is None:
+        return measures
+    from afdsl.ir import ModelConfig
+
+    replaced = []
+    for m in measures:
+        if m.model is not None:
+            m = m.model_copy(
+                update={"model": ModelConfig(spec=spec, temperature=m.model.temperature)}
+            )
+        replaced.append(m)
+    return tuple(replaced)
 
 
 def _run_options(args: argparse.Namespace) -> RunOptions:
@@ -98,7 +120,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
                 f"the store {path} has no responses of experiment `{experiment.name}`",
                 hint=f"run the experiment first: afdsl run {args.file}",
             )
-        summary = classify_experiment(experiment, store, _run_options(args))
+        from afdsl.classify import effective_measures
+
+        measures = _with_judge(effective_measures(experiment), args.judge)
+        summary = classify_experiment(
+            experiment, store, _run_options(args), measures=measures, models=args.model
+        )
     finally:
         store.close()
     if summary.dry_run:
@@ -168,9 +195,15 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
     from afdsl.check import load_experiment
     from afdsl.classify import load_labelled, measure_spec, validate_measure
+    from afdsl.diagnostics import error
 
+    if args.model:
+        raise error(
+            "`--model` has no meaning for validate: it scores texts, not a model under test",
+            hint="use --judge SPEC to validate the measure with another judge model",
+        )
     experiment = load_experiment(args.file)
-    measure = find_measure(experiment, args.measure)
+    (measure,) = _with_judge((find_measure(experiment, args.measure),), args.judge)
     spec = measure_spec(measure)
     records = load_labelled(args.labels)
     store = None

@@ -112,3 +112,33 @@ def test_validate_dry_run_prints_the_estimate_and_sends_nothing(
         main(["validate", str(afs), "faking", "--labels", "labels.jsonl", "--json", "--quiet"]) == 0
     )
     assert json.loads(capsys.readouterr().out)["pending"] == 0
+
+
+def test_classify_judge_option_relabels_with_another_judge_model(
+    afs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(afs), "--quiet"]) == 0
+    assert main(["classify", str(afs), "--quiet"]) == 0
+    capsys.readouterr()
+    # Same judge: everything is kept. Another judge model: a new measure definition.
+    assert main(["classify", str(afs), "--quiet", "--judge", "sim:judge_b"]) == 0
+    out = capsys.readouterr().out
+    assert "judge calls" in out
+
+
+def test_classify_model_option_restricts_to_those_models_responses(
+    afs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(afs), "--quiet"]) == 0
+    capsys.readouterr()
+    assert main(["classify", str(afs), "--quiet", "--model", "sim:refuser"]) == 0
+    out = capsys.readouterr().out
+    assert "judge calls" not in out  # no stored response belongs to sim:refuser
+
+
+def test_validate_rejects_model_option_with_a_hint(
+    afs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = main(["validate", str(afs), "faking", "--labels", "labels.jsonl", "--model", "sim:x"])
+    assert code == 2
+    assert "--judge" in capsys.readouterr().err
