@@ -63,7 +63,8 @@ class PlainProgress:
         self.counts = _Counts()
         self.counts.total = total
         self.label = label
-        self._line()
+        if total:  # nothing to send (all cached): say nothing
+            self._line()
 
     def _line(self) -> None:
         c = self.counts
@@ -83,7 +84,8 @@ class PlainProgress:
             self._line()
 
     def close(self) -> None:
-        self._line()
+        if self.counts.total:
+            self._line()
 
 
 class RichProgress:
@@ -114,6 +116,8 @@ class RichProgress:
     def start(self, total: int, label: str) -> None:
         self.counts = _Counts()
         self.counts.total = total
+        if not total:  # nothing to send (all cached): no empty bar
+            return
         self.progress.start()
         self.task = self.progress.add_task(label, total=total, rate="0.0", spent="0.0000", errors=0)
 
@@ -127,7 +131,8 @@ class RichProgress:
         )
 
     def close(self) -> None:
-        self.progress.stop()
+        if self.task is not None:
+            self.progress.stop()
 
 
 def make_progress(enabled: bool) -> ProgressSink:
