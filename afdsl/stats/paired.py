@@ -53,7 +53,10 @@ def t_test(
     test (p = 1).
     """
     import numpy as np
-    from scipy import stats
+
+    # scipy.special, not scipy.stats: the same functions scipy.stats.t calls
+    # (identical values), without scipy.stats' ~0.85 s import.
+    from scipy.special import stdtr, stdtrit
 
     d = np.asarray(values, dtype=np.float64)
     n = d.shape[-1]
@@ -68,15 +71,15 @@ def t_test(
     se = np.where(degenerate, 1.0, sd / np.sqrt(n))
     t = (mean - null) / se
     if alternative == "less":
-        p = stats.t.cdf(t, n - 1)
+        p = stdtr(n - 1, t)
         p_degenerate = np.where(mean < null - _EQUAL, 0.0, 1.0)
     elif alternative == "greater":
-        p = stats.t.sf(t, n - 1)
+        p = stdtr(n - 1, -t)
         p_degenerate = np.where(mean > null + _EQUAL, 0.0, 1.0)
     else:
-        p = 2.0 * stats.t.sf(np.abs(t), n - 1)
+        p = 2.0 * stdtr(n - 1, -np.abs(t))
         p_degenerate = np.where(np.abs(mean - null) > _EQUAL, 0.0, 1.0)
-    half = stats.t.ppf(0.5 + confidence / 2.0, n - 1) * se
+    half = stdtrit(n - 1, 0.5 + confidence / 2.0) * se
     half = np.where(degenerate, 0.0, half)
     p = np.minimum(np.where(degenerate, p_degenerate, p), 1.0)
     return TTest(mean, mean - half, mean + half, p, n)

@@ -12,6 +12,7 @@ term, which is why adding queries beats adding samples.
 from __future__ import annotations
 
 import math
+from statistics import NormalDist
 from typing import Literal
 
 from pydantic import BaseModel
@@ -38,16 +39,17 @@ class PowerPlan(BaseModel):
     method: str
 
 
-def _z(p: float) -> float:
-    from scipy.stats import norm
+# The standard library's normal distribution: planning needs a few quantiles,
+# not scipy.stats (whose import alone takes most of a second).
+_NORMAL = NormalDist()
 
-    return float(norm.ppf(p))
+
+def _z(p: float) -> float:
+    return _NORMAL.inv_cdf(p)
 
 
 def _phi(x: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.cdf(x))
+    return _NORMAL.cdf(x)
 
 
 def query_sd(p_training: float, p_deployment: float, samples: int, omega2: float = 0.0) -> float:
