@@ -134,6 +134,8 @@ def test_experiment(
         totals: list[tuple[Any, Any]] = []
         problems: list[str] = []
         tests = _sequential_tests(experiment) if options.sequential else {}
+        if options.sequential:  # one round runs everything through run_experiment, which prunes
+            _forget_earlier_cells(experiment, prompts, store)
         used: list[str] = []
         for batch in plan:
             used += batch
@@ -184,6 +186,22 @@ def test_experiment(
         return outcome
     finally:
         store.close()
+
+
+def _forget_earlier_cells(experiment: Experiment, prompts: list[Prompt], store: Any) -> None:
+    """Index this version's cells and forget those of an earlier, edited version of the file,
+    as `run_experiment` does, so reports only read responses to the current prompts."""
+    import uuid
+
+    from afdsl.run import items_from_prompts
+    from afdsl.run.scheduler import item_key
+
+    generation = uuid.uuid4().hex
+    store.register_items(
+        (item_key(i) for i in items_from_prompts(prompts, experiment)), generation=generation
+    )
+    for model in experiment.models:
+        store.prune_items(experiment.name, model.spec, "model", generation)
 
 
 def _rounds(experiment: Experiment, options: TestOptions) -> list[list[str]]:

@@ -1,8 +1,8 @@
 """Read an experiment's responses and labels back from a store and analyse them.
 
 This is the part of `afdsl test` that `afdsl report` repeats: no model is
-called. Responses are picked one per (model, variant, condition, query,
-sample); unparseable labels are left out of the statistics and counted; calls
+called. Each (model, variant, condition, query, sample) cell has one response;
+unparseable labels are left out of the statistics and counted; calls
 that failed or samples that are missing become `problems` (exit code 3).
 """
 
@@ -37,9 +37,13 @@ def _measures(experiment: Experiment) -> tuple[Measure, ...]:
     return effective_measures(experiment)
 
 
-def _latest(rows: Iterable[Any], experiment: Experiment) -> dict[tuple, Any]:
-    """One response per (model, variant, condition, query, sample): the newest ok one, else the
-    newest error. Responses of other models, sampling parameters or an older design are left out.
+def _cells(rows: Iterable[Any], experiment: Experiment) -> dict[tuple, Any]:
+    """The response of each (model, variant, condition, query, sample) cell of `experiment`.
+
+    The runner keeps one indexed prompt per cell (it forgets the cells of an
+    earlier, edited version of the file), so a cell has at most one response.
+    Responses of models or sampling parameters the file no longer names are
+    left out.
     """
     params = {m.spec: (m.params_hash(), m.display) for m in experiment.models}
     variants = {v.name for v in experiment.variants}
@@ -51,14 +55,7 @@ def _latest(rows: Iterable[Any], experiment: Experiment) -> dict[tuple, Any]:
             continue
         if row.query_id not in queries or row.sample >= experiment.samples:
             continue
-        key = (spec[1], row.variant, row.condition, row.query_id, row.sample)
-        old = chosen.get(key)
-        if (
-            old is None
-            or (row.status == "ok") > (old.status == "ok")
-            or ((row.status == "ok") == (old.status == "ok") and row.id > old.id)
-        ):
-            chosen[key] = row
+        chosen[(spec[1], row.variant, row.condition, row.query_id, row.sample)] = row
     return chosen
 
 
@@ -89,7 +86,7 @@ def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = N
 
     `only_queries` restricts everything to those queries (sequential rounds).
     """
-    chosen = _latest(read_cells(store, experiment.name), experiment)
+    chosen = _cells(read_cells(store, experiment.name), experiment)
     if only_queries is not None:
         chosen = {k: r for k, r in chosen.items() if k[3] in only_queries}
     labels = {

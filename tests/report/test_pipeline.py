@@ -1,0 +1,67 @@
+"""`test_experiment` against a store that holds an earlier version of the experiment."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from afdsl import pipeline
+from afdsl.check import load_experiment
+from afdsl.expand import expand
+from afdsl.pipeline import TestOptions
+
+QUERIES = Path(__file__).parents[2] / "examples" / "queries" / "demo.jsonl"
+
+SOURCE = """use helpful_only
+
+experiment edited {{
+  base    helpful_only
+  model   sim:opus_like
+  queries "{queries}"
+  samples 2
+  seed    3
+
+  variant probe = apply {perturbation}
+
+  hypothesis has_gap: gap(base) > 0
+}}
+"""
+
+
+def _write(path: Path, perturbation: str) -> Path:
+    path.write_text(SOURCE.format(queries=QUERIES, perturbation=perturbation), encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("sequential", [False, True])
+def test_editing_a_variant_reports_only_the_new_prompts(tmp_path, sequential):
+    afs, store = tmp_path / "edited.afs", tmp_path / "s.sqlite"
+    options = TestOptions(store=store, sequential=sequential)
+    pipeline.test_experiment(_write(afs, "no_rlhf"), options)
+    old = {p.prompt_hash for p in expand(load_experiment(afs)) if p.variant == "probe"}
+
+    outcome = pipeline.test_experiment(_write(afs, "openai_trainer"), options)
+    new = {p.prompt_hash for p in expand(load_experiment(afs)) if p.variant == "probe"}
+    assert old.isdisjoint(new)  # the edit changed every prompt of the variant
+
+    reported = {s.prompt_hash for s in outcome.samples if s.variant == "probe"}
+    assert reported <= new if sequential else reported == new
+    probe = next(c for c in outcome.counts if c.variant == "probe")
+    assert probe.responses == probe.expected and probe.missing == 0
+    assert not outcome.problems
+
+
+def test_csv_has_one_row_per_cell_after_an_edit(tmp_path):
+    afs, store, out = tmp_path / "edited.afs", tmp_path / "s.sqlite", tmp_path / "r.csv"
+    pipeline.test_experiment(_write(afs, "no_rlhf"), TestOptions(store=store))
+    outcome = pipeline.test_experiment(_write(afs, "openai_trainer"), TestOptions(store=store))
+    from afdsl.report import write_csv
+
+    write_csv(outcome, out)
+    with out.open(encoding="utf-8") as fh:
+        fh.readline()  # the manifest comment
+        rows = list(csv.DictReader(fh))
+    cells = {(r["variant"], r["condition"], r["query_id"], r["sample"]) for r in rows}
+    assert len(rows) == len(cells) == 2 * 2 * 56 * 2  # variants x conditions x queries x samples
