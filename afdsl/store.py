@@ -28,7 +28,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 from pydantic import BaseModel, Field
 
@@ -104,8 +104,26 @@ CREATE TABLE IF NOT EXISTS labels (
 """
 
 
-class ResponseRow(BaseModel):
-    """One stored response as one experiment cell sees it."""
+@dataclass(frozen=True, kw_only=True)
+class ResponseResult:
+    """The result columns of a response: text and usage, or an error kind and message.
+
+    One declaration for both directions: `Outcome` (what the runner writes)
+    and `ResponseRow` (what later stages read) inherit these fields.
+    """
+
+    text: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    model_id: str | None = None
+    cost_usd: float = 0.0
+
+
+class ResponseRow(BaseModel, ResponseResult):
+    """One stored response as one experiment cell sees it (result fields from `ResponseResult`)."""
 
     id: int
     experiment: str
@@ -118,18 +136,24 @@ class ResponseRow(BaseModel):
     query_id: str
     purpose: str
     status: Literal["ok", "error"]
-    text: str | None = None
-    error_kind: str | None = None
-    error_message: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    latency_s: float = 0.0
-    model_id: str | None = None
-    cost_usd: float = 0.0
     created_at: str = ""
     params: dict[str, Any] = Field(default_factory=dict)
     afdsl_version: str = ""
     attempts: int = 1
+
+
+class CellRow(NamedTuple):
+    """One experiment cell's response without its text: what a report reads, per sample."""
+
+    id: int
+    model: str
+    params_hash: str
+    prompt_hash: str
+    sample: int
+    variant: str
+    condition: str
+    query_id: str
+    status: str
 
 
 class LabelRow(BaseModel):
@@ -159,8 +183,8 @@ class ItemKey:
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What came back for one key: text and usage, or an error kind and message."""
+class Outcome(ResponseResult):
+    """What came back for one key; the result fields are keyword-only (see `ResponseResult`)."""
 
     prompt_hash: str
     model: str
@@ -168,14 +192,6 @@ class Outcome:
     sample: int
     purpose: str
     params: dict[str, Any]
-    text: str | None = None
-    error_kind: str | None = None
-    error_message: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    latency_s: float = 0.0
-    model_id: str | None = None
-    cost_usd: float = 0.0
 
 
 class StoreBusy(Exception):
@@ -193,12 +209,14 @@ _FIELDS = (
     "r.cost_usd", "r.created_at", "r.params", "r.afdsl_version", "r.attempts",
 )  # fmt: skip
 _NAMES = tuple(f.split(".")[1] for f in _FIELDS)
+_QUALIFIED = dict(zip(_NAMES, _FIELDS, strict=True))
 _RESPONSE_COLUMNS = ", ".join(_FIELDS)
 # For a key looked up without a cell (a judge call with no items row), fill cell fields.
 _LOOKUP_COLUMNS = ", ".join(
     f"COALESCE({f}, '{'model' if f == 'i.purpose' else ''}')" if f.startswith("i.") else f
     for f in _FIELDS
 )
+_CELL_COLUMNS = ", ".join(_QUALIFIED[name] for name in CellRow._fields)
 _JOIN = (
     "FROM items i JOIN responses r ON r.prompt_hash = i.prompt_hash AND r.model = i.model "
     "AND r.params_hash = i.params_hash AND r.sample = i.sample"
@@ -351,6 +369,37 @@ class Store:
         values = cur.fetchone()
         return None if values is None else _row(values)
 
+    def cells(self, experiment: str, purpose: str = "model") -> list[CellRow]:
+        """Every stored response of `experiment`'s cells (ok and error), without text.
+
+        The lean read for reports: a tuple per cell instead of a validated
+        `ResponseRow`, in no particular order.
+        """
+        cur = self.db.execute(
+            f"SELECT {_CELL_COLUMNS} {_JOIN} WHERE i.purpose = ? AND i.experiment = ?",
+            (purpose, experiment),
+        )
+        return [CellRow(*values) for values in cur]
+
+    def error_kinds(self, model: str, params_hash: str) -> dict[tuple[str, int], str]:
+        """(prompt_hash, sample) -> error kind of every failed response of one model and params."""
+        cur = self.db.execute(
+            "SELECT prompt_hash, sample, COALESCE(error_kind, 'other') FROM responses "
+            "WHERE model = ? AND params_hash = ? AND status = 'error'",
+            (model, params_hash),
+        )
+        return {(h, s): kind for h, s, kind in cur}
+
+    def output_tokens_seen(self, model: str, params_hash: str) -> tuple[int, int]:
+        """(number, total output tokens) of the ok responses stored for one model and params."""
+        cur = self.db.execute(
+            "SELECT COUNT(*), COALESCE(SUM(output_tokens), 0) FROM responses "
+            "WHERE model = ? AND params_hash = ? AND status = 'ok'",
+            (model, params_hash),
+        )
+        count, total = cur.fetchone()
+        return int(count), int(total)
+
     # -- batches ------------------------------------------------------------------------------
 
     def add_batch(
@@ -415,6 +464,14 @@ class Store:
             )
             for rid, label, score, detail in cur
         }  # fmt: skip
+
+    def label_values(self, measure: str, definition_hash: str) -> dict[int, int | None]:
+        """Response id -> label (1, 0, or None for unparseable) of one measure definition."""
+        cur = self.db.execute(
+            "SELECT response_id, label FROM labels WHERE measure = ? AND definition_hash = ?",
+            (measure, definition_hash),
+        )
+        return dict(cur.fetchall())
 
     # -- plumbing -----------------------------------------------------------------------------
 
