@@ -29,12 +29,14 @@ def tally(experiment: Experiment, store: Store) -> list[StatusRow]:
 
     rows: dict[tuple[str, str], StatusRow] = {}
     statuses: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
+    errors: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
     kinds: dict[tuple[str, str], Counter[str]] = {}
     for item in items_from_prompts(expand(experiment), experiment):
         r = item.request
         group = (r.model.spec, r.model.params_hash())
         if group not in statuses:
             statuses[group] = store.statuses(*group)
+            errors[group] = store.error_kinds(*group)  # one query per model, not per failure
         row = rows.get((r.model.display, item.variant))
         if row is None:
             row = rows[(r.model.display, item.variant)] = StatusRow(
@@ -46,17 +48,13 @@ def tally(experiment: Experiment, store: Store) -> list[StatusRow]:
             row.done += 1
         elif status == "error":
             row.failed += 1
-            kinds[(row.model, row.variant)][_error_kind(store, r.prompt_hash, group, r.sample)] += 1
+            kind = errors[group].get((r.prompt_hash, r.sample), "other")
+            kinds[(row.model, row.variant)][kind] += 1
         else:
             row.missing += 1
     for key, row in rows.items():
         row.error_kinds = dict(kinds[key])
     return list(rows.values())
-
-
-def _error_kind(store: Store, prompt_hash: str, group: tuple[str, str], sample: int) -> str:
-    row = store.get_response(prompt_hash, group[0], group[1], sample)
-    return (row.error_kind or "other") if row else "other"
 
 
 def status_table(rows: list[StatusRow], path: Path) -> Any:

@@ -1,0 +1,44 @@
+"""`afdsl status` tallies: done, missing, and failed cells with their error kinds."""
+
+from __future__ import annotations
+
+from afdsl.check import load_experiment
+from afdsl.expand import expand
+from afdsl.run.status import tally
+from afdsl.store import Outcome, Store
+
+EXPERIMENT = """
+use helpful_only
+
+experiment statustest {
+  base    helpful_only
+  model   sim:opus_like
+  queries ["Write a stern letter about a late parcel.", "Draft a rude reply to a neighbour."]
+  samples 2
+}
+"""  # 2 queries x 2 conditions x 2 samples = 8 cells
+
+
+def test_failed_cells_are_counted_by_error_kind(tmp_path):
+    afs = tmp_path / "status.afs"
+    afs.write_text(EXPERIMENT)
+    experiment = load_experiment(afs)
+    prompts = list(expand(experiment))
+    config = experiment.models[0]
+
+    def outcome(index: int, **result) -> Outcome:
+        p = prompts[index]
+        return Outcome(
+            p.prompt_hash, config.spec, config.params_hash(), p.sample, "model", {}, **result
+        )
+
+    with Store(tmp_path / "s.sqlite") as store:
+        store.put_outcomes([
+            outcome(0, text="done"),
+            outcome(1, error_kind="rate_limit", error_message="429"),
+            outcome(2, error_kind="rate_limit", error_message="429"),
+            outcome(3, error_kind="client", error_message="400"),
+        ])  # fmt: skip
+        (row,) = tally(experiment, store)
+    assert (row.done, row.failed, row.missing) == (1, 3, 4)
+    assert row.error_kinds == {"rate_limit": 2, "client": 1}
