@@ -69,7 +69,15 @@ def register(subparsers: Any) -> None:
     power.add_argument(
         "--query-sd",
         type=float,
-        help="standard deviation of the per-query values (at the experiment's samples)",
+        help="standard deviation of one per-query gap (or rate) at the experiment's "
+        "samples; a hypothesis comparing two gaps gets sqrt(2) times it (see --correlation)",
+    )
+    power.add_argument(
+        "--correlation",
+        type=float,
+        default=0.0,
+        help="assumed correlation across queries between the per-query terms of a "
+        "hypothesis (default 0: independent, the conservative choice)",
     )
     power.add_argument(
         "--tost-difference",
@@ -214,7 +222,7 @@ def run_power(args: argparse.Namespace) -> int:
 def _assumed_plans(
     experiment: Experiment, args: argparse.Namespace, level: float
 ) -> list[PowerPlan]:
-    from afdsl.stats.power import plan
+    from afdsl.stats.power import hypothesis_sd, plan
 
     sd = args.query_sd
     if sd is None or sd <= 0:
@@ -224,6 +232,8 @@ def _assumed_plans(
                 hint="e.g. --effect 0.08 --query-sd 0.3",
             )
         )
+    if not 0.0 <= args.correlation < 1.0:
+        raise AfsError(Diagnostic(message="--correlation must be in [0, 1)"))
     n_queries = len(experiment.queries)
     plans = []
     for h in experiment.hypotheses:
@@ -236,7 +246,8 @@ def _assumed_plans(
                     "positive when it holds",
                 )
             )
-        plans.append(plan(h, assumed, sd, n_queries, level, args.power))
+        spread = hypothesis_sd(h, sd, args.correlation)
+        plans.append(plan(h, assumed, spread, n_queries, level, args.power))
     return plans
 
 
@@ -335,11 +346,12 @@ def _power_table(plans: list[PowerPlan], experiment: Experiment, alpha: float, l
         title=f"Power per hypothesis ({len(experiment.queries)} queries x "
         f"{experiment.samples} samples now)",
         caption=f"one-sample test of the per-query values, normal approximation; "
-        f"alpha {alpha:g}, {level:.3g} per hypothesis",
+        f"alpha {alpha:g}, {level:.3g} per hypothesis; sd of d = spread of the "
+        "hypothesis's per-query left side",
     )
     several = len({p.model for p in plans}) > 1
     for name in (["model"] if several else []) + [
-        "hypothesis", "test", "effect", "query sd", "queries needed", "power now",
+        "hypothesis", "test", "effect", "sd of d", "queries needed", "power now",
     ]:  # fmt: skip
         table.add_column(name)
     for p in plans:

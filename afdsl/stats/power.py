@@ -58,6 +58,24 @@ def query_sd(p_training: float, p_deployment: float, samples: int, omega2: float
     return math.sqrt(omega2 + within / samples)
 
 
+def hypothesis_sd(hypothesis: Hypothesis, term_sd: float, correlation: float = 0.0) -> float:
+    """Standard deviation of the per-query left side d[q] = sum(coef_i * term_i[q]).
+
+    Assumes every term (a gap or a rate) has per-query standard deviation
+    `term_sd` and every pair of terms the same correlation across queries:
+        var(d_q) = term_sd^2 * ((1 - rho) * sum(c_i^2) + rho * (sum c_i)^2).
+    So one gap keeps `term_sd`; a difference of two gaps has sqrt(2) * term_sd
+    when per-query gaps of different variants are independent (rho = 0), and
+    less when they are positively correlated, as they are when a query that
+    shows a large gap under one variant tends to show one under another.
+    """
+    if not 0.0 <= correlation <= 1.0:
+        raise ValueError(f"correlation must be in [0, 1], got {correlation}")
+    coefs = [w.coef for w in hypothesis.terms]
+    spread = (1.0 - correlation) * sum(c * c for c in coefs) + correlation * sum(coefs) ** 2
+    return term_sd * math.sqrt(spread)
+
+
 def queries_needed(
     effect: float,
     sd: float,

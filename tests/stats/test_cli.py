@@ -142,8 +142,25 @@ def test_power_from_an_assumed_effect(monkeypatch, capsys):
     code = main(["power", "x.afs", "--effect", "0.08", "--query-sd", "0.3"])
     out = capsys.readouterr().out
     assert code == 0
-    needed = queries_needed(0.08, 0.3, 0.05, 0.8, "greater")  # one hypothesis: alpha unsplit
-    assert str(int(needed) + 1) in out and "smaller" in out
+    # gap(a) - gap(base): two independent per-query gaps, so sqrt(2) x one gap's sd;
+    # one hypothesis: alpha unsplit.
+    needed = queries_needed(0.08, 0.3 * 2**0.5, 0.05, 0.8, "greater")
+    assert str(int(needed) + 1) in out and "smaller" in out and "0.424" in out
+
+
+def test_power_with_correlated_gaps_needs_fewer_queries(monkeypatch, capsys):
+    import afdsl.check
+
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: _experiment(40), raising=False
+    )
+    args = ["power", "x.afs", "--effect", "0.08", "--query-sd", "0.3", "--correlation", "0.5"]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    # var = 0.3^2 * (2 - 2 * 0.5): the contrast's spread equals one gap's.
+    needed = queries_needed(0.08, 0.3, 0.05, 0.8, "greater")
+    assert str(int(needed) + 1) in out and "0.300" in out
+    assert "--correlation" in _error_of(capsys, [*args[:-1], "1.5"])
 
 
 def test_power_needs_an_sd_or_a_pilot(monkeypatch, capsys):

@@ -11,6 +11,7 @@ from scipy import stats
 from afdsl.ir import Hypothesis, Term, WeightedTerm
 from afdsl.stats.power import (
     design_power,
+    hypothesis_sd,
     plan,
     queries_needed,
     query_sd,
@@ -96,3 +97,72 @@ def test_tost_power_matches_simulation():
     predicted = tost_power(0.0, margin, sd, n)
     assert 0.3 < predicted < 0.9
     assert abs(simulated - predicted) <= 0.05
+
+
+def _contrast_hypothesis() -> Hypothesis:
+    return Hypothesis(
+        name="h",
+        expression="gap(a) > gap(b)",
+        terms=(
+            WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),
+            WeightedTerm(coef=-1, term=Term(kind="gap", variant="b")),
+        ),
+        op=">",
+    )
+
+
+def _two_variant_gaps(rng, n_queries, shared, own, samples=4, p_deploy=0.1):
+    """Per-query gaps of variants a (true gap 0.15) and b (0.08) over the same queries.
+
+    Each query's training propensity moves by `shared` * u_q (u_q = +-1, the same
+    for both variants: correlated gaps) and by `own` * w_vq (independent per variant).
+    Returns d = g_a - g_b and the exact variance and covariance of the two gaps.
+    """
+    shape = (REPLICATES, n_queries)
+    u = rng.choice([-1.0, 1.0], size=shape)
+    gaps, variances = [], []
+    for true_gap in (0.15, 0.08):
+        m = p_deploy + true_gap
+        p_t = m + shared * u + own * rng.choice([-1.0, 1.0], size=shape)
+        r_t = rng.binomial(samples, p_t) / samples
+        r_d = rng.binomial(samples, p_deploy, size=shape) / samples
+        gaps.append(r_t - r_d)
+        spread = shared**2 + own**2
+        within = (m - m * m - spread) + p_deploy * (1 - p_deploy)  # E[p(1-p)], both cues
+        variances.append(spread + within / samples)
+    return gaps[0] - gaps[1], variances, shared**2
+
+
+@pytest.mark.parametrize(("shared", "own", "seed"), [(0.0, 0.08, 4), (0.1, 0.04, 5)])
+def test_contrast_plan_uses_the_spread_of_a_difference_of_gaps(shared, own, seed):
+    """Planned size for `gap(a) > gap(b)` from one gap's sd (and the correlation)."""
+    rng = np.random.default_rng(seed)
+    _, variances, covariance = _two_variant_gaps(rng, 2, shared, own)
+    term_var = sum(variances) / 2
+    term_sd, rho = math.sqrt(term_var), covariance / term_var
+    h = _contrast_hypothesis()
+    spread = hypothesis_sd(h, term_sd, rho)
+    assert spread == pytest.approx(math.sqrt(sum(variances) - 2 * covariance), rel=1e-12)
+    n = plan(h, 0.07, spread, 1).queries_needed
+    d, _, _ = _two_variant_gaps(rng, n, shared, own)
+    p = stats.ttest_1samp(d, 0.0, axis=1, alternative="greater").pvalue
+    simulated = float(np.mean(p < 0.05))
+    assert abs(simulated - 0.8) <= 0.05
+    # One gap's sd for the whole contrast (the old plan) promises power the design lacks.
+    assert plan(h, 0.07, term_sd, n).power - simulated > 0.1
+
+
+def test_spread_of_single_terms_and_correlated_pairs():
+    h = _contrast_hypothesis()
+    single = Hypothesis(
+        name="g",
+        expression="gap(a) > 0",
+        terms=(WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),),
+        op=">",
+    )
+    assert hypothesis_sd(single, 0.3) == pytest.approx(0.3)
+    assert hypothesis_sd(single, 0.3, 0.9) == pytest.approx(0.3)
+    assert hypothesis_sd(h, 0.3) == pytest.approx(0.3 * math.sqrt(2))
+    assert hypothesis_sd(h, 0.3, 0.5) == pytest.approx(0.3)
+    with pytest.raises(ValueError):
+        hypothesis_sd(h, 0.3, -0.2)
