@@ -108,3 +108,72 @@ def test_update_from_cumulative_labels_consumes_each_query_once():
 def test_family_uses_bonferroni_levels():
     tests = sequential_tests([_gap_hypothesis(), _gap_hypothesis("<")], 0.05, "holm")
     assert [t.alpha for t in tests] == [0.025, 0.025]
+
+
+def _run_with_budget(d: np.ndarray, budget: int, round_queries: int = 5) -> tuple[str, int]:
+    """Feed one replicate round by round, as `afdsl test --sequential` does; stop when decided."""
+    test = SequentialTest(_gap_hypothesis(), ALPHA, budget=budget)
+    decision = "continue"
+    for start in range(0, budget, round_queries):
+        decision = test.update(d[start : start + round_queries])
+        if decision != "continue":
+            break
+    return test.finish() if decision == "continue" else decision, test.n
+
+
+@pytest.mark.parametrize(("p_train", "p_deploy", "seed"), [(0.07, 0.04, 21), (0.05, 0.05, 22)])
+def test_early_fail_never_stops_a_run_that_could_still_pass(p_train, p_deploy, seed):
+    budget, runs = 200, 300
+    rng = np.random.default_rng(seed)
+    d = (rng.binomial(4, p_train, (runs, budget)) - rng.binomial(4, p_deploy, (runs, budget))) / 4
+    would_pass = (log_wealth(d) >= math.log(1 / ALPHA)).any(axis=1)  # monitored to the budget
+    outcomes = [_run_with_budget(row, budget) for row in d]
+    passed = np.array([decision == "pass" for decision, _ in outcomes])
+    early_fail = np.array([decision == "fail" and n < budget for decision, n in outcomes])
+    assert early_fail.sum() >= 30  # the rule does act
+    assert not (early_fail & would_pass).any()
+    assert (passed == would_pass).all()  # same pass/fail as running to the budget
+
+
+def test_early_fail_saves_queries_when_the_effect_points_the_other_way():
+    budget, runs = 200, 200
+    rng = np.random.default_rng(23)
+    d = (rng.binomial(4, 0.03, (runs, budget)) - rng.binomial(4, 0.14, (runs, budget))) / 4
+    outcomes = [_run_with_budget(row, budget) for row in d]
+    assert all(decision == "fail" for decision, _ in outcomes)
+    assert np.median([n for _, n in outcomes]) <= 0.9 * budget
+
+
+def test_early_fail_is_exact_one_query_before_the_budget():
+    """With one query left, "fail" exactly when even the most favourable query cannot pass."""
+    rng = np.random.default_rng(24)
+    _, high = value_range(_gap_hypothesis())
+    agreed = set()
+    for _ in range(300):
+        n = int(rng.integers(5, 40))
+        d = (rng.binomial(4, 0.3, n) - rng.binomial(4, 0.15, n)) / 4
+        test = SequentialTest(_gap_hypothesis(), ALPHA, budget=n + 1)
+        decision = test.update(d)
+        if decision == "pass":
+            continue
+        best = SequentialTest(_gap_hypothesis(), ALPHA).update([*d, high])
+        assert (decision == "fail") == (best != "pass")
+        agreed.add(decision)
+    assert agreed == {"fail", "continue"}  # both branches exercised
+
+
+def test_without_a_budget_a_test_never_fails_early():
+    test = SequentialTest(_gap_hypothesis(), ALPHA)
+    assert test.update(-np.ones(500)) == "continue" and test.finish() == "fail"
+
+
+def test_early_fail_of_two_sided_and_equivalence_hypotheses():
+    negative = -np.ones(50) * 0.5
+    # != passes on either side: a strongly negative run can still pass, no early fail.
+    two_sided = SequentialTest(_gap_hypothesis("!=", 0.0), ALPHA, budget=60)
+    assert two_sided.update(negative) == "pass"
+    # == needs both sides: one side hopeless is enough to fail.
+    same = SequentialTest(_gap_hypothesis("==", 0.0, margin=0.1), ALPHA, budget=60)
+    assert same.update(negative) == "fail"
+    tests = sequential_tests([_gap_hypothesis()], 0.05, "holm", budget=60)
+    assert tests[0].budget == 60
