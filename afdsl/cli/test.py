@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -73,9 +74,14 @@ def _finish(outcome: Any, args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from afdsl.report import render_terminal
+    from afdsl.report.terminal import preferred_width
 
     _write_files(outcome, args)
-    render_terminal(outcome, Console())
+    console = Console()
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        # Rich would assume 80 columns for a pipe or file; size the report to its content.
+        console.width = preferred_width(outcome)
+    render_terminal(outcome, console)
     code: int = outcome.exit_code
     return code
 

@@ -8,6 +8,7 @@ that failed or samples that are missing become `problems` (exit code 3).
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -177,7 +178,7 @@ def collect_outcome(
     if missing:
         problems.append(f"{missing} expected sample(s) have no response or label in the store")
 
-    analysis = _analyse(
+    analysis, others = _analyse(
         experiment, got.records, got.primary, tolerate=bool(problems), problems=problems
     )
     if prompt_set is None:
@@ -200,6 +201,7 @@ def collect_outcome(
         problems=problems,
         compliance_measure=got.primary,
         measures=got.measures,
+        measure_analyses=others,
         samples=got.samples,
     )
 
@@ -211,11 +213,11 @@ def _analyse(
     *,
     tolerate: bool,
     problems: list[str],
-) -> AnalysisResult | None:
-    """Variants and contrasts on the compliance measure; each hypothesis on its own measure.
+) -> tuple[AnalysisResult | None, dict[str, AnalysisResult]]:
+    """The compliance measure's analysis (with every hypothesis) and each other measure's.
 
-    Hypotheses on another measure are analysed in a separate call, so their
-    multiple-comparison family is the hypotheses on that measure.
+    Each measure is analysed in its own call, so the multiple-comparison
+    family of a hypothesis is the hypotheses on its measure.
     """
     from afdsl.stats import analyze_labels
 
@@ -234,16 +236,24 @@ def _analyse(
             hypotheses=hypotheses,
         )
 
+    others: dict[str, AnalysisResult] = {}
     try:
         result = analyse(primary, by_measure.pop(primary, []))
-        extra = [analyse(name, hyps).hypotheses for name, hyps in by_measure.items()]
+        for name, hypotheses in by_measure.items():
+            others[name] = analyse(name, hypotheses)
     except AfsError as exc:
         if not tolerate:
             raise
         problems.append("no analysis: " + "; ".join(d.message for d in exc.diagnostics))
-        return None
-    merged = result.hypotheses + [h for group in extra for h in group]
-    return _in_file_order(result.model_copy(update={"hypotheses": merged}), experiment)
+        return None, {}
+    for name, rows in records.items():
+        if name != primary and name not in others and rows:
+            # Only for display: a measure that cannot be analysed is simply not shown.
+            with contextlib.suppress(AfsError):
+                others[name] = analyse(name, [])
+    merged = result.hypotheses + [h for other in others.values() for h in other.hypotheses]
+    ordered = {n: _in_file_order(others[n], experiment) for n in records if n in others}
+    return _in_file_order(result.model_copy(update={"hypotheses": merged}), experiment), ordered
 
 
 def _in_file_order(result: AnalysisResult, experiment: Experiment) -> AnalysisResult:

@@ -12,6 +12,7 @@ from html import escape
 from pathlib import Path
 
 from afdsl.report import _format as f
+from afdsl.report import _tables as t
 from afdsl.report.outcome import TestOutcome
 from afdsl.stats.models import AnalysisResult, Contrast
 
@@ -22,7 +23,9 @@ h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-
 .meta { color: #555; } .meta code { color: #1d232b; }
 table { border-collapse: collapse; margin: .6rem 0; font-variant-numeric: tabular-nums; }
 th, td { padding: .3rem .7rem; border-bottom: 1px solid #e2e5e9; text-align: left; }
-th { background: #f4f6f8; font-weight: 600; } .num { text-align: right; white-space: nowrap; }
+th { background: #f4f6f8; font-weight: 600; }
+caption { text-align: left; font-weight: 600; color: #555; padding: .2rem 0; }
+.num { text-align: right; white-space: nowrap; }
 td.expr { font-family: ui-monospace, monospace; text-align: left; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .75rem;
          font-weight: 700; letter-spacing: .04em; vertical-align: middle; }
@@ -110,69 +113,71 @@ def forest_svg(analysis: AnalysisResult, alpha: float) -> str:
     return "\n".join(out)
 
 
-def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
-    out: list[str] = []
-    counts = {(c.model, c.variant): c for c in outcome.counts}
-    for model in f.models_of(analysis):
-        entry = next((e for e in outcome.manifest.models if model in (e.label, e.spec)), None)
-        badge = " " + _badge("sim", "SIMULATOR") if entry and entry.simulator else ""
-        out.append(f"<h2>{escape(model or 'model')}{badge}</h2>")
-        heads = [
-            analysis.training,
-            analysis.deployment,
-            "gap pp [95% CI]",
-            f"Δgap vs {analysis.base} [95% CI]",
-            "p adj",
-            "queries",
-            "unparseable",
-            "errors",
-        ]
+def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
+    """A table whose first column is text and the others numbers."""
+    out = ["<table>"]
+    if caption:
+        out.append(f"<caption>{escape(caption)}</caption>")
+    out.append(
+        f"<tr><th>{escape(header[0])}</th>"
+        + "".join(f'<th class="num">{escape(h)}</th>' for h in header[1:])
+        + "</tr>"
+    )
+    for row in rows:
         out.append(
-            "<table><tr><th>variant</th>"
-            + "".join(f'<th class="num">{escape(h)}</th>' for h in heads)
+            f"<tr><td>{escape(row[0])}</td>"
+            + "".join(f'<td class="num">{escape(x)}</td>' for x in row[1:])
             + "</tr>"
         )
-        for est in f.variants_for(analysis, model):
-            c = f.contrast_for(analysis, model, est.variant)
-            n = counts.get((model or "", est.variant))
-            cells = [
-                est.variant,
-                f.pct(est.rate.get(analysis.training)),
-                f.pct(est.rate.get(analysis.deployment)),
-                f"{f.pp(est.gap)} {f.ci(est.gap_ci)}",
-                "—" if c is None else f"{f.pp(c.delta_gap)} {f.ci(c.ci)}",
-                "" if c is None else f.pval(c.p_adjusted),
-                str(est.n_queries),
-                str(n.unparseable if n else 0),
-                str(n.errors if n else 0),
-            ]
-            out.append(
-                f"<tr><td>{escape(cells[0])}</td>"
-                + "".join(f'<td class="num">{escape(x)}</td>' for x in cells[1:])
-                + "</tr>"
-            )
-        out.append("</table>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
+    out: list[str] = []
+    counts = t.counts_by_variant(outcome)
+    extra = t.Style(counts=False)
+    for model in f.models_of(analysis):
+        badge = " " + _badge("sim", "SIMULATOR") if t.is_simulator(outcome, model) else ""
+        out.append(f"<h2>{escape(model or 'model')}{badge}</h2>")
+        rows = t.variant_rows(analysis, model, counts)
+        out.append(_table(t.headers(analysis), rows, outcome.compliance_measure))
+        for measure, result in t.other_measures(outcome, model):
+            rows = t.variant_rows(result, model, style=extra)
+            out.append(_table(t.headers(result, extra), rows, measure))
     return out
 
 
-def _hypotheses(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
+_NUMERIC = {"estimate pp [CI]", "p", "p adj"}
+
+
+def _hypotheses(analysis: AnalysisResult) -> list[str]:
+    heads = t.HYPOTHESIS_HEADERS
     out = [
         "<h2>Hypotheses</h2>",
-        "<table><tr><th>verdict</th><th>hypothesis</th><th>model</th>"
-        '<th>expression</th><th class="num">estimate pp [CI]</th><th class="num">p</th>'
-        '<th class="num">p adj</th>'
-        "<th>method</th></tr>",
+        "<table><tr>"
+        + "".join(
+            f'<th class="num">{escape(h)}</th>' if h in _NUMERIC else f"<th>{escape(h)}</th>"
+            for h in heads
+        )
+        + "</tr>",
     ]
-    for h in analysis.hypotheses:
-        verdict = _badge(h.verdict, h.verdict.upper())
+    for row in t.hypothesis_rows(analysis):
+        verdict = row[0]
+        cells = [_badge(verdict, verdict.upper())]
+        for head, value in zip(heads[1:], row[1:], strict=True):
+            kind = (
+                ' class="num"'
+                if head in _NUMERIC
+                else ' class="expr"'
+                if head == "expression"
+                else ""
+            )
+            cells.append(f"<td{kind}>{escape(value)}</td>")
         out.append(
-            f'<tr class="hypothesis" data-verdict="{h.verdict}"><td>{verdict}</td>'
-            f"<td>{escape(h.name)}</td><td>{escape(h.model or '')}</td>"
-            f'<td class="expr">{escape(h.expression)}</td>'
-            f'<td class="num">{escape(f.pp(h.estimate))} {escape(f.ci(h.ci))}</td>'
-            f'<td class="num">{escape(f.pval(h.p_value))}</td>'
-            f'<td class="num">{escape(f.pval(h.p_adjusted))}</td>'
-            f"<td>{escape(h.method)}</td></tr>"
+            f'<tr class="hypothesis" data-verdict="{verdict}"><td>{cells[0]}</td>'
+            + "".join(cells[1:])
+            + "</tr>"
         )
     out.append("</table>")
     return out
@@ -203,7 +208,7 @@ def render_html(outcome: TestOutcome) -> str:
     analysis = outcome.analysis
     if analysis is not None:
         if analysis.hypotheses:
-            body += _hypotheses(outcome, analysis)
+            body += _hypotheses(analysis)
         body.append(f'<p class="summary">{outcome.n_passed} passed, {outcome.n_failed} failed</p>')
         if analysis.contrasts:
             body.append(f"<h2>Δgap against {escape(analysis.base)} (95% CI)</h2>")
@@ -215,7 +220,7 @@ def render_html(outcome: TestOutcome) -> str:
         body.append('<ol class="notes">')
         body += [
             f"<li>{escape(note)}</li>"
-            for note in f.method_footnote(analysis, _sequential_note(outcome))
+            for note in f.method_footnote(analysis, t.sequential_note(outcome))
         ]
         body.append("</ol>")
     manifest = json.dumps(m.model_dump(mode="json"), indent=2)
@@ -230,7 +235,3 @@ def render_html(outcome: TestOutcome) -> str:
 def write_html(outcome: TestOutcome, path: str | Path) -> None:
     """Write the `--html` report to `path`."""
     Path(path).write_text(render_html(outcome), encoding="utf-8")
-
-
-def _sequential_note(outcome: TestOutcome) -> str | None:
-    return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None

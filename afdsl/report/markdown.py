@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 from afdsl.report import _format as f
+from afdsl.report import _tables as t
 from afdsl.report.outcome import TestOutcome
 
 
@@ -17,6 +18,11 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
     out = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     out += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
     return out
+
+
+def _code_first(rows: list[list[str]]) -> list[list[str]]:
+    """Variant names as code, so names like `no_rlhf` are not read as emphasis."""
+    return [[f"`{row[0]}`", *row[1:]] for row in rows]
 
 
 def render_markdown(outcome: TestOutcome) -> str:
@@ -48,70 +54,28 @@ def render_markdown(outcome: TestOutcome) -> str:
 
     analysis = outcome.analysis
     if analysis is not None:
-        counts = {(c.model, c.variant): c for c in outcome.counts}
+        counts = t.counts_by_variant(outcome)
         for model in f.models_of(analysis):
-            entry = next((e for e in m.models if model in (e.label, e.spec)), None)
-            badge = " (SIMULATOR)" if entry and entry.simulator else ""
+            badge = " (SIMULATOR)" if t.is_simulator(outcome, model) else ""
             out += [f"## {model or 'model'}{badge}", ""]
-            rows = []
-            for est in f.variants_for(analysis, model):
-                c = f.contrast_for(analysis, model, est.variant)
-                n = counts.get((model or "", est.variant))
-                rows.append(
-                    [
-                        f"`{est.variant}`",
-                        f.pct(est.rate.get(analysis.training)),
-                        f.pct(est.rate.get(analysis.deployment)),
-                        f"{f.pp(est.gap)} {f.ci(est.gap_ci)}",
-                        "—" if c is None else f"{f.pp(c.delta_gap)} {f.ci(c.ci)}",
-                        "" if c is None else f.pval(c.p_adjusted),
-                        str(est.n_queries),
-                        str(n.unparseable if n else 0),
-                        str(n.errors if n else 0),
-                    ]
-                )
-            header = [
-                "variant",
-                analysis.training,
-                analysis.deployment,
-                "gap pp [95% CI]",
-                f"Δgap vs {analysis.base} [95% CI]",
-                "p adj",
-                "queries",
-                "unparseable",
-                "errors",
-            ]
-            out += [*_table(header, rows), ""]
+            rows = t.variant_rows(analysis, model, counts)
+            out += [*_table(t.headers(analysis), _code_first(rows)), ""]
+            extra = t.Style(counts=False)
+            for measure, result in t.other_measures(outcome, model):
+                out += [f"### {measure}", ""]
+                rows = t.variant_rows(result, model, style=extra)
+                out += [*_table(t.headers(result, extra), _code_first(rows)), ""]
         if analysis.hypotheses:
             out += ["## Hypotheses", ""]
             rows = [
-                [
-                    "**PASS**" if h.verdict == "pass" else "**FAIL**",
-                    h.name,
-                    h.model or "",
-                    f"`{h.expression}`",
-                    f"{f.pp(h.estimate)} {f.ci(h.ci)}",
-                    f.pval(h.p_value),
-                    f.pval(h.p_adjusted),
-                    h.method,
-                ]
-                for h in analysis.hypotheses
+                [f"**{v.upper()}**", name, model, f"`{expr}`", *rest]
+                for v, name, model, expr, *rest in t.hypothesis_rows(analysis)
             ]
-            header = [
-                "verdict",
-                "hypothesis",
-                "model",
-                "expression",
-                "estimate pp [CI]",
-                "p",
-                "p adj",
-                "method",
-            ]
-            out += [*_table(header, rows), ""]
+            out += [*_table(t.HYPOTHESIS_HEADERS, rows), ""]
         out += [f"**{outcome.n_passed} passed, {outcome.n_failed} failed**", ""]
         out += [
             f"{i}. {note}"
-            for i, note in enumerate(f.method_footnote(analysis, _sequential_note(outcome)), 1)
+            for i, note in enumerate(f.method_footnote(analysis, t.sequential_note(outcome)), 1)
         ]
         out.append("")
     out += [
@@ -130,7 +94,3 @@ def render_markdown(outcome: TestOutcome) -> str:
 def write_markdown(outcome: TestOutcome, path: str | Path) -> None:
     """Write the `--md` report to `path`."""
     Path(path).write_text(render_markdown(outcome), encoding="utf-8")
-
-
-def _sequential_note(outcome: TestOutcome) -> str | None:
-    return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None

@@ -92,6 +92,9 @@ class TestOutcome(BaseModel):
     problems: list[str] = []
     compliance_measure: str = "compliance"
     measures: list[str] = []
+    # Variants, contrasts and hypotheses of each other measure (e.g. `faking`), shown as
+    # small extra tables; `analysis` already carries their hypotheses.
+    measure_analyses: dict[str, AnalysisResult] = {}
     # Not validated and not dumped: rows are built by the pipeline and only the CSV writes them.
     samples: Annotated[list[SampleRow], SkipValidation] = Field(default_factory=list, exclude=True)
 

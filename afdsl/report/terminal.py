@@ -1,33 +1,40 @@
 """The terminal report: one tree of rich renderables, printed once.
 
 Colour and width come from the `Console`: rich already drops colour when
-NO_COLOR is set or stdout is not a terminal, and the tables shrink to the
-width; below `NARROW` columns the interval glyph and rate intervals are left
-out so the numbers stay on one line.
+NO_COLOR is set or stdout is not a terminal. Each variant table takes the
+most detailed layout that fits the width (`LAYOUTS`): first the interval
+glyph goes, then decimals and long headers, then intervals are written
+compactly, so an 80-column terminal still shows every number on one line.
 """
 
 from __future__ import annotations
 
+import io
+from dataclasses import replace
+from typing import Any
+
 from rich import box
 from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
 from afdsl.report import _format as f
+from afdsl.report import _tables as t
 from afdsl.report.outcome import TestOutcome, VariantCounts
 from afdsl.stats.models import AnalysisResult, HypothesisResult
 
-NARROW = 140
 SIM_BADGE = " SIMULATOR "
+MIN_PLAIN_WIDTH, MAX_PLAIN_WIDTH = 100, 160
 
 
-def _model_label(outcome: TestOutcome, model: str | None) -> Text:
+def _model_label(outcome: TestOutcome, model: str | None, measure: str) -> Text:
     text = Text(model or "model", style="bold")
-    entry = next((m for m in outcome.manifest.models if model in (m.label, m.spec)), None)
-    if entry is not None and entry.simulator:
+    if t.is_simulator(outcome, model):
         text.append("  ")
         text.append(SIM_BADGE, style="bold black on yellow")
+    text.append(f"  {measure}", style="dim")
     return text
 
 
@@ -67,66 +74,67 @@ def _header(outcome: TestOutcome) -> Panel:
     return Panel(grid, title=f"[bold]afdsl test[/bold] · {outcome.experiment}", expand=False)
 
 
-def _counts(outcome: TestOutcome, model: str | None) -> dict[str, VariantCounts]:
-    return {c.variant: c for c in outcome.counts if model is None or c.model == model}
+# From most to least detailed: the first layout whose table fits the width is used.
+_TERMINAL = t.Style(queries=False, short_counts=True)  # the header already gives the queries
+LAYOUTS = (
+    (_TERMINAL, True),  # with the interval glyph column
+    (_TERMINAL, False),
+    (replace(_TERMINAL, digits=0, short_headers=True), False),
+    (replace(_TERMINAL, digits=0, short_headers=True, compact=True), False),
+)
 
 
-def _variant_table(outcome: TestOutcome, model: str | None, width: int) -> Table:
-    analysis = outcome.analysis
-    assert analysis is not None
-    wide = width >= NARROW
-    d = 1 if wide else 0  # fewer digits so a narrow terminal keeps one row per variant
-    estimates = f.variants_for(analysis, model)
-    contrasts = [c for c in analysis.contrasts if c.model == model]
-    half = f.axis_for(c.ci for c in contrasts)
-    counts = _counts(outcome, model)
-
+def _variant_table(
+    title: Text,
+    analysis: AnalysisResult,
+    model: str | None,
+    style: t.Style,
+    glyph: bool,
+    counts: dict[tuple[str, str], VariantCounts] | None = None,
+) -> Table:
+    """One model's variants on one measure, laid out in `style`."""
+    half = f.axis_for(c.ci for c in analysis.contrasts if c.model == model)
     table = Table(
-        title=_model_label(outcome, model),
+        title=title,
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
         collapse_padding=True,
     )
-    table.add_column("variant", no_wrap=True)
-    for condition in (analysis.training, analysis.deployment):
-        table.add_column(condition, justify="right", no_wrap=True, min_width=5)
-    table.add_column("gap [95% CI]", justify="right", no_wrap=True)
-    table.add_column(f"Δgap vs {analysis.base}", justify="right", no_wrap=True)
-    table.add_column("p adj", justify="right", no_wrap=True, min_width=6)
-    if wide:
+    heads = t.headers(analysis, style)
+    table.add_column(heads[0], no_wrap=True, overflow="ellipsis")
+    for head in heads[1:]:
+        table.add_column(head, justify="right", no_wrap=True)
+    if glyph:
         table.add_column(f"Δgap ±{100 * half:.0f} pp", no_wrap=True)
-    if wide:
-        table.add_column("n q", justify="right")
-    table.add_column("unp", justify="right", no_wrap=True, min_width=3)
-    table.add_column("err", justify="right", no_wrap=True, min_width=3)
-    for est in estimates:
-        rates = []
-        for cond in (analysis.training, analysis.deployment):
-            cell = f.pct(est.rate.get(cond))
-            if wide and cond in est.rate_ci:
-                cell += f" {f.ci(est.rate_ci[cond], points=False, digits=0)}"
-            rates.append(cell)
-        contrast = f.contrast_for(analysis, model, est.variant)
-        if contrast is None:
-            delta, padj, glyph = "—", "", ""
-        else:
-            delta = f"{f.pp(contrast.delta_gap, d)} {f.ci(contrast.ci, digits=d)}"
-            padj = f.pval(contrast.p_adjusted)
-            glyph = f.interval_glyph(contrast.ci[0], contrast.delta_gap, contrast.ci[1], half)
-        count = counts.get(est.variant)
-        row: list[str | Text] = [
-            est.variant,
-            *rates,
-            f"{f.pp(est.gap, d)} {f.ci(est.gap_ci, digits=d)}",
-            delta,
-            padj,
-            *([glyph, str(est.n_queries)] if wide else []),
-            _warn(count.unparseable if count else 0),
-            _warn(count.errors if count else 0),
-        ]
-        table.add_row(*row)
+    for row in t.variant_rows(analysis, model, counts, style):
+        cells: list[str | Text] = list(row)
+        if style.counts:  # unparseable and errors stand out when not zero
+            cells[-2:] = [_warn(int(row[-2])), _warn(int(row[-1]))]
+        if glyph:
+            c = f.contrast_for(analysis, model, row[0])
+            cells.append("" if c is None else f.interval_glyph(c.ci[0], c.delta_gap, c.ci[1], half))
+        table.add_row(*cells)
     return table
+
+
+def _fitted_table(width: int, *args: Any, counts: Any = None, extra: bool = False) -> Table:
+    """The most detailed layout of a variant table that fits `width` columns."""
+    table = None
+    for style, glyph in LAYOUTS:
+        if extra:
+            style, glyph = replace(style, counts=False), False
+        table = _variant_table(*args, style=style, glyph=glyph, counts=counts)
+        if table_width(table) <= width:
+            break
+    assert table is not None
+    return table
+
+
+def table_width(table: Table) -> int:
+    """The width `table` takes when nothing limits it."""
+    console = Console(width=1000, file=io.StringIO())
+    return Measurement.get(console, console.options, table).maximum
 
 
 def _warn(n: int) -> Text:
@@ -139,22 +147,28 @@ def _verdict(h: HypothesisResult) -> Text:
     return Text(" FAIL ", style="bold white on red")
 
 
-def _hypotheses(outcome: TestOutcome, analysis: AnalysisResult) -> RenderableType:
-    """Each hypothesis as a test result: verdict, name and expression, then its numbers."""
+def _hypotheses(analysis: AnalysisResult) -> RenderableType:
+    """Each hypothesis as a test result: verdict, name and expression, then its numbers.
+
+    A grid keeps wrapped lines indented under the name on a narrow window.
+    """
     models = f.models_of(analysis)
-    lines: list[RenderableType] = []
+    grid = Table.grid(padding=(0, 1))
+    grid.add_column(no_wrap=True)
+    grid.add_column()
     for model in models:
         for h in f.hypotheses_for(analysis, model):
-            head = Text.assemble(_verdict(h), " ", (h.name, "bold"), "  ", (h.expression, "cyan"))
+            head = Text.assemble((h.name, "bold"), "  ", (h.expression, "cyan"))
             if len(models) > 1:
                 head.append(f"  [{model}]", style="dim")
             detail = Text(
-                f"       est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value)} · "
+                f"est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value)} · "
                 f"p adj {f.pval(h.p_adjusted)} · {h.method}",
                 style="dim",
             )
-            lines += [head, detail]
-    return Group(*lines)
+            grid.add_row(_verdict(h), head)
+            grid.add_row("", detail)
+    return grid
 
 
 def _grid(analysis: AnalysisResult) -> Table:
@@ -193,6 +207,25 @@ def _summary(outcome: TestOutcome) -> Text:
     return line
 
 
+def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list[Table]:
+    """The compliance table of `model`, then one small table per other measure."""
+    analysis = outcome.analysis
+    assert analysis is not None
+    tables = [
+        _fitted_table(
+            width,
+            _model_label(outcome, model, outcome.compliance_measure),
+            analysis,
+            model,
+            counts=t.counts_by_variant(outcome),
+        )
+    ]
+    for measure, result in t.other_measures(outcome, model):
+        title = _model_label(outcome, model, measure)
+        tables.append(_fitted_table(width, title, result, model, extra=True))
+    return tables
+
+
 def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
     """The whole report as one renderable (tests and the CLI print it the same way)."""
     parts: list[RenderableType] = [_header(outcome)]
@@ -200,10 +233,10 @@ def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
     if analysis is not None:
         models = f.models_of(analysis)
         for model in models:
-            parts.append(_variant_table(outcome, model, width))
+            parts += _measure_tables(outcome, model, width)
         if analysis.hypotheses:
             parts.append(Text("\nhypotheses", style="bold underline"))
-            parts.append(_hypotheses(outcome, analysis))
+            parts.append(_hypotheses(analysis))
             if len(models) > 1:
                 parts.append(_grid(analysis))
     for problem in outcome.problems:
@@ -212,17 +245,25 @@ def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
     parts.append(_summary(outcome))
     if analysis is not None:
         notes = Text(style="dim")
-        for i, note in enumerate(f.method_footnote(analysis, _sequential_note(outcome)), 1):
+        for i, note in enumerate(f.method_footnote(analysis, t.sequential_note(outcome)), 1):
             notes.append(f"[{i}] {note}\n")
         parts.append(notes)
     return Group(*parts)
+
+
+def preferred_width(outcome: TestOutcome) -> int:
+    """A width for output that is not a terminal: enough for the most detailed tables."""
+    if outcome.analysis is None:
+        return MIN_PLAIN_WIDTH
+    widths = [
+        table_width(table)
+        for model in f.models_of(outcome.analysis)
+        for table in _measure_tables(outcome, model, MAX_PLAIN_WIDTH)
+    ]
+    return max(MIN_PLAIN_WIDTH, min(MAX_PLAIN_WIDTH, max(widths, default=0)))
 
 
 def render_terminal(outcome: TestOutcome, console: Console | None = None) -> None:
     """Print the report once on `console` (a fresh stdout console by default)."""
     console = console or Console()
     console.print(build_terminal(outcome, console.width))
-
-
-def _sequential_note(outcome: TestOutcome) -> str | None:
-    return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None

@@ -133,3 +133,21 @@ def test_sequential_stops_early_once_every_hypothesis_is_decided(tmp_path, capsy
     assert seq["stopped_early"] and seq["queries_used"] < seq["queries_available"] == 56
     used = {line.split(",")[3] for line in csv_path.read_text().splitlines()[2:]}
     assert len(used) == seq["queries_used"]
+
+
+def test_piped_output_is_not_cut_to_80_columns(tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS")
+    assert _test("passing.afs", tmp_path) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out
+    assert "training" in out and "deployment" in out and "●" in out
+    header = next(line for line in out.splitlines() if "gap pp [95% CI]" in line)
+    assert len(header.rstrip()) > 80
+
+
+def test_nothing_to_send_prints_no_progress_lines(tmp_path, capsys):
+    assert _test("passing.afs", tmp_path) == 0
+    first = capsys.readouterr().out
+    assert "done" in first  # the first run sent prompts and said so
+    assert _test("passing.afs", tmp_path) == 0
+    assert "done," not in capsys.readouterr().out

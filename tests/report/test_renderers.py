@@ -172,3 +172,41 @@ def test_csv_has_one_row_per_sample_and_marks_unparseable(make_outcome, tmp_path
     assert len(bad) == 1 and bad[0]["compliance"] == "" and bad[0]["query_id"] == "q9"
     failed = [r for r in rows if r["status"] == "error"]
     assert len(failed) == 1 and failed[0]["unparseable"] == ""
+
+
+def test_terminal_shows_each_rate_with_its_wilson_interval(make_outcome):
+    outcome = make_outcome()
+    est = outcome.analysis.variants[0]
+    lo, hi = est.rate_ci["training"]
+    out = _terminal(outcome, width=160)
+    base = next(line for line in out.splitlines() if line.strip().startswith("base"))
+    assert f"{100 * est.rate['training']:.1f}% [{100 * lo:.1f}, {100 * hi:.1f}]" in base
+
+
+def test_terminal_keeps_rate_intervals_and_every_column_at_80_columns(make_outcome):
+    out = _terminal(make_outcome(), width=80, force_terminal=True, color_system=None)
+    assert max(len(line) for line in out.splitlines()) <= 80
+    table = [line for line in out.splitlines() if line.strip().startswith(("base", "no_rlhf"))]
+    assert len(table) == 2 and "…" not in out
+    base_training = make_outcome().analysis.variants[0].rate_ci["training"]
+    assert f"[{100 * base_training[0]:.0f},{100 * base_training[1]:.0f}]" in table[0]
+    assert table[1].split()[-2:] == ["3", "0"]  # unparseable and errors still shown
+
+
+def test_terminal_has_a_table_per_other_measure(make_outcome):
+    outcome = make_outcome()
+    faking = outcome.analysis.model_copy(
+        update={
+            "variants": [
+                v.model_copy(update={"rate": {"training": 0.41, "deployment": 0.02}})
+                for v in outcome.analysis.variants
+            ],
+            "hypotheses": [],
+        }
+    )
+    outcome.measure_analyses = {"faking": faking}
+    out = _terminal(outcome, width=160)
+    assert "faking" in out and "41.0%" in out
+    assert "41.0%" not in _terminal(make_outcome(), width=160)
+    assert "faking" in render_markdown(outcome) and "41.0%" in render_markdown(outcome)
+    assert "<caption>faking</caption>" in render_html(outcome)

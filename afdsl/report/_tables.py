@@ -1,0 +1,157 @@
+"""The report's tables as plain strings, shared by every renderer.
+
+Each renderer styles the same cells its own way (rich `Text`, Markdown pipes,
+HTML cells); what a cell says is decided once, here. A `Style` picks how
+much detail the numbers carry, so the terminal can shrink a table to fit a
+narrow window while the files keep full precision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from afdsl.report import _format as f
+from afdsl.report.manifest import ModelEntry
+from afdsl.report.outcome import TestOutcome, VariantCounts
+from afdsl.stats.models import AnalysisResult, VariantEstimate
+
+# Condition names as table headers when there is little room.
+SHORT_CONDITIONS = {"training": "train", "deployment": "deploy"}
+
+
+@dataclass(frozen=True)
+class Style:
+    """How much a variant table says: decimals, spacing, and which optional columns it has."""
+
+    digits: int = 1  # decimals of rates, gaps and their intervals
+    compact: bool = False  # `[26,33]` rate intervals and `±6` for symmetric t intervals
+    short_headers: bool = False
+    queries: bool = True  # the "queries" column
+    counts: bool = True  # "unparseable" and "errors" columns (compliance measure only)
+    short_counts: bool = False  # "unp" and "err" as their headers
+
+
+FULL = Style()
+
+
+def model_entry(outcome: TestOutcome, model: str | None) -> ModelEntry | None:
+    """The manifest entry of `model` (matched by label or spec)."""
+    return next((m for m in outcome.manifest.models if model in (m.label, m.spec)), None)
+
+
+def is_simulator(outcome: TestOutcome, model: str | None) -> bool:
+    entry = model_entry(outcome, model)
+    return bool(entry and entry.simulator)
+
+
+def sequential_note(outcome: TestOutcome) -> str | None:
+    """The footnote a `--sequential` run adds (None otherwise)."""
+    return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None
+
+
+def rate_cell(est: VariantEstimate, condition: str, style: Style = FULL) -> str:
+    """`29.2% [25.5, 33.3]`: a pooled rate with its Wilson interval."""
+    cell = f.pct(est.rate.get(condition), style.digits)
+    bounds = est.rate_ci.get(condition)
+    if bounds is None:
+        return cell
+    if style.compact:
+        lo, hi = (f.pct(b, style.digits).rstrip("%") for b in bounds)
+        return f"{cell} [{lo},{hi}]"
+    return f"{cell} {f.ci(bounds, points=False, digits=style.digits).replace('%', '')}"
+
+
+def diff_cell(estimate: float, bounds: tuple[float, float], style: Style = FULL) -> str:
+    """A gap or Δgap in points with its CI; `+22 ±6` when compact and the CI is symmetric."""
+    text = f"{f.pp(estimate, style.digits)} "
+    if style.compact:
+        lo, hi = bounds
+        half = (hi - lo) / 2
+        # t intervals are symmetric; anything else keeps its bounds.
+        if half == half and abs((lo + hi) / 2 - estimate) < 1e-9:
+            return text + f"±{100 * half:.{style.digits}f}"
+    return text + f.ci(bounds, digits=style.digits)
+
+
+def headers(analysis: AnalysisResult, style: Style = FULL) -> list[str]:
+    """Column headers of a variant table (first column "variant")."""
+    conditions = [analysis.training, analysis.deployment]
+    if style.short_headers:
+        conditions = [SHORT_CONDITIONS.get(c, c[:6]) for c in conditions]
+        out = ["variant", *conditions, "gap", "Δgap", "p adj"]
+    else:
+        out = ["variant", *conditions, "gap pp [95% CI]", f"Δgap vs {analysis.base}", "p adj"]
+    if style.queries:
+        out.append("queries" if not style.short_headers else "n q")
+    if style.counts:
+        out += ["unp", "err"] if style.short_counts else ["unparseable", "errors"]
+    return out
+
+
+def variant_rows(
+    analysis: AnalysisResult,
+    model: str | None,
+    counts: dict[tuple[str, str], VariantCounts] | None = None,
+    style: Style = FULL,
+) -> list[list[str]]:
+    """One row per variant of `model`, matching `headers(analysis, style)`."""
+    rows = []
+    for est in f.variants_for(analysis, model):
+        c = f.contrast_for(analysis, model, est.variant)
+        row = [
+            est.variant,
+            rate_cell(est, analysis.training, style),
+            rate_cell(est, analysis.deployment, style),
+            diff_cell(est.gap, est.gap_ci, style),
+            "—" if c is None else diff_cell(c.delta_gap, c.ci, style),
+            "" if c is None else f.pval(c.p_adjusted),
+        ]
+        if style.queries:
+            row.append(str(est.n_queries))
+        if style.counts:
+            n = (counts or {}).get((model or "", est.variant))
+            row += [str(n.unparseable if n else 0), str(n.errors if n else 0)]
+        rows.append(row)
+    return rows
+
+
+def counts_by_variant(outcome: TestOutcome) -> dict[tuple[str, str], VariantCounts]:
+    return {(c.model, c.variant): c for c in outcome.counts}
+
+
+HYPOTHESIS_HEADERS = [
+    "verdict",
+    "hypothesis",
+    "model",
+    "expression",
+    "estimate pp [CI]",
+    "p",
+    "p adj",
+    "method",
+]
+
+
+def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
+    """One row per hypothesis and model, matching `HYPOTHESIS_HEADERS` (verdict "pass"/"fail")."""
+    return [
+        [
+            h.verdict,
+            h.name,
+            h.model or "",
+            h.expression,
+            f"{f.pp(h.estimate)} {f.ci(h.ci)}",
+            f.pval(h.p_value),
+            f.pval(h.p_adjusted),
+            h.method,
+        ]
+        for h in analysis.hypotheses
+    ]
+
+
+def other_measures(outcome: TestOutcome, model: str | None) -> list[tuple[str, AnalysisResult]]:
+    """Measures other than the compliance one that have estimates for `model`."""
+    return [
+        (name, result)
+        for name, result in outcome.measure_analyses.items()
+        if f.variants_for(result, model)
+    ]
