@@ -2,73 +2,21 @@
 
 The SDK's own retries are switched off (`max_retries=0`): the scheduler owns
 the one retry budget. The key comes from `api_key_env` when the model block
-names one, otherwise the SDK reads `ANTHROPIC_API_KEY` itself; the base URL
-from `base_url` or `ANTHROPIC_BASE_URL`.
+names one, otherwise from `ANTHROPIC_API_KEY` (an unset variable is a user
+error before anything is sent); the base URL from `base_url` or
+`ANTHROPIC_BASE_URL`. Client options and error mapping live in `_http.py`.
 """
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
-from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
-from afdsl.models.base import BackendError, Completion, ErrorKind, Request
+from afdsl.models._http import classify_sdk_error, client_options
+from afdsl.models.base import BackendError, Completion, Request
 
 BATCH_ENDED = "ended"
-
-
-def _retry_after(headers: Any) -> float | None:
-    """Seconds from `retry-after-ms` or `retry-after` (the numeric forms)."""
-    if headers is None:
-        return None
-    for name, scale in (("retry-after-ms", 0.001), ("retry-after", 1.0)):
-        value = headers.get(name)
-        if value is None:
-            continue
-        try:
-            return max(0.0, float(value) * scale)
-        except ValueError:
-            continue
-    return None
-
-
-def classify_sdk_error(exc: Exception) -> BackendError:
-    """Map an SDK exception (anthropic or openai, same hierarchy) to a `BackendError`."""
-    name = type(exc).__name__
-    status = getattr(exc, "status_code", None)
-    response = getattr(exc, "response", None)
-    retry_after = _retry_after(getattr(response, "headers", None))
-    kind: ErrorKind
-    if "Timeout" in name:
-        kind = "timeout"
-    elif "Connection" in name:
-        kind = "connection"
-    elif status == 429:
-        kind = "rate_limit"
-    elif status in (408, 409) or (status is not None and status >= 500):
-        kind = "server"  # 408/409 are transient per both providers' docs
-    elif status is not None:
-        kind = "client"
-    else:
-        kind = "other"
-    message = getattr(exc, "message", None) or str(exc) or name
-    return BackendError(kind, f"{name}: {message}"[:500], retry_after=retry_after, status=status)
-
-
-def resolve_api_key(config: ModelConfig) -> str | None:
-    """The key named by `api_key_env`, or None to let the SDK read its default variable."""
-    if not config.api_key_env:
-        return None
-    value = os.environ.get(config.api_key_env)
-    if not value:
-        raise error(
-            f"model `{config.display}` reads its API key from ${config.api_key_env}, "
-            "which is not set",
-            hint=f"export {config.api_key_env}=... before running",
-        )
-    return value
 
 
 class AnthropicBackend:
@@ -78,13 +26,7 @@ class AnthropicBackend:
         from anthropic import AsyncAnthropic
 
         self.config = config
-        kwargs: dict[str, Any] = {"max_retries": 0, "timeout": 600.0}
-        key = resolve_api_key(config)
-        if key is not None:
-            kwargs["api_key"] = key
-        if config.base_url:
-            kwargs["base_url"] = config.base_url
-        self.client = AsyncAnthropic(**kwargs)
+        self.client = AsyncAnthropic(**client_options(config))
 
     def params(self, request: Request) -> dict[str, Any]:
         """The JSON body of one Messages request (also a batch entry's `params`)."""

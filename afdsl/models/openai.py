@@ -1,8 +1,9 @@
 """`openai:NAME` through the official SDK (AsyncOpenAI), plus the Files + Batch API.
 
 With a `base_url` (or `OPENAI_BASE_URL`) this also covers OpenAI-compatible
-servers: vLLM, llama.cpp, Ollama, gateways. The system prompt is sent as the
-first message with role `system`. SDK retries are off; the scheduler retries.
+servers: vLLM, llama.cpp, Ollama, gateways (which need no key). The system
+prompt is sent as the first message with role `system`. SDK retries are off;
+the scheduler retries. Client options and error mapping live in `_http.py`.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ import json
 import time
 from typing import Any, Final
 
-from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
-from afdsl.models.anthropic import classify_sdk_error, resolve_api_key
+from afdsl.models._http import classify_sdk_error, client_options
 from afdsl.models.base import BackendError, Completion, ErrorKind, Request
 
 BATCH_ENDPOINT: Final = "/v1/chat/completions"
@@ -24,27 +24,10 @@ class OpenAIBackend:
     """Chat Completions API."""
 
     def __init__(self, config: ModelConfig) -> None:
-        from openai import AsyncOpenAI, OpenAIError
+        from openai import AsyncOpenAI
 
         self.config = config
-        kwargs: dict[str, Any] = {"max_retries": 0, "timeout": 600.0}
-        key = resolve_api_key(config)
-        if key is not None:
-            kwargs["api_key"] = key
-        elif config.base_url:
-            # Local OpenAI-compatible servers usually need no key; the SDK insists on one.
-            import os
-
-            kwargs["api_key"] = os.environ.get("OPENAI_API_KEY") or "not-needed"
-        if config.base_url:
-            kwargs["base_url"] = config.base_url
-        try:
-            self.client = AsyncOpenAI(**kwargs)
-        except OpenAIError as exc:
-            raise error(
-                f"model `{config.display}`: {exc}",
-                hint="set OPENAI_API_KEY, or `api_key_env` in the model block",
-            ) from None
+        self.client = AsyncOpenAI(**client_options(config))
 
     def body(self, request: Request) -> dict[str, Any]:
         """The JSON body of one chat completion (also a batch line's `body`)."""

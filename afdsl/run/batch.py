@@ -9,12 +9,11 @@ interrupted batch run resumes by polling and never pays twice.
 from __future__ import annotations
 
 import asyncio
-import random
 from collections import defaultdict
 from typing import Any
 
 from afdsl.models.base import Backend, BackendError
-from afdsl.run.retry import backoff_delay, should_retry
+from afdsl.run.retry import with_retries
 from afdsl.run.scheduler import params_hash
 from afdsl.run.types import RunOptions
 
@@ -27,27 +26,6 @@ def supports_batch(backend: object) -> bool:
 def custom_id(prompt_hash: str, sample: int) -> str:
     """Unique per request in a batch; fits Anthropic's `[A-Za-z0-9_-]{1,64}`."""
     return f"{prompt_hash[:48]}-{sample}"
-
-
-async def _with_retries(call: Any, options: RunOptions) -> Any:
-    """Retry a batch bookkeeping call on transient errors, with the run's retry budget."""
-    rng = random.Random()
-    retries = 0
-    while True:
-        try:
-            return await call()
-        except BackendError as exc:
-            if not should_retry(exc, retries, options.max_retries):
-                raise
-            delay = backoff_delay(
-                retries,
-                exc.retry_after,
-                base=options.retry_base_s,
-                cap=options.retry_cap_s,
-                rng=rng,
-            )
-            retries += 1
-            await asyncio.sleep(delay)
 
 
 async def run_batches(
@@ -84,7 +62,7 @@ async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, stat
             (custom_id(j.item.request.prompt_hash, j.item.request.sample), j.item.request)
             for j in chunk
         ]
-        batch_id = await _with_retries(lambda e=entries: backend.submit_batch(e), options)
+        batch_id = await with_retries(lambda e=entries: backend.submit_batch(e), options)
         # Written before anything else can fail: this id is what prevents paying twice.
         rows = [(cid, req.prompt_hash, req.sample) for cid, req in entries]
         state.store.add_batch(batch_id, config.provider, spec, params_hash, rows)
@@ -94,9 +72,9 @@ async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, stat
 
     while open_batches:
         for batch_id in list(open_batches):
-            if not await _with_retries(lambda b=batch_id: backend.batch_done(b), options):
+            if not await with_retries(lambda b=batch_id: backend.batch_done(b), options):
                 continue
-            results = await _with_retries(lambda b=batch_id: backend.batch_results(b), options)
+            results = await with_retries(lambda b=batch_id: backend.batch_results(b), options)
             for cid, (prompt_hash, sample) in open_batches.pop(batch_id).items():
                 result = results.get(cid) or BackendError("server", "missing from the batch output")
                 job = by_key.get((prompt_hash, sample))

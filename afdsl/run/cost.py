@@ -13,6 +13,7 @@ import json
 import os
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 from pydantic import BaseModel, PrivateAttr
 
@@ -21,6 +22,7 @@ from afdsl.models.base import Request
 
 CHARS_PER_TOKEN = 4  # a rough average for English prose; estimates only
 MESSAGE_OVERHEAD_TOKENS = 4  # role markers and separators per message
+MIN_OBSERVED = 5  # stored responses of a model before its mean output replaces max_tokens
 
 
 class Price(BaseModel):
@@ -106,9 +108,30 @@ def price_table() -> PriceTable:
     return _load(str(user) if user else None)
 
 
-def estimate_tokens(request: Request) -> tuple[int, int]:
-    """(input, output) token estimate; output is `max_tokens`, an upper bound for budgets."""
+def estimate_tokens(request: Request, output_tokens: int | None = None) -> tuple[int, int]:
+    """(input, output) token estimate; output is `output_tokens`, else the `max_tokens` bound."""
     chars = len(request.system) + sum(len(m.content) for m in request.messages)
     n_messages = len(request.messages) + (1 if request.system else 0)
     input_tokens = chars // CHARS_PER_TOKEN + MESSAGE_OVERHEAD_TOKENS * n_messages
-    return input_tokens, request.model.max_tokens
+    return input_tokens, request.model.max_tokens if output_tokens is None else output_tokens
+
+
+class OutputEstimate(NamedTuple):
+    """Output tokens expected per request of one model, and what the figure rests on."""
+
+    tokens: int
+    basis: str  # "max_tokens", or "mean of N stored"
+
+
+def expected_output(max_tokens: int, seen: int, seen_tokens: int) -> OutputEstimate:
+    """Output tokens to expect per request, given `seen` stored ok responses of the model.
+
+    Before `MIN_OBSERVED` responses, `max_tokens` (an upper bound: a budget is
+    never overrun by the estimate). After, their mean, rounded up and capped
+    at `max_tokens`: most answers stop well short of the cap, and assuming
+    the cap stops budgeted runs (batches above all) far too early.
+    """
+    if seen < MIN_OBSERVED:
+        return OutputEstimate(max_tokens, "max_tokens")
+    mean = -(-seen_tokens // seen)  # ceiling division
+    return OutputEstimate(min(max_tokens, mean), f"mean of {seen:,} stored")

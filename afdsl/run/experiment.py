@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from afdsl.ir import Experiment, ModelConfig
+from afdsl.run.cost import MIN_OBSERVED
 from afdsl.run.scheduler import item_key, run_items
 from afdsl.run.types import ModelEstimate, RunOptions, RunSummary, items_from_prompts
 from afdsl.store import Store
@@ -54,20 +55,22 @@ def _money(value: float | None) -> str:
 
 
 def format_estimates(estimates: list[ModelEstimate], cached: int) -> str:
-    """A plain table: model, requests, input tokens, output tokens (upper bound), cost."""
-    header = ("model", "requests", "input tok", "output tok (max)", "est. cost")
+    """A plain table: model, requests, input and output tokens, what the output rests on, cost."""
+    header = ("model", "requests", "input tok", "output tok", "output from", "est. cost")
     rows = [
         (
             e.model + (" [SIMULATOR]" if e.simulator else ""),
             f"{e.requests:,}",
             f"{e.input_tokens:,}",
             f"{e.output_tokens:,}",
+            e.output_basis,
             _money(e.cost_usd),
         )
         for e in estimates
     ]
     known = [e.cost_usd for e in estimates if e.cost_usd is not None]
-    rows.append(("total", f"{sum(e.requests for e in estimates):,}", "", "", _money(sum(known))))
+    total = ("total", f"{sum(e.requests for e in estimates):,}", "", "", "", _money(sum(known)))
+    rows.append(total)
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(
@@ -77,6 +80,11 @@ def format_estimates(estimates: list[ModelEstimate], cached: int) -> str:
         for r in [header, *rows]
     ]
     lines.append(f"dry run: nothing sent; {cached:,} already in the store")
+    if any(e.output_basis == "max_tokens" for e in estimates):
+        lines.append(
+            f"max_tokens: fewer than {MIN_OBSERVED} stored answers of the model, "
+            "so each request is counted at its output limit"
+        )
     if any(e.cost_usd is None for e in estimates):
         lines.append("models without a price are left out of the total; add them via $AFDSL_PRICES")
     return "\n".join(lines)

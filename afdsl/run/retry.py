@@ -1,10 +1,20 @@
-"""Retry policy as two small functions, apart from the scheduler that applies them."""
+"""Retry policy as two small functions, and the one loop that applies them.
+
+Both the worker pool and the batch runner retry through `with_retries`, so
+there is a single retry budget per call (`RunOptions.max_retries`).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import random
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from afdsl.models.base import BackendError
+from afdsl.run.types import RunOptions
+
+T = TypeVar("T")
 
 
 def should_retry(error: BackendError, attempt: int, max_retries: int) -> bool:
@@ -34,3 +44,25 @@ def backoff_delay(
     if retry_after is not None:
         delay = max(delay, retry_after) + draw * min(1.0, base)  # small jitter above the floor
     return delay
+
+
+async def with_retries(
+    call: Callable[[], Awaitable[T]], options: RunOptions, rng: random.Random | None = None
+) -> T:
+    """Await `call()`, retrying transient `BackendError`s; the last error is raised."""
+    retries = 0
+    while True:
+        try:
+            return await call()
+        except BackendError as exc:
+            if not should_retry(exc, retries, options.max_retries):
+                raise
+            delay = backoff_delay(
+                retries,
+                exc.retry_after,
+                base=options.retry_base_s,
+                cap=options.retry_cap_s,
+                rng=rng,
+            )
+            retries += 1
+            await asyncio.sleep(delay)

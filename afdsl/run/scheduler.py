@@ -18,11 +18,12 @@ from functools import lru_cache
 
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
+from afdsl.models._http import check_api_keys
 from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
-from afdsl.run.cost import PriceTable, estimate_tokens, price_table
+from afdsl.run.cost import OutputEstimate, PriceTable, estimate_tokens, expected_output, price_table
 from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
-from afdsl.run.retry import backoff_delay, should_retry
+from afdsl.run.retry import with_retries
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
 from afdsl.store import ItemKey, Outcome, Store
 
@@ -54,6 +55,7 @@ class Plan:
     jobs: list[Job]
     cached: int
     configs: dict[GroupKey, ModelConfig]
+    outputs: dict[GroupKey, OutputEstimate] = field(default_factory=dict)
 
 
 @dataclass
@@ -161,9 +163,14 @@ def item_key(item: RunItem) -> ItemKey:
 
 
 def plan(items: Iterable[RunItem], store: Store | None, prices: PriceTable) -> Plan:
-    """Distinct requests not yet answered ok, in item order."""
+    """Distinct requests not yet answered ok, in item order, with token and cost estimates.
+
+    Output tokens per request are `max_tokens` until the store holds a few of
+    the model's responses, then their mean (see `cost.expected_output`).
+    """
     statuses: dict[GroupKey, dict[tuple[str, int], str]] = {}
     configs: dict[GroupKey, ModelConfig] = {}
+    outputs: dict[GroupKey, OutputEstimate] = {}
     seen: set[tuple[str, str, str, int]] = set()
     jobs: list[Job] = []
     cached = 0
@@ -173,6 +180,8 @@ def plan(items: Iterable[RunItem], store: Store | None, prices: PriceTable) -> P
         if group not in statuses:
             configs[group] = r.model
             statuses[group] = store.statuses(*group) if store is not None else {}
+            seen_outputs = store.output_tokens_seen(*group) if store is not None else (0, 0)
+            outputs[group] = expected_output(r.model.max_tokens, *seen_outputs)
         if statuses[group].get((r.prompt_hash, r.sample)) == "ok":
             cached += 1
             continue
@@ -180,23 +189,24 @@ def plan(items: Iterable[RunItem], store: Store | None, prices: PriceTable) -> P
         if key in seen:
             continue
         seen.add(key)
-        est_in, est_out = estimate_tokens(r)
+        est_in, est_out = estimate_tokens(r, outputs[group].tokens)
         jobs.append(Job(item, est_in, est_out, prices.cost(r.model.spec, est_in, est_out)))
-    return Plan(jobs, cached, configs)
+    return Plan(jobs, cached, configs, outputs)
 
 
-def estimates(
-    jobs: list[Job], configs: dict[GroupKey, ModelConfig], prices: PriceTable
-) -> list[ModelEstimate]:
+def estimates(p: Plan, prices: PriceTable) -> list[ModelEstimate]:
     """Per model: requests, estimated tokens and cost (None when the model has no price)."""
     out: dict[str, ModelEstimate] = {}
-    for spec in dict.fromkeys(c.spec for c in configs.values()):
-        known = prices.price(spec) is not None
-        out[spec] = ModelEstimate(
-            model=spec, requests=0, input_tokens=0, output_tokens=0,
-            cost_usd=0.0 if known else None, simulator=spec.startswith("sim:"),
+    for group, config in p.configs.items():
+        if config.spec in out:
+            continue
+        known = prices.price(config.spec) is not None
+        out[config.spec] = ModelEstimate(
+            model=config.spec, requests=0, input_tokens=0, output_tokens=0,
+            cost_usd=0.0 if known else None, simulator=config.provider == "sim",
+            output_basis=p.outputs[group].basis,
         )  # fmt: skip
-    for job in jobs:
+    for job in p.jobs:
         e = out[job.config.spec]
         e.requests += 1
         e.input_tokens += job.est_input
@@ -238,24 +248,10 @@ async def _attempt(
     backend: Backend, job: Job, options: RunOptions, rng: random.Random
 ) -> Completion | Exception:
     """Call with retries; returns the completion or the final error (never raises)."""
-    retries = 0
-    while True:
-        try:
-            return await _call(backend, job.item)
-        except BackendError as exc:
-            if not should_retry(exc, retries, options.max_retries):
-                return exc
-            delay = backoff_delay(
-                retries,
-                exc.retry_after,
-                base=options.retry_base_s,
-                cap=options.retry_cap_s,
-                rng=rng,
-            )
-            retries += 1
-            await asyncio.sleep(delay)
-        except Exception as exc:  # a backend bug: record it against this sample, keep the run going
-            return exc
+    try:
+        return await with_retries(lambda: _call(backend, job.item), options, rng)
+    except Exception as exc:  # the final error, or a backend bug: record it, keep the run going
+        return exc
 
 
 async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
@@ -291,9 +287,7 @@ async def arun_items(
     prices = price_table()
     if options.dry_run:
         p = plan(items, store, prices)
-        return RunSummary(
-            total=len(items), cached=p.cached, estimates=estimates(p.jobs, p.configs, prices)
-        )
+        return RunSummary(total=len(items), cached=p.cached, estimates=estimates(p, prices))
     store.register_items(item_key(i) for i in items)
     p = plan(items, store, prices)
     if options.budget_usd is not None:
@@ -305,6 +299,7 @@ async def arun_items(
             )
     summary = RunSummary(total=len(items), cached=p.cached)
     needed = {(j.config.spec, params_hash(j.config)) for j in p.jobs}  # nothing to send: no client
+    check_api_keys(c for g, c in p.configs.items() if g in needed)  # before anything is sent
     backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
     progress = make_progress(options.progress)
     state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)

@@ -51,9 +51,10 @@ class ModelEstimate(BaseModel):
     model: str
     requests: int
     input_tokens: int
-    output_tokens: int  # upper bound: max_tokens per request
+    output_tokens: int  # max_tokens per request, or the mean of stored responses (output_basis)
     cost_usd: float | None  # None when the price table does not know the model
     simulator: bool = False
+    output_basis: str = "max_tokens"  # or "mean of N stored"
 
 
 class RunSummary(BaseModel):
