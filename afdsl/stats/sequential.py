@@ -13,6 +13,12 @@ distributed.
 
 Bets follow the GRAPA rule lambda = sum(x) / (1 + sum(x^2)) over past values,
 an estimate of the growth-optimal bet E[x] / E[x^2] shrunk towards 0 early on.
+
+Early "fail" (futility) when a query budget is known: a test stops with "fail"
+once no sequence of the remaining queries could lift the wealth to the
+threshold (see `_OneSided.best_reachable`). This never stops a run that could
+still pass, so it changes neither the false-positive guarantee nor the power
+at the budget; it only saves the queries that could not have mattered.
 """
 
 from __future__ import annotations
@@ -75,6 +81,7 @@ class _OneSided:
     null: float
     sign: int
     scale: float  # distance from the null to the most extreme value against the alternative
+    x_max: float = 0.0  # largest rescaled value: the most favourable query possible
     log_w: float = 0.0
     s: float = 0.0
     ss: float = 0.0
@@ -92,6 +99,25 @@ class _OneSided:
         self.s += float(x.sum())
         self.ss += float((x * x).sum())
 
+    def best_reachable(self, remaining: int, max_bet: float) -> float:
+        """An upper bound on the log wealth after `remaining` more queries, whatever they are.
+
+        The j-th future bet is at most min(max_bet, (s + j * x_max) / (1 + ss)):
+        the past sum can grow by at most x_max per query and the sum of squares
+        never shrinks. Each step multiplies the wealth by at most 1 + bet * x_max.
+        """
+        import numpy as np
+
+        if self.scale <= 0 or self.x_max <= 0 or remaining <= 0:
+            return self.log_w
+        j = np.arange(remaining, dtype=np.float64)
+        bets = np.clip((self.s + j * self.x_max) / (PRIOR_SECOND_MOMENT + self.ss), 0.0, max_bet)
+        return self.log_w + float(np.log1p(bets * self.x_max).sum())
+
+    def can_cross(self, threshold: float, remaining: int, max_bet: float) -> bool:
+        """Crossed already, or some sequence of `remaining` queries could still cross."""
+        return self.crossed or self.best_reachable(remaining, max_bet) >= threshold
+
 
 @dataclass
 class SequentialTest:
@@ -104,11 +130,16 @@ class SequentialTest:
     crossing 2/alpha; `==` within M: both one-sided processes against the margins must
     cross (intersection-union, each at `alpha`). With several hypotheses, give
     each alpha / k (see `sequential_tests`).
+
+    `budget`: the most queries the experiment can feed. With it, the decision
+    becomes "fail" as soon as passing is impossible within the budget (sound:
+    see the module docstring); without it, a test only ever stops to pass.
     """
 
     hypothesis: Hypothesis
     alpha: float = 0.05
     max_bet: float = MAX_BET
+    budget: int | None = None
     n: int = field(default=0, init=False)  # queries fed so far
     seen: set[str] = field(default_factory=set, init=False)  # query ids consumed
     _sides: list[_OneSided] = field(default_factory=list, init=False)
@@ -117,8 +148,13 @@ class SequentialTest:
         low, high = value_range(self.hypothesis)
         b = self.hypothesis.bound
         m = self.hypothesis.margin or 0.0
-        up = lambda null: _OneSided(null, +1, null - low)  # noqa: E731 - reads as a formula
-        down = lambda null: _OneSided(null, -1, high - null)  # noqa: E731
+
+        def up(null: float) -> _OneSided:  # against mean(d) <= null
+            return _OneSided(null, +1, null - low, _ratio(high - null, null - low))
+
+        def down(null: float) -> _OneSided:  # against mean(d) >= null
+            return _OneSided(null, -1, high - null, _ratio(null - low, high - null))
+
         self._sides = {
             ">": lambda: [up(b)],
             "<": lambda: [down(b)],
@@ -133,25 +169,35 @@ class SequentialTest:
         return min(wealths) if self.hypothesis.op == "==" else sum(wealths) / len(wealths)
 
     @property
+    def threshold(self) -> float:
+        """Log wealth that rejects a side's null.
+
+        A two-sided test gives each direction alpha / 2 (Bonferroni), so either
+        side crossing 2/alpha rejects.
+        """
+        share = 2.0 if self.hypothesis.op == "!=" else 1.0
+        return math.log(share / self.alpha)
+
+    @property
     def decision(self) -> Decision:
-        if self.hypothesis.op == "==":
-            passed = all(side.crossed for side in self._sides)
-        elif self.hypothesis.op == "!=":
-            passed = any(side.crossed for side in self._sides)
-        else:
-            passed = self._sides[0].crossed
-        return "pass" if passed else "continue"
+        """Pass once rejected; fail once passing is impossible within the budget."""
+        combine = all if self.hypothesis.op == "==" else any
+        if combine(side.crossed for side in self._sides):
+            return "pass"
+        if self.budget is not None:
+            remaining = max(0, self.budget - self.n)
+            if not combine(
+                side.can_cross(self.threshold, remaining, self.max_bet) for side in self._sides
+            ):
+                return "fail"
+        return "continue"
 
     def update(self, values: Iterable[float]) -> Decision:
         """Feed the per-query values of new queries, in the order they were sampled."""
         d = [float(v) for v in values]
         self.n += len(d)
-        # A two-sided test gives each direction alpha / 2 (Bonferroni), so either
-        # side crossing 2/alpha rejects.
-        share = 2.0 if self.hypothesis.op == "!=" else 1.0
-        threshold = math.log(share / self.alpha)
         for side in self._sides:
-            side.feed(d, threshold, self.max_bet)
+            side.feed(d, self.threshold, self.max_bet)
         return self.decision
 
     def update_from_labels(
@@ -180,10 +226,20 @@ class SequentialTest:
         return "pass" if self.decision == "pass" else "fail"
 
 
+def _ratio(top: float, bottom: float) -> float:
+    return top / bottom if bottom > 0 else 0.0
+
+
 def sequential_tests(
-    hypotheses: Sequence[Hypothesis], alpha: float = 0.05, correction: str = "holm"
+    hypotheses: Sequence[Hypothesis],
+    alpha: float = 0.05,
+    correction: str = "holm",
+    budget: int | None = None,
 ) -> list[SequentialTest]:
-    """One test per hypothesis; with a correction, Bonferroni alpha / k keeps the family valid."""
+    """One test per hypothesis; with a correction, Bonferroni alpha / k keeps the family valid.
+
+    `budget` (the experiment's query count) enables the early "fail" of each test.
+    """
     k = max(1, len(hypotheses))
     level = alpha if correction == "none" else alpha / k
-    return [SequentialTest(h, level) for h in hypotheses]
+    return [SequentialTest(h, level, budget=budget) for h in hypotheses]
