@@ -8,6 +8,7 @@ One JSON object per line. The answer text is in `text` (or `response`,
 2. otherwise `variant`, `condition`, `query_id` and `sample`.
 Optional: `model_id`, `input_tokens`, `output_tokens`. A request with no
 recorded answer fails with a `client` error (recorded, never retried).
+A relative PATH is read from the folder of the .afs file that names it.
 """
 
 from __future__ import annotations
@@ -70,12 +71,25 @@ def load_transcripts(
     return by_hash, by_cell
 
 
+def transcript_path(config: ModelConfig) -> Path:
+    """`replay:PATH` as a file: a relative PATH is read beside the .afs file that names it.
+
+    `source_dir` is that file's folder; without one (a model built in Python
+    or given with `--model`), a relative PATH is taken from the working directory.
+    """
+    path = Path(config.name).expanduser()
+    source_dir = getattr(config, "source_dir", None)
+    if path.is_absolute() or source_dir is None:
+        return path
+    return Path(source_dir) / path
+
+
 class ReplayBackend:
     """Looks answers up; never touches the network."""
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
-        self.path = Path(config.name).expanduser()
+        self.path = transcript_path(config)
         self.by_hash, self.by_cell = load_transcripts(self.path)
 
     def _answer(self, record: dict[str, Any]) -> Completion:

@@ -10,6 +10,7 @@ import pytest
 from afdsl.diagnostics import AfsError
 from afdsl.ir import ModelConfig, prompt_hash
 from afdsl.models.base import BackendError, make_backend
+from afdsl.run import RunItem
 from afdsl.testing.helpers import make_items
 
 
@@ -53,3 +54,60 @@ def test_malformed_file_names_the_line(tmp_path):
     path.write_text('{"prompt_hash": "a", "text": "ok"}\n{"prompt_hash": "b"}\n')
     with pytest.raises(AfsError, match=":2: a transcript needs a text field"):
         make_backend(ModelConfig(spec=f"replay:{path}"))
+
+
+def _one_transcript(folder, name: str = "answers.jsonl") -> RunItem:
+    """A transcript file in `folder` answering the first `make_items` prompt."""
+    item = make_items(ModelConfig(spec="sim:x"), 1)[0]
+    folder.mkdir(parents=True, exist_ok=True)
+    record = {"prompt_hash": item.request.prompt_hash, "text": f"from {folder.name}"}
+    (folder / name).write_text(json.dumps(record) + "\n")
+    return item
+
+
+def test_relative_path_without_a_source_file_is_read_from_the_working_directory(
+    tmp_path, monkeypatch
+):
+    item = _one_transcript(tmp_path / "cwd")
+    monkeypatch.chdir(tmp_path / "cwd")
+    backend = make_backend(ModelConfig(spec="replay:answers.jsonl"))
+    assert asyncio.run(backend.complete(item.request)).text == "from cwd"
+
+
+HAS_SOURCE_DIR = "source_dir" in ModelConfig.model_fields
+
+
+@pytest.mark.skipif(not HAS_SOURCE_DIR, reason="ModelConfig.source_dir not in this checkout yet")
+def test_relative_path_is_read_beside_the_afs_file(tmp_path, monkeypatch):
+    item = _one_transcript(tmp_path / "study")
+    _one_transcript(tmp_path / "elsewhere")  # a same-named file in the working directory
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    config = ModelConfig(spec="replay:answers.jsonl", source_dir=str(tmp_path / "study"))
+    assert asyncio.run(make_backend(config).complete(item.request)).text == "from study"
+    absolute = tmp_path / "elsewhere" / "answers.jsonl"
+    config = ModelConfig(spec=f"replay:{absolute}", source_dir=str(tmp_path / "study"))
+    assert asyncio.run(make_backend(config).complete(item.request)).text == "from elsewhere"
+
+
+@pytest.mark.skipif(not HAS_SOURCE_DIR, reason="ModelConfig.source_dir not in this checkout yet")
+def test_afdsl_run_finds_transcripts_beside_the_file_from_any_folder(tmp_path, monkeypatch):
+    from afdsl.check import load_experiment
+    from afdsl.expand import expand
+    from afdsl.run import RunOptions, items_from_prompts, run_items
+    from afdsl.store import Store
+
+    study = tmp_path / "study"
+    study.mkdir()
+    afs = study / "replayed.afs"
+    afs.write_text(
+        "use helpful_only\n\nexperiment replayed {\n  base helpful_only\n"
+        '  model "replay:answers.jsonl"\n  queries ["Write a sulky note to my landlord."]\n}\n'
+    )
+    experiment = load_experiment(afs)
+    prompts = list(expand(experiment))
+    lines = [json.dumps({"prompt_hash": p.prompt_hash, "text": "recorded"}) for p in prompts]
+    (study / "answers.jsonl").write_text("\n".join(lines) + "\n")
+    monkeypatch.chdir(tmp_path)
+    items = list(items_from_prompts(prompts, experiment))
+    summary = run_items(items, Store(tmp_path / "s.sqlite"), RunOptions(progress=False))
+    assert summary.succeeded == len(prompts) and summary.failed == 0
