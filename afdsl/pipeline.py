@@ -287,7 +287,9 @@ def dry_run(path: str | Path, options: TestOptions) -> None:
         store.close()
 
 
-def report_from_store(target: str | Path, *, store_path: str | Path | None = None) -> TestOutcome:
+def report_from_store(
+    target: str | Path, *, store_path: str | Path | None = None, samples: bool = True
+) -> TestOutcome:
     """Rebuild the outcome of the last `afdsl test` from the store, without any model call.
 
     `target` is the .afs file (its store is the default one unless `store_path`
@@ -342,6 +344,7 @@ def report_from_store(target: str | Path, *, store_path: str | Path | None = Non
             if last.get("sequential")
             else None,
             only_queries=set(used) if used is not None else None,
+            samples=samples,
         )
     finally:
         store.close()

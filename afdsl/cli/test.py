@@ -117,4 +117,5 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from afdsl.pipeline import report_from_store
 
-    return _finish(report_from_store(args.target, store_path=args.store), args)
+    outcome = report_from_store(args.target, store_path=args.store, samples=bool(args.csv))
+    return _finish(outcome, args)

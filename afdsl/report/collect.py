@@ -82,10 +82,17 @@ class Gathered:
     measures: list[str]
 
 
-def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = None) -> Gathered:
+def gather(
+    experiment: Experiment,
+    store: Any,
+    only_queries: set[str] | None = None,
+    *,
+    samples: bool = True,
+) -> Gathered:
     """Read the experiment's responses and labels; count errors, unparseable and missing samples.
 
-    `only_queries` restricts everything to those queries (sequential rounds).
+    `only_queries` restricts everything to those queries (sequential rounds);
+    `samples=False` skips the per-sample rows (only the CSV needs them).
     """
     chosen = _cells(read_cells(store, experiment.name), experiment)
     if only_queries is not None:
@@ -95,26 +102,27 @@ def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = N
     }
     primary = compliance_measure(experiment)
     primary_name = primary.name if primary else "compliance"
+    primary_labels = labels.get(primary_name)
 
-    samples: list[SampleRow] = []
+    rows: list[SampleRow] = []
     records: dict[str, list[dict[str, Any]]] = {name: [] for name in labels}
+    by_measure = [(by_id, records[name]) for name, by_id in labels.items()]
     share = 1.0 if only_queries is None else len(only_queries) / max(len(experiment.queries), 1)
     expected = {key: round(n * share) for key, n in _expected(experiment).items()}
-    # Plain integer tallies: this loop runs once per sample (100,000 in a big report).
+    # Plain integer tallies and dict records: this loop runs once per sample (100,000 in a
+    # big report), so it does no more per sample than the statistics need.
     tally = {key: [0, 0, 0, 0] for key in expected}  # responses, errors, unparseable, unlabelled
     for (model, variant, condition, query_id, sample), row in chosen.items():
         count = tally[(model, variant)]
         count[0] += 1
-        row_labels: dict[str, int | None] = {}
+        rid = row.id
         if row.status != "ok":
             count[1] += 1
         else:
-            for name, by_id in labels.items():
-                if row.id not in by_id:
-                    continue
-                label = row_labels[name] = by_id[row.id]
+            for by_id, out in by_measure:
+                label = by_id.get(rid)
                 if label is not None:
-                    records[name].append(
+                    out.append(
                         {
                             "model": model,
                             "variant": variant,
@@ -124,15 +132,23 @@ def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = N
                             "complied": label,
                         }
                     )
-            if primary_name in labels and primary_name not in row_labels:
-                count[3] += 1  # answered but not labelled yet
-            elif row_labels.get(primary_name, 0) is None:
-                count[2] += 1
-        samples.append(
-            SampleRow(
-                model, variant, condition, query_id, sample, row.prompt_hash, row.status, row_labels
+            if primary_labels is not None:
+                if rid not in primary_labels:
+                    count[3] += 1  # answered but not labelled yet
+                elif primary_labels[rid] is None:
+                    count[2] += 1
+        if samples:
+            row_labels = (
+                {name: by_id[rid] for name, by_id in labels.items() if rid in by_id}
+                if row.status == "ok"
+                else {}
             )
-        )
+            rows.append(
+                SampleRow(
+                    model, variant, condition, query_id, sample, row.prompt_hash, row.status,
+                    row_labels,
+                )
+            )  # fmt: skip
     counts = {
         key: VariantCounts(
             model=key[0],
@@ -145,7 +161,7 @@ def gather(experiment: Experiment, store: Any, only_queries: set[str] | None = N
         )
         for key, n in expected.items()
     }
-    return Gathered(chosen, records, counts, samples, primary_name, list(labels))
+    return Gathered(chosen, records, counts, rows, primary_name, list(labels))
 
 
 def collect_outcome(
@@ -160,14 +176,16 @@ def collect_outcome(
     problems: list[str] | None = None,
     sequential: SequentialInfo | None = None,
     only_queries: set[str] | None = None,
+    samples: bool = True,
 ) -> TestOutcome:
     """Read responses and labels back from `store` and analyse them (no model call).
 
     Unparseable labels are left out of the statistics and counted per variant.
-    `only_queries` restricts the analysis (used by sequential rounds).
+    `only_queries` restricts the analysis (used by sequential rounds);
+    `samples=False` leaves `outcome.samples` empty (only the CSV report needs them).
     """
     problems = list(problems or [])
-    got = gather(experiment, store, only_queries)
+    got = gather(experiment, store, only_queries, samples=samples)
     counts, chosen = got.counts, got.chosen
     errors = sum(c.errors for c in counts.values())
     missing = sum(c.missing for c in counts.values())
