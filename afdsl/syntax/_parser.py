@@ -16,6 +16,7 @@ from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedTok
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.syntax import _ast as A
+from afdsl.syntax._recover import parse_recovering
 from afdsl.syntax._strings import StringError
 from afdsl.syntax._transform import ToAst, token_span
 
@@ -72,10 +73,9 @@ def parse_hypothesis_ast(text: str, path: str = "<hypothesis>") -> A.HypothesisD
 
 def _parse(text: str, path: str, start: str) -> Any:
     parser = get_parser()
-    try:
-        tree = parser.parse(text, start=start)
-    except UnexpectedInput as exc:
-        raise AfsError(syntax_diagnostic(exc, text, path, parser)) from None
+    tree = parse_recovering(
+        parser, text, start, lambda exc: syntax_diagnostic(exc, text, path, parser)
+    )
     try:
         return ToAst(path, text).transform(tree)
     except VisitError as exc:
@@ -111,6 +111,19 @@ def _spell(parser: Lark, terminal: str) -> str:
     return terminal.lower()
 
 
+def _acceptable(exc: UnexpectedToken) -> set[str]:
+    """Terminals the parser really accepts here.
+
+    `exc.expected` is the LALR lookahead set, which merges states shared by several
+    rules (operators appear in variants and in top-level perturbations), so it lists
+    top-level keywords inside an experiment; `accepts()` trial-feeds each one.
+    """
+    interactive = getattr(exc, "interactive_parser", None)
+    if interactive is None:
+        return set(exc.expected)
+    return set(interactive.accepts()) or set(exc.expected)
+
+
 def _expected_words(parser: Lark, expected: set[str]) -> tuple[list[str], list[str]]:
     """(all expected in user spelling, keywords only) with keywords first."""
     spelled = sorted({_spell(parser, t) for t in expected})
@@ -144,7 +157,8 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str, parser: Lark) 
 
 def _unexpected_token(exc: UnexpectedToken, text: str, path: str, parser: Lark) -> Diagnostic:
     tok: Token = exc.token
-    words, keywords = _expected_words(parser, set(exc.expected))
+    acceptable = _acceptable(exc)
+    words, keywords = _expected_words(parser, acceptable)
     expected = _join(words)
     if tok.type == "$END":
         line, col = _line_col(text, len(text.rstrip()))
@@ -170,11 +184,11 @@ def _unexpected_token(exc: UnexpectedToken, text: str, path: str, parser: Lark) 
         close = difflib.get_close_matches(shown, keywords, n=1, cutoff=0.6)
         if close:
             hint = f"did you mean `{close[0]}`?"
-    if hint is None and "RBRACE" in exc.expected:
+    if hint is None and "RBRACE" in acceptable:
         opener = _unclosed(text, tok.start_pos or 0)
         if opener is not None and opener[2] == "{":
             hint = f"missing closing brace opened at line {opener[0]}?"
-    if tok.type == "NAME" and "MODEL_SPEC" in exc.expected and not hint:
+    if tok.type == "NAME" and "MODEL_SPEC" in acceptable and not hint:
         hint = "a model spec is `provider:name`, e.g. sim:opus_like or anthropic:NAME"
     return Diagnostic(
         code="AFS004",
