@@ -75,6 +75,9 @@ class ModelConfig(_Frozen):
     api_key_env: str | None = None  # name of the environment variable, never the key itself
     temperature: float = 1.0
     max_tokens: int = 1024
+    # Folder of the .afs file that names a `replay:PATH` model: a relative PATH is read
+    # from there. Not a sampling parameter, so not part of `params_hash()`.
+    source_dir: str | None = None
 
     @property
     def provider(self) -> str:
