@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from functools import partial
 from typing import Any
 
 from afdsl.models.base import Backend, BackendError
@@ -62,7 +63,7 @@ async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, stat
             (custom_id(j.item.request.prompt_hash, j.item.request.sample), j.item.request)
             for j in chunk
         ]
-        batch_id = await with_retries(lambda e=entries: backend.submit_batch(e), options)
+        batch_id = await with_retries(partial(backend.submit_batch, entries), options)
         # Written before anything else can fail: this id is what prevents paying twice.
         rows = [(cid, req.prompt_hash, req.sample) for cid, req in entries]
         state.store.add_batch(batch_id, config.provider, spec, params_hash, rows)
@@ -72,9 +73,9 @@ async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, stat
 
     while open_batches:
         for batch_id in list(open_batches):
-            if not await with_retries(lambda b=batch_id: backend.batch_done(b), options):
+            if not await with_retries(partial(backend.batch_done, batch_id), options):
                 continue
-            results = await with_retries(lambda b=batch_id: backend.batch_results(b), options)
+            results = await with_retries(partial(backend.batch_results, batch_id), options)
             for cid, (prompt_hash, sample) in open_batches.pop(batch_id).items():
                 result = results.get(cid) or BackendError("server", "missing from the batch output")
                 job = by_key.get((prompt_hash, sample))

@@ -1,22 +1,4 @@
-"""The response store: one SQLite file (WAL mode), standard library only.
-
-Tables:
-- `responses`: one row per (prompt_hash, model spec, params_hash, sample), the
-  cache key. Status `ok` or `error` (with `error_kind`); an ok row is never
-  overwritten, an error row is retried by the next run.
-- `items`: which experiment cells (variant, condition, query_id) use which
-  response. Identical prompts in two variants share one response row, and
-  `responses(experiment=...)` returns one row per cell.
-- `batches` / `batch_items`: provider batch ids, written the moment a batch is
-  created so an interrupted run polls it instead of paying twice.
-- `labels`: classifier output keyed by (response_id, measure, definition_hash).
-
-The store never holds API keys or request headers: only model ids, sampling
-params, token counts, latency, cost and the afdsl version.
-
-One `afdsl run` at a time per store: `run_lock()` takes an exclusive lock on
-`<store>.lock` (released by the OS even on kill -9); readers never wait.
-"""
+"""`Store`: the SQLite file, its run lock, and every read and write of it."""
 
 from __future__ import annotations
 
@@ -25,173 +7,21 @@ import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from afdsl import __version__
-
-SCHEMA_VERSION = 1
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS responses (
-    id INTEGER PRIMARY KEY,
-    prompt_hash TEXT NOT NULL,
-    model TEXT NOT NULL,
-    params_hash TEXT NOT NULL,
-    sample INTEGER NOT NULL,
-    purpose TEXT NOT NULL DEFAULT 'model',
-    status TEXT NOT NULL,
-    text TEXT,
-    error_kind TEXT,
-    error_message TEXT,
-    input_tokens INTEGER NOT NULL DEFAULT 0,
-    output_tokens INTEGER NOT NULL DEFAULT 0,
-    latency_s REAL NOT NULL DEFAULT 0,
-    model_id TEXT,
-    cost_usd REAL NOT NULL DEFAULT 0,
-    params TEXT NOT NULL DEFAULT '{}',
-    afdsl_version TEXT NOT NULL,
-    attempts INTEGER NOT NULL DEFAULT 1,
-    created_at TEXT NOT NULL,
-    UNIQUE (prompt_hash, model, params_hash, sample)
-);
-CREATE INDEX IF NOT EXISTS responses_model ON responses (model, params_hash);
-CREATE TABLE IF NOT EXISTS items (
-    experiment TEXT NOT NULL,
-    model TEXT NOT NULL,
-    params_hash TEXT NOT NULL,
-    variant TEXT NOT NULL,
-    condition TEXT NOT NULL,
-    query_id TEXT NOT NULL,
-    sample INTEGER NOT NULL,
-    purpose TEXT NOT NULL,
-    prompt_hash TEXT NOT NULL,
-    generation TEXT NOT NULL DEFAULT '',
-    UNIQUE (experiment, model, params_hash, variant, condition, query_id, sample, purpose,
-            prompt_hash)
-);
-CREATE INDEX IF NOT EXISTS items_key ON items (prompt_hash, model, params_hash, sample);
-CREATE TABLE IF NOT EXISTS batches (
-    id TEXT PRIMARY KEY,
-    provider TEXT NOT NULL,
-    model TEXT NOT NULL,
-    params_hash TEXT NOT NULL,
-    status TEXT NOT NULL DEFAULT 'open',
-    created_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS batch_items (
-    batch_id TEXT NOT NULL,
-    custom_id TEXT NOT NULL,
-    prompt_hash TEXT NOT NULL,
-    sample INTEGER NOT NULL,
-    PRIMARY KEY (batch_id, custom_id)
-);
-CREATE TABLE IF NOT EXISTS labels (
-    response_id INTEGER NOT NULL,
-    measure TEXT NOT NULL,
-    definition_hash TEXT NOT NULL,
-    label INTEGER,
-    score REAL,
-    detail TEXT NOT NULL DEFAULT '{}',
-    created_at TEXT NOT NULL,
-    PRIMARY KEY (response_id, measure, definition_hash)
-);
-"""
-
-
-@dataclass(frozen=True, kw_only=True)
-class ResponseResult:
-    """The result columns of a response: text and usage, or an error kind and message.
-
-    One declaration for both directions: `Outcome` (what the runner writes)
-    and `ResponseRow` (what later stages read) inherit these fields.
-    """
-
-    text: str | None = None
-    error_kind: str | None = None
-    error_message: str | None = None
-    input_tokens: int = 0
-    output_tokens: int = 0
-    latency_s: float = 0.0
-    model_id: str | None = None
-    cost_usd: float = 0.0
-
-
-class ResponseRow(BaseModel, ResponseResult):
-    """One stored response as one experiment cell sees it (result fields from `ResponseResult`)."""
-
-    id: int
-    experiment: str
-    model: str
-    params_hash: str
-    prompt_hash: str
-    sample: int
-    variant: str
-    condition: str
-    query_id: str
-    purpose: str
-    status: Literal["ok", "error"]
-    created_at: str = ""
-    params: dict[str, Any] = Field(default_factory=dict)
-    afdsl_version: str = ""
-    attempts: int = 1
-
-
-class CellRow(NamedTuple):
-    """One experiment cell's response without its text: what a report reads, per sample."""
-
-    id: int
-    model: str
-    params_hash: str
-    prompt_hash: str
-    sample: int
-    variant: str
-    condition: str
-    query_id: str
-    status: str
-
-
-class LabelRow(BaseModel):
-    """A classifier's verdict on one response. `label` None means unparseable."""
-
-    response_id: int
-    measure: str
-    definition_hash: str
-    label: int | None
-    score: float | None = None
-    detail: dict[str, Any] = Field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class ItemKey:
-    """Where one run item lives in the store (what `items` links to `responses`)."""
-
-    experiment: str
-    model: str
-    params_hash: str
-    variant: str
-    condition: str
-    query_id: str
-    sample: int
-    purpose: str
-    prompt_hash: str
-
-
-@dataclass(frozen=True)
-class Outcome(ResponseResult):
-    """What came back for one key; the result fields are keyword-only (see `ResponseResult`)."""
-
-    prompt_hash: str
-    model: str
-    params_hash: str
-    sample: int
-    purpose: str
-    params: dict[str, Any]
+from afdsl.store._rows import CellRow, ItemKey, LabelRow, Outcome, ResponseRow
+from afdsl.store._sql import (
+    CELL_COLUMNS,
+    JOIN,
+    LOOKUP_COLUMNS,
+    NAMES,
+    RESPONSE_COLUMNS,
+    SCHEMA,
+    SCHEMA_VERSION,
+)
 
 
 class StoreBusy(Exception):
@@ -202,29 +32,8 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-_FIELDS = (
-    "r.id", "i.experiment", "r.model", "r.params_hash", "r.prompt_hash", "r.sample", "i.variant",
-    "i.condition", "i.query_id", "i.purpose", "r.status", "r.text", "r.error_kind",
-    "r.error_message", "r.input_tokens", "r.output_tokens", "r.latency_s", "r.model_id",
-    "r.cost_usd", "r.created_at", "r.params", "r.afdsl_version", "r.attempts",
-)  # fmt: skip
-_NAMES = tuple(f.split(".")[1] for f in _FIELDS)
-_QUALIFIED = dict(zip(_NAMES, _FIELDS, strict=True))
-_RESPONSE_COLUMNS = ", ".join(_FIELDS)
-# For a key looked up without a cell (a judge call with no items row), fill cell fields.
-_LOOKUP_COLUMNS = ", ".join(
-    f"COALESCE({f}, '{'model' if f == 'i.purpose' else ''}')" if f.startswith("i.") else f
-    for f in _FIELDS
-)
-_CELL_COLUMNS = ", ".join(_QUALIFIED[name] for name in CellRow._fields)
-_JOIN = (
-    "FROM items i JOIN responses r ON r.prompt_hash = i.prompt_hash AND r.model = i.model "
-    "AND r.params_hash = i.params_hash AND r.sample = i.sample"
-)
-
-
 def _row(values: tuple[Any, ...]) -> ResponseRow:
-    doc = dict(zip(_NAMES, values, strict=True))
+    doc = dict(zip(NAMES, values, strict=True))
     doc["params"] = json.loads(doc["params"] or "{}")
     return ResponseRow.model_validate(doc)
 
@@ -242,7 +51,7 @@ class Store:
         # only a power cut can drop the last commits.
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
-        self.db.executescript(_SCHEMA)
+        self.db.executescript(SCHEMA)
         self.db.execute(
             "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
             (str(SCHEMA_VERSION),),
@@ -347,7 +156,7 @@ class Store:
         self, *, experiment: str | None = None, purpose: str = "model"
     ) -> list[ResponseRow]:
         """Every stored response (ok and error) for the experiment's cells, in a stable order."""
-        sql = f"SELECT {_RESPONSE_COLUMNS} {_JOIN} WHERE i.purpose = ?"
+        sql = f"SELECT {RESPONSE_COLUMNS} {JOIN} WHERE i.purpose = ?"
         args: list[Any] = [purpose]
         if experiment is not None:
             sql += " AND i.experiment = ?"
@@ -360,7 +169,7 @@ class Store:
     ) -> ResponseRow | None:
         """The response for one cache key (cell metadata from any cell that uses it)."""
         cur = self.db.execute(
-            f"SELECT {_LOOKUP_COLUMNS} FROM responses r LEFT JOIN items i ON "
+            f"SELECT {LOOKUP_COLUMNS} FROM responses r LEFT JOIN items i ON "
             "r.prompt_hash = i.prompt_hash AND r.model = i.model AND r.params_hash = i.params_hash "
             "AND r.sample = i.sample WHERE r.prompt_hash = ? AND r.model = ? AND r.params_hash = ? "
             "AND r.sample = ? LIMIT 1",
@@ -376,7 +185,7 @@ class Store:
         `ResponseRow`, in no particular order.
         """
         cur = self.db.execute(
-            f"SELECT {_CELL_COLUMNS} {_JOIN} WHERE i.purpose = ? AND i.experiment = ?",
+            f"SELECT {CELL_COLUMNS} {JOIN} WHERE i.purpose = ? AND i.experiment = ?",
             (purpose, experiment),
         )
         return [CellRow(*values) for values in cur]

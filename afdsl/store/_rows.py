@@ -1,0 +1,99 @@
+"""The store's row types: what is written (`Outcome`, `ItemKey`, `LabelRow`) and read."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal, NamedTuple
+
+from pydantic import BaseModel, Field
+
+
+@dataclass(kw_only=True)
+class ResponseResult:
+    """The result columns of a response: text and usage, or an error kind and message.
+
+    One declaration for both directions: `Outcome` (what the runner writes)
+    and `ResponseRow` (what later stages read) inherit these fields. Not frozen,
+    because a pydantic model (`ResponseRow`) cannot inherit a frozen dataclass.
+    """
+
+    text: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    input_tokens: int = 0
+    output_tokens: int = 0
+    latency_s: float = 0.0
+    model_id: str | None = None
+    cost_usd: float = 0.0
+
+
+class ResponseRow(BaseModel, ResponseResult):
+    """One stored response as one experiment cell sees it (result fields from `ResponseResult`)."""
+
+    id: int
+    experiment: str
+    model: str
+    params_hash: str
+    prompt_hash: str
+    sample: int
+    variant: str
+    condition: str
+    query_id: str
+    purpose: str
+    status: Literal["ok", "error"]
+    created_at: str = ""
+    params: dict[str, Any] = Field(default_factory=dict)
+    afdsl_version: str = ""
+    attempts: int = 1
+
+
+class CellRow(NamedTuple):
+    """One experiment cell's response without its text: what a report reads, per sample."""
+
+    id: int
+    model: str
+    params_hash: str
+    prompt_hash: str
+    sample: int
+    variant: str
+    condition: str
+    query_id: str
+    status: str
+
+
+class LabelRow(BaseModel):
+    """A classifier's verdict on one response. `label` None means unparseable."""
+
+    response_id: int
+    measure: str
+    definition_hash: str
+    label: int | None
+    score: float | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ItemKey:
+    """Where one run item lives in the store (what `items` links to `responses`)."""
+
+    experiment: str
+    model: str
+    params_hash: str
+    variant: str
+    condition: str
+    query_id: str
+    sample: int
+    purpose: str
+    prompt_hash: str
+
+
+@dataclass
+class Outcome(ResponseResult):
+    """What came back for one key; the result fields are keyword-only (see `ResponseResult`)."""
+
+    prompt_hash: str
+    model: str
+    params_hash: str
+    sample: int
+    purpose: str
+    params: dict[str, Any]

@@ -1,0 +1,95 @@
+"""The store's SQL: the schema, and the column lists its reads select."""
+
+from __future__ import annotations
+
+from afdsl.store._rows import CellRow
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS responses (
+    id INTEGER PRIMARY KEY,
+    prompt_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    params_hash TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    purpose TEXT NOT NULL DEFAULT 'model',
+    status TEXT NOT NULL,
+    text TEXT,
+    error_kind TEXT,
+    error_message TEXT,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    latency_s REAL NOT NULL DEFAULT 0,
+    model_id TEXT,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    params TEXT NOT NULL DEFAULT '{}',
+    afdsl_version TEXT NOT NULL,
+    attempts INTEGER NOT NULL DEFAULT 1,
+    created_at TEXT NOT NULL,
+    UNIQUE (prompt_hash, model, params_hash, sample)
+);
+CREATE INDEX IF NOT EXISTS responses_model ON responses (model, params_hash);
+CREATE TABLE IF NOT EXISTS items (
+    experiment TEXT NOT NULL,
+    model TEXT NOT NULL,
+    params_hash TEXT NOT NULL,
+    variant TEXT NOT NULL,
+    condition TEXT NOT NULL,
+    query_id TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    purpose TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL,
+    generation TEXT NOT NULL DEFAULT '',
+    UNIQUE (experiment, model, params_hash, variant, condition, query_id, sample, purpose,
+            prompt_hash)
+);
+CREATE INDEX IF NOT EXISTS items_key ON items (prompt_hash, model, params_hash, sample);
+CREATE TABLE IF NOT EXISTS batches (
+    id TEXT PRIMARY KEY,
+    provider TEXT NOT NULL,
+    model TEXT NOT NULL,
+    params_hash TEXT NOT NULL,
+    status TEXT NOT NULL DEFAULT 'open',
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS batch_items (
+    batch_id TEXT NOT NULL,
+    custom_id TEXT NOT NULL,
+    prompt_hash TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    PRIMARY KEY (batch_id, custom_id)
+);
+CREATE TABLE IF NOT EXISTS labels (
+    response_id INTEGER NOT NULL,
+    measure TEXT NOT NULL,
+    definition_hash TEXT NOT NULL,
+    label INTEGER,
+    score REAL,
+    detail TEXT NOT NULL DEFAULT '{}',
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (response_id, measure, definition_hash)
+);
+"""
+
+
+FIELDS = (
+    "r.id", "i.experiment", "r.model", "r.params_hash", "r.prompt_hash", "r.sample", "i.variant",
+    "i.condition", "i.query_id", "i.purpose", "r.status", "r.text", "r.error_kind",
+    "r.error_message", "r.input_tokens", "r.output_tokens", "r.latency_s", "r.model_id",
+    "r.cost_usd", "r.created_at", "r.params", "r.afdsl_version", "r.attempts",
+)  # fmt: skip
+NAMES = tuple(f.split(".")[1] for f in FIELDS)
+QUALIFIED = dict(zip(NAMES, FIELDS, strict=True))
+RESPONSE_COLUMNS = ", ".join(FIELDS)
+# For a key looked up without a cell (a judge call with no items row), fill cell fields.
+LOOKUP_COLUMNS = ", ".join(
+    f"COALESCE({f}, '{'model' if f == 'i.purpose' else ''}')" if f.startswith("i.") else f
+    for f in FIELDS
+)
+CELL_COLUMNS = ", ".join(QUALIFIED[name] for name in CellRow._fields)
+JOIN = (
+    "FROM items i JOIN responses r ON r.prompt_hash = i.prompt_hash AND r.model = i.model "
+    "AND r.params_hash = i.params_hash AND r.sample = i.sample"
+)
