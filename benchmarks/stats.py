@@ -6,6 +6,8 @@ Records are plain dicts, as read from a labels JSONL file (JSON parsing not time
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -47,6 +49,21 @@ def best_of(runs: int, fn) -> float:
     return min(times)
 
 
+COLD_START = """
+import afdsl.stats
+records = [
+    {"variant": v, "condition": c, "query_id": f"q{q}", "sample": 0, "complied": q % 3 == 0}
+    for v in ("base", "v1") for c in ("training", "deployment") for q in range(30)
+]
+afdsl.stats.analyze_labels(records)
+"""
+
+
+def cold_start() -> float:
+    """A fresh interpreter importing afdsl.stats and analysing a tiny file (imports dominate)."""
+    return best_of(3, lambda: subprocess.run([sys.executable, "-c", COLD_START], check=True))
+
+
 def main() -> None:
     records = make_records()
     analyze_labels(records[: 2 * QUERIES * SAMPLES])  # warm the scipy/numpy imports
@@ -58,6 +75,7 @@ def main() -> None:
     )
     print(f"analyze_labels (incl. 10,000 permutations per contrast): {total:.3f} s (target < 1 s)")
     print(f"  of which sign-flip permutations for 20 contrasts: {permutations:.3f} s")
+    print(f"cold start (new interpreter, import + tiny analysis): {cold_start():.3f} s")
 
 
 if __name__ == "__main__":

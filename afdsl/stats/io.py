@@ -3,13 +3,38 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 
 
-def read_labels(path: str | Path) -> tuple[list[dict[str, Any]], list[Span]]:
+class LineSpans(Sequence[Span]):
+    """The span of each record, built only when asked for (an error message).
+
+    A labels file can hold hundreds of thousands of records; building a pydantic
+    `Span` for each one up front cost more than the whole analysis.
+    """
+
+    def __init__(self, path: str, lines: list[int]) -> None:
+        self._path = path
+        self._lines = lines
+
+    def __len__(self) -> int:
+        return len(self._lines)
+
+    @overload
+    def __getitem__(self, index: int) -> Span: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Span]: ...
+    def __getitem__(self, index: int | slice) -> Span | list[Span]:
+        if isinstance(index, slice):
+            return [Span(path=self._path, line=n, col=1) for n in self._lines[index]]
+        return Span(path=self._path, line=self._lines[index], col=1)
+
+
+def read_labels(path: str | Path) -> tuple[list[dict[str, Any]], LineSpans]:
     """Records (one JSON object per non-blank line) and the span of each.
 
     Only the JSON syntax is checked here; fields are validated by
@@ -23,14 +48,15 @@ def read_labels(path: str | Path) -> tuple[list[dict[str, Any]], list[Span]]:
     except (OSError, UnicodeDecodeError) as exc:
         raise AfsError(Diagnostic(code="AFS600", message=f"{name}: cannot read: {exc}")) from None
     records: list[dict[str, Any]] = []
-    spans: list[Span] = []
+    lines: list[int] = []
+    decode = json.JSONDecoder().decode
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
-        span = Span(path=name, line=number, col=1)
         try:
-            value = json.loads(line)
+            value = decode(line)
         except json.JSONDecodeError as exc:
+            span = Span(path=name, line=number, col=1)
             raise AfsError(
                 Diagnostic(
                     code="AFS600",
@@ -44,9 +70,9 @@ def read_labels(path: str | Path) -> tuple[list[dict[str, Any]], list[Span]]:
                 Diagnostic(
                     code="AFS600",
                     message=f"expected a JSON object, got {type(value).__name__}",
-                    span=span,
+                    span=Span(path=name, line=number, col=1),
                 )
             )
         records.append(value)
-        spans.append(span)
-    return records, spans
+        lines.append(number)
+    return records, LineSpans(name, lines)

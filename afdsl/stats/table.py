@@ -156,14 +156,15 @@ def build_table(
     """
     table = LabelTable()
     seen: dict[tuple, int] = {}
+    # Spans are looked up only when needed: `spans` may build them on demand.
     for index, record in enumerate(records):
-        span = spans[index] if spans is not None else None
         key = _fast_fields(record) if type(record) is dict else None
         if key is None:
-            key = _checked_fields(record, index, span)
+            key = _checked_fields(record, index, spans[index] if spans is not None else None)
         model, variant, condition, query_id, sample, complied = key
         identity = key[:5]
         if identity in seen:
+            span = spans[index] if spans is not None else None
             first = seen[identity]
             first_span = spans[first] if spans is not None else None
             raise AfsError(
@@ -178,7 +179,8 @@ def build_table(
                 )
             )
         seen[identity] = index
-        table.spans.setdefault((model, variant), span)
+        if (model, variant) not in table.spans:
+            table.spans[(model, variant)] = spans[index] if spans is not None else None
         cell = table.cells.get((model, variant, condition))
         if cell is None:
             cell = table.cells[(model, variant, condition)] = Cell()
