@@ -129,7 +129,8 @@ def build_experiment(
     samples = _integer(ctx, settings["samples"], 1) if "samples" in settings else 1
     seed = _integer(ctx, settings["seed"], 0) if "seed" in settings else 0
 
-    models = [m for m in (build_model(ctx, d) for d in decl.models) if m is not None]
+    folder = Path(owner.abs_path).parent
+    models = [m for m in (build_model(ctx, d, folder) for d in decl.models) if m is not None]
     if not decl.models:
         ctx.error(
             "AFS183",
@@ -164,7 +165,7 @@ def build_experiment(
         if any(m.name.value == other.name for other in measures):
             ctx.error("AFS158", f"measure `{m.name.value}` is defined twice", m.name.span)
             continue
-        built = build_measure(ctx, m)
+        built = build_measure(ctx, m, folder)
         if built is not None:
             measures.append(built)
     if not decl.measures:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.check._models import build_model
@@ -42,7 +44,8 @@ def _convert(ctx: Context, value: A.Value, kind: type, key: str) -> object | Non
     return int(number) if kind is int else number
 
 
-def build_measure(ctx: Context, decl: A.MeasureDecl) -> ir.Measure | None:
+def build_measure(ctx: Context, decl: A.MeasureDecl, folder: Path) -> ir.Measure | None:
+    """The measure's kind, parameters (defaults filled in) and judge model, checked."""
     kind = decl.kind.value
     if kind not in PARAMS:
         ctx.error(
@@ -96,7 +99,7 @@ def build_measure(ctx: Context, decl: A.MeasureDecl) -> ir.Measure | None:
             ctx.error("AFS156", f"a {kind} measure uses no model", decl.model.span)
             ok = False
         else:
-            model = build_model(ctx, decl.model)
+            model = build_model(ctx, decl.model, folder)
             ok = ok and model is not None
     elif kind in NEEDS_MODEL:
         ctx.error(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.models.base import PROVIDERS
 from afdsl.syntax import _ast as A
+from afdsl.syntax._loader import display_path
 
 _FIELDS = ("spec", "label", "base_url", "api_key_env", "temperature", "max_tokens")
 
@@ -44,8 +47,35 @@ def _number(ctx: Context, value: A.Value, what: str, *, integer: bool) -> float 
     return number
 
 
-def build_model(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
-    """A `ModelConfig` from `model SPEC` or a `model LABEL { ... }` block."""
+def _replay_ok(ctx: Context, value: A.Value, folder: Path) -> bool:
+    """`replay:PATH` names a file that exists (a relative PATH is beside the .afs file)."""
+    path = folder / Path(value.value.partition(":")[2]).expanduser()
+    if path.is_file():
+        ctx.data_files.append(str(path.resolve()))
+        return True
+    ctx.error(
+        "AFS147",
+        f"cannot find replay file `{value.value.partition(':')[2]}`",
+        value.span,
+        hint=f"a relative path is read from {display_path(folder)}/ (the .afs file's folder)",
+    )
+    return False
+
+
+def build_model(ctx: Context, decl: A.ModelDecl, folder: Path) -> ir.ModelConfig | None:
+    """A `ModelConfig` from `model SPEC` or a `model LABEL { ... }` block; `folder` is
+    the folder of the .afs file, where a `replay:PATH` model's relative PATH starts."""
+    config = _build(ctx, decl)
+    if config is None or config.provider != "replay":
+        return config
+    spec = decl.spec or next(v for k, v in decl.fields if k.value == "spec")
+    if not _replay_ok(ctx, spec, folder):
+        return None
+    # The spec stays as written (it is part of the store key); the folder travels apart.
+    return config.model_copy(update={"source_dir": str(folder)})
+
+
+def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
     if decl.spec is not None:
         return ir.ModelConfig(spec=decl.spec.value) if _spec_ok(ctx, decl.spec) else None
     fields: dict[str, A.Value] = {}
