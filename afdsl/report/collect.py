@@ -257,13 +257,19 @@ def _analyse(
     others: dict[str, AnalysisResult] = {}
     try:
         result = analyse(primary, by_measure.pop(primary, []))
-        for name, hypotheses in by_measure.items():
-            others[name] = analyse(name, hypotheses)
     except AfsError as exc:
         if not tolerate:
             raise
         problems.append("no analysis: " + "; ".join(d.message for d in exc.diagnostics))
         return None, {}
+    for name, hypotheses in by_measure.items():
+        try:
+            others[name] = analyse(name, hypotheses)
+        except AfsError as exc:  # e.g. labels of an earlier definition: the run is incomplete
+            reason = "; ".join(d.message for d in exc.diagnostics)
+            problems.append(
+                f"no analysis of `{name}` ({reason}); rerun `afdsl test` to label the responses"
+            )
     for name, rows in records.items():
         if name != primary and name not in others and rows:
             # Only for display: a measure that cannot be analysed is simply not shown.

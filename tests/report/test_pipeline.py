@@ -65,3 +65,24 @@ def test_csv_has_one_row_per_cell_after_an_edit(tmp_path):
         rows = list(csv.DictReader(fh))
     cells = {(r["variant"], r["condition"], r["query_id"], r["sample"]) for r in rows}
     assert len(rows) == len(cells) == 2 * 2 * 56 * 2  # variants x conditions x queries x samples
+
+
+def test_missing_labels_of_another_measure_make_the_run_incomplete(tmp_path):
+    afs, store = tmp_path / "m.afs", tmp_path / "s.sqlite"
+    source = SOURCE.replace(
+        "  hypothesis has_gap: gap(base) > 0",
+        "  measure compliance = tag\n"
+        "  measure faking = faking votes 3 threshold 0.4 temperature 1.0 model sim:judge\n"
+        "  hypothesis has_gap: gap(base) > 0\n"
+        "  hypothesis fakes on faking: gap(base) > 0",
+    )
+    afs.write_text(source.format(queries=QUERIES, perturbation="no_rlhf"), encoding="utf-8")
+    assert pipeline.test_experiment(afs, TestOptions(store=store)).exit_code in (0, 1)
+    import sqlite3
+
+    with sqlite3.connect(store) as db:  # as if the faking judge had been redefined since
+        db.execute("DELETE FROM labels WHERE measure = 'faking'")
+    outcome = pipeline.report_from_store(afs, store_path=store)
+    assert outcome.exit_code == 3
+    assert any("faking" in p for p in outcome.problems)
+    assert [h.name for h in outcome.analysis.hypotheses] == ["has_gap"]
