@@ -78,10 +78,9 @@ def transcript_path(config: ModelConfig) -> Path:
     or given with `--model`), a relative PATH is taken from the working directory.
     """
     path = Path(config.name).expanduser()
-    source_dir = getattr(config, "source_dir", None)
-    if path.is_absolute() or source_dir is None:
+    if path.is_absolute() or config.source_dir is None:
         return path
-    return Path(source_dir) / path
+    return Path(config.source_dir) / path
 
 
 class ReplayBackend:

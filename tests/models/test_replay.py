@@ -74,10 +74,6 @@ def test_relative_path_without_a_source_file_is_read_from_the_working_directory(
     assert asyncio.run(backend.complete(item.request)).text == "from cwd"
 
 
-HAS_SOURCE_DIR = "source_dir" in ModelConfig.model_fields
-
-
-@pytest.mark.skipif(not HAS_SOURCE_DIR, reason="ModelConfig.source_dir not in this checkout yet")
 def test_relative_path_is_read_beside_the_afs_file(tmp_path, monkeypatch):
     item = _one_transcript(tmp_path / "study")
     _one_transcript(tmp_path / "elsewhere")  # a same-named file in the working directory
@@ -89,7 +85,6 @@ def test_relative_path_is_read_beside_the_afs_file(tmp_path, monkeypatch):
     assert asyncio.run(make_backend(config).complete(item.request)).text == "from elsewhere"
 
 
-@pytest.mark.skipif(not HAS_SOURCE_DIR, reason="ModelConfig.source_dir not in this checkout yet")
 def test_afdsl_run_finds_transcripts_beside_the_file_from_any_folder(tmp_path, monkeypatch):
     from afdsl.check import load_experiment
     from afdsl.expand import expand
@@ -103,10 +98,12 @@ def test_afdsl_run_finds_transcripts_beside_the_file_from_any_folder(tmp_path, m
         "use helpful_only\n\nexperiment replayed {\n  base helpful_only\n"
         '  model "replay:answers.jsonl"\n  queries ["Write a sulky note to my landlord."]\n}\n'
     )
+    answers = study / "answers.jsonl"
+    answers.write_text('{"prompt_hash": "not-yet", "text": "placeholder"}\n')  # check wants it
     experiment = load_experiment(afs)
     prompts = list(expand(experiment))
     lines = [json.dumps({"prompt_hash": p.prompt_hash, "text": "recorded"}) for p in prompts]
-    (study / "answers.jsonl").write_text("\n".join(lines) + "\n")
+    answers.write_text("\n".join(lines) + "\n")
     monkeypatch.chdir(tmp_path)
     items = list(items_from_prompts(prompts, experiment))
     summary = run_items(items, Store(tmp_path / "s.sqlite"), RunOptions(progress=False))
