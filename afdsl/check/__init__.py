@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from afdsl import ir
 from afdsl.check._context import MAX_ERRORS, Context, TooManyErrors
-from afdsl.check._experiment import build_experiment
+from afdsl.check._experiment import BuiltExperiment, build_experiment
 from afdsl.check._scenarios import ScenarioBuilder, check_slots
 from afdsl.diagnostics import AfsError, Diagnostic
 from afdsl.syntax import _ast as A
@@ -97,10 +97,10 @@ def _check(ctx: Context, root: A.FileAst) -> ir.Experiment | None:
         if built is not None and decl.name.value != base_name:
             check_slots(ctx, built, set())
     experiment = None
-    applied: set[str] = set()
     if experiment_decl is not None:
-        experiment, applied = build_experiment(ctx, root, experiment_decl, scenarios)
-        _warn_unused(ctx, root, experiment_decl, base_name, scenarios, applied)
+        outcome = build_experiment(ctx, root, experiment_decl, scenarios)
+        experiment = outcome.experiment
+        _warn_unused(ctx, root, experiment_decl, base_name, scenarios, outcome)
     return experiment
 
 
@@ -116,7 +116,7 @@ def _warn_unused(
     decl: A.ExperimentDecl,
     base_name: str | None,
     scenarios: ScenarioBuilder,
-    applied: set[str],
+    built: BuiltExperiment,
 ) -> None:
     """Things defined in this file that the experiment never uses (warnings)."""
     extended = {s.decl.extends.value for s in scenarios.built.values() if s and s.decl.extends}
@@ -126,7 +126,7 @@ def _warn_unused(
                 "AFS901", f"scenario `{scenario.name.value}` is not used", scenario.name.span
             )
     for perturbation in root.perturbations:
-        if perturbation.name.value not in applied:
+        if perturbation.name.value not in built.applied:
             ctx.warning(
                 "AFS902",
                 f"perturbation `{perturbation.name.value}` is not applied by any variant",
@@ -135,8 +135,8 @@ def _warn_unused(
     tested = {
         t.variant.value for h in decl.hypotheses for t in (*h.lhs, *h.rhs) if t.variant is not None
     }
-    for variant in decl.variants:
-        if variant.name.value not in tested | applied:
+    for variant in built.variants:
+        if variant.name.value not in tested | built.applied:
             ctx.warning(
                 "AFS903",
                 f"variant `{variant.name.value}` is not tested by any hypothesis",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 from afdsl import ir
 from afdsl.check._context import Context
+from afdsl.check._families import expand_families
 from afdsl.check._measures import build_correction, build_measure, check_hypothesis
 from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
@@ -109,10 +111,16 @@ def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) 
     return queries
 
 
+class BuiltExperiment(NamedTuple):
+    experiment: ir.Experiment | None  # None if any error
+    applied: set[str]  # perturbation and variant names `apply` used
+    variants: list[A.VariantDecl]  # as declared, families expanded
+
+
 def build_experiment(
     ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, scenarios: ScenarioBuilder
-) -> tuple[ir.Experiment | None, set[str]]:
-    """The checked experiment (None if any error) and the names `apply` used."""
+) -> BuiltExperiment:
+    """The checked experiment, the names `apply` used and the variant declarations."""
     errors_before = ctx.error_count
     settings = _settings(ctx, decl)
     base: BuiltScenario | None = None
@@ -153,11 +161,12 @@ def build_experiment(
 
     variants: list[ir.Variant] = []
     applied: set[str] = set()
+    variant_decls = expand_families(ctx, decl.variants)
     if base is not None:
         columns = set.intersection(*(set(q.slots) for q in queries)) if queries else set()
         check_slots(ctx, base, columns)
-        resolver = VariantResolver(ctx, owner, base.scenario, decl.variants)
-        variants = resolver.resolve_all(decl.variants)
+        resolver = VariantResolver(ctx, owner, base.scenario, variant_decls)
+        variants = resolver.resolve_all(variant_decls)
         applied = resolver.applied
 
     measures: list[ir.Measure] = []
@@ -172,7 +181,7 @@ def build_experiment(
         measures.append(ir.Measure(name="compliance", kind="tag", params=_tag_defaults()))
 
     by_name = {v.name: v for v in variants}
-    all_names = {ir.BASE_VARIANT} | {v.name.value for v in decl.variants}
+    all_names = {ir.BASE_VARIANT} | {v.name.value for v in variant_decls}
     measure_names = {m.name.value for m in decl.measures} or {"compliance"}
     hypotheses = []
     seen_hypotheses: set[str] = set()
@@ -187,12 +196,12 @@ def build_experiment(
     correction = build_correction(ctx, decl.corrections)
 
     if ctx.error_count > errors_before or base is None:
-        return None, applied
+        return BuiltExperiment(None, applied, variant_decls)
     scenario = base.scenario
     training = next((c.name for c in scenario.conditions if c.role == ir.TRAINING), None)
     deployment = next((c.name for c in scenario.conditions if c.role == ir.DEPLOYMENT), None)
     if training is None or deployment is None:  # reported when the scenario was built
-        return None, applied
+        return BuiltExperiment(None, applied, variant_decls)
     experiment = ir.Experiment(
         name=decl.name.value,
         source_files=tuple(dict.fromkeys([*ctx.program.source_files, *ctx.data_files])),
@@ -208,7 +217,7 @@ def build_experiment(
         training=training,
         deployment=deployment,
     )
-    return experiment, applied
+    return BuiltExperiment(experiment, applied, variant_decls)
 
 
 def _tag_defaults() -> dict[str, str | int | float | bool]:

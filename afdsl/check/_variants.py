@@ -73,10 +73,14 @@ class VariantResolver:
                 for d in exc.diagnostics:
                     self.ctx.error(d.code, d.message, d.span, d.hint)
                 return None
+        operations = [self.ctx.snippet(op.span) for op in decl.ops]
+        if decl.binding is not None:
+            param, value = decl.binding
+            operations = [o.replace("{" + param + "}", value) for o in operations]
         return ir.Variant(
             name=decl.name.value,
             description=self._description(decl),
-            operations=tuple(self.ctx.snippet(op.span) for op in decl.ops),
+            operations=tuple(operations),
             scenario=scenario,
         )
 
@@ -98,6 +102,8 @@ class VariantResolver:
         )
 
     def _description(self, decl: A.VariantDecl) -> str:
+        if decl.binding is not None:
+            return f'{decl.binding[0]} = "{decl.binding[1]}"'
         if len(decl.ops) == 1 and isinstance(decl.ops[0], A.Apply):
             entry = self.ctx.perturbations.get(decl.ops[0].name.value)
             if entry is not None and entry[0].description is not None:

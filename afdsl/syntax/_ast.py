@@ -212,6 +212,19 @@ class VariantDecl:
     name: Ident
     ops: tuple[Op, ...]
     span: Span
+    binding: tuple[str, str] | None = None  # (parameter, value) when a family made it
+
+
+@dataclass(frozen=True, slots=True)
+class VariantFamilyDecl:
+    """`variant NAME[P] = OPS for P in ["a", "b"]`: one variant per value, `{P}` filled in."""
+
+    name: Ident
+    param: Ident
+    ops: tuple[Op, ...]
+    loop_param: Ident
+    values: tuple[Text, ...]
+    span: Span
 
 
 @dataclass(frozen=True, slots=True)
@@ -271,7 +284,7 @@ class ExperimentDecl:
     settings: list[Setting] = field(default_factory=list)
     models: list[ModelDecl] = field(default_factory=list)
     queries: list[QueriesDecl] = field(default_factory=list)
-    variants: list[VariantDecl] = field(default_factory=list)
+    variants: list[VariantDecl | VariantFamilyDecl] = field(default_factory=list)
     measures: list[MeasureDecl] = field(default_factory=list)
     hypotheses: list[HypothesisDecl] = field(default_factory=list)
     corrections: list[CorrectDecl] = field(default_factory=list)

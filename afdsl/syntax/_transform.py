@@ -211,9 +211,6 @@ class ToAst(Transformer[Token, Any]):
             return A.QueriesDecl(source, (), tuple(options), self._span(meta))
         return A.QueriesDecl(None, tuple(source), tuple(options), self._span(meta))
 
-    def inline_queries(self, meta: Any, children: list[Any]) -> list[A.Text]:
-        return _present(children)
-
     def query_option(self, meta: Any, children: list[Any]) -> tuple[A.Ident, A.Value]:
         return children[0], self._value(children[1])
 
@@ -222,6 +219,13 @@ class ToAst(Transformer[Token, Any]):
 
     def variant(self, meta: Any, children: list[Any]) -> A.VariantDecl:
         return A.VariantDecl(children[0], children[1], self._span(meta))
+
+    def variant_family(self, meta: Any, children: list[Any]) -> A.VariantFamilyDecl:
+        name, param, ops, loop_param, values = children
+        return A.VariantFamilyDecl(name, param, ops, loop_param, values, self._span(meta))
+
+    def string_list(self, meta: Any, children: list[Any]) -> tuple[A.Text, ...]:
+        return tuple(_present(children))
 
     def measure(self, meta: Any, children: list[Any]) -> A.MeasureDecl:
         name, kind, *args = children
@@ -325,7 +329,7 @@ def _add_item(exp: A.ExperimentDecl, item: Any) -> None:
         exp.models.extend(item)
     elif isinstance(item, A.QueriesDecl):
         exp.queries.append(item)
-    elif isinstance(item, A.VariantDecl):
+    elif isinstance(item, A.VariantDecl | A.VariantFamilyDecl):
         exp.variants.append(item)
     elif isinstance(item, A.MeasureDecl):
         exp.measures.append(item)
