@@ -58,6 +58,20 @@ def error(
     return AfsError(Diagnostic(message=message, span=span, hint=hint, code=code))
 
 
+def suggest(name: str, options: list[str] | set[str], what: str = "") -> str | None:
+    """A hint for an unknown name: `did you mean ...?` for the nearest option, else the
+    options when there are few enough to read (None when neither helps)."""
+    import difflib
+
+    options = sorted(options)
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    if close:
+        return f"did you mean `{close[0]}`?"
+    if options and len(options) <= 8:
+        return f"known {what or 'names'}: " + ", ".join(f"`{o}`" for o in options)
+    return None
+
+
 def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
     text = (sources or {}).get(span.path)
     if text is None:

@@ -7,12 +7,12 @@ checker, which knows the named perturbations and variants.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
+from typing import Any
 
 from afdsl import ir
-from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.diagnostics import AfsError, Diagnostic, Span, suggest
 from afdsl.syntax import _ast as A
 from afdsl.syntax._slots import slot_names
 
@@ -32,13 +32,6 @@ class PerturbError(Exception):
 TextOf = Callable[[A.TextSource], str]
 
 
-def did_you_mean(name: str, options: list[str]) -> str | None:
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean `{close[0]}`?"
-    return f"known: {', '.join(options)}" if options else None
-
-
 def apply_operator(scenario: ir.Scenario, op: A.Op, text_of: TextOf) -> ir.Scenario:
     """Apply one operator (not `apply`, which the checker expands) to `scenario`."""
     handler = _HANDLERS.get(type(op))
@@ -56,16 +49,24 @@ def _nothing_hint(op: A.Op) -> str:
     return "the new text is the same as the old"
 
 
-def _section_index(scenario: ir.Scenario, name: A.Ident) -> int:
-    for i, section in enumerate(scenario.sections):
-        if section.name == name.value:
-            return i
-    names = [s.name for s in scenario.sections]
+def _index_of(items: tuple[Any, ...], name: A.Ident, what: str, scenario: str) -> int:
+    """Position of the section or condition called `name`; PerturbError if none is."""
+    names = [item.name for item in items]
+    if name.value in names:
+        return names.index(name.value)
     raise PerturbError(
-        f"no section `{name.value}` in scenario `{scenario.name}`",
-        hint=did_you_mean(name.value, names),
+        f"no {what} `{name.value}` in scenario `{scenario}`",
+        hint=suggest(name.value, names, f"{what}s"),
         span=name.span,
     )
+
+
+def _section_index(scenario: ir.Scenario, name: A.Ident) -> int:
+    return _index_of(scenario.sections, name, "section", scenario.name)
+
+
+def _condition_index(scenario: ir.Scenario, name: A.Ident) -> int:
+    return _index_of(scenario.conditions, name, "condition", scenario.name)
 
 
 def _with_section(scenario: ir.Scenario, index: int, text: str) -> ir.Scenario:
@@ -152,18 +153,6 @@ def _add_text(scenario: ir.Scenario, op: A.AddText, text_of: TextOf) -> ir.Scena
     return _with_section(scenario, index, text)
 
 
-def _condition_index(scenario: ir.Scenario, name: A.Ident) -> int:
-    for i, condition in enumerate(scenario.conditions):
-        if condition.name == name.value:
-            return i
-    names = [c.name for c in scenario.conditions]
-    raise PerturbError(
-        f"no condition `{name.value}` in scenario `{scenario.name}`",
-        hint=did_you_mean(name.value, names),
-        span=name.span,
-    )
-
-
 def _set(scenario: ir.Scenario, op: A.SetSlots, text_of: TextOf) -> ir.Scenario:
     conditions = list(scenario.conditions)
     used = slot_names(scenario.user_template)
@@ -172,7 +161,7 @@ def _set(scenario: ir.Scenario, op: A.SetSlots, text_of: TextOf) -> ir.Scenario:
         if item.slot.value not in used:
             raise PerturbError(
                 f"the user template has no slot `{item.slot.value}`",
-                hint=did_you_mean(item.slot.value, [s for s in used if s != "query"]),
+                hint=suggest(item.slot.value, [s for s in used if s != "query"], "slots"),
                 span=item.slot.span,
             )
         condition = conditions[index]

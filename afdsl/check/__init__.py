@@ -18,7 +18,7 @@ from afdsl.diagnostics import AfsError, Diagnostic
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import load_program
 
-__all__ = ["CheckResult", "check_file", "load_experiment"]
+__all__ = ["CheckResult", "check_file", "experiment_of", "load_experiment"]
 
 
 class CheckResult(BaseModel):
@@ -62,12 +62,18 @@ def load_experiment(path: str | Path, *, strict: bool = False) -> ir.Experiment:
     errors = [d for d in result.diagnostics if d.is_error]
     if errors:
         raise AfsError(errors)
+    return experiment_of(result, path)
+
+
+def experiment_of(result: CheckResult, path: str | Path) -> ir.Experiment:
+    """The experiment of an error-free check; AfsError if the file defines none."""
     if result.experiment is None:
         raise AfsError(
             Diagnostic(
                 code="AFS186",
                 message=f"{path} defines no experiment",
-                hint="add `experiment NAME { base ... model ... queries ... }`",
+                hint="add `experiment NAME { base ... model ... queries ... }` "
+                "(a file of only scenarios and perturbations is checked with `afdsl check`)",
             )
         )
     return result.experiment

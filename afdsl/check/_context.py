@@ -2,25 +2,26 @@
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
 
-from afdsl.diagnostics import Diagnostic, Note, Span
+from afdsl.diagnostics import Diagnostic, Note, Span, suggest
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import LoadedProgram
 
 MAX_ERRORS = 20
 
+__all__ = ["MAX_ERRORS", "Context", "TooManyErrors", "number_of", "suggest"]
 
-def suggest(name: str, options: list[str] | set[str], what: str = "") -> str | None:
-    """`did you mean ...?` for the nearest option, else the list when it is short."""
-    options = sorted(options)
-    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
-    if close:
-        return f"did you mean `{close[0]}`?"
-    if options and len(options) <= 8:
-        return f"known {what or 'names'}: " + ", ".join(f"`{o}`" for o in options)
-    return None
+
+def number_of(value: A.Value, *, integer: bool) -> float | None:
+    """The number a literal spells (None if it is not one, or not whole when `integer`)."""
+    try:
+        number = float(value.raw) if value.kind == "number" else None
+    except ValueError:
+        return None
+    if number is None or (integer and not number.is_integer()):
+        return None
+    return number
 
 
 class TooManyErrors(Exception):
@@ -52,6 +53,17 @@ class Context:
         )
         if self.error_count >= MAX_ERRORS:
             raise TooManyErrors
+
+    def unknown(
+        self, code: str, what: str, name: A.Ident, options: set[str], plural: str = ""
+    ) -> None:
+        """`unknown WHAT `name`` at the name, with the nearest option as a hint."""
+        self.error(
+            code,
+            f"unknown {what} `{name.value}`",
+            name.span,
+            hint=suggest(name.value, options, plural),
+        )
 
     def warning(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from afdsl import ir
-from afdsl.check._context import Context, suggest
+from afdsl.check._context import Context, number_of, suggest
 from afdsl.check._models import build_model
 from afdsl.syntax import _ast as A
 from afdsl.syntax._hypothesis import hypothesis_problems, to_hypothesis
@@ -29,11 +29,8 @@ def _convert(ctx: Context, value: A.Value, kind: type, key: str) -> object | Non
             ctx.error("AFS150", f"`{key}` takes a quoted string", value.span)
             return None
         return value.value
-    try:
-        number = float(value.raw) if value.kind == "number" else None
-    except ValueError:
-        number = None
-    if number is None or (kind is int and not number.is_integer()):
+    number = number_of(value, integer=kind is int)
+    if number is None:
         ctx.error(
             "AFS150", f"`{key}` takes {'a whole number' if kind is int else 'a number'}", value.span
         )
@@ -48,12 +45,7 @@ def build_measure(ctx: Context, decl: A.MeasureDecl, folder: Path) -> ir.Measure
     """The measure's kind, parameters (defaults filled in) and judge model, checked."""
     kind = decl.kind.value
     if kind not in PARAMS:
-        ctx.error(
-            "AFS152",
-            f"unknown measure kind `{kind}`",
-            decl.kind.span,
-            hint=suggest(kind, set(PARAMS), "kinds"),
-        )
+        ctx.unknown("AFS152", "measure kind", decl.kind, set(PARAMS), "kinds")
         return None
     spec = PARAMS[kind]
     params: dict[str, object] = {k: default for k, (_, default) in spec.items()}
@@ -127,24 +119,14 @@ def check_hypothesis(
         ctx.error(problem.code, problem.message, problem.span, problem.hint)
         ok = False
     if decl.measure is not None and decl.measure.value not in measures:
-        ctx.error(
-            "AFS160",
-            f"unknown measure `{decl.measure.value}`",
-            decl.measure.span,
-            hint=suggest(decl.measure.value, measures, "measures"),
-        )
+        ctx.unknown("AFS160", "measure", decl.measure, measures, "measures")
         ok = False
     for term in (*decl.lhs, *decl.rhs):
         if term.variant is None:
             continue
         name = term.variant.value
         if name not in all_variant_names:
-            ctx.error(
-                "AFS161",
-                f"unknown variant `{name}`",
-                term.variant.span,
-                hint=suggest(name, all_variant_names, "variants"),
-            )
+            ctx.unknown("AFS161", "variant", term.variant, all_variant_names, "variants")
             ok = False
             continue
         if term.condition is None or name not in variants:
@@ -169,12 +151,7 @@ def build_correction(ctx: Context, decls: list[A.CorrectDecl]) -> ir.Correction:
     decl = decls[0]
     method = decl.method.value
     if method not in ("holm", "bh", "none"):
-        ctx.error(
-            "AFS171",
-            f"unknown correction `{method}`",
-            decl.method.span,
-            hint=suggest(method, {"holm", "bh", "none"}, "corrections"),
-        )
+        ctx.unknown("AFS171", "correction", decl.method, {"holm", "bh", "none"}, "corrections")
         method = "holm"
     alpha = 0.05
     if decl.alpha is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from afdsl import ir
-from afdsl.check._context import Context, suggest
+from afdsl.check._context import Context, number_of, suggest
 from afdsl.models.base import PROVIDERS
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
@@ -36,14 +36,10 @@ def _spec_ok(ctx: Context, value: A.Value) -> bool:
 
 
 def _number(ctx: Context, value: A.Value, what: str, *, integer: bool) -> float | None:
-    try:
-        number = float(value.raw) if value.kind == "number" else None
-    except ValueError:
-        number = None
-    if number is None or (integer and not number.is_integer()):
+    number = number_of(value, integer=integer)
+    if number is None:
         kind = "a whole number" if integer else "a number"
         ctx.error("AFS142", f"`{what}` must be {kind}", value.span)
-        return None
     return number
 
 
@@ -81,12 +77,7 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
     fields: dict[str, A.Value] = {}
     for key, value in decl.fields:
         if key.value not in _FIELDS:
-            ctx.error(
-                "AFS143",
-                f"unknown model field `{key.value}`",
-                key.span,
-                hint=suggest(key.value, set(_FIELDS), "fields"),
-            )
+            ctx.unknown("AFS143", "model field", key, set(_FIELDS), "fields")
             continue
         if key.value in fields:
             ctx.error("AFS144", f"`{key.value}` is set twice", key.span)

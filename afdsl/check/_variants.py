@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from afdsl import ir
-from afdsl.check._context import Context, suggest
+from afdsl.check._context import Context
 from afdsl.check._scenarios import source_text
 from afdsl.diagnostics import AfsError, Note, Span
 from afdsl.perturb import LIBRARY_NAME, PerturbError, apply_operator
@@ -155,12 +155,7 @@ class VariantResolver:
             self._cycle(op, stack)
             return None
         options = set(self.decls) | set(self.ctx.perturbations)
-        self.ctx.error(
-            "AFS134",
-            f"unknown perturbation or variant `{name}`",
-            op.name.span,
-            hint=suggest(name, options, "perturbations"),
-        )
+        self.ctx.unknown("AFS134", "perturbation or variant", op.name, options, "perturbations")
         return None
 
     def _cycle(self, op: A.Apply, stack: list[tuple[str, str]]) -> None:

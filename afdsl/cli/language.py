@@ -7,7 +7,7 @@ import difflib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from afdsl.diagnostics import AfsError, Diagnostic, emit
+from afdsl.diagnostics import AfsError, Diagnostic, emit, suggest
 
 if TYPE_CHECKING:
     from afdsl import ir
@@ -61,21 +61,13 @@ def register(subparsers: Any) -> None:
 
 def _load(path: str) -> ir.Experiment:
     """Check `path`, print warnings, raise AfsError (rendered here, with sources) on errors."""
-    from afdsl.check import check_file
+    from afdsl.check import check_file, experiment_of
 
     result = check_file(path)
     emit(result.diagnostics, result.sources, sys.stderr)
     if not result.ok:
         raise _Reported
-    if result.experiment is None:
-        raise AfsError(
-            Diagnostic(
-                code="AFS186",
-                message=f"{path} defines no experiment",
-                hint="`afdsl check` checks files of scenarios and perturbations",
-            )
-        )
-    return result.experiment
+    return experiment_of(result, path)
 
 
 class _Reported(Exception):
@@ -140,12 +132,11 @@ def _variant(experiment: ir.Experiment, name: str) -> ir.Variant:
         return experiment.variant(name)
     except KeyError:
         names = [v.name for v in experiment.variants]
-        close = difflib.get_close_matches(name, names, n=1)
         raise AfsError(
             Diagnostic(
                 code="AFS200",
                 message=f"unknown variant `{name}`",
-                hint=f"did you mean `{close[0]}`?" if close else "variants: " + ", ".join(names),
+                hint=suggest(name, names, "variants") or "variants: " + ", ".join(names),
             )
         ) from None
 
