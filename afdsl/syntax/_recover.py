@@ -11,6 +11,7 @@ is skipped, never re-read as new mistakes.
 from __future__ import annotations
 
 import bisect
+import functools
 import re
 from collections.abc import Callable
 from copy import copy
@@ -110,7 +111,8 @@ class _Recovery:
         self, parser: Lark, text: str, describe: Callable[[UnexpectedInput], Diagnostic]
     ) -> None:
         self.describe = describe
-        self.layout = _layout(text, _keyword_terminals(parser))
+        self.parser = parser
+        self.text = text
         self.diagnostics: list[Diagnostic] = []
         self.last: UnexpectedInput | None = None
         self.resumed_at = -1
@@ -134,7 +136,7 @@ class _Recovery:
             error_at = exc.token.start_pos or 0
         else:
             error_at = exc.pos_in_stream or 0
-        for point in self.layout.points:
+        for point in self.layout.points:  # only files with errors pay for the scan
             # Strictly forward of the last resynchronisation, so recovery always ends.
             if point.offset < error_at or point.offset <= self.resumed_at:
                 continue
@@ -148,6 +150,10 @@ class _Recovery:
             self.resumed_at = point.offset
             return True
         return False
+
+    @functools.cached_property
+    def layout(self) -> _Layout:
+        return _layout(self.text, _keyword_terminals(self.parser))
 
     def _closes(self, values: list[Any], point: _SyncPoint, error_at: int) -> int:
         """How many `{` are open just before the `}` at `point` closes the last of them.
