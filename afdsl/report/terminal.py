@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import replace
-from typing import Any
 
 from rich import box
 from rich.console import Console, Group, RenderableType
@@ -118,13 +117,23 @@ def _variant_table(
     return table
 
 
-def _fitted_table(width: int, *args: Any, counts: Any = None, extra: bool = False) -> Table:
-    """The most detailed layout of a variant table that fits `width` columns."""
+def _fitted_table(
+    width: int,
+    title: Text,
+    analysis: AnalysisResult,
+    model: str | None,
+    counts: dict[tuple[str, str], VariantCounts] | None = None,
+) -> Table:
+    """The most detailed layout of a variant table that fits `width` columns.
+
+    Without `counts` (a measure other than compliance) the table has no
+    unparseable/error columns and no glyph.
+    """
     table = None
     for style, glyph in LAYOUTS:
-        if extra:
+        if counts is None:
             style, glyph = replace(style, counts=False), False
-        table = _variant_table(*args, style=style, glyph=glyph, counts=counts)
+        table = _variant_table(title, analysis, model, style, glyph, counts)
         if table_width(table) <= width:
             break
     assert table is not None
@@ -222,7 +231,7 @@ def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list
     ]
     for measure, result in t.other_measures(outcome, model):
         title = _model_label(outcome, model, measure)
-        tables.append(_fitted_table(width, title, result, model, extra=True))
+        tables.append(_fitted_table(width, title, result, model))
     return tables
 
 
