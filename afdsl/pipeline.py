@@ -228,7 +228,14 @@ def _sequential_tests(experiment: Experiment) -> dict[tuple[str, str], Any]:
     for model in experiment.models:
         for h, t in zip(
             experiment.hypotheses,
-            sequential_tests(experiment.hypotheses, method.alpha, method.method),
+            sequential_tests(
+                experiment.hypotheses,
+                method.alpha,
+                method.method,
+                budget=len(
+                    experiment.queries
+                ),  # lets a test fail early once passing is out of reach
+            ),
             strict=True,
         ):
             tests[(model.display, h.name)] = t
@@ -236,7 +243,8 @@ def _sequential_tests(experiment: Experiment) -> dict[tuple[str, str], Any]:
 
 
 def _all_decided(tests: dict[tuple[str, str], Any], got: Gathered, experiment: Experiment) -> bool:
-    """Feed the queries completed so far to every test; True when every hypothesis passed."""
+    """Feed the queries completed so far to every test; True when every hypothesis is decided
+    (passed, or failed because the remaining queries could no longer make it pass)."""
     by_name = {h.name: h for h in experiment.hypotheses}
     for (model, name), test in tests.items():
         measure = by_name[name].measure or got.primary
@@ -245,7 +253,7 @@ def _all_decided(tests: dict[tuple[str, str], Any], got: Gathered, experiment: E
             test.update_from_labels(records, model, experiment.training, experiment.deployment)
         except AfsError:
             return False  # a cell has no labels yet (e.g. failed calls): keep sampling
-    return all(t.decision == "pass" for t in tests.values())
+    return all(t.decision != "continue" for t in tests.values())
 
 
 def _apply_sequential(
