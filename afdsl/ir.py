@@ -127,7 +127,8 @@ class Measure(_Frozen):
 
     def definition_hash(self) -> str:
         """Changes exactly when the measure's definition changes (re-labels on edit)."""
-        doc = self.model_dump(mode="json", exclude={"name"})
+        # source_dir only locates a replay file; moving the project must not re-label.
+        doc = self.model_dump(mode="json", exclude={"name": True, "model": {"source_dir"}})
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -1,4 +1,6 @@
-"""Progress display: a rich bar on a terminal, plain lines when stdout is a file or pipe.
+"""Progress display: a rich bar on a terminal, plain lines when stderr is a file or pipe.
+
+Progress goes to stderr so that a report or JSON piped from stdout stays clean.
 
 Both show done/total, rate, ETA, spend so far and errors. Runs against a
 simulator are labelled SIMULATOR so nobody mistakes them for real models.
@@ -53,7 +55,7 @@ class PlainProgress:
     """One line every `every_s` seconds and one at the end; for logs and CI."""
 
     def __init__(self, stream: Any = None, every_s: float = 5.0) -> None:
-        self.stream = stream or sys.stdout
+        self.stream = stream or sys.stderr
         self.every_s = every_s
         self.counts = _Counts()
         self.label = ""
@@ -92,6 +94,7 @@ class RichProgress:
     """A live rich progress bar; refreshed by rich's own timer, not per item."""
 
     def __init__(self) -> None:
+        from rich.console import Console
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -109,6 +112,7 @@ class RichProgress:
             TextColumn("${task.fields[spent]}"),
             TextColumn("[red]{task.fields[errors]} errors"),
             refresh_per_second=4,
+            console=Console(stderr=True),
         )
         self.counts = _Counts()
         self.task: Any = None
@@ -139,6 +143,6 @@ def make_progress(enabled: bool) -> ProgressSink:
     """Rich on a terminal, plain lines otherwise, nothing when disabled."""
     if not enabled:
         return NoProgress()
-    if sys.stdout.isatty():
+    if sys.stderr.isatty():
         return RichProgress()
     return PlainProgress()
