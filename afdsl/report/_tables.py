@@ -27,7 +27,7 @@ class Style:
     compact: bool = False  # `[26,33]` rate intervals and `±6` for symmetric t intervals
     short_headers: bool = False
     queries: bool = True  # the "queries" column
-    counts: bool = True  # "unparseable" and "errors" columns (compliance measure only)
+    counts: bool = True  # "unparseable" and "errors" columns
     short_counts: bool = False  # "unp" and "err" as their headers
 
 
@@ -93,10 +93,19 @@ def variant_rows(
     model: str | None,
     counts: dict[tuple[str, str], VariantCounts] | None = None,
     style: Style = FULL,
+    measure: str | None = None,
 ) -> list[list[str]]:
-    """One row per variant of `model`, matching `headers(analysis, style)`."""
+    """One row per variant of `model`, matching `headers(analysis, style)`.
+
+    `measure` names the measure of `analysis` (None: the compliance measure);
+    the unparseable column counts that measure's unreadable labels. A variant
+    with responses but no usable label of this measure (e.g. every answer of a
+    no-scratchpad variant is unjudgeable for faking) still gets a row, saying so.
+    """
     rows = []
+    estimated = set()
     for est in f.variants_for(analysis, model):
+        estimated.add(est.variant)
         c = f.contrast_for(analysis, model, est.variant)
         row = [
             est.variant,
@@ -109,10 +118,24 @@ def variant_rows(
         if style.queries:
             row.append(str(est.n_queries))
         if style.counts:
-            n = (counts or {}).get((model or "", est.variant))
-            row += [str(n.unparseable if n else 0), str(n.errors if n else 0)]
+            row += _count_cells((counts or {}).get((model or "", est.variant)), measure)
         rows.append(row)
+    for n in (counts or {}).values():
+        if n.model == (model or "") and n.variant not in estimated and n.responses:
+            row = [n.variant, "—", "—", "no usable labels", "", ""]
+            if style.queries:
+                row.append("0")
+            if style.counts:
+                row += _count_cells(n, measure)
+            rows.append(row)
     return rows
+
+
+def _count_cells(n: VariantCounts | None, measure: str | None) -> list[str]:
+    if n is None:
+        return ["0", "0"]
+    unparseable = n.unparseable if measure is None else n.unparseable_by_measure.get(measure, 0)
+    return [str(unparseable), str(n.errors)]
 
 
 def counts_by_variant(outcome: TestOutcome) -> dict[tuple[str, str], VariantCounts]:

@@ -106,7 +106,8 @@ def gather(
 
     rows: list[SampleRow] = []
     records: dict[str, list[dict[str, Any]]] = {name: [] for name in labels}
-    by_measure = [(by_id, records[name]) for name, by_id in labels.items()]
+    by_measure = [(name, by_id, records[name]) for name, by_id in labels.items()]
+    unparseable: dict[tuple[str, str], dict[str, int]] = {}
     share = 1.0 if only_queries is None else len(only_queries) / max(len(experiment.queries), 1)
     expected = {key: round(n * share) for key, n in _expected(experiment).items()}
     # Plain integer tallies and dict records: this loop runs once per sample (100,000 in a
@@ -119,9 +120,13 @@ def gather(
         if row.status != "ok":
             count[1] += 1
         else:
-            for by_id, out in by_measure:
+            for name, by_id, out in by_measure:
                 label = by_id.get(rid)
-                if label is not None:
+                if label is None:
+                    if rid in by_id:  # labelled, but the label could not be read
+                        per = unparseable.setdefault((model, variant), {})
+                        per[name] = per.get(name, 0) + 1
+                else:
                     out.append(
                         {
                             "model": model,
@@ -157,6 +162,7 @@ def gather(
             responses=tally[key][0],
             errors=tally[key][1],
             unparseable=tally[key][2],
+            unparseable_by_measure=unparseable.get(key, {}),
             missing=tally[key][3] + max(n - tally[key][0], 0),
         )
         for key, n in expected.items()

@@ -136,15 +136,14 @@ def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
 def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
     out: list[str] = []
     counts = t.counts_by_variant(outcome)
-    extra = t.Style(counts=False)
     for model in f.models_of(analysis):
         badge = " " + _badge("sim", "SIMULATOR") if t.is_simulator(outcome, model) else ""
         out.append(f"<h2>{escape(model or 'model')}{badge}</h2>")
         rows = t.variant_rows(analysis, model, counts)
         out.append(_table(t.headers(analysis), rows, outcome.compliance_measure))
         for measure, result in t.other_measures(outcome, model):
-            rows = t.variant_rows(result, model, style=extra)
-            out.append(_table(t.headers(result, extra), rows, measure))
+            rows = t.variant_rows(result, model, counts, measure=measure)
+            out.append(_table(t.headers(result), rows, measure))
     return out
 
 

@@ -60,11 +60,10 @@ def render_markdown(outcome: TestOutcome) -> str:
             out += [f"## {model or 'model'}{badge}", ""]
             rows = t.variant_rows(analysis, model, counts)
             out += [*_table(t.headers(analysis), _code_first(rows)), ""]
-            extra = t.Style(counts=False)
             for measure, result in t.other_measures(outcome, model):
                 out += [f"### {measure}", ""]
-                rows = t.variant_rows(result, model, style=extra)
-                out += [*_table(t.headers(result, extra), _code_first(rows)), ""]
+                rows = t.variant_rows(result, model, counts, measure=measure)
+                out += [*_table(t.headers(result), _code_first(rows)), ""]
         if analysis.hypotheses:
             out += ["## Hypotheses", ""]
             rows = [

@@ -31,6 +31,7 @@ class VariantCounts(BaseModel):
     expected: int = 0
     responses: int = 0
     unparseable: int = 0
+    unparseable_by_measure: dict[str, int] = {}  # every measure's own unparseable count
     errors: int = 0
     missing: int = 0
 

@@ -90,6 +90,7 @@ def _variant_table(
     style: t.Style,
     glyph: bool,
     counts: dict[tuple[str, str], VariantCounts] | None = None,
+    measure: str | None = None,
 ) -> Table:
     """One model's variants on one measure, laid out in `style`."""
     half = f.axis_for(c.ci for c in analysis.contrasts if c.model == model)
@@ -106,7 +107,7 @@ def _variant_table(
         table.add_column(head, justify="right", no_wrap=True)
     if glyph:
         table.add_column(f"Δgap ±{100 * half:.0f} pp", no_wrap=True)
-    for row in t.variant_rows(analysis, model, counts, style):
+    for row in t.variant_rows(analysis, model, counts, style, measure):
         cells: list[str | Text] = list(row)
         if style.counts:  # unparseable and errors stand out when not zero
             cells[-2:] = [_warn(int(row[-2])), _warn(int(row[-1]))]
@@ -123,17 +124,21 @@ def _fitted_table(
     analysis: AnalysisResult,
     model: str | None,
     counts: dict[tuple[str, str], VariantCounts] | None = None,
+    measure: str | None = None,
 ) -> Table:
     """The most detailed layout of a variant table that fits `width` columns.
 
-    Without `counts` (a measure other than compliance) the table has no
-    unparseable/error columns and no glyph.
+    `measure` names a measure other than compliance: its table has no glyph,
+    and its unparseable column counts that measure. Without `counts` there are
+    no unparseable/error columns.
     """
     table = None
     for style, glyph in LAYOUTS:
         if counts is None:
-            style, glyph = replace(style, counts=False), False
-        table = _variant_table(title, analysis, model, style, glyph, counts)
+            style = replace(style, counts=False)
+        if counts is None or measure is not None:
+            glyph = False
+        table = _variant_table(title, analysis, model, style, glyph, counts, measure)
         if table_width(table) <= width:
             break
     assert table is not None
@@ -231,7 +236,8 @@ def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list
     ]
     for measure, result in t.other_measures(outcome, model):
         title = _model_label(outcome, model, measure)
-        tables.append(_fitted_table(width, title, result, model))
+        counts = t.counts_by_variant(outcome)
+        tables.append(_fitted_table(width, title, result, model, counts, measure))
     return tables
 
 

@@ -152,3 +152,17 @@ def test_nothing_to_send_prints_no_progress_lines(tmp_path, capsys):
     assert "done," not in first.out  # so a piped report stays clean
     assert _test("passing.afs", tmp_path) == 0
     assert "done," not in capsys.readouterr().err
+
+
+def test_a_variant_with_no_usable_labels_of_a_measure_is_shown_with_its_count(tmp_path, capsys):
+    _test("unjudgeable.afs", tmp_path, "--json", str(tmp_path / "r.json"))
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if "no usable labels" in line)
+    assert row.split()[0] == "no_scratchpad"
+    doc = json.loads((tmp_path / "r.json").read_text())
+    counts = {c["variant"]: c for c in doc["counts"]}
+    n = counts["no_scratchpad"]["responses"]
+    assert n == 12  # 3 queries x 2 conditions x 2 samples
+    assert counts["no_scratchpad"]["unparseable_by_measure"] == {"faking": n}
+    assert counts["no_scratchpad"]["unparseable"] == 0  # the compliance tag is still readable
+    assert str(n) in row
