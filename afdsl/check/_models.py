@@ -32,7 +32,25 @@ def _spec_ok(ctx: Context, value: A.Value) -> bool:
             hint=suggest(provider, set(PROVIDERS), "providers"),
         )
         return False
+    if provider == "sim":
+        return _organism_ok(ctx, value, name)
     return True
+
+
+def _organism_ok(ctx: Context, value: A.Value, name: str) -> bool:
+    """`sim:NAME` names a simulated organism or the judge; caught here, not at run time,
+    so a typo is reported at the spec with the nearest name."""
+    from afdsl.models.sim import ORGANISMS
+
+    if name in ORGANISMS or name.startswith("judge"):
+        return True
+    ctx.error(
+        "AFS148",
+        f"unknown simulator organism `sim:{name}`",
+        value.span,
+        hint=suggest(f"sim:{name}", {f"sim:{n}" for n in ORGANISMS}, "organisms"),
+    )
+    return False
 
 
 def _number(ctx: Context, value: A.Value, what: str, *, integer: bool) -> float | None:

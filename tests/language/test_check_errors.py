@@ -141,6 +141,17 @@ def test_unknown_model_provider(write: Write) -> None:
     assert diag.hint == "did you mean `anthropic`?"
 
 
+def test_misspelt_simulator_organism_is_caught_by_check(write: Write) -> None:
+    diag = only_error(write(experiment("  model sim:opus_lik")))
+    assert at(diag) == (BODY, 9)
+    assert diag.hint == "did you mean `sim:opus_like`?"
+
+
+def test_simulated_judge_names_are_accepted(write: Write) -> None:
+    src = experiment("  measure f = faking model sim:judge_strict")
+    assert not errors(check_file(write(src)))
+
+
 def test_unknown_model_block_field(write: Write) -> None:
     src = experiment('  model m {\n    spec "openai:x"\n    temprature 0.5\n  }')
     diag = only_error(write(src))
@@ -171,7 +182,7 @@ def test_unknown_correction_method(write: Write) -> None:
 
 
 def test_two_experiments_in_one_file(write: Write) -> None:
-    src = experiment("") + 'experiment f {\n  base s\n  model sim:x\n  queries ["q"]\n}\n'
+    src = experiment("") + 'experiment f {\n  base s\n  model sim:no_gap\n  queries ["q"]\n}\n'
     diag = only_error(write(src))
     assert at(diag) == (BODY + 2, 12)
 

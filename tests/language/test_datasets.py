@@ -98,7 +98,7 @@ def test_dataset_columns_fill_template_slots(tmp_path: Path) -> None:
     jsonl(tmp_path, [{"id": "a", "text": "x", "tone": "calm"}])
     main = tmp_path / "main.afs"
     src = SCENARIO.replace("{query}</user_input>", "{query}</user_input> {tone}")
-    src += 'experiment e {\n  base s\n  model sim:x\n  queries "q.jsonl"\n}\n'
+    src += 'experiment e {\n  base s\n  model sim:no_gap\n  queries "q.jsonl"\n}\n'
     main.write_text(src, encoding="utf-8")
     prompt = next(expand(load_experiment(main)))
     assert prompt.messages[0].content.endswith("</user_input> calm")

@@ -14,12 +14,12 @@ BODY = '  samples 2\n  variant a = append intro "More."\n  variant b = remove se
 
 
 def test_order_is_model_variant_condition_query_sample(write: Write) -> None:
-    exp = load_experiment(write(experiment(BODY + "\n  model sim:other")))
+    exp = load_experiment(write(experiment(BODY + "\n  model sim:no_gap")))
     prompts = list(expand(exp))
     keys = [(p.model, p.variant, p.condition, p.query_id, p.sample) for p in prompts]
     expected = list(
         itertools.product(
-            ["sim:opus_like", "sim:other"],
+            ["sim:opus_like", "sim:no_gap"],
             ["base", "a", "b"],
             ["training", "deployment"],
             ["q1", "q2"],
@@ -77,5 +77,5 @@ def test_identical_prompts_share_a_hash_across_variants(write: Write) -> None:
 
 
 def test_models_argument_selects_models(write: Write) -> None:
-    exp = load_experiment(write(experiment(BODY + "\n  model sim:other")))
-    assert {p.model for p in expand(exp, models=["sim:other"])} == {"sim:other"}
+    exp = load_experiment(write(experiment(BODY + "\n  model sim:no_gap")))
+    assert {p.model for p in expand(exp, models=["sim:no_gap"])} == {"sim:no_gap"}

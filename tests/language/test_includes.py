@@ -10,7 +10,7 @@ from afdsl.check import check_file, load_experiment
 
 from .conftest import SCENARIO, Write, at, only_error
 
-EXPERIMENT = 'experiment e {\n  base s\n  model sim:x\n  queries ["q"]\n}\n'
+EXPERIMENT = 'experiment e {\n  base s\n  model sim:no_gap\n  queries ["q"]\n}\n'
 
 
 def test_use_is_relative_to_the_including_file(write: Write) -> None:
@@ -62,7 +62,7 @@ def test_missing_builtin_suggests_the_nearest(write: Write) -> None:
 
 def test_builtin_scenario_by_bare_name(write: Write) -> None:
     src = (
-        'use helpful_only\nexperiment e {\n  base helpful_only\n  model sim:x\n  queries ["q"]\n}\n'
+        'use helpful_only\nexperiment e {\n  base helpful_only\n  model sim:no_gap\n  queries ["q"]\n}\n'
     )
     experiment = load_experiment(write(src))
     assert experiment.variants[0].scenario.system_prompt()

@@ -102,7 +102,7 @@ def test_builtin_library_is_available_without_use(write: Write) -> None:
     assert all(description for _, description in library())
     exp = load_experiment(
         write(
-            "use helpful_only\nexperiment e {\n  base helpful_only\n  model sim:x\n"
+            "use helpful_only\nexperiment e {\n  base helpful_only\n  model sim:no_gap\n"
             f'  queries ["q"]\n  variant v = apply {names[0]}\n}}\n'
         )
     )

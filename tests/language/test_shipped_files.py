@@ -42,7 +42,7 @@ def test_every_library_perturbation_changes_a_builtin_scenario(
     assert len(names) >= 10
     lines = "\n".join(f"  variant v_{n} = apply {n}" for n in names)
     src = (
-        f"use {scenario}\nexperiment e {{\n  base {scenario}\n  model sim:x\n"
+        f"use {scenario}\nexperiment e {{\n  base {scenario}\n  model sim:no_gap\n"
         f'  queries ["q"]\n{lines}\n}}\n'
     )
     path = tmp_path / "all.afs"
