@@ -62,7 +62,8 @@ def test_missing_builtin_suggests_the_nearest(write: Write) -> None:
 
 def test_builtin_scenario_by_bare_name(write: Write) -> None:
     src = (
-        'use helpful_only\nexperiment e {\n  base helpful_only\n  model sim:no_gap\n  queries ["q"]\n}\n'
+        "use helpful_only\nexperiment e {\n  base helpful_only\n"
+        '  model sim:no_gap\n  queries ["q"]\n}\n'
     )
     experiment = load_experiment(write(src))
     assert experiment.variants[0].scenario.system_prompt()
