@@ -51,7 +51,18 @@ def _rows_csv(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
                 raise AfsError(
                     _error(shown, reader.line_num, "this row has more cells than the header")
                 )
-            rows.append((reader.line_num, {k: v for k, v in row.items() if v is not None}))
+            short = [k for k, v in row.items() if v is None]
+            if short:
+                # A short row would otherwise read as a missing field with a misleading hint.
+                raise AfsError(
+                    _error(
+                        shown,
+                        reader.line_num,
+                        f"this row has fewer cells than the header (no `{short[0]}`)",
+                        hint="give every row one cell per header column (an empty cell is `,,`)",
+                    )
+                )
+            rows.append((reader.line_num, dict(row)))
     except csv.Error as exc:
         raise AfsError(_error(shown, reader.line_num, f"invalid CSV: {exc}")) from None
     return rows
@@ -75,7 +86,19 @@ def read_queries(
     keeping file order.
     """
     shown = shown or str(path)
-    text = path.read_text(encoding="utf-8")
+    try:
+        # utf-8-sig: spreadsheet programs start a CSV export with a byte-order mark.
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        raise AfsError(
+            _error(
+                shown,
+                line,
+                f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
+                hint="save the file as UTF-8",
+            )
+        ) from None
     suffix = path.suffix.lower()
     if suffix == ".csv":
         rows = _rows_csv(text, shown)
@@ -104,10 +127,20 @@ def read_queries(
                     hint='map the field with `text "name"` after the file name',
                 )
             )
+        if row[text_field] is None or not _as_text(row[text_field]).strip():
+            raise AfsError(_error(shown, line, f"the `{text_field}` field is empty"))
         if id_field in row:
             qid = _as_text(row[id_field])
         elif id_required:
-            raise AfsError(_error(shown, line, f"row has no `{id_field}` field"))
+            fields = ", ".join(sorted(row)) or "none"
+            raise AfsError(
+                _error(
+                    shown,
+                    line,
+                    f"row has no `{id_field}` field (fields: {fields})",
+                    hint='map the field with `id "name"` after the file name',
+                )
+            )
         else:
             qid = f"q{index}"
         if qid in seen:

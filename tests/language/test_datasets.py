@@ -102,3 +102,51 @@ def test_dataset_columns_fill_template_slots(tmp_path: Path) -> None:
     main.write_text(src, encoding="utf-8")
     prompt = next(expand(load_experiment(main)))
     assert prompt.messages[0].content.endswith("</user_input> calm")
+
+
+def test_csv_with_a_byte_order_mark_reads_its_first_column(tmp_path: Path) -> None:
+    # Spreadsheet programs export "UTF-8 CSV" with a BOM before the first header.
+    path = tmp_path / "q.csv"
+    path.write_bytes("\ufeffqid,prompt\nb1,Hello\n".encode())
+    [query] = read_queries(path, id_field="qid", text_field="prompt", id_required=True)
+    assert (query.id, query.text) == ("b1", "Hello")
+
+
+def test_file_that_is_not_utf8_is_a_located_error(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_bytes(b"id,text\nc1,fine\nc2,caf\xe9 review\n")
+    with pytest.raises(AfsError) as info:
+        read_queries(path)
+    diag = info.value.diagnostics[0]
+    assert diag.span is not None and diag.span.line == 3
+    assert "UTF-8" in diag.message
+
+
+def test_short_csv_row_is_reported_as_short(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text("id,text\nd1\nd2,ok\n", encoding="utf-8")
+    with pytest.raises(AfsError) as info:
+        read_queries(path)
+    diag = info.value.diagnostics[0]
+    assert diag.span is not None and diag.span.line == 2
+    assert "fewer cells than the header" in diag.message
+
+
+@pytest.mark.parametrize("text", ["", "   ", None])
+def test_empty_query_text_is_an_error(tmp_path: Path, text: str | None) -> None:
+    path = jsonl(tmp_path, [{"id": "a", "text": "ok"}, {"id": "b", "text": text}])
+    with pytest.raises(AfsError) as info:
+        read_queries(path)
+    diag = info.value.diagnostics[0]
+    assert diag.span is not None and diag.span.line == 2
+    assert "empty" in diag.message
+
+
+def test_missing_mapped_id_field_lists_the_fields(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text("qid,prompt\n1,Hi\n", encoding="utf-8")
+    with pytest.raises(AfsError) as info:
+        read_queries(path, id_field="qidd", text_field="prompt", id_required=True)
+    diag = info.value.diagnostics[0]
+    assert "fields: prompt, qid" in diag.message
+    assert diag.hint is not None and 'id "name"' in diag.hint
