@@ -148,6 +148,14 @@ def read_queries(
         seen[qid] = line
         slots = {k: _as_text(v) for k, v in row.items() if k not in (id_field, text_field)}
         queries.append(ir.Query(id=qid, text=_as_text(row[text_field]), slots=slots))
+    return select_queries(queries, limit=limit, sample=sample, seed=seed)
+
+
+def select_queries(
+    queries: list[ir.Query], *, limit: int | None = None, sample: int | None = None, seed: int = 0
+) -> list[ir.Query]:
+    """`limit N` keeps the first N queries; `sample N` then draws N of them with `seed`,
+    keeping their order (all of them when there are no more than N)."""
     if limit is not None:
         queries = queries[:limit]
     if sample is not None and sample < len(queries):

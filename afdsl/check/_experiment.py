@@ -12,7 +12,7 @@ from afdsl.check._measures import build_correction, build_measure, check_hypothe
 from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
-from afdsl.datasets import inline_queries, read_queries
+from afdsl.datasets import inline_queries, read_queries, select_queries
 from afdsl.diagnostics import AfsError, Note
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
@@ -59,8 +59,11 @@ def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) 
         counts: dict[str, int | None] = {}
         for key in ("limit", "sample"):
             given = options.get(key)
-            if given is not None and (given.kind != "number" or not given.raw.isdigit()):
-                ctx.error("AFS192", f"`{key}` takes a whole number", given.span)
+            # 0 would silently leave an experiment without queries.
+            if given is not None and (
+                given.kind != "number" or not given.raw.isdigit() or int(given.raw) < 1
+            ):
+                ctx.error("AFS192", f"`{key}` takes a whole number of at least 1", given.span)
             counts[key] = int(given.raw) if given is not None and given.raw.isdigit() else None
         fields: dict[str, str] = {}
         for key in ("id", "text"):
@@ -72,8 +75,13 @@ def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) 
             elif given is not None:
                 fields[key] = given.value
         if source.path is None:
-            texts = [t.value for t in source.inline][: counts["limit"]]
-            batch = inline_queries(texts, first=inline_count + 1)
+            texts = [t.value for t in source.inline]
+            batch = select_queries(
+                inline_queries(texts, first=inline_count + 1),
+                limit=counts["limit"],
+                sample=counts["sample"],
+                seed=seed,
+            )
             inline_count += len(source.inline)
         else:
             path = (Path(owner.abs_path).parent / source.path.value).resolve()
@@ -101,6 +109,14 @@ def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) 
                 for d in exc.diagnostics:
                     ctx.error(d.code, d.message, d.span or source.path.span, d.hint)
                 continue
+        wanted = options.get("sample")
+        if wanted is not None and counts["sample"] and counts["sample"] > len(batch):
+            ctx.warning(
+                "AFS196",
+                f"`sample {counts['sample']}` asks for more rows than there are ({len(batch)}); "
+                "all of them are used",
+                wanted.span,
+            )
         queries.extend(batch)
     seen: set[str] = set()
     for query in queries:

@@ -7,8 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from afdsl.check import check_file
 from afdsl.datasets import inline_queries, read_queries
 from afdsl.diagnostics import AfsError
+
+from .conftest import experiment
 
 
 def jsonl(tmp_path: Path, rows: list[dict[str, object]], name: str = "q.jsonl") -> Path:
@@ -150,3 +153,33 @@ def test_missing_mapped_id_field_lists_the_fields(tmp_path: Path) -> None:
     diag = info.value.diagnostics[0]
     assert "fields: prompt, qid" in diag.message
     assert diag.hint is not None and 'id "name"' in diag.hint
+
+
+def test_sample_draws_from_an_inline_list(tmp_path: Path) -> None:
+    from afdsl.check import load_experiment
+
+    main = tmp_path / "main.afs"
+    main.write_text(experiment("", queries='["a", "b", "c", "d", "e"] sample 2'), encoding="utf-8")
+    ids = [q.id for q in load_experiment(main).queries]
+    assert len(ids) == 2
+    assert ids == sorted(ids) and set(ids) <= {"q1", "q2", "q3", "q4", "q5"}
+
+
+@pytest.mark.parametrize("option", ["limit 0", "sample 0"])
+def test_zero_queries_is_an_error_at_the_option(tmp_path: Path, option: str) -> None:
+    main = tmp_path / "main.afs"
+    main.write_text(experiment("", queries=f'["a", "b"] {option}'), encoding="utf-8")
+    [diag] = [d for d in check_file(main).diagnostics if d.is_error]
+    assert "at least 1" in diag.message
+    # The caret is under the 0, the last character of the queries line.
+    assert diag.span is not None and diag.span.col == len(f'  queries ["a", "b"] {option}')
+
+
+def test_sample_larger_than_the_dataset_warns(tmp_path: Path) -> None:
+    jsonl(tmp_path, [{"id": "a", "text": "x"}, {"id": "b", "text": "y"}])
+    main = tmp_path / "main.afs"
+    main.write_text(experiment("", queries='"q.jsonl" sample 5'), encoding="utf-8")
+    result = check_file(main)
+    assert not [d for d in result.diagnostics if d.is_error]
+    [warning] = [d for d in result.diagnostics if "sample 5" in d.message]
+    assert "(2)" in warning.message
