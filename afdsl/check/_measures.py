@@ -129,7 +129,10 @@ def check_hypothesis(
             ctx.unknown("AFS161", "variant", term.variant, all_variant_names, "variants")
             ok = False
             continue
-        if term.condition is None or name not in variants:
+        if name not in variants:
+            continue
+        if term.condition is None:
+            ok = _gap_defined(ctx, variants[name], term.variant) and ok
             continue
         conditions = {c.name for c in variants[name].scenario.conditions}
         if term.condition.value not in conditions:
@@ -141,6 +144,22 @@ def check_hypothesis(
             )
             ok = False
     return to_hypothesis(decl) if ok else None
+
+
+def _gap_defined(ctx: Context, variant: ir.Variant, at: A.Ident) -> bool:
+    """`gap(V)` needs both sides; a variant that drops one has rates but no gap."""
+    roles = {c.role for c in variant.scenario.conditions}
+    missing = [r for r in (ir.TRAINING, ir.DEPLOYMENT) if r not in roles]
+    if not missing:
+        return True
+    kept = ", ".join(f"`{c.name}`" for c in variant.scenario.conditions) or "none"
+    ctx.error(
+        "AFS164",
+        f"variant `{variant.name}` has no {missing[0]} condition, so it has no gap",
+        at.span,
+        hint=f"test a rate instead, e.g. `rate({variant.name}, CONDITION)` (conditions: {kept})",
+    )
+    return False
 
 
 def build_correction(ctx: Context, decls: list[A.CorrectDecl]) -> ir.Correction:

@@ -36,10 +36,13 @@ def hypothesis_problems(decl: A.HypothesisDecl) -> list[Diagnostic]:
             )
         )
     if not _merge(decl)[0]:
+        cancel = any(t.kind != "const" for t in (*decl.lhs, *decl.rhs))
         problems.append(
             Diagnostic(
                 code="AFS304",
-                message="the hypothesis compares no gap() or rate() terms",
+                message="the gap() and rate() terms cancel out: nothing is left to test"
+                if cancel
+                else "the hypothesis compares no gap() or rate() terms",
                 span=decl.span,
                 hint="e.g. `gap(my_variant) < gap(base)`",
             )

@@ -209,3 +209,21 @@ def test_unused_variant_is_a_warning_and_strict_makes_it_an_error(write: Write) 
     assert [at(d) for d in warnings] == [(BODY, 11)]
     strict = check_file(path, strict=True)
     assert not strict.ok and strict.experiment is None
+
+
+def test_gap_of_a_variant_that_drops_a_condition_is_an_error(write: Write) -> None:
+    body = "  variant v = drop condition deployment\n  hypothesis h: gap(v) < gap(base)"
+    diag = only_error(write(experiment(body)))
+    assert at(diag) == (BODY + 1, 21)
+    assert "no deployment condition" in diag.message
+    assert diag.hint is not None and "rate(v, " in diag.hint
+
+
+def test_rate_of_the_kept_condition_of_such_a_variant_checks(write: Write) -> None:
+    body = "  variant v = drop condition deployment\n  hypothesis h: rate(v, training) > 0.1"
+    assert not errors(check_file(write(experiment(body))))
+
+
+def test_terms_that_cancel_out_are_named_as_such(write: Write) -> None:
+    diag = only_error(write(experiment("  hypothesis h: gap(base) < gap(base)")))
+    assert "cancel out" in diag.message
