@@ -127,6 +127,30 @@ def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) 
     return queries
 
 
+# A run holds its prompt set in memory (about 2.5 KB a prompt: 1.2 GB for 480k), so a far
+# larger count would exhaust memory; it is nearly always a typo in `samples` anyway.
+MAX_PROMPTS = 2_000_000
+
+
+def _check_size(
+    ctx: Context,
+    setting: A.Setting,
+    models: int,
+    variants: list[ir.Variant],
+    queries: int,
+    samples: int,
+) -> None:
+    per_sample = models * sum(len(v.scenario.conditions) for v in variants) * queries
+    if per_sample * samples > MAX_PROMPTS:
+        ctx.error(
+            "AFS186",
+            f"`samples {samples}` makes {per_sample * samples:,} prompts "
+            f"(the most afdsl runs is {MAX_PROMPTS:,})",
+            setting.value.span,
+            hint=f"at most {max(1, MAX_PROMPTS // max(per_sample, 1)):,} samples for this design",
+        )
+
+
 class BuiltExperiment(NamedTuple):
     experiment: ir.Experiment | None  # None if any error
     applied: set[str]  # perturbation and variant names `apply` used
@@ -210,6 +234,8 @@ def build_experiment(
         if built_h is not None:
             hypotheses.append(built_h)
     correction = build_correction(ctx, decl.corrections)
+    if samples and "samples" in settings:
+        _check_size(ctx, settings["samples"], len(models), variants, len(queries), samples)
 
     if ctx.error_count > errors_before or base is None:
         return BuiltExperiment(None, applied, variant_decls)

@@ -227,3 +227,11 @@ def test_rate_of_the_kept_condition_of_such_a_variant_checks(write: Write) -> No
 def test_terms_that_cancel_out_are_named_as_such(write: Write) -> None:
     diag = only_error(write(experiment("  hypothesis h: gap(base) < gap(base)")))
     assert "cancel out" in diag.message
+
+
+def test_absurd_samples_is_an_error_with_the_largest_that_fits(write: Write) -> None:
+    diag = only_error(write(experiment("  samples 100000000")))
+    assert at(diag) == (BODY, 11)
+    assert "prompts" in diag.message
+    # 2 queries x 1 variant x 2 conditions x 1 model = 4 prompts a sample.
+    assert diag.hint is not None and "500,000 samples" in diag.hint
