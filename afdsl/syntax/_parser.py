@@ -172,6 +172,10 @@ def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str, parser: Lark) 
         code="AFS001",
         message=f"unexpected character `{char}`" if char else "unexpected input",
         span=span,
+        # Letters such as é are fine inside strings but not in names.
+        hint="names use ASCII letters, digits and `_`; other text goes in a quoted string"
+        if char and (char.isalpha() or char.isdigit()) and not char.isascii()
+        else None,
     )
 
 

@@ -53,3 +53,9 @@ def test_bare_model_name_without_provider_gets_a_hint(write: Write) -> None:
     path = write(SCENARIO + "experiment e {\n  model opus\n  base s\n}\n")
     diag = only_error(path)
     assert at(diag) == (16, 3)
+
+
+def test_accented_letter_in_a_name_says_names_are_ascii(write: Write) -> None:
+    diag = only_error(write(SCENARIO + "perturbation nö = remove section tiers\n"))
+    assert at(diag) == (SCENARIO.count("\n") + 1, 15)
+    assert diag.hint is not None and "ASCII" in diag.hint
