@@ -84,7 +84,8 @@ def check_names(
                     hypothesis,
                     f"unknown variant {term.variant!r}{where}",
                     span,
-                    hint=f"variants in the labels: {', '.join(variants)}",
+                    hint=_near(term.variant, variants)
+                    + f"variants in the labels: {', '.join(variants)}",
                 )
             for variant, condition in _cells(term, training, deployment):
                 if table.cell(model, variant, condition) is None:
@@ -95,6 +96,14 @@ def check_names(
                         span,
                         hint=f"conditions of {variant}: {', '.join(conditions)}",
                     )
+
+
+def _near(name: str, options: list[str]) -> str:
+    """`did you mean X? ` for a near miss, else nothing (the full list follows)."""
+    import difflib
+
+    close = difflib.get_close_matches(name, options, n=1, cutoff=0.6)
+    return f"did you mean {close[0]!r}? " if close else ""
 
 
 def _error(hypothesis: Hypothesis, message: str, span: Span | None, hint: str | None = None):

@@ -130,6 +130,13 @@ def test_unknown_variant_in_a_hypothesis_is_an_error(data):
     assert "base" in (diag.hint or "")
 
 
+def test_misspelt_variant_in_a_hypothesis_suggests_the_nearest(data):
+    records, _, _ = data
+    with pytest.raises(AfsError) as info:
+        analyze_labels(records, hypotheses=["h: gap(bas) > 0"])
+    assert (info.value.diagnostics[0].hint or "").startswith("did you mean 'base'?")
+
+
 def test_unknown_condition_in_a_rate_is_an_error(data):
     records, _, _ = data
     with pytest.raises(AfsError, match="no condition 'paid'"):
