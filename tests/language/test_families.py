@@ -89,3 +89,10 @@ def test_untested_members_are_warned_about_one_by_one(write: Write) -> None:
         "variant `trainer_Google_DeepMind` is not tested by any hypothesis",
         "variant `trainer_Meta` is not tested by any hypothesis",
     ]
+
+
+def test_punctuation_at_the_ends_of_a_value_leaves_no_underscore(write: Write) -> None:
+    # docs/language.md: `"Be brief."` gives `NAME_Be_brief`.
+    src = experiment('  variant tone[t] = append intro "{t}" for t in ["Be brief.", "(calm)"]')
+    names = [v.name for v in load_experiment(write(src)).variants]
+    assert names == ["base", "tone_Be_brief", "tone_calm"]
