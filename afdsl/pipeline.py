@@ -321,6 +321,11 @@ def report_from_store(
         file = str(target)
     else:
         store_file = target
+        if not store_file.is_file():
+            raise error(
+                f"no such file: {store_file}",
+                hint="pass the .afs file (afdsl report FILE.afs) or an existing store",
+            )
         saved = _load_sidecar(store_file)
         if saved is None:
             raise error(

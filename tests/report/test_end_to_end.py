@@ -118,8 +118,17 @@ def test_rerun_uses_the_store_and_report_makes_no_model_call(tmp_path, capsys, m
 
 
 def test_report_of_an_empty_store_is_a_usage_error(tmp_path, capsys):
-    assert main(["report", str(tmp_path / "nothing.sqlite")]) == 2
+    from afdsl.store import Store
+
+    Store(tmp_path / "empty.sqlite").close()
+    assert main(["report", str(tmp_path / "empty.sqlite")]) == 2
     assert "afdsl test" in capsys.readouterr().err
+
+
+def test_report_of_a_missing_store_says_it_does_not_exist(tmp_path, capsys):
+    assert main(["report", str(tmp_path / "typo.sqlite")]) == 2
+    assert "no such file" in capsys.readouterr().err
+    assert not (tmp_path / "typo.sqlite").exists()
 
 
 def test_sequential_stops_early_once_every_hypothesis_is_decided(tmp_path, capsys):
