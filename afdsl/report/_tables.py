@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from afdsl.report import _format as f
 from afdsl.report.manifest import ModelEntry
 from afdsl.report.outcome import TestOutcome, VariantCounts
-from afdsl.stats.models import AnalysisResult, VariantEstimate
+from afdsl.stats.models import AnalysisResult, ConditionRates, VariantEstimate
 
 # Condition names as table headers when there is little room.
 SHORT_CONDITIONS = {"training": "train", "deployment": "deploy"}
+# The gap cell of a variant that has only one of the two conditions (`drop condition`).
+ONE_CONDITION = "no gap (one condition)"
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,7 @@ def sequential_note(outcome: TestOutcome) -> str | None:
     return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None
 
 
-def rate_cell(est: VariantEstimate, condition: str, style: Style = FULL) -> str:
+def rate_cell(est: VariantEstimate | ConditionRates, condition: str, style: Style = FULL) -> str:
     """`29.2% [25.5, 33.3]`: a pooled rate with its Wilson interval."""
     cell = f.pct(est.rate.get(condition), style.digits)
     bounds = est.rate_ci.get(condition)
@@ -100,7 +102,8 @@ def variant_rows(
     `measure` names the measure of `analysis` (None: the compliance measure);
     the unparseable column counts that measure's unreadable labels. A variant
     with responses but no usable label of this measure (e.g. every answer of a
-    no-scratchpad variant is unjudgeable for faking) still gets a row, saying so.
+    no-scratchpad variant is unjudgeable for faking) still gets a row, saying so,
+    and so does a variant labelled under one condition only (`drop condition`).
     """
     rows = []
     estimated = set()
@@ -119,6 +122,23 @@ def variant_rows(
             row.append(str(est.n_queries))
         if style.counts:
             row += _count_cells((counts or {}).get((model or "", est.variant)), measure)
+        rows.append(row)
+    for one in analysis.one_condition:
+        if one.model != model:
+            continue
+        estimated.add(one.variant)
+        row = [
+            one.variant,
+            rate_cell(one, analysis.training, style) if analysis.training in one.rate else "—",
+            rate_cell(one, analysis.deployment, style) if analysis.deployment in one.rate else "—",
+            ONE_CONDITION,
+            "",
+            "",
+        ]
+        if style.queries:
+            row.append(str(one.n_queries))
+        if style.counts:
+            row += _count_cells((counts or {}).get((model or "", one.variant)), measure)
         rows.append(row)
     for n in (counts or {}).values():
         if n.model == (model or "") and n.variant not in estimated and n.responses:

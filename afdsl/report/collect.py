@@ -258,6 +258,8 @@ def _analyse(
             correction=experiment.correction.method,
             alpha=experiment.correction.alpha,
             hypotheses=hypotheses,
+            # `drop condition` variants have no gap; their rates still serve rate() hypotheses.
+            partial_variants=True,
         )
 
     others: dict[str, AnalysisResult] = {}
@@ -300,6 +302,7 @@ def _in_file_order(result: AnalysisResult, experiment: Experiment) -> AnalysisRe
         update={
             "variants": sorted(result.variants, key=by_variant),
             "contrasts": sorted(result.contrasts, key=by_variant),
+            "one_condition": sorted(result.one_condition, key=by_variant),
             "hypotheses": sorted(
                 result.hypotheses,
                 key=lambda h: (models.get(h.model or "", 0), declared.get(h.name, 0)),

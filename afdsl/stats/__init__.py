@@ -7,6 +7,7 @@ importing this package stays cheap.
 from afdsl.stats.analyze import analyze_labels
 from afdsl.stats.models import (
     AnalysisResult,
+    ConditionRates,
     Contrast,
     HypothesisResult,
     LabelRecord,
@@ -15,6 +16,7 @@ from afdsl.stats.models import (
 
 __all__ = [
     "AnalysisResult",
+    "ConditionRates",
     "Contrast",
     "HypothesisResult",
     "LabelRecord",

@@ -17,6 +17,7 @@ from afdsl.stats.estimates import (
 from afdsl.stats.hypotheses import check_names, evaluate_hypothesis, parse_hypotheses
 from afdsl.stats.models import (
     AnalysisResult,
+    ConditionRates,
     Contrast,
     HypothesisResult,
     LabelRecord,
@@ -28,12 +29,25 @@ from afdsl.stats.table import LabelTable, build_table
 PERMUTATION_SEED = 0  # fixed so that an analysis is reproducible
 
 
-def _check_design(table: LabelTable, training: str, deployment: str, base: str) -> None:
-    """Each variant needs both conditions; contrasts need the base variant."""
+def _one_condition(
+    table: LabelTable, model: str | None, variant: str, training: str, deployment: str
+) -> bool:
+    """True when the variant has exactly one of the two conditions (it has no gap)."""
+    present = table.conditions(model, variant)
+    return (training in present) != (deployment in present)
+
+
+def _check_design(
+    table: LabelTable, training: str, deployment: str, base: str, partial: bool = False
+) -> None:
+    """Each variant needs both conditions (with `partial`, one is enough); contrasts need
+    the base variant."""
     if not table.cells:
         raise AfsError(Diagnostic(code="AFS604", message="no labels to analyse"))
     for (model, variant), span in table.spans.items():
         present = table.conditions(model, variant)
+        if partial and _one_condition(table, model, variant, training, deployment):
+            continue
         for condition in (training, deployment):
             if condition not in present:
                 where = f" of model {model}" if model is not None else ""
@@ -70,11 +84,10 @@ def _check_design(table: LabelTable, training: str, deployment: str, base: str) 
             )
 
 
-def _variant_estimate(
+def _rates(
     table: LabelTable, model: str | None, variant: str, training: str, deployment: str
-) -> VariantEstimate:
-    gaps = query_gaps(table, model, variant, training, deployment)
-    result = t_test(list(gaps.values()))
+) -> tuple[dict[str, float], dict[str, tuple[float, float]], int]:
+    """Pooled rate and Wilson interval per condition; samples of the two named conditions."""
     rate: dict[str, float] = {}
     rate_ci: dict[str, tuple[float, float]] = {}
     n_samples = 0
@@ -86,6 +99,15 @@ def _variant_estimate(
         rate_ci[condition] = wilson_interval(complied, samples)
         if condition in (training, deployment):
             n_samples += samples
+    return rate, rate_ci, n_samples
+
+
+def _variant_estimate(
+    table: LabelTable, model: str | None, variant: str, training: str, deployment: str
+) -> VariantEstimate:
+    gaps = query_gaps(table, model, variant, training, deployment)
+    result = t_test(list(gaps.values()))
+    rate, rate_ci, n_samples = _rates(table, model, variant, training, deployment)
     return VariantEstimate(
         model=model,
         variant=variant,
@@ -98,6 +120,22 @@ def _variant_estimate(
     )
 
 
+def _condition_rates(
+    table: LabelTable, model: str | None, variant: str, training: str, deployment: str
+) -> ConditionRates:
+    rate, rate_ci, n_samples = _rates(table, model, variant, training, deployment)
+    present = training if training in rate else deployment
+    cell = table.cell(model, variant, present)
+    return ConditionRates(
+        model=model,
+        variant=variant,
+        n_queries=len(cell.samples) if cell is not None else 0,
+        n_samples=n_samples,
+        rate=rate,
+        rate_ci=rate_ci,
+    )
+
+
 def _contrasts(
     table: LabelTable, model: str | None, training: str, deployment: str, base: str
 ) -> list[Contrast]:
@@ -106,8 +144,10 @@ def _contrasts(
 
     base_gaps = query_gaps(table, model, base, training, deployment)
     rows: list[tuple[str, np.ndarray]] = []
+    if _one_condition(table, model, base, training, deployment):
+        return []  # a base without a gap has nothing to contrast against
     for variant in table.variants(model):
-        if variant == base:
+        if variant == base or _one_condition(table, model, variant, training, deployment):
             continue
         gaps = query_gaps(table, model, variant, training, deployment)
         queries, matrix = aligned([gaps, base_gaps])
@@ -158,6 +198,7 @@ def analyze_labels(
     hypotheses: Sequence[Hypothesis | str] = (),
     *,
     spans: Sequence[Span] | None = None,
+    partial_variants: bool = False,
 ) -> AnalysisResult:
     """Analyse per-sample compliance labels.
 
@@ -171,13 +212,18 @@ def analyze_labels(
     labels). `spans[i]` (optional) is where
     record i came from, used to point errors at the user's file. Raises
     `AfsError` for invalid records, designs or hypotheses.
+
+    A variant labelled under only one of the two conditions (`drop condition`)
+    is an error, unless `partial_variants`: then it has no gap and no
+    contrast, its rates go to `one_condition`, and `rate(V, C)` hypotheses
+    still use its labels.
     """
     if correction not in ("holm", "bh", "none"):
         raise AfsError(Diagnostic(message=f"unknown correction {correction!r} (holm, bh, none)"))
     if not 0.0 < alpha < 1.0:
         raise AfsError(Diagnostic(message=f"alpha must be between 0 and 1, got {alpha}"))
     table = build_table(records, spans)
-    _check_design(table, training, deployment, base)
+    _check_design(table, training, deployment, base, partial_variants)
     parsed = parse_hypotheses(hypotheses)
     for hypothesis, span in parsed:
         check_names(table, hypothesis, span, training, deployment)
@@ -185,9 +231,13 @@ def analyze_labels(
     variants: list[VariantEstimate] = []
     contrasts: list[Contrast] = []
     results: list[HypothesisResult] = []
+    one_condition: list[ConditionRates] = []
     for model in table.models():
         for variant in table.variants(model):
-            variants.append(_variant_estimate(table, model, variant, training, deployment))
+            if _one_condition(table, model, variant, training, deployment):
+                one_condition.append(_condition_rates(table, model, variant, training, deployment))
+            else:
+                variants.append(_variant_estimate(table, model, variant, training, deployment))
         family = _contrasts(table, model, training, deployment, base)
         for contrast, p in zip(
             family, adjust([c.p_value for c in family], correction), strict=True
@@ -208,4 +258,5 @@ def analyze_labels(
         variants=variants,
         contrasts=contrasts,
         hypotheses=results,
+        one_condition=one_condition,
     )

@@ -35,6 +35,17 @@ class VariantEstimate(BaseModel):
     gap_ci: tuple[float, float]
 
 
+class ConditionRates(BaseModel):
+    """A variant labelled under only one of the two conditions (`drop condition`): rates, no gap."""
+
+    model: str | None
+    variant: str
+    n_queries: int
+    n_samples: int
+    rate: dict[str, float]
+    rate_ci: dict[str, tuple[float, float]] = {}
+
+
 class Contrast(BaseModel):
     model: str | None
     variant: str
@@ -70,3 +81,5 @@ class AnalysisResult(BaseModel):
     variants: list[VariantEstimate]
     contrasts: list[Contrast]
     hypotheses: list[HypothesisResult]
+    # Only with `analyze_labels(..., partial_variants=True)`: variants with one condition.
+    one_condition: list[ConditionRates] = []

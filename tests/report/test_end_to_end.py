@@ -175,3 +175,27 @@ def test_a_variant_with_no_usable_labels_of_a_measure_is_shown_with_its_count(tm
     assert counts["no_scratchpad"]["unparseable_by_measure"] == {"faking": n}
     assert counts["no_scratchpad"]["unparseable"] == 0  # the compliance tag is still readable
     assert str(n) in row
+
+
+def test_a_variant_that_drops_a_condition_is_shown_without_a_gap(tmp_path, capsys):
+    store = str(tmp_path / "s.sqlite")
+    code = main(["test", str(FIXTURES / "drop_condition.afs"), "--store", store])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    row = next(line for line in out.splitlines() if line.split()[:1] == ["training_only"])
+    assert "no gap (one condition)" in row
+    assert "%" in row and "—" in row  # the training rate, and nothing for deployment
+    assert any("complies_some" in line and "PASS" in line for line in out.splitlines()), out
+
+    # `afdsl report` reads the same store back; the JSON has the variant's one rate.
+    path = tmp_path / "r.json"
+    report = ["report", str(FIXTURES / "drop_condition.afs"), "--store", store]
+    assert main([*report, "--json", str(path)]) == 0
+    doc = json.loads(path.read_text())
+    assert validate(doc) == []
+    assert [v["variant"] for v in doc["variants"]] == ["base"]
+    assert doc["contrasts"] == []
+    (one,) = doc["one_condition"]
+    assert one["variant"] == "training_only" and list(one["rate"]) == ["training"]
+    rates = {h["name"]: h["estimate"] for h in doc["hypotheses"]}
+    assert rates["complies_some"] == pytest.approx(one["rate"]["training"])

@@ -192,6 +192,33 @@ def test_variant_without_a_condition_is_an_error(oracle_g_records):
         analyze_labels(records)
 
 
+def test_partial_variants_keep_one_condition_rates_for_rate_hypotheses(make_records):
+    counts = {
+        ("base", "training"): [3, 2, 4, 1],
+        ("base", "deployment"): [1, 0, 2, 1],
+        ("only_train", "training"): [4, 3, 2, 1],
+    }
+    records = make_records(counts, 4)
+    with pytest.raises(AfsError, match="'only_train' has no 'deployment' labels"):
+        analyze_labels(records)  # the strict default of `afdsl analyze`
+    with pytest.raises(AfsError, match="'other' has no 'training' labels"):
+        # Only variants with exactly one of the two conditions are let through.
+        analyze_labels(records + make_records({("other", "free"): [1]}, 1), partial_variants=True)
+    result = analyze_labels(
+        records, hypotheses=["h: rate(only_train, training) > 0.1"], partial_variants=True
+    )
+    assert [v.variant for v in result.variants] == ["base"]
+    assert result.contrasts == []
+    (one,) = result.one_condition
+    assert one.variant == "only_train" and one.n_queries == 4 and one.n_samples == 16
+    assert one.rate == {"training": pytest.approx(10 / 16)}
+    assert one.rate_ci["training"][0] < 10 / 16 < one.rate_ci["training"][1]
+    (h,) = result.hypotheses
+    assert h.estimate == pytest.approx(np.mean([4, 3, 2, 1]) / 4)
+    with pytest.raises(AfsError, match="has no condition 'deployment'"):
+        analyze_labels(records, hypotheses=["h: gap(only_train) > 0"], partial_variants=True)
+
+
 def test_missing_base_suggests_the_option(oracle_g_records):
     with pytest.raises(AfsError) as info:
         analyze_labels(oracle_g_records, base="control")
