@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from afdsl.diagnostics import AfsError, error
-from afdsl.ir import Experiment, ModelConfig, Prompt
+from afdsl.ir import Experiment, Prompt
 from afdsl.report.collect import Gathered, collect_outcome, gather
 from afdsl.report.manifest import now_iso, prompt_set_hash
 from afdsl.report.outcome import RunInfo, SequentialInfo, TestOutcome
@@ -53,9 +53,9 @@ def default_store_path(path: str | Path) -> Path:
 
 
 def _with_models(experiment: Experiment, specs: list[str] | None) -> Experiment:
-    if not specs:
-        return experiment
-    return experiment.model_copy(update={"models": tuple(ModelConfig(spec=s) for s in specs)})
+    from afdsl.run import with_models  # checks the specs as a .afs file's are checked
+
+    return with_models(experiment, specs)
 
 
 def _run_info(rounds: list[tuple[Any, Any]]) -> RunInfo:

@@ -13,12 +13,13 @@ from pydantic import BaseModel
 from afdsl import ir
 from afdsl.check._context import MAX_ERRORS, Context, TooManyErrors
 from afdsl.check._experiment import BuiltExperiment, build_experiment
+from afdsl.check._models import check_model_specs
 from afdsl.check._scenarios import ScenarioBuilder, check_slots
 from afdsl.diagnostics import AfsError, Diagnostic
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import load_program
 
-__all__ = ["CheckResult", "check_file", "experiment_of", "load_experiment"]
+__all__ = ["CheckResult", "check_file", "check_model_specs", "experiment_of", "load_experiment"]
 
 
 class CheckResult(BaseModel):

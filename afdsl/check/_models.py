@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from afdsl import ir
 from afdsl.check._context import Context, number_of, suggest
+from afdsl.diagnostics import AfsError, Diagnostic
 from afdsl.models.base import PROVIDERS
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
@@ -13,44 +15,51 @@ from afdsl.syntax._loader import display_path
 _FIELDS = ("spec", "label", "base_url", "api_key_env", "temperature", "max_tokens")
 
 
-def _spec_ok(ctx: Context, value: A.Value) -> bool:
-    spec = value.value
+def spec_problem(spec: str) -> tuple[str, str, str | None] | None:
+    """What is wrong with a model spec as (code, message, hint), or None when it is valid.
+
+    One rule for specs in a file and on the command line (`--model`)."""
     provider, colon, name = spec.partition(":")
     if not colon or not name:
-        ctx.error(
-            "AFS140",
-            f"`{spec}` is not a model spec",
-            value.span,
-            hint="write `provider:name`, e.g. sim:opus_like or anthropic:NAME",
-        )
-        return False
+        hint = "write `provider:name`, e.g. sim:opus_like or anthropic:NAME"
+        return "AFS140", f"`{spec}` is not a model spec", hint
     if provider not in PROVIDERS:
-        ctx.error(
-            "AFS141",
-            f"unknown model provider `{provider}`",
-            value.span,
-            hint=suggest(provider, set(PROVIDERS), "providers"),
-        )
-        return False
+        hint = suggest(provider, set(PROVIDERS), "providers")
+        return "AFS141", f"unknown model provider `{provider}`", hint
     if provider == "sim":
-        return _organism_ok(ctx, value, name)
-    return True
+        return _organism_problem(name)
+    return None
 
 
-def _organism_ok(ctx: Context, value: A.Value, name: str) -> bool:
-    """`sim:NAME` names a simulated organism or the judge; caught here, not at run time,
-    so a typo is reported at the spec with the nearest name."""
+def _organism_problem(name: str) -> tuple[str, str, str | None] | None:
+    """`sim:NAME` names a simulated organism or the judge; caught when checking, not at
+    run time, so a typo is reported at the spec with the nearest name."""
     from afdsl.models.sim import ORGANISMS
 
     if name in ORGANISMS or name.startswith("judge"):
-        return True
-    ctx.error(
-        "AFS148",
-        f"unknown simulator organism `sim:{name}`",
-        value.span,
-        hint=suggest(f"sim:{name}", {f"sim:{n}" for n in ORGANISMS}, "organisms"),
-    )
-    return False
+        return None
+    hint = suggest(f"sim:{name}", {f"sim:{n}" for n in ORGANISMS}, "organisms")
+    return "AFS148", f"unknown simulator organism `sim:{name}`", hint
+
+
+def check_model_specs(specs: Sequence[str] | None, option: str = "--model") -> None:
+    """Raise AfsError (every bad spec, with a did-you-mean hint) for specs given on the
+    command line, so a typo stops the command instead of matching nothing."""
+    problems = [spec_problem(spec) for spec in specs or ()]
+    diagnostics = [
+        Diagnostic(code=code, message=f"{option}: {message}", hint=hint)
+        for code, message, hint in filter(None, problems)
+    ]
+    if diagnostics:
+        raise AfsError(diagnostics)
+
+
+def _spec_ok(ctx: Context, value: A.Value) -> bool:
+    problem = spec_problem(value.value)
+    if problem is not None:
+        code, message, hint = problem
+        ctx.error(code, message, value.span, hint=hint)
+    return problem is None
 
 
 def _number(ctx: Context, value: A.Value, what: str, *, integer: bool) -> float | None:

@@ -101,12 +101,13 @@ def _store_path(args: argparse.Namespace) -> Path:
 def cmd_classify(args: argparse.Namespace) -> int:
     from rich.console import Console
 
-    from afdsl.check import load_experiment
+    from afdsl.check import check_model_specs, load_experiment
     from afdsl.classify import classify_experiment
     from afdsl.diagnostics import error
     from afdsl.store import Store
 
     experiment = load_experiment(args.file)
+    check_model_specs(args.model)  # a misspelt spec would silently match no response
     path = _store_path(args)
     if not path.exists():
         raise error(

@@ -15,9 +15,15 @@ from afdsl.store import Store
 
 
 def with_models(experiment: Experiment, models: Sequence[ModelConfig | str] | None) -> Experiment:
-    """The experiment with its models replaced (`afdsl run --model`), or unchanged."""
+    """The experiment with its models replaced (`afdsl run --model`), or unchanged.
+
+    Spec strings are checked as in a .afs file (AfsError for an unknown provider
+    or simulator organism)."""
     if not models:
         return experiment
+    from afdsl.check import check_model_specs
+
+    check_model_specs([m for m in models if isinstance(m, str)])
     configs = tuple(m if isinstance(m, ModelConfig) else ModelConfig(spec=m) for m in models)
     return experiment.model_copy(update={"models": configs})
 
