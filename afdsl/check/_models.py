@@ -21,8 +21,8 @@ def spec_problem(spec: str) -> tuple[str, str, str | None] | None:
     One rule for specs in a file and on the command line (`--model`)."""
     provider, colon, name = spec.partition(":")
     if not colon or not name:
-        hint = "write `provider:name`, e.g. sim:opus_like or anthropic:NAME"
-        return "AFS140", f"`{spec}` is not a model spec", hint
+        example = "write `provider:name`, e.g. sim:opus_like or anthropic:NAME"
+        return "AFS140", f"`{spec}` is not a model spec", example
     if provider not in PROVIDERS:
         hint = suggest(provider, set(PROVIDERS), "providers")
         return "AFS141", f"unknown model provider `{provider}`", hint
