@@ -156,12 +156,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         store.close()
     if options.dry_run:
         return EXIT_OK
-    sim = any(m.provider == "sim" for m in experiment.models)
-    print(
-        f"{'SIMULATOR run: ' if sim else ''}{summary.total} prompts: {summary.cached} cached, "
-        f"{summary.succeeded} new, {summary.failed} failed, {summary.skipped} not sent; "
-        f"${summary.cost_usd:.4f} in {summary.elapsed_s:.1f}s -> {path}"
-    )
+    print(summary_text(experiment, summary, path))
     if summary.budget_exhausted:
         sys.stderr.write("budget reached: stopped before exceeding it; rerun to continue\n")
     if summary.failed:
@@ -170,6 +165,30 @@ def cmd_run(args: argparse.Namespace) -> int:
             "(see `afdsl status`)\n"
         )
     return EXIT_OK if summary.complete and not summary.failed else EXIT_INCOMPLETE
+
+
+def summary_text(experiment: Any, summary: Any, path: Path) -> str:
+    """The line `afdsl run` ends with; simulated models are marked SIMULATOR.
+
+    A run of simulators only says `SIMULATOR run:`; a run that mixes them with
+    real models first lists every model with its own mark, so real responses
+    are never taken for simulated ones (or the other way round).
+    """
+    simulated = [m.provider == "sim" for m in experiment.models]
+    counts = (
+        f"{summary.total} prompts: {summary.cached} cached, "
+        f"{summary.succeeded} new, {summary.failed} failed, {summary.skipped} not sent; "
+        f"${summary.cost_usd:.4f} in {summary.elapsed_s:.1f}s -> {path}"
+    )
+    if simulated and all(simulated):
+        return "SIMULATOR run: " + counts
+    if not any(simulated):
+        return counts
+    models = ", ".join(
+        m.display + (" [SIMULATOR]" if sim else "")
+        for m, sim in zip(experiment.models, simulated, strict=True)
+    )
+    return f"models: {models}\n{counts}"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
