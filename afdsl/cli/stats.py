@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from afdsl.stats.power import PowerPlan
     from afdsl.stats.table import LabelTable
 
+# Width of `afdsl analyze` when piped: its tables' natural width, within these bounds.
+ANALYZE_MIN, ANALYZE_MAX = 80, 240
+
 
 def register(subparsers: Any) -> None:
     """Add the `analyze` and `power` commands."""
@@ -109,8 +112,13 @@ def run_analyze(args: argparse.Namespace) -> int:
     if args.json == "-":
         sys.stdout.write(document + "\n")
     else:
+        from afdsl.report.terminal import plain_width, size_plain_console
+
         console = _console()
-        console.print(*analysis_renderables(result))
+        tables = analysis_renderables(result)
+        # Sized to its content like `afdsl test`; these tables have no narrower layout.
+        size_plain_console(console, lambda: plain_width(tables, ANALYZE_MIN, ANALYZE_MAX))
+        console.print(*tables)
         if args.json:
             try:
                 Path(args.json).write_text(document + "\n", encoding="utf-8")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -74,13 +73,11 @@ def _finish(outcome: Any, args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from afdsl.report import render_terminal
-    from afdsl.report.terminal import preferred_width
+    from afdsl.report.terminal import preferred_width, size_plain_console
 
     _write_files(outcome, args)
     console = Console()
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        # Rich would assume 80 columns for a pipe or file; size the report to its content.
-        console.width = preferred_width(outcome)
+    size_plain_console(console, lambda: preferred_width(outcome))
     render_terminal(outcome, console)
     code: int = outcome.exit_code
     return code

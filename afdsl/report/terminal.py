@@ -10,6 +10,8 @@ compactly, so an 80-column terminal still shows every number on one line.
 from __future__ import annotations
 
 import io
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 
 from rich import box
@@ -145,10 +147,27 @@ def _fitted_table(
     return table
 
 
-def table_width(table: Table) -> int:
-    """The width `table` takes when nothing limits it."""
+def table_width(table: RenderableType) -> int:
+    """The width `table` (or any renderable) takes when nothing limits it."""
     console = Console(width=1000, file=io.StringIO())
     return Measurement.get(console, console.options, table).maximum
+
+
+def plain_width(
+    renderables: Iterable[RenderableType],
+    minimum: int = MIN_PLAIN_WIDTH,
+    maximum: int = MAX_PLAIN_WIDTH,
+) -> int:
+    """A width for output that is not a terminal: the widest renderable, within bounds."""
+    widest = max((table_width(r) for r in renderables), default=0)
+    return max(minimum, min(maximum, widest))
+
+
+def size_plain_console(console: Console, width: Callable[[], int]) -> None:
+    """Rich assumes 80 columns for a pipe or a file, which squeezes wide tables; such a
+    console gets `width()` instead. A terminal keeps its width, and COLUMNS still wins."""
+    if not console.is_terminal and "COLUMNS" not in os.environ:
+        console.width = width()
 
 
 def _warn(n: int) -> Text:
@@ -270,12 +289,11 @@ def preferred_width(outcome: TestOutcome) -> int:
     """A width for output that is not a terminal: enough for the most detailed tables."""
     if outcome.analysis is None:
         return MIN_PLAIN_WIDTH
-    widths = [
-        table_width(table)
+    return plain_width(
+        table
         for model in f.models_of(outcome.analysis)
         for table in _measure_tables(outcome, model, MAX_PLAIN_WIDTH)
-    ]
-    return max(MIN_PLAIN_WIDTH, min(MAX_PLAIN_WIDTH, max(widths, default=0)))
+    )
 
 
 def render_terminal(outcome: TestOutcome, console: Console | None = None) -> None:

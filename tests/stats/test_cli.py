@@ -243,3 +243,26 @@ def test_power_on_a_real_experiment_file(capsys):
     assert main(["power", str(example), "--effect", "0.1", "--query-sd", "0.3"]) == 0
     out = capsys.readouterr().out
     assert "queries needed" in out and "TOST" in out
+
+
+def _long_names(records: list[dict]) -> list[dict]:
+    long = "variant_with_a_long_descriptive_name"
+    return [{**r, "variant": long if r["variant"] == "variant" else "base"} for r in records]
+
+
+def test_piped_tables_are_as_wide_as_their_content(tmp_path, oracle_g_records, capsys, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)
+    path = _write(tmp_path / "labels.jsonl", _long_names(oracle_g_records))
+    expression = "gap(variant_with_a_long_descriptive_name) < gap(base)"
+    assert main(["analyze", str(path), "--hypothesis", f"down: {expression}"]) == 0
+    out = capsys.readouterr().out
+    assert "…" not in out  # nothing cut to fit 80 columns
+    assert expression in out and "p adjusted (holm)" in out
+    assert max(len(line) for line in out.splitlines()) > 80
+
+
+def test_columns_still_sets_the_width(tmp_path, oracle_g_records, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    path = _write(tmp_path / "labels.jsonl", _long_names(oracle_g_records))
+    main(["analyze", str(path), "--hypothesis", "down: gap(base) > 0"])
+    assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 80
