@@ -85,13 +85,38 @@ def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
     return None
 
 
-def _caret_width(span: Span, line: str, prefix: str) -> int:
+CONTEXT = 60  # characters kept either side of the caret when a source line is long
+
+
+def display_width(text: str) -> int:
+    """Columns `text` takes in a terminal: wide (W) and full-width (F) characters take two."""
+    import unicodedata
+
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def _underline(span: Span, line: str) -> tuple[str, str]:
+    """The source line as shown (tabs expanded, clipped around the caret when long) and
+    the caret line under it, both measured in display columns so carets stay aligned
+    under wide characters."""
+    shown = line.expandtabs(4)
+    start = min(len(line[: span.col - 1].expandtabs(4)), len(shown))
     if span.end_line not in (None, span.line):
-        # A span over several lines is underlined to the end of its first line.
-        return max(1, len(line.expandtabs(4)) - len(prefix))
-    if span.end_col:
-        return max(1, len(line[: span.end_col - 1].expandtabs(4)) - len(prefix))
-    return 1
+        end = len(shown)  # a span over several lines is underlined to the end of its first
+    elif span.end_col:
+        end = len(line[: span.end_col - 1].expandtabs(4))
+    else:
+        end = start + 1
+    end = max(end, start + 1)
+    # A long line (a one-line JSON manifest, a minified file) keeps only the caret's context.
+    lo = max(0, start - CONTEXT)
+    hi = min(len(shown), min(end, start + CONTEXT) + CONTEXT)
+    head = "…" if lo > 0 else ""
+    tail = "…" if hi < len(shown) else ""
+    text = head + shown[lo:hi] + tail
+    offset = display_width(head + shown[lo:start])
+    width = max(1, display_width(shown[start : min(end, hi)]))
+    return text, " " * offset + "^" * width
 
 
 _STYLES = {"error": "bold red", "warning": "bold yellow", "hint": "cyan", "note": "blue"}
@@ -107,10 +132,9 @@ def render_one(
     if diag.span is not None:
         line = _source_line(diag.span, sources)
         if line is not None:
-            prefix = line[: diag.span.col - 1].expandtabs(4)
-            width = _caret_width(diag.span, line, prefix)
-            out.append((f"  {line.expandtabs(4)}", ""))
-            out.append(("  " + " " * len(prefix) + "^" * width, _STYLES[diag.severity]))
+            text, carets = _underline(diag.span, line)
+            out.append((f"  {text}", ""))
+            out.append((f"  {carets}", _STYLES[diag.severity]))
     for note in diag.notes:
         where = f"{note.span.path}:{note.span.line}:{note.span.col}: " if note.span else ""
         out.append((f"{where}note: {note.message}", _STYLES["note"]))
