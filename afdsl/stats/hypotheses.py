@@ -37,11 +37,15 @@ class HypothesisValues:
     n_samples: int
 
 
+OPTION = "--hypothesis"
+
+
 def parse_hypotheses(items: Sequence[Hypothesis | str]) -> list[tuple[Hypothesis, Span | None]]:
     """IR hypotheses pass through; strings (`NAME: EXPR`) go through the language's parser.
 
     A string's span names the command-line option it came from (`--hypothesis`,
-    line = its position), so errors about it say which one is wrong.
+    line = its position, col = where its expression starts), so errors about it,
+    syntax errors included, say which one is wrong and where.
     """
     out: list[tuple[Hypothesis, Span | None]] = []
     for index, item in enumerate(items):
@@ -54,8 +58,36 @@ def parse_hypotheses(items: Sequence[Hypothesis | str]) -> list[tuple[Hypothesis
             raise AfsError(
                 Diagnostic(message="hypothesis strings need afdsl.syntax.parse_hypothesis")
             ) from exc
-        out.append((parse_hypothesis(item), Span(path="--hypothesis", line=index + 1, col=1)))
+        try:
+            hypothesis = parse_hypothesis(item, path=OPTION)
+        except AfsError as exc:
+            raise AfsError([_on_line(d, index + 1) for d in exc.diagnostics]) from None
+        colon = item.find(":") + 1
+        start = colon + len(item[colon:]) - len(item[colon:].lstrip())
+        out.append((hypothesis, Span(path=OPTION, line=index + 1, col=start + 1)))
     return out
+
+
+def _on_line(diagnostic: Diagnostic, line: int) -> Diagnostic:
+    """A parser diagnostic about the `line`-th `--hypothesis` (each is parsed as line 1)."""
+    span = diagnostic.span
+    if span is None or span.path != OPTION:
+        return diagnostic
+    end_line = None if span.end_line is None else span.end_line + line - 1
+    moved = span.model_copy(update={"line": line, "end_line": end_line})
+    return diagnostic.model_copy(update={"span": moved})
+
+
+def _at_variant(span: Span | None, hypothesis: Hypothesis, variant: str) -> Span | None:
+    """`span` (the start of a hypothesis's expression) narrowed to where `variant` is named."""
+    import re
+
+    found = re.search(rf"\b{re.escape(variant)}\b", hypothesis.expression)
+    if span is None or found is None:
+        return span
+    return span.model_copy(
+        update={"col": span.col + found.start(), "end_col": span.col + found.end()}
+    )
 
 
 def _cells(term: Term, training: str, deployment: str) -> list[tuple[str, str]]:
@@ -83,7 +115,7 @@ def check_names(
                 raise _error(
                     hypothesis,
                     f"unknown variant {term.variant!r}{where}",
-                    span,
+                    _at_variant(span, hypothesis, term.variant),
                     hint=_near(term.variant, variants)
                     + f"variants in the labels: {', '.join(variants)}",
                 )
@@ -93,7 +125,7 @@ def check_names(
                     raise _error(
                         hypothesis,
                         f"variant {variant!r} has no condition {condition!r}{where}",
-                        span,
+                        _at_variant(span, hypothesis, variant),
                         hint=f"conditions of {variant}: {', '.join(conditions)}",
                     )
 

@@ -82,14 +82,15 @@ def to_hypothesis(decl: A.HypothesisDecl) -> ir.Hypothesis:
     )
 
 
-def parse_hypothesis(text: str) -> ir.Hypothesis:
+def parse_hypothesis(text: str, path: str = "<hypothesis>") -> ir.Hypothesis:
     """Parse `"NAME: EXPR"` or `"NAME on MEASURE: EXPR"` (the .afs syntax); raises AfsError.
 
     Names are not checked against an experiment here: the caller knows which exist.
+    `path` names where the text came from in error messages (e.g. `--hypothesis`).
     """
     from afdsl.syntax._parser import parse_hypothesis_ast
 
-    decl = parse_hypothesis_ast(text)
+    decl = parse_hypothesis_ast(text, path)
     problems = hypothesis_problems(decl)
     if problems:
         raise AfsError(problems)

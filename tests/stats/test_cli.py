@@ -266,3 +266,20 @@ def test_columns_still_sets_the_width(tmp_path, oracle_g_records, capsys, monkey
     path = _write(tmp_path / "labels.jsonl", _long_names(oracle_g_records))
     main(["analyze", str(path), "--hypothesis", "down: gap(base) > 0"])
     assert max(len(line) for line in capsys.readouterr().out.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(
+    ("texts", "where"),
+    [
+        (["h: gap(base) >> 0"], "--hypothesis:1:15: error: unexpected `>`"),
+        (["h: gap(base) > 0", "h2: gap(base) == 0"], "--hypothesis:2:15: error: `==` needs"),
+        (["h: gap(base) > 0", "h2: gap(base) < gap(nope)"], "--hypothesis:2:21: error: hyp"),
+    ],
+)
+def test_hypothesis_errors_name_the_option_and_column(labels, capsys, texts, where):
+    args = ["analyze", str(labels)]
+    for text in texts:
+        args += ["--hypothesis", text]
+    err = _error_of(capsys, args)
+    assert err.startswith(where), err
+    assert "<hypothesis>" not in err
