@@ -143,7 +143,7 @@ def _check_size(
     per_sample = models * sum(len(v.scenario.conditions) for v in variants) * queries
     if per_sample * samples > MAX_PROMPTS:
         ctx.error(
-            "AFS186",
+            "AFS188",
             f"`samples {samples}` makes {per_sample * samples:,} prompts "
             f"(the most afdsl runs is {MAX_PROMPTS:,})",
             setting.value.span,

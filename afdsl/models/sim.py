@@ -347,7 +347,7 @@ def organism_by_name(name: str) -> Organism:
         raise error(
             f"unknown simulator organism `sim:{name}`",
             hint=f"{hint}known organisms: {known} (and sim:judge for classifiers)",
-            code="AFS301",
+            code="AFS700",
         )
     return organism
 

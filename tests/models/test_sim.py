@@ -197,3 +197,22 @@ def test_judge_names_are_delegated_to_the_simulated_judge() -> None:
 
     judge = make_backend(ModelConfig(spec="sim:judge"))
     assert not isinstance(judge, SimBackend)
+
+
+def test_every_diagnostic_code_belongs_to_one_module() -> None:
+    """A code names one kind of problem: the simulator's unknown organism is not a
+    hypothesis syntax error (both were AFS301)."""
+    import re
+    from pathlib import Path
+
+    import afdsl
+
+    owners: dict[str, set[str]] = {}
+    for path in Path(afdsl.__file__).parent.rglob("*.py"):
+        for code in set(re.findall(r'"(AFS\d{3})"', path.read_text(encoding="utf-8"))):
+            owners.setdefault(code, set()).add(path.name)
+    shared = {code: files for code, files in owners.items() if len(files) > 1 and code != "AFS000"}
+    assert shared == {}
+    with pytest.raises(AfsError) as info:
+        make_backend(ModelConfig(spec="sim:opus_lik"))
+    assert owners[info.value.diagnostics[0].code] == {"sim.py"}
