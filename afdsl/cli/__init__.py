@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "afdsl.cli.classify",  # classify, validate
     "afdsl.cli.stats",  # analyze, power
     "afdsl.cli.test",  # test, report
+    "afdsl.cli.show",  # show (read stored transcripts)
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERNAL = 0, 1, 2, 3, 4
