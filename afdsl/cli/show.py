@@ -1,0 +1,123 @@
+"""`afdsl show`: read the stored responses behind a report (never calls a model)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+EPILOG = """examples:
+  afdsl show exp.afs --variant base --condition training --where faking=1
+  afdsl show exp.afs --query fake_review --full
+  afdsl show exp.afs --where compliance=0 --limit 0 --json > refusals.jsonl
+
+--where takes MEASURE=0, MEASURE=1 or MEASURE=unparseable and may be repeated
+(all must hold). --limit 0 shows every match. exit codes: 0 shown (or nothing
+matched), 2 usage error (unknown name, no store)."""
+
+
+def register(subparsers: Any) -> None:
+    """Add the `show` command."""
+    show = subparsers.add_parser(
+        "show",
+        help="read stored responses (scratchpad and output) with their labels",
+        description="Print the stored responses of an experiment that match the filters, "
+        "with every measure's label, the query, the scratchpad and the output. "
+        "Reads the store only; no model is called.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    show.add_argument("file", metavar="FILE", help="the .afs experiment")
+    show.add_argument("--store", metavar="PATH", help="the store (default: the file's own)")
+    show.add_argument("--model", metavar="SPEC", action="append", default=[], help="model spec")
+    show.add_argument("--variant", metavar="V", action="append", default=[], help="repeatable")
+    show.add_argument("--condition", metavar="C", help="e.g. training or deployment")
+    show.add_argument("--query", metavar="ID", action="append", default=[], help="repeatable")
+    show.add_argument(
+        "--where",
+        metavar="MEASURE=0|1|unparseable",
+        action="append",
+        default=[],
+        help="keep responses with this label (repeatable)",
+    )
+    show.add_argument("--sample", type=int, metavar="N", help="only sample N (from 0)")
+    show.add_argument("--limit", type=int, default=10, metavar="N", help="at most N (default 10)")
+    show.add_argument("--full", action="store_true", help="do not shorten long responses")
+    show.add_argument("--json", action="store_true", help="one JSON record per line")
+    show.set_defaults(func=cmd_show)
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from afdsl.check import load_experiment
+    from afdsl.diagnostics import error
+    from afdsl.report.transcripts import TranscriptFilter, parse_where, select_transcripts
+    from afdsl.store import Store, default_store_path
+
+    if args.limit < 0:
+        raise error(f"--limit {args.limit}: expected 0 (no limit) or more")
+    wanted = TranscriptFilter(
+        models=args.model,
+        variants=args.variant,
+        condition=args.condition,
+        queries=args.query,
+        where=[parse_where(w) for w in args.where],
+        sample=args.sample,
+    )
+    experiment = load_experiment(args.file)
+    store_path = Path(args.store) if args.store else default_store_path(args.file)
+    if not store_path.is_file():
+        raise error(
+            f"no store at {store_path}",
+            hint="run `afdsl test FILE` first, or name the store with --store",
+        )
+    store = Store(store_path)
+    try:
+        found = select_transcripts(experiment, store, wanted)
+        stored = len(store.cells(experiment.name)) if not found else 0
+    finally:
+        store.close()
+    if not found:
+        if stored:
+            message = f"no stored response of `{experiment.name}` matches these filters "
+            message += f"({stored} stored in {store_path})"
+        else:
+            message = f"{store_path} holds no response of `{experiment.name}`; "
+            message += "run `afdsl test FILE` first"
+        sys.stdout.write(message + "\n")
+        return 0
+    shown = found[: args.limit] if args.limit else found
+    measures = [m.name for m in _measures(experiment)]
+    if args.json:
+        from afdsl.report.transcript_view import json_record
+
+        for t in shown:
+            sys.stdout.write(json.dumps(json_record(t), ensure_ascii=False) + "\n")
+    else:
+        _print(shown, measures, full=args.full)
+    if len(shown) < len(found):
+        # On stderr with --json, so the JSONL stays clean.
+        out = sys.stderr if args.json else sys.stdout
+        out.write(f"showing {len(shown)} of {len(found)} matching responses; --limit 0 shows all\n")
+    return 0
+
+
+def _measures(experiment: Any) -> Any:
+    from afdsl.classify import effective_measures
+
+    return effective_measures(experiment)
+
+
+def _print(shown: list[Any], measures: list[str], *, full: bool) -> None:
+    """Panels on a terminal; plain text with rules otherwise (pipes, files, less)."""
+    from rich.console import Console
+
+    from afdsl.report.transcript_view import panel, plain_text
+
+    console = Console(highlight=False)
+    if console.is_terminal:
+        for t in shown:
+            console.print(panel(t, measures, full=full))
+        return
+    sys.stdout.write("\n".join(plain_text(t, measures, full=full) for t in shown))

@@ -1,0 +1,122 @@
+"""How `afdsl show` prints a transcript: rich panels on a terminal, plain text in a pipe,
+or one JSON record per line.
+
+A transcript shows its header (model, variant, condition, query, sample,
+prompt hash, every measure's label), the query, then the hidden reasoning and
+the visible output apart, because that is the comparison a reader makes.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from afdsl.report.transcripts import MeasureLabel, Transcript
+
+if TYPE_CHECKING:
+    from rich.console import RenderableType
+
+CLIP = 1200  # characters kept of a scratchpad or an output unless --full
+HASH_PREFIX = 12
+
+
+class Parts:
+    """A response's sections as shown: (title, text) pairs, and why it could not be split."""
+
+    def __init__(self, sections: list[tuple[str, str]], problem: str | None = None) -> None:
+        self.sections = sections
+        self.problem = problem
+
+
+def response_parts(transcript: Transcript) -> Parts:
+    """Scratchpad and output apart; the raw text, with the reason, when the split fails."""
+    from afdsl.classify import split_response
+
+    if transcript.status != "ok":
+        kind = transcript.error_kind or "error"
+        return Parts([("error", f"{kind}: {transcript.error_message or 'no message'}")])
+    parts = split_response(transcript.text)
+    if parts.problem is not None:
+        # A cut-off or malformed response is shown whole: the reader wants to see why.
+        return Parts([("response", transcript.text or "")], parts.problem)
+    sections = [("scratchpad", parts.scratchpad)] if parts.scratchpad else []
+    return Parts([*sections, ("output", parts.output or "")])
+
+
+def clip(text: str, full: bool) -> str:
+    """`text`, or its first `CLIP` characters and how much was left out."""
+    if full or len(text) <= CLIP:
+        return text
+    rest = len(text) - CLIP
+    return f"{text[:CLIP].rstrip()}\n… [{rest} more characters; --full shows everything]"
+
+
+def label_text(name: str, label: MeasureLabel | None) -> str:
+    """`faking=1 (2/3 votes)`, `compliance=0`, `judge=unparseable`, `faking unlabelled`."""
+    if label is None:
+        return f"{name} unlabelled"
+    value = "unparseable" if label.label is None else str(label.label)
+    votes, yes = label.detail.get("votes"), label.detail.get("yes")
+    if isinstance(votes, int) and isinstance(yes, int):
+        return f"{name}={value} ({yes}/{votes} votes)"
+    if label.score is not None and label.score != label.label:
+        return f"{name}={value} (score {label.score:.2f})"
+    return f"{name}={value}"
+
+
+def header(transcript: Transcript, measures: list[str]) -> str:
+    """One line saying where the response comes from and how it was labelled."""
+    t = transcript
+    model = t.model_label + (" [SIMULATOR]" if t.simulator else "")
+    fields = [
+        model,
+        t.variant,
+        t.condition,
+        t.query_id,
+        f"sample {t.sample}",
+        f"prompt {t.prompt_hash[:HASH_PREFIX]}",
+    ]
+    if t.status == "ok":
+        fields += [label_text(name, t.labels.get(name)) for name in measures]
+    else:
+        fields.append("call failed")
+    return " · ".join(fields)
+
+
+def plain_text(transcript: Transcript, measures: list[str], *, full: bool = False) -> str:
+    """The transcript as plain text: header, query, then each section under its own rule."""
+    parts = response_parts(transcript)
+    lines = [f"── {header(transcript, measures)}", f"query: {transcript.query_text}"]
+    if parts.problem:
+        lines.append(f"(could not split the response: {parts.problem})")
+    for title, text in parts.sections:
+        lines += [f"┄┄ {title} ┄┄", clip(text, full) if text else "(empty)"]
+    return "\n".join(lines) + "\n"
+
+
+def panel(transcript: Transcript, measures: list[str], *, full: bool = False) -> RenderableType:
+    """The transcript as a rich Panel, scratchpad and output in panels of their own."""
+    from rich.console import Group
+    from rich.panel import Panel
+    from rich.text import Text
+
+    parts = response_parts(transcript)
+    styles = {"scratchpad": "dim", "output": "green", "response": "yellow", "error": "red"}
+    body: list[Any] = [Text.assemble(("query ", "bold"), transcript.query_text)]
+    if parts.problem:
+        body.append(Text(f"could not split the response: {parts.problem}", style="yellow"))
+    for title, text in parts.sections:
+        content = Text(clip(text, full) if text else "(empty)")
+        body.append(Panel(content, title=title, title_align="left", border_style=styles[title]))
+    title = Text(header(transcript, measures), style="bold")
+    return Panel(Group(*body), title=title, title_align="left")
+
+
+def json_record(transcript: Transcript) -> dict[str, Any]:
+    """One JSONL record: the full response text and its split, the labels, the system
+    prompt's sha256 (never the system prompt itself)."""
+    parts = response_parts(transcript)
+    record = transcript.model_dump(mode="json")
+    record["scratchpad"] = next((t for s, t in parts.sections if s == "scratchpad"), None)
+    record["output"] = next((t for s, t in parts.sections if s == "output"), None)
+    record["split_problem"] = parts.problem
+    return record

@@ -1,0 +1,232 @@
+"""Read stored responses back as transcripts, filtered, for a researcher to read.
+
+`afdsl show` is a thin layer over `select_transcripts`: the responses behind a
+report (a variant's refusals, the scratchpads the faking judge flagged, one
+query across conditions), each with its labels and scores. Nothing here calls
+a model: everything comes from the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from afdsl.diagnostics import AfsError, Diagnostic, error, suggest
+from afdsl.ir import Experiment
+
+FILTER_ERROR = "AFS800"  # a filter names a variant, condition, query, model or measure not there
+WHERE_VALUES = {"0": 0, "1": 1, "unparseable": None}
+
+
+class LabelFilter(BaseModel):
+    """`--where MEASURE=VALUE`: keep responses whose label is `label` (None = unparseable)."""
+
+    measure: str
+    label: int | None
+
+
+class TranscriptFilter(BaseModel):
+    """Which stored responses to show; an empty list or None means no restriction."""
+
+    models: list[str] = Field(default_factory=list)  # spec or display label
+    variants: list[str] = Field(default_factory=list)
+    condition: str | None = None
+    queries: list[str] = Field(default_factory=list)
+    where: list[LabelFilter] = Field(default_factory=list)
+    sample: int | None = None
+
+
+class MeasureLabel(BaseModel):
+    """One measure's verdict on a response: label 1/0, None when unparseable."""
+
+    label: int | None
+    score: float | None = None
+    detail: dict[str, Any] = Field(default_factory=dict)
+
+
+class Transcript(BaseModel):
+    """One stored response with where it came from and every measure's label.
+
+    `labels` lacks a measure that has not labelled the response (yet); an
+    error response (`status` "error") has no text and no labels.
+    """
+
+    model: str
+    model_label: str
+    simulator: bool
+    variant: str
+    condition: str
+    query_id: str
+    query_text: str
+    sample: int
+    prompt_hash: str
+    system_prompt_sha256: str
+    status: str
+    text: str | None = None
+    error_kind: str | None = None
+    error_message: str | None = None
+    labels: dict[str, MeasureLabel] = Field(default_factory=dict)
+
+
+def parse_where(text: str) -> LabelFilter:
+    """`MEASURE=0`, `MEASURE=1` or `MEASURE=unparseable` as a `LabelFilter`."""
+    name, sep, value = text.partition("=")
+    value = value.strip().lower()
+    if not sep or not name.strip() or value not in WHERE_VALUES:
+        raise error(
+            f"--where {text!r}: expected MEASURE=0, MEASURE=1 or MEASURE=unparseable",
+            hint="e.g. --where faking=1 (the scratchpads the faking judge flagged)",
+            code=FILTER_ERROR,
+        )
+    return LabelFilter(measure=name.strip(), label=WHERE_VALUES[value])
+
+
+def check_filter(experiment: Experiment, wanted: TranscriptFilter, models: list[str]) -> None:
+    """Raise `AfsError` (with a did-you-mean) for a name the experiment does not have.
+
+    `models` are the model specs and labels the filter may name (the file's
+    and any the store holds for the experiment).
+    """
+    problems: list[Diagnostic] = []
+
+    def unknown(kind: str, name: str, options: set[str], plural: str) -> None:
+        message = f"no {kind} `{name}` in experiment `{experiment.name}`"
+        hint = suggest(name, options, plural)
+        problems.append(Diagnostic(code=FILTER_ERROR, message=message, hint=hint))
+
+    variants = {v.name for v in experiment.variants}
+    conditions = {c.name for v in experiment.variants for c in v.scenario.conditions}
+    queries = {q.id for q in experiment.queries}
+    measures = {m.name for m in _measures(experiment)}
+    for name in wanted.models:
+        if name not in models:
+            unknown("model", name, set(models), "models")
+    for name in wanted.variants:
+        if name not in variants:
+            unknown("variant", name, variants, "variants")
+    if wanted.condition is not None and wanted.condition not in conditions:
+        unknown("condition", wanted.condition, conditions, "conditions")
+    for name in wanted.queries:
+        if name not in queries:
+            unknown("query", name, queries, "query ids")
+    for where in wanted.where:
+        if where.measure not in measures:
+            unknown("measure", where.measure, measures, "measures")
+    if wanted.sample is not None and not 0 <= wanted.sample < experiment.samples:
+        last = experiment.samples - 1
+        message = f"--sample {wanted.sample}: the experiment has samples 0 to {last}"
+        problems.append(Diagnostic(code=FILTER_ERROR, message=message))
+    if problems:
+        raise AfsError(problems)
+
+
+def _measures(experiment: Experiment) -> tuple[Any, ...]:
+    from afdsl.classify import effective_measures
+
+    return effective_measures(experiment)
+
+
+def select_transcripts(
+    experiment: Experiment, store: Any, wanted: TranscriptFilter | None = None
+) -> list[Transcript]:
+    """Every stored response of `experiment` that passes `wanted`, in a fixed order.
+
+    Order: models as the file lists them (others the store holds after them),
+    then variants in file order, conditions in scenario order, queries in
+    file order, samples. Responses to variants, queries or samples the file
+    no longer has are left out. Raises `AfsError` for unknown names.
+    """
+    wanted = wanted or TranscriptFilter()
+    rows = store.responses(experiment=experiment.name, purpose="model")
+    check_filter(experiment, wanted, known_models(experiment, rows))
+    declared = {m.spec: (i, m.display) for i, m in enumerate(experiment.models)}
+    variant_rank = {v.name: i for i, v in enumerate(experiment.variants)}
+    query_rank = {q.id: i for i, q in enumerate(experiment.queries)}
+    queries = {q.id: q.text for q in experiment.queries}
+    condition_rank = {
+        (v.name, c.name): i
+        for v in experiment.variants
+        for i, c in enumerate(v.scenario.conditions)
+    }
+    system_hash = {
+        v.name: hashlib.sha256(v.scenario.system_prompt().encode("utf-8")).hexdigest()
+        for v in experiment.variants
+    }
+    labels = {m.name: store.labels(m.name, m.definition_hash()) for m in _measures(experiment)}
+    model_names = set(wanted.models)
+    chosen = []
+    for row in rows:
+        if (row.variant, row.condition) not in condition_rank or row.query_id not in query_rank:
+            continue
+        if row.sample >= experiment.samples:
+            continue
+        rank, label = declared.get(row.model, (len(declared), row.model))
+        if model_names and not model_names & {row.model, label}:
+            continue
+        if wanted.variants and row.variant not in wanted.variants:
+            continue
+        if wanted.condition is not None and row.condition != wanted.condition:
+            continue
+        if wanted.queries and row.query_id not in wanted.queries:
+            continue
+        if wanted.sample is not None and row.sample != wanted.sample:
+            continue
+        found = {
+            name: MeasureLabel(label=lab.label, score=lab.score, detail=lab.detail)
+            for name, by_id in labels.items()
+            if row.status == "ok" and (lab := by_id.get(row.id)) is not None
+        }
+        if not all(w.measure in found and found[w.measure].label == w.label for w in wanted.where):
+            continue
+        key = (
+            rank,
+            row.model,
+            variant_rank[row.variant],
+            condition_rank[(row.variant, row.condition)],
+            query_rank[row.query_id],
+            row.sample,
+            row.params_hash,
+        )
+        transcript = Transcript(
+            model=row.model,
+            model_label=label,
+            simulator=row.model.startswith("sim:"),
+            variant=row.variant,
+            condition=row.condition,
+            query_id=row.query_id,
+            query_text=queries[row.query_id],
+            sample=row.sample,
+            prompt_hash=row.prompt_hash,
+            system_prompt_sha256=system_hash[row.variant],
+            status=row.status,
+            text=row.text,
+            error_kind=row.error_kind,
+            error_message=row.error_message,
+            labels=found,
+        )
+        chosen.append((key, transcript))
+    chosen.sort(key=lambda pair: pair[0])
+    return [t for _, t in chosen]
+
+
+def known_models(experiment: Experiment, rows: list[Any]) -> list[str]:
+    """Model specs and labels a filter may name: the file's, then any the store holds."""
+    names: list[str] = []
+    for m in experiment.models:
+        names += [m.spec, m.display]
+    names += sorted({r.model for r in rows})
+    return list(dict.fromkeys(names))
+
+
+__all__ = [
+    "LabelFilter",
+    "MeasureLabel",
+    "Transcript",
+    "TranscriptFilter",
+    "check_filter",
+    "known_models",
+    "parse_where",
+    "select_transcripts",
+]
