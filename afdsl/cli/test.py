@@ -18,6 +18,16 @@ def _add_outputs(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--md", metavar="PATH", help="Markdown report for a paper draft or a PR")
     group.add_argument("--html", metavar="PATH", help="self-contained HTML with a forest plot")
     group.add_argument("--csv", metavar="PATH", help="one row per sample, for R or pandas")
+    group.add_argument(
+        "--labels",
+        metavar="PATH",
+        help="labels JSONL in the input format of `afdsl analyze` (one line per labelled sample)",
+    )
+    group.add_argument(
+        "--labels-measure",
+        metavar="NAME",
+        help="the measure --labels writes (default: the compliance measure)",
+    )
 
 
 def register(subparsers: Any) -> None:
@@ -67,6 +77,34 @@ def _write_files(outcome: Any, args: argparse.Namespace) -> None:
                 from afdsl.diagnostics import error
 
                 raise error(f"cannot write --{option} {target}: {exc.strerror}") from exc
+    if getattr(args, "labels", None):
+        _write_labels(outcome, args)
+
+
+def _check_labels_options(args: argparse.Namespace, file: str | None) -> None:
+    """Refuse `--labels-measure` without `--labels`, or naming no measure of the file,
+    before any model is called."""
+    from afdsl.diagnostics import error
+
+    measure = getattr(args, "labels_measure", None)
+    if measure and not getattr(args, "labels", None):
+        raise error("--labels-measure needs --labels PATH (the file to write)")
+    if measure and file is not None and file.endswith(".afs"):
+        from afdsl.check import load_experiment
+        from afdsl.classify import effective_measures
+        from afdsl.report.labels_export import check_measure
+
+        check_measure(measure, [m.name for m in effective_measures(load_experiment(file))])
+
+
+def _write_labels(outcome: Any, args: argparse.Namespace) -> None:
+    from afdsl.diagnostics import error
+    from afdsl.report.labels_export import write_labels
+
+    try:
+        write_labels(outcome, args.labels, args.labels_measure)
+    except OSError as exc:
+        raise error(f"cannot write --labels {args.labels}: {exc.strerror}") from exc
 
 
 def _finish(outcome: Any, args: argparse.Namespace) -> int:
@@ -89,6 +127,7 @@ def cmd_test(args: argparse.Namespace) -> int:
     from afdsl.cli.run import run_options_from_args
     from afdsl.pipeline import TestOptions, test_experiment
 
+    _check_labels_options(args, args.file)
     run_options = run_options_from_args(args)
     options = TestOptions(
         store=Path(args.store) if getattr(args, "store", None) else None,
@@ -114,5 +153,7 @@ def cmd_test(args: argparse.Namespace) -> int:
 def cmd_report(args: argparse.Namespace) -> int:
     from afdsl.pipeline import report_from_store
 
-    outcome = report_from_store(args.target, store_path=args.store, samples=bool(args.csv))
+    _check_labels_options(args, args.target)
+    samples = bool(args.csv or args.labels)  # both are written from the per-sample rows
+    outcome = report_from_store(args.target, store_path=args.store, samples=samples)
     return _finish(outcome, args)

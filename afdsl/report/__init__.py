@@ -1,8 +1,10 @@
-"""Reports of an `afdsl test`: terminal, JSON, Markdown, HTML and CSV, each with a manifest."""
+"""Reports of an `afdsl test`: terminal, JSON, Markdown, HTML and CSV, each with a manifest;
+the labels export (`--labels`) and the stored transcripts behind a report (`afdsl show`)."""
 
 from afdsl.report.csv_report import write_csv
 from afdsl.report.html import render_html, write_html
 from afdsl.report.json_report import build_document, validate, write_json
+from afdsl.report.labels_export import label_records, write_labels
 from afdsl.report.manifest import Manifest, build_manifest
 from afdsl.report.markdown import render_markdown, write_markdown
 from afdsl.report.outcome import (
@@ -13,6 +15,7 @@ from afdsl.report.outcome import (
     VariantCounts,
 )
 from afdsl.report.terminal import build_terminal, render_terminal
+from afdsl.report.transcripts import Transcript, TranscriptFilter, select_transcripts
 
 __all__ = [
     "Manifest",
@@ -20,16 +23,21 @@ __all__ = [
     "SampleRow",
     "SequentialInfo",
     "TestOutcome",
+    "Transcript",
+    "TranscriptFilter",
     "VariantCounts",
     "build_document",
     "build_manifest",
     "build_terminal",
+    "label_records",
     "render_html",
     "render_markdown",
     "render_terminal",
+    "select_transcripts",
     "validate",
     "write_csv",
     "write_html",
     "write_json",
+    "write_labels",
     "write_markdown",
 ]

@@ -107,8 +107,8 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
     for title, text in parts.sections:
         content = Text(clip(text, full) if text else "(empty)")
         body.append(Panel(content, title=title, title_align="left", border_style=styles[title]))
-    title = Text(header(transcript, measures), style="bold")
-    return Panel(Group(*body), title=title, title_align="left")
+    heading = Text(header(transcript, measures), style="bold")
+    return Panel(Group(*body), title=heading, title_align="left")
 
 
 def json_record(transcript: Transcript) -> dict[str, Any]:
