@@ -101,14 +101,18 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
 
     parts = response_parts(transcript)
     styles = {"scratchpad": "dim", "output": "green", "response": "yellow", "error": "red"}
-    body: list[Any] = [Text.assemble(("query ", "bold"), transcript.query_text)]
+    # The header goes in the body, not the title: a title is cut to one line, and the
+    # labels at its end are what the reader came for.
+    body: list[Any] = [
+        Text(header(transcript, measures), style="bold"),
+        Text.assemble(("query ", "bold"), transcript.query_text),
+    ]
     if parts.problem:
         body.append(Text(f"could not split the response: {parts.problem}", style="yellow"))
     for title, text in parts.sections:
         content = Text(clip(text, full) if text else "(empty)")
         body.append(Panel(content, title=title, title_align="left", border_style=styles[title]))
-    heading = Text(header(transcript, measures), style="bold")
-    return Panel(Group(*body), title=heading, title_align="left")
+    return Panel(Group(*body))
 
 
 def json_record(transcript: Transcript) -> dict[str, Any]:
