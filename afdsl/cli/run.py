@@ -22,6 +22,10 @@ examples:
 
 Only what the store lacks is sent; rerun after an interruption to continue.
 Keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY (or a model's api_key_env).
+System prompts are marked for Anthropic prompt caching (cache writes cost 1.25x
+input, reads 0.1x); OpenAI caches long prompts by itself. Cached tokens are
+stored and priced as such. --no-cache-prompts or AFDSL_NO_PROMPT_CACHE=1 turns
+the marking off.
 """
 
 
@@ -79,6 +83,12 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="retries per request on 429, 5xx, timeouts and connection errors (default 6)",
     )
+    group.add_argument(
+        "--no-cache-prompts",
+        action="store_true",
+        help="do not mark system prompts for Anthropic prompt caching (also "
+        "AFDSL_NO_PROMPT_CACHE=1); OpenAI caches long prompts regardless",
+    )
     group.add_argument("--quiet", action="store_true", help="no progress display")
 
 
@@ -90,7 +100,7 @@ def run_options_from_args(args: argparse.Namespace) -> Any:
         from afdsl.diagnostics import error
 
         raise error("--max-retries cannot be negative")
-    return RunOptions(
+    options = RunOptions(
         concurrency=args.concurrency,
         rpm=args.rpm,
         tpm=args.tpm,
@@ -100,6 +110,9 @@ def run_options_from_args(args: argparse.Namespace) -> Any:
         batch=args.batch,
         progress=not args.quiet,
     )
+    if getattr(args, "no_cache_prompts", False):  # otherwise the default ($AFDSL_NO_PROMPT_CACHE)
+        options.cache_prompts = False
+    return options
 
 
 def register(subparsers: Any) -> None:

@@ -25,6 +25,12 @@ DEFAULT_KEY_VARIABLES: dict[str, str] = {
 # Local OpenAI-compatible servers need no key, but the SDK refuses to start without one.
 PLACEHOLDER_KEY = "not-needed"
 CLIENT_TIMEOUT_S = 600.0
+NO_CACHE_VARIABLE = "AFDSL_NO_PROMPT_CACHE"
+
+
+def prompt_cache_default() -> bool:
+    """Prompt caching is on unless `AFDSL_NO_PROMPT_CACHE` is set (to anything but 0)."""
+    return os.environ.get(NO_CACHE_VARIABLE, "").strip() in ("", "0")
 
 
 def _local_server(config: ModelConfig) -> bool:

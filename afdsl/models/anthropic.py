@@ -5,6 +5,12 @@ the one retry budget. The key comes from `api_key_env` when the model block
 names one, otherwise from `ANTHROPIC_API_KEY` (an unset variable is a user
 error before anything is sent); the base URL from `base_url` or
 `ANTHROPIC_BASE_URL`. Client options and error mapping live in `_http.py`.
+
+The system prompt is marked for prompt caching (`cache_control: ephemeral`):
+an experiment sends each variant's system prompt thousands of times, and a
+cache read costs a tenth of an input token. Prompts shorter than the model's
+minimum simply do not cache. `cache_prompts = False` (`afdsl run
+--no-cache-prompts`, or `AFDSL_NO_PROMPT_CACHE=1`) sends a plain string instead.
 """
 
 from __future__ import annotations
@@ -13,7 +19,7 @@ import time
 from typing import Any
 
 from afdsl.ir import ModelConfig
-from afdsl.models._http import classify_sdk_error, client_options
+from afdsl.models._http import classify_sdk_error, client_options, prompt_cache_default
 from afdsl.models.base import BackendError, Completion, Request
 
 BATCH_ENDED = "ended"
@@ -27,6 +33,7 @@ class AnthropicBackend:
 
         self.config = config
         self.client = AsyncAnthropic(**client_options(config))
+        self.cache_prompts = prompt_cache_default()  # the scheduler sets it from RunOptions
 
     def params(self, request: Request) -> dict[str, Any]:
         """The JSON body of one Messages request (also a batch entry's `params`)."""
@@ -35,7 +42,11 @@ class AnthropicBackend:
             "max_tokens": self.config.max_tokens,
             "messages": [{"role": m.role, "content": m.content} for m in request.messages],
         }
-        if request.system:
+        if request.system and self.cache_prompts:
+            body["system"] = [
+                {"type": "text", "text": request.system, "cache_control": {"type": "ephemeral"}}
+            ]
+        elif request.system:
             body["system"] = request.system
         # 1.0 is the API default; recent models reject an explicit temperature, older ones
         # (the ones alignment-faking work replicates) accept it, so send it only when set.
@@ -47,13 +58,18 @@ class AnthropicBackend:
     def _completion(message: Any, latency_s: float) -> Completion:
         text = "".join(getattr(block, "text", "") for block in message.content)
         usage = message.usage
+        # Anthropic's input_tokens counts only the uncached part; ours counts the whole prompt.
+        written = getattr(usage, "cache_creation_input_tokens", None) or 0
+        read = getattr(usage, "cache_read_input_tokens", None) or 0
         return Completion(
             text=text,
             model_id=message.model,
-            input_tokens=usage.input_tokens or 0,
+            input_tokens=(usage.input_tokens or 0) + written + read,
             output_tokens=usage.output_tokens or 0,
             finish_reason=message.stop_reason,
             latency_s=latency_s,
+            cache_write_tokens=written,
+            cache_read_tokens=read,
         )
 
     async def complete(self, request: Request) -> Completion:

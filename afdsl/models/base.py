@@ -36,10 +36,13 @@ class Request(BaseModel):
 class Completion(BaseModel):
     text: str
     model_id: str  # as reported by the provider
-    input_tokens: int = 0
+    input_tokens: int = 0  # every prompt token, cached or not
     output_tokens: int = 0
     finish_reason: str | None = None
     latency_s: float = 0.0
+    # Parts of input_tokens billed at the provider's prompt-cache prices.
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
 
 
 class BackendError(Exception):

@@ -4,6 +4,9 @@ With a `base_url` (or `OPENAI_BASE_URL`) this also covers OpenAI-compatible
 servers: vLLM, llama.cpp, Ollama, gateways (which need no key). The system
 prompt is sent as the first message with role `system`. SDK retries are off;
 the scheduler retries. Client options and error mapping live in `_http.py`.
+
+OpenAI caches long prompt prefixes on its own (nothing to mark); the
+response's `prompt_tokens_details.cached_tokens` is recorded as cache reads.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ class OpenAIBackend:
     def _completion(doc: Any, latency_s: float) -> Completion:
         choice = doc.choices[0] if doc.choices else None
         usage = doc.usage
+        details = getattr(usage, "prompt_tokens_details", None) if usage else None
         return Completion(
             text=(choice.message.content or "") if choice else "",
             model_id=doc.model or "",
@@ -51,6 +55,7 @@ class OpenAIBackend:
             output_tokens=(usage.completion_tokens if usage else 0) or 0,
             finish_reason=choice.finish_reason if choice else None,
             latency_s=latency_s,
+            cache_read_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
         )
 
     async def complete(self, request: Request) -> Completion:

@@ -4,6 +4,10 @@ The price table ships as `afdsl/data/prices.json`; a user file of the same
 shape (`$AFDSL_PRICES`, else `~/.config/afdsl/prices.json`) is merged over it,
 so users add models or correct prices without editing the package. Keys are
 model specs with `*` wildcards; the most specific match wins (see `PriceTable.price`).
+
+Prompt caching: an entry may price cache writes and reads (`cache_write`,
+`cache_read`); tokens without such a price are billed at `input`. Estimates
+assume caching only where the entry names `cache_min_tokens` (see `CacheRule`).
 """
 
 from __future__ import annotations
@@ -23,13 +27,34 @@ from afdsl.models.base import Request
 CHARS_PER_TOKEN = 4  # a rough average for English prose; estimates only
 MESSAGE_OVERHEAD_TOKENS = 4  # role markers and separators per message
 MIN_OBSERVED = 5  # stored responses of a model before its mean output replaces max_tokens
+# Token estimates are rough (chars / 4): a system prompt is assumed to cache only when its
+# estimate clears the provider's minimum by this factor, so a near miss is not counted as cheap.
+CACHE_MARGIN = 1.2
+OPENAI_CACHE_STEP = 128  # OpenAI caches prefixes in 128-token steps
 
 
 class Price(BaseModel):
-    """USD per million tokens."""
+    """USD per million tokens; cache prices fall back to `input` when absent."""
 
     input: float
     output: float
+    cache_write: float | None = None
+    cache_read: float | None = None
+    cache_min_tokens: int | None = None  # shortest cacheable prefix; None: estimates assume none
+
+    def dollars(
+        self, input_tokens: int, output_tokens: int, write: int = 0, read: int = 0
+    ) -> float:
+        """Undiscounted USD; `write` and `read` are the parts of `input_tokens` the cache billed."""
+        plain = max(0, input_tokens - write - read)
+        cache_write = self.input if self.cache_write is None else self.cache_write
+        cache_read = self.input if self.cache_read is None else self.cache_read
+        return (
+            plain * self.input
+            + write * cache_write
+            + read * cache_read
+            + output_tokens * self.output
+        ) / 1_000_000
 
 
 class PriceTable(BaseModel):
@@ -52,13 +77,24 @@ class PriceTable(BaseModel):
         return self._cache[spec]
 
     def cost(
-        self, spec: str, input_tokens: int, output_tokens: int, *, batch: bool = False
+        self,
+        spec: str,
+        input_tokens: int,
+        output_tokens: int,
+        *,
+        batch: bool = False,
+        cache_write: int = 0,
+        cache_read: int = 0,
     ) -> float:
-        """Dollars for the tokens (0 when the price is unknown)."""
+        """Dollars for the tokens (0 when the price is unknown).
+
+        `cache_write` / `cache_read` are the parts of `input_tokens` the
+        provider billed at its cache prices; batch discounts apply to them too.
+        """
         price = self.price(spec)
         if price is None:
             return 0.0
-        dollars = (input_tokens * price.input + output_tokens * price.output) / 1_000_000
+        dollars = price.dollars(input_tokens, output_tokens, cache_write, cache_read)
         return dollars * (self.batch_discount if batch else 1.0)
 
 
@@ -135,3 +171,34 @@ def expected_output(max_tokens: int, seen: int, seen_tokens: int) -> OutputEstim
         return OutputEstimate(max_tokens, "max_tokens")
     mean = -(-seen_tokens // seen)  # ceiling division
     return OutputEstimate(min(max_tokens, mean), f"mean of {seen:,} stored")
+
+
+class CacheRule(NamedTuple):
+    """How many prompt tokens of a request a dry run expects the provider to cache."""
+
+    min_tokens: int  # the prefix must be at least this long (with `CACHE_MARGIN`)
+    step: int = 1  # cached lengths are multiples of this
+
+    def cached_tokens(self, request: Request) -> int:
+        """The system prompt's estimated tokens if they would cache, else 0."""
+        tokens = len(request.system) // CHARS_PER_TOKEN
+        if tokens < self.min_tokens * CACHE_MARGIN:
+            return 0
+        return tokens - tokens % self.step
+
+
+def cache_rule(request: Request, price: Price | None, *, cache_prompts: bool) -> CacheRule | None:
+    """The caching a dry run may count on for `request`'s model, or None for none.
+
+    Anthropic caches only what afdsl marks (off with `cache_prompts=False`);
+    OpenAI caches long prefixes by itself. Others, and price entries without
+    `cache_min_tokens`, get no caching in estimates (the conservative side).
+    """
+    if price is None or price.cache_min_tokens is None:
+        return None
+    provider = request.model.provider
+    if provider == "anthropic" and cache_prompts:
+        return CacheRule(price.cache_min_tokens)
+    if provider == "openai":
+        return CacheRule(price.cache_min_tokens, OPENAI_CACHE_STEP)
+    return None

@@ -61,13 +61,19 @@ def _money(value: float | None) -> str:
 
 
 def format_estimates(estimates: list[ModelEstimate], cached: int) -> str:
-    """A plain table: model, requests, input and output tokens, what the output rests on, cost."""
-    header = ("model", "requests", "input tok", "output tok", "output from", "est. cost")
+    """A plain table: model, requests, input tokens (of which cache writes and reads),
+    output tokens, what the output rests on, cost."""
+    header = (
+        "model", "requests", "input tok", "cache write", "cache read", "output tok",
+        "output from", "est. cost",
+    )  # fmt: skip
     rows = [
         (
             e.model + (" [SIMULATOR]" if e.simulator else ""),
             f"{e.requests:,}",
             f"{e.input_tokens:,}",
+            f"{e.cache_write_tokens:,}",
+            f"{e.cache_read_tokens:,}",
             f"{e.output_tokens:,}",
             e.output_basis,
             _money(e.cost_usd),
@@ -75,8 +81,8 @@ def format_estimates(estimates: list[ModelEstimate], cached: int) -> str:
         for e in estimates
     ]
     known = [e.cost_usd for e in estimates if e.cost_usd is not None]
-    total = ("total", f"{sum(e.requests for e in estimates):,}", "", "", "", _money(sum(known)))
-    rows.append(total)
+    total = ("total", f"{sum(e.requests for e in estimates):,}", "", "", "", "", "")
+    rows.append((*total, _money(sum(known))))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(
@@ -91,6 +97,18 @@ def format_estimates(estimates: list[ModelEstimate], cached: int) -> str:
             f"max_tokens: fewer than {MIN_OBSERVED} stored answers of the model, "
             "so each request is counted at its output limit"
         )
+    if any(e.cache_write_tokens or e.cache_read_tokens for e in estimates):
+        lines.append(
+            "cache write/read: prompt tokens of input expected to be written to / read from the "
+            "provider's prompt cache, priced as such; per model and system prompt, the first "
+            "--concurrency requests count as writes (in --batch, all of them), the rest as reads"
+        )
+    for e in estimates:
+        if e.cache_min_tokens is not None and e.requests:
+            lines.append(
+                f"no prompt caching counted for {e.model}: its system prompts are estimated "
+                f"too short for the provider's {e.cache_min_tokens:,}-token cache minimum"
+            )
     if any(e.cost_usd is None for e in estimates):
         lines.append("models without a price are left out of the total; add them via $AFDSL_PRICES")
     return "\n".join(lines)

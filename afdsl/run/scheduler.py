@@ -20,7 +20,14 @@ from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
 from afdsl.models._http import check_api_keys
 from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
-from afdsl.run.cost import OutputEstimate, PriceTable, estimate_tokens, expected_output, price_table
+from afdsl.run.cost import (
+    OutputEstimate,
+    PriceTable,
+    cache_rule,
+    estimate_tokens,
+    expected_output,
+    price_table,
+)
 from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
 from afdsl.run.retry import with_retries
@@ -44,6 +51,8 @@ class Job:
     est_input: int
     est_output: int
     est_cost: float
+    est_cache_write: int = 0  # parts of est_input expected to be written to / read from the
+    est_cache_read: int = 0  # provider's prompt cache (see `plan`)
 
     @property
     def config(self) -> ModelConfig:
@@ -56,6 +65,9 @@ class Plan:
     cached: int
     configs: dict[GroupKey, ModelConfig]
     outputs: dict[GroupKey, OutputEstimate] = field(default_factory=dict)
+    # Per model with a cache rule: the minimum prefix, and whether any prompt reached it.
+    cache_min: dict[GroupKey, int] = field(default_factory=dict)
+    cache_counted: set[GroupKey] = field(default_factory=set)
 
 
 @dataclass
@@ -119,8 +131,9 @@ class RunState:
         cost = 0.0
         if isinstance(result, Completion):
             cost = self.prices.cost(
-                config.spec, result.input_tokens, result.output_tokens, batch=batch
-            )
+                config.spec, result.input_tokens, result.output_tokens, batch=batch,
+                cache_write=result.cache_write_tokens, cache_read=result.cache_read_tokens,
+            )  # fmt: skip
             outcome = Outcome(
                 **common,  # type: ignore[arg-type]
                 text=result.text,
@@ -129,6 +142,8 @@ class RunState:
                 latency_s=result.latency_s,
                 model_id=result.model_id,
                 cost_usd=cost,
+                cache_write_tokens=result.cache_write_tokens,
+                cache_read_tokens=result.cache_read_tokens,
             )
             self.summary.succeeded += 1
         else:
@@ -162,12 +177,27 @@ def item_key(item: RunItem) -> ItemKey:
     )  # fmt: skip
 
 
-def plan(items: Iterable[RunItem], store: Store | None, prices: PriceTable) -> Plan:
+def plan(
+    items: Iterable[RunItem],
+    store: Store | None,
+    prices: PriceTable,
+    options: RunOptions | None = None,
+) -> Plan:
     """Distinct requests not yet answered ok, in item order, with token and cost estimates.
 
     Output tokens per request are `max_tokens` until the store holds a few of
     the model's responses, then their mean (see `cost.expected_output`).
+
+    Prompt caching: of the requests sharing a model and system prompt, the
+    first `concurrency` are counted as cache writes (requests in flight
+    together cannot read what the others are still writing), the rest as
+    reads. In a batch every one counts as a write: batch cache hits are best
+    effort, so only the conservative figure is safe for a budget.
     """
+    options = options or RunOptions()
+    writers: dict[tuple[GroupKey, str], int] = {}
+    cache_min: dict[GroupKey, int] = {}
+    cache_counted: set[GroupKey] = set()
     statuses: dict[GroupKey, dict[tuple[str, int], str]] = {}
     configs: dict[GroupKey, ModelConfig] = {}
     outputs: dict[GroupKey, OutputEstimate] = {}
@@ -190,8 +220,21 @@ def plan(items: Iterable[RunItem], store: Store | None, prices: PriceTable) -> P
             continue
         seen.add(key)
         est_in, est_out = estimate_tokens(r, outputs[group].tokens)
-        jobs.append(Job(item, est_in, est_out, prices.cost(r.model.spec, est_in, est_out)))
-    return Plan(jobs, cached, configs, outputs)
+        write = read = 0
+        rule = cache_rule(r, prices.price(r.model.spec), cache_prompts=options.cache_prompts)
+        if rule is not None:
+            cache_min[group] = rule.min_tokens
+        if rule is not None and (cacheable := rule.cached_tokens(r)):
+            cache_counted.add(group)
+            n = writers.get((group, r.system), 0)
+            writers[(group, r.system)] = n + 1
+            if options.batch or n < options.concurrency:
+                write = cacheable
+            else:
+                read = cacheable
+        cost = prices.cost(r.model.spec, est_in, est_out, cache_write=write, cache_read=read)
+        jobs.append(Job(item, est_in, est_out, cost, write, read))
+    return Plan(jobs, cached, configs, outputs, cache_min, cache_counted)
 
 
 def estimates(p: Plan, prices: PriceTable) -> list[ModelEstimate]:
@@ -205,12 +248,15 @@ def estimates(p: Plan, prices: PriceTable) -> list[ModelEstimate]:
             model=config.spec, requests=0, input_tokens=0, output_tokens=0,
             cost_usd=0.0 if known else None, simulator=config.provider == "sim",
             output_basis=p.outputs[group].basis,
+            cache_min_tokens=None if group in p.cache_counted else p.cache_min.get(group),
         )  # fmt: skip
     for job in p.jobs:
         e = out[job.config.spec]
         e.requests += 1
         e.input_tokens += job.est_input
         e.output_tokens += job.est_output
+        e.cache_write_tokens += job.est_cache_write
+        e.cache_read_tokens += job.est_cache_read
         if e.cost_usd is not None:
             e.cost_usd += job.est_cost
     return list(out.values())
@@ -286,10 +332,10 @@ async def arun_items(
     items = list(items)
     prices = price_table()
     if options.dry_run:
-        p = plan(items, store, prices)
+        p = plan(items, store, prices, options)
         return RunSummary(total=len(items), cached=p.cached, estimates=estimates(p, prices))
     store.register_items(item_key(i) for i in items)
-    p = plan(items, store, prices)
+    p = plan(items, store, prices, options)
     if options.budget_usd is not None:
         unpriced = sorted({j.config.spec for j in p.jobs if prices.price(j.config.spec) is None})
         if unpriced:
@@ -301,6 +347,9 @@ async def arun_items(
     needed = {(j.config.spec, params_hash(j.config)) for j in p.jobs}  # nothing to send: no client
     check_api_keys(c for g, c in p.configs.items() if g in needed)  # before anything is sent
     backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
+    for backend in backends.values():
+        if hasattr(backend, "cache_prompts"):  # backends that mark prompts for caching
+            backend.cache_prompts = options.cache_prompts  # type: ignore[attr-defined]
     progress = make_progress(options.progress)
     state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)
     progress.start(len(p.jobs), run_label(p.configs.values()))

@@ -8,6 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from afdsl.ir import Experiment, ModelConfig, Prompt
+from afdsl.models._http import prompt_cache_default
 from afdsl.models.base import Request
 
 
@@ -43,6 +44,9 @@ class RunOptions(BaseModel):
     retry_cap_s: Annotated[float, Field(ge=0)] = 60.0
     batch_poll_s: Annotated[float, Field(gt=0)] = 30.0
     batch_size: Annotated[int, Field(ge=1)] = 10_000
+    # Mark system prompts for provider prompt caching (Anthropic); OpenAI caches regardless.
+    # On unless $AFDSL_NO_PROMPT_CACHE is set.
+    cache_prompts: bool = Field(default_factory=prompt_cache_default)
 
 
 class ModelEstimate(BaseModel):
@@ -55,6 +59,10 @@ class ModelEstimate(BaseModel):
     cost_usd: float | None  # None when the price table does not know the model
     simulator: bool = False
     output_basis: str = "max_tokens"  # or "mean of N stored"
+    cache_write_tokens: int = 0  # parts of input_tokens expected to be written to the prompt
+    cache_read_tokens: int = 0  # cache, and read from it (priced as such in cost_usd)
+    # Set when the model caches prompts but none here reaches its minimum length (tokens).
+    cache_min_tokens: int | None = None
 
 
 class RunSummary(BaseModel):

@@ -20,11 +20,13 @@ class ResponseResult:
     text: str | None = None
     error_kind: str | None = None
     error_message: str | None = None
-    input_tokens: int = 0
+    input_tokens: int = 0  # the whole prompt, cached parts included
     output_tokens: int = 0
     latency_s: float = 0.0
     model_id: str | None = None
     cost_usd: float = 0.0
+    cache_write_tokens: int = 0  # prompt tokens written to the provider's cache
+    cache_read_tokens: int = 0  # prompt tokens read from it
 
 
 class ResponseRow(BaseModel, ResponseResult):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from afdsl.store._rows import CellRow
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: cache_write_tokens, cache_read_tokens
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -28,6 +28,8 @@ CREATE TABLE IF NOT EXISTS responses (
     afdsl_version TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 1,
     created_at TEXT NOT NULL,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
     UNIQUE (prompt_hash, model, params_hash, sample)
 );
 CREATE INDEX IF NOT EXISTS responses_model ON responses (model, params_hash);
@@ -73,12 +75,21 @@ CREATE TABLE IF NOT EXISTS labels (
 );
 """
 
+# Columns added after version 1: `Store` adds each one missing from an older file.
+ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
+    "responses": (
+        ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
+        ("cache_read_tokens", "INTEGER NOT NULL DEFAULT 0"),
+    ),
+}
+
 
 FIELDS = (
     "r.id", "i.experiment", "r.model", "r.params_hash", "r.prompt_hash", "r.sample", "i.variant",
     "i.condition", "i.query_id", "i.purpose", "r.status", "r.text", "r.error_kind",
     "r.error_message", "r.input_tokens", "r.output_tokens", "r.latency_s", "r.model_id",
     "r.cost_usd", "r.created_at", "r.params", "r.afdsl_version", "r.attempts",
+    "r.cache_write_tokens", "r.cache_read_tokens",
 )  # fmt: skip
 NAMES = tuple(f.split(".")[1] for f in FIELDS)
 QUALIFIED = dict(zip(NAMES, FIELDS, strict=True))

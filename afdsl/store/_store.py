@@ -14,6 +14,7 @@ from typing import Any
 from afdsl import __version__
 from afdsl.store._rows import CellRow, ItemKey, LabelRow, Outcome, ResponseRow
 from afdsl.store._sql import (
+    ADDED_COLUMNS,
     CELL_COLUMNS,
     JOIN,
     LOOKUP_COLUMNS,
@@ -52,11 +53,34 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
-        self.db.execute(
-            "INSERT OR IGNORE INTO meta (key, value) VALUES ('schema_version', ?)",
-            (str(SCHEMA_VERSION),),
-        )
+        self._migrate()
         self._lock_fd: int | None = None
+
+    def _migrate(self) -> None:
+        """Bring a store written by an older afdsl up to this schema, in place.
+
+        Only columns are ever added (with defaults), so older rows keep their
+        meaning: a response stored before cache accounting read no cache.
+        """
+        version = (
+            "INSERT INTO meta (key, value) VALUES ('schema_version', ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value "
+            "WHERE CAST(meta.value AS INTEGER) < CAST(excluded.value AS INTEGER)"
+        )
+        if not self._missing_columns():
+            self.db.execute(version, (str(SCHEMA_VERSION),))
+            return
+        with self.transaction():  # checked again inside: another process may have migrated
+            for table, name, decl in self._missing_columns():
+                self.db.execute(f"ALTER TABLE {table} ADD COLUMN {name} {decl}")
+            self.db.execute(version, (str(SCHEMA_VERSION),))
+
+    def _missing_columns(self) -> list[tuple[str, str, str]]:
+        missing = []
+        for table, columns in ADDED_COLUMNS.items():
+            have = {row[1] for row in self.db.execute(f"PRAGMA table_info({table})")}
+            missing += [(table, name, decl) for name, decl in columns if name not in have]
+        return missing
 
     # -- the run lock ---------------------------------------------------------------------
 
@@ -133,20 +157,23 @@ class Store:
             (o.prompt_hash, o.model, o.params_hash, o.sample, o.purpose,
              "ok" if o.error_kind is None else "error", o.text, o.error_kind, o.error_message,
              o.input_tokens, o.output_tokens, o.latency_s, o.model_id, o.cost_usd,
-             json.dumps(o.params, sort_keys=True), __version__, now)
+             json.dumps(o.params, sort_keys=True), __version__, now, o.cache_write_tokens,
+             o.cache_read_tokens)
             for o in outcomes
         ]  # fmt: skip
         with self.transaction():
             self.db.executemany(
                 "INSERT INTO responses (prompt_hash, model, params_hash, sample, purpose, "
                 "status, text, error_kind, error_message, input_tokens, output_tokens, latency_s, "
-                "model_id, cost_usd, params, afdsl_version, created_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "model_id, cost_usd, params, afdsl_version, created_at, cache_write_tokens, "
+                "cache_read_tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (prompt_hash, model, params_hash, sample) DO UPDATE SET "
                 "status = excluded.status, text = excluded.text, error_kind = excluded.error_kind, "
                 "error_message = excluded.error_message, input_tokens = excluded.input_tokens, "
                 "output_tokens = excluded.output_tokens, latency_s = excluded.latency_s, "
                 "model_id = excluded.model_id, cost_usd = excluded.cost_usd, "
+                "cache_write_tokens = excluded.cache_write_tokens, "
+                "cache_read_tokens = excluded.cache_read_tokens, "
                 "afdsl_version = excluded.afdsl_version, created_at = excluded.created_at, "
                 "attempts = responses.attempts + 1 WHERE responses.status != 'ok'",
                 rows,

@@ -7,6 +7,13 @@ alive, as the SDKs expect, so the server is not the bottleneck in benchmarks.
 
 Failures are injected per completion request (never for batch bookkeeping
 calls) with a seeded RNG so tests are reproducible.
+
+Prompt caching is imitated per (model, system prompt) once the system prompt
+reaches `cache_min_tokens`: Anthropic caches only a system block marked with
+`cache_control` (the first request reports `cache_creation_input_tokens`,
+later ones `cache_read_input_tokens`, and `input_tokens` the rest); OpenAI
+caches by itself and reports `prompt_tokens_details.cached_tokens` (in steps
+of 128) from the second request on.
 """
 
 from __future__ import annotations
@@ -37,6 +44,7 @@ class MockConfig:
     batch_delay: float = 0.2  # seconds until a batch reports itself finished
     seed: int = 0
     reply: ReplyFn = default_reply
+    cache_min_tokens: int = 1024  # both providers' smallest cacheable prefix
 
 
 @dataclass
@@ -48,6 +56,8 @@ class MockState:
     completions_ok: int = 0
     failures: int = 0
     auth_values: set[str] = field(default_factory=set)
+    cache_marked: int = 0  # Anthropic requests whose system prompt carried cache_control
+    cached_prompts: set[tuple[str, str, str]] = field(default_factory=set)  # (api, model, system)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
 
@@ -91,6 +101,7 @@ class MockApp:
             "completion_requests": s.completion_requests,
             "completions_ok": s.completions_ok,
             "failures": s.failures,
+            "cache_marked": s.cache_marked,
         }
 
     @staticmethod
@@ -128,10 +139,28 @@ class MockApp:
         prompt_tokens = _tokens(system) + sum(_tokens(str(m.get("content", ""))) for m in messages)
         return system, user, prompt_tokens
 
+    def _cache(self, api: str, model: str, system: str) -> tuple[int, int]:
+        """(written, read) prompt tokens for a cacheable system prompt, as the provider would."""
+        tokens = _tokens(system) if system else 0
+        if tokens < max(1, self.config.cache_min_tokens):
+            return 0, 0
+        key = (api, model, system)
+        if key in self.state.cached_prompts:
+            return 0, tokens
+        self.state.cached_prompts.add(key)
+        return tokens, 0
+
     def anthropic_message(self, payload: dict[str, Any]) -> dict[str, Any]:
         system = payload.get("system") or ""
-        system = system if isinstance(system, str) else json.dumps(system)
+        marked = False
+        if not isinstance(system, str):  # a list of text blocks
+            marked = any(isinstance(b, dict) and b.get("cache_control") for b in system)
+            system = "".join(str(b.get("text", "")) for b in system if isinstance(b, dict))
         system, user, n_in = self._texts(system, payload.get("messages", []))
+        written = read = 0
+        if marked:
+            self.state.cache_marked += 1
+            written, read = self._cache("anthropic", str(payload.get("model")), system)
         text = self.config.reply(system, user)
         return {
             "id": self._next_id("msg"),
@@ -141,7 +170,12 @@ class MockApp:
             "content": [{"type": "text", "text": text}],
             "stop_reason": "end_turn",
             "stop_sequence": None,
-            "usage": {"input_tokens": n_in, "output_tokens": _tokens(text)},
+            "usage": {
+                "input_tokens": n_in - written - read,  # Anthropic counts only uncached tokens
+                "cache_creation_input_tokens": written,
+                "cache_read_input_tokens": read,
+                "output_tokens": _tokens(text),
+            },
         }
 
     def openai_completion(self, payload: dict[str, Any]) -> dict[str, Any]:
@@ -149,6 +183,7 @@ class MockApp:
         system = "".join(str(m.get("content", "")) for m in messages if m.get("role") == "system")
         rest = [m for m in messages if m.get("role") != "system"]
         system, user, n_in = self._texts(system, rest)
+        _, read = self._cache("openai", str(payload.get("model")), system)
         text = self.config.reply(system, user)
         n_out = _tokens(text)
         return {
@@ -167,6 +202,7 @@ class MockApp:
                 "prompt_tokens": n_in,
                 "completion_tokens": n_out,
                 "total_tokens": n_in + n_out,
+                "prompt_tokens_details": {"cached_tokens": read - read % 128},
             },
         }
 

@@ -16,10 +16,11 @@ from afdsl.run.types import RunItem
 FAKE_KEY = "sk-afdsl-test-SECRET-7f3a9c"
 
 
-def make_items(config: ModelConfig, n: int, samples: int = 1) -> list[RunItem]:
+def make_items(
+    config: ModelConfig, n: int, samples: int = 1, system: str = "You are a careful assistant."
+) -> list[RunItem]:
     """n distinct prompts x samples for one model, cell (exp, base, training, qN)."""
     items = []
-    system = "You are a careful assistant."
     for q in range(n):
         messages = (Message(role="user", content=f"Question number {q}: please help."),)
         h = prompt_hash(system, messages)

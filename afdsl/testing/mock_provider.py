@@ -81,7 +81,9 @@ class MockProvider:
     `latency` is seconds per completion; `fail_500` and `fail_429` are the
     probabilities that a completion request fails with that status (429s carry
     a `retry-after` of `retry_after` seconds); `batch_delay` is how long a
-    batch stays in progress; `reply(system, user) -> str` makes the answer text.
+    batch stays in progress; `reply(system, user) -> str` makes the answer text;
+    system prompts of at least `cache_min_tokens` (about 4 characters a token)
+    are cached as the providers would (see `_server`).
     """
 
     def __init__(
@@ -96,8 +98,11 @@ class MockProvider:
         reply: ReplyFn = default_reply,
         process: bool = False,
         port: int | None = None,
+        cache_min_tokens: int = 1024,
     ) -> None:
-        self.config = MockConfig(latency, fail_500, fail_429, retry_after, batch_delay, seed, reply)
+        self.config = MockConfig(
+            latency, fail_500, fail_429, retry_after, batch_delay, seed, reply, cache_min_tokens
+        )
         self.port = port or _free_port()
         self.process = process
         self._app: MockApp | None = None
@@ -179,7 +184,7 @@ class MockProvider:
         self.stop()
 
     def stats(self) -> dict[str, int]:
-        """Counters: request_count, completion_requests, completions_ok, failures."""
+        """Counters: request_count, completion_requests, completions_ok, failures, cache_marked."""
         if self._app is not None:
             return self._app.stats()
         with urllib.request.urlopen(f"{self.base_url}/_mock/stats", timeout=10) as resp:
