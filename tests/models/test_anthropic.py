@@ -77,3 +77,43 @@ def test_missing_named_key_variable_is_a_user_error(monkeypatch):
     monkeypatch.delenv("MY_MISSING_KEY", raising=False)
     with pytest.raises(AfsError, match="MY_MISSING_KEY"):
         make_backend(ModelConfig(spec="anthropic:claude-mock", api_key_env="MY_MISSING_KEY"))
+
+
+def _complete_twice(server, request, **attrs):
+    backend = make_backend(ModelConfig(spec="anthropic:claude-mock", base_url=server.base_url))
+    for name, value in attrs.items():
+        setattr(backend, name, value)
+
+    async def go():
+        try:
+            return [await backend.complete(request), await backend.complete(request)]
+        finally:
+            await backend.aclose()
+
+    return asyncio.run(go())
+
+
+LONG_SYSTEM = "Answer every question with care and say when you are unsure. " * 80
+
+
+def test_system_prompt_is_marked_for_caching_and_cache_usage_is_read(keyed_env, monkeypatch):
+    monkeypatch.delenv("AFDSL_NO_PROMPT_CACHE", raising=False)
+    with MockProvider(reply=echo_system) as server:
+        config = ModelConfig(spec="anthropic:claude-mock")
+        request = make_items(config, 1, system=LONG_SYSTEM)[0].request
+        first, second = _complete_twice(server, request)
+        assert server.stats()["cache_marked"] == 2
+    assert first.text.startswith(f"SYSTEM<{LONG_SYSTEM}>")  # the block's text is the prompt
+    assert first.cache_write_tokens > 1000 and first.cache_read_tokens == 0
+    assert second.cache_read_tokens == first.cache_write_tokens and second.cache_write_tokens == 0
+    assert first.input_tokens == second.input_tokens > first.cache_write_tokens
+
+
+def test_without_caching_the_system_prompt_is_a_plain_string(keyed_env):
+    with MockProvider(reply=echo_system) as server:
+        config = ModelConfig(spec="anthropic:claude-mock")
+        request = make_items(config, 1, system=LONG_SYSTEM)[0].request
+        first, second = _complete_twice(server, request, cache_prompts=False)
+        assert server.stats()["cache_marked"] == 0
+    assert first.text.startswith(f"SYSTEM<{LONG_SYSTEM}>")
+    assert second.cache_read_tokens == second.cache_write_tokens == 0

@@ -91,3 +91,21 @@ def test_batch_api_round_trip(keyed_env):
         results = asyncio.run(go())
     assert sorted(results) == ["c0", "c1", "c2", "c3"]
     assert all(r.output_tokens > 0 for r in results.values())
+
+
+def test_cached_prompt_tokens_are_read_from_the_usage(keyed_env):
+    system = "Answer every question with care and say when you are unsure. " * 80
+    with MockProvider() as server:
+        backend = make_backend(ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url))
+        request = make_items(backend.config, 1, system=system)[0].request
+
+        async def go():
+            try:
+                return [await backend.complete(request), await backend.complete(request)]
+            finally:
+                await backend.aclose()
+
+        first, second = asyncio.run(go())
+    assert first.cache_read_tokens == 0
+    assert 1024 <= second.cache_read_tokens <= second.input_tokens
+    assert second.cache_read_tokens % 128 == 0 and second.cache_write_tokens == 0
