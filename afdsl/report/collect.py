@@ -38,7 +38,9 @@ def _measures(experiment: Experiment) -> tuple[Measure, ...]:
     return effective_measures(experiment)
 
 
-def _cells(rows: Iterable[Any], experiment: Experiment) -> dict[tuple, Any]:
+def _cells(
+    rows: Iterable[Any], experiment: Experiment
+) -> dict[tuple[str, str, str, str, int], Any]:
     """The response of each (model, variant, condition, query, sample) cell of `experiment`.
 
     The runner keeps one indexed prompt per cell (it forgets the cells of an
@@ -49,7 +51,7 @@ def _cells(rows: Iterable[Any], experiment: Experiment) -> dict[tuple, Any]:
     params = {m.spec: (m.params_hash(), m.display) for m in experiment.models}
     variants = {v.name for v in experiment.variants}
     queries = {q.id for q in experiment.queries}
-    chosen: dict[tuple, Any] = {}
+    chosen: dict[tuple[str, str, str, str, int], Any] = {}
     for row in rows:
         spec = params.get(row.model)
         if spec is None or row.params_hash != spec[0] or row.variant not in variants:
@@ -74,7 +76,9 @@ def _expected(experiment: Experiment) -> dict[tuple[str, str], int]:
 class Gathered:
     """Responses and labels of one experiment as read back from the store."""
 
-    chosen: dict[tuple, Any]  # (model, variant, condition, query_id, sample) -> ResponseRow
+    chosen: dict[
+        tuple[str, str, str, str, int], Any
+    ]  # (model, variant, condition, query_id, sample) -> ResponseRow
     records: dict[str, list[dict[str, Any]]]  # measure -> label records (unparseable left out)
     counts: dict[tuple[str, str], VariantCounts]
     samples: list[SampleRow]

@@ -127,7 +127,7 @@ def _load(user_file: str | None) -> PriceTable:
     models = dict(doc["models"])  # type: ignore[call-overload]
     if user_file is not None:
         extra = _read(Path(user_file))
-        models.update(extra.get("models", {}))  # type: ignore[call-overload]
+        models.update(extra.get("models", {}))
         if "batch_discount" in extra:
             doc["batch_discount"] = extra["batch_discount"]
     try:

@@ -39,8 +39,8 @@ def backoff_delay(
     instead of retrying them in lockstep). A server's `retry-after` is a floor:
     waiting less would just earn another 429.
     """
-    draw = (rng or random).random()
-    delay = draw * min(cap, base * 2**attempt)
+    draw = rng.random() if rng is not None else random.random()
+    delay = draw * min(cap, base * 2.0**attempt)
     if retry_after is not None:
         delay = max(delay, retry_after) + draw * min(1.0, base)  # small jitter above the floor
     return delay

@@ -349,7 +349,7 @@ async def arun_items(
     backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
     for backend in backends.values():
         if hasattr(backend, "cache_prompts"):  # backends that mark prompts for caching
-            backend.cache_prompts = options.cache_prompts  # type: ignore[attr-defined]
+            backend.cache_prompts = options.cache_prompts
     progress = make_progress(options.progress)
     state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)
     progress.start(len(p.jobs), run_label(p.configs.values()))

@@ -138,7 +138,9 @@ def _near(name: str, options: list[str]) -> str:
     return f"did you mean {close[0]!r}? " if close else ""
 
 
-def _error(hypothesis: Hypothesis, message: str, span: Span | None, hint: str | None = None):
+def _error(
+    hypothesis: Hypothesis, message: str, span: Span | None, hint: str | None = None
+) -> AfsError:
     return AfsError(
         Diagnostic(
             code="AFS603",

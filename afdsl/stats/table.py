@@ -155,7 +155,7 @@ def build_table(
     silently weigh that query twice.
     """
     table = LabelTable()
-    seen: dict[tuple, int] = {}
+    seen: dict[tuple[Any, ...], int] = {}
     # Spans are looked up only when needed: `spans` may build them on demand.
     for index, record in enumerate(records):
         key = _fast_fields(record) if type(record) is dict else None

@@ -273,7 +273,7 @@ class MockApp:
         return self._anthropic_batch_doc(batch)
 
     def _ended(self, batch: dict[str, Any]) -> bool:
-        return time.time() - batch["created"] >= self.config.batch_delay
+        return bool(time.time() - batch["created"] >= self.config.batch_delay)
 
     def _anthropic_batch_doc(self, batch: dict[str, Any]) -> dict[str, Any]:
         batch_id = batch["id"]
