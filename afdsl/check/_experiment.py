@@ -45,75 +45,40 @@ def _settings(ctx: Context, decl: A.ExperimentDecl) -> dict[str, A.Setting]:
     return found
 
 
+class _SourceOptions(NamedTuple):
+    """The options after a `queries` source: `limit`/`sample` counts and field names."""
+
+    given: dict[str, A.Value]
+    limit: int | None
+    sample: int | None
+    fields: dict[str, str]
+
+
 def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) -> list[ir.Query]:
+    """Every query of every `queries` source, in order; ids must be unique across them."""
     queries: list[ir.Query] = []
     inline_count = 0
     for source in decl.queries:
-        options: dict[str, A.Value] = {}
-        for option, value in source.options:
-            if option.value in options:
-                ctx.error("AFS190", f"`{option.value}` is given twice", option.span)
-            if source.path is None and option.value in ("id", "text"):
-                ctx.error("AFS191", f"`{option.value}` only applies to a data file", option.span)
-            options[option.value] = value
-        counts: dict[str, int | None] = {}
-        for key in ("limit", "sample"):
-            given = options.get(key)
-            # 0 would silently leave an experiment without queries.
-            if given is not None and (
-                given.kind != "number" or not given.raw.isdigit() or int(given.raw) < 1
-            ):
-                ctx.error("AFS192", f"`{key}` takes a whole number of at least 1", given.span)
-            counts[key] = int(given.raw) if given is not None and given.raw.isdigit() else None
-        fields: dict[str, str] = {}
-        for key in ("id", "text"):
-            given = options.get(key)
-            if given is not None and given.kind != "string":
-                ctx.error(
-                    "AFS193", f'`{key}` takes a quoted field name, e.g. {key} "x"', given.span
-                )
-            elif given is not None:
-                fields[key] = given.value
+        options = _source_options(ctx, source)
         if source.path is None:
             texts = [t.value for t in source.inline]
             batch = select_queries(
                 inline_queries(texts, first=inline_count + 1),
-                limit=counts["limit"],
-                sample=counts["sample"],
+                limit=options.limit,
+                sample=options.sample,
                 seed=seed,
             )
             inline_count += len(source.inline)
         else:
-            path = (Path(owner.abs_path).parent / source.path.value).resolve()
-            if not path.is_file():
-                ctx.error(
-                    "AFS194",
-                    f'cannot find data file "{source.path.value}"',
-                    source.path.span,
-                    hint=f"paths are relative to {display_path(path.parent)}/",
-                )
+            read = _read_source(ctx, owner, source.path, options, seed)
+            if read is None:
                 continue
-            ctx.data_files.append(str(path))
-            try:
-                batch = read_queries(
-                    path,
-                    shown=display_path(path),
-                    id_field=fields.get("id", "id"),
-                    text_field=fields.get("text", "text"),
-                    id_required="id" in fields,
-                    limit=counts["limit"],
-                    sample=counts["sample"],
-                    seed=seed,
-                )
-            except AfsError as exc:
-                for d in exc.diagnostics:
-                    ctx.error(d.code, d.message, d.span or source.path.span, d.hint)
-                continue
-        wanted = options.get("sample")
-        if wanted is not None and counts["sample"] and counts["sample"] > len(batch):
+            batch = read
+        wanted = options.given.get("sample")
+        if wanted is not None and options.sample and options.sample > len(batch):
             ctx.warning(
                 "AFS196",
-                f"`sample {counts['sample']}` asks for more rows than there are ({len(batch)}); "
+                f"`sample {options.sample}` asks for more rows than there are ({len(batch)}); "
                 "all of them are used",
                 wanted.span,
             )
@@ -125,6 +90,65 @@ def _queries(ctx: Context, owner: A.FileAst, decl: A.ExperimentDecl, seed: int) 
             break
         seen.add(query.id)
     return queries
+
+
+def _source_options(ctx: Context, source: A.QueriesDecl) -> _SourceOptions:
+    """The source's options, each problem reported; a bad count or field is left unset."""
+    given: dict[str, A.Value] = {}
+    for option, option_value in source.options:
+        if option.value in given:
+            ctx.error("AFS190", f"`{option.value}` is given twice", option.span)
+        if source.path is None and option.value in ("id", "text"):
+            ctx.error("AFS191", f"`{option.value}` only applies to a data file", option.span)
+        given[option.value] = option_value
+    counts: dict[str, int | None] = {}
+    for key in ("limit", "sample"):
+        value = given.get(key)
+        # 0 would silently leave an experiment without queries.
+        if value is not None and (
+            value.kind != "number" or not value.raw.isdigit() or int(value.raw) < 1
+        ):
+            ctx.error("AFS192", f"`{key}` takes a whole number of at least 1", value.span)
+        counts[key] = int(value.raw) if value is not None and value.raw.isdigit() else None
+    fields: dict[str, str] = {}
+    for key in ("id", "text"):
+        value = given.get(key)
+        if value is not None and value.kind != "string":
+            ctx.error("AFS193", f'`{key}` takes a quoted field name, e.g. {key} "x"', value.span)
+        elif value is not None:
+            fields[key] = value.value
+    return _SourceOptions(given, counts["limit"], counts["sample"], fields)
+
+
+def _read_source(
+    ctx: Context, owner: A.FileAst, file: A.Text, options: _SourceOptions, seed: int
+) -> list[ir.Query] | None:
+    """The queries of a data file (relative to the .afs file), or None (reported)."""
+    path = (Path(owner.abs_path).parent / file.value).resolve()
+    if not path.is_file():
+        ctx.error(
+            "AFS194",
+            f'cannot find data file "{file.value}"',
+            file.span,
+            hint=f"paths are relative to {display_path(path.parent)}/",
+        )
+        return None
+    ctx.data_files.append(str(path))
+    try:
+        return read_queries(
+            path,
+            shown=display_path(path),
+            id_field=options.fields.get("id", "id"),
+            text_field=options.fields.get("text", "text"),
+            id_required="id" in options.fields,
+            limit=options.limit,
+            sample=options.sample,
+            seed=seed,
+        )
+    except AfsError as exc:
+        for d in exc.diagnostics:
+            ctx.error(d.code, d.message, d.span or file.span, d.hint)
+        return None
 
 
 # A run holds its prompt set in memory (about 2.5 KB a prompt: 1.2 GB for 480k), so a far
@@ -163,33 +187,11 @@ def build_experiment(
     """The checked experiment, the names `apply` used and the variant declarations."""
     errors_before = ctx.error_count
     settings = _settings(ctx, decl)
-    base: BuiltScenario | None = None
-    if "base" not in settings:
-        ctx.error(
-            "AFS182",
-            f"experiment `{decl.name.value}` has no `base` scenario",
-            decl.name.span,
-            hint="add `base SCENARIO_NAME`",
-        )
-    else:
-        value = settings["base"].value
-        base = scenarios.get(A.Ident(value.value, value.span))
+    base = _base(ctx, decl, settings, scenarios)
     samples = _integer(ctx, settings["samples"], 1) if "samples" in settings else 1
     seed = _integer(ctx, settings["seed"], 0) if "seed" in settings else 0
-
     folder = Path(owner.abs_path).parent
-    models = [m for m in (build_model(ctx, d, folder) for d in decl.models) if m is not None]
-    if not decl.models:
-        ctx.error(
-            "AFS183",
-            f"experiment `{decl.name.value}` has no model",
-            decl.name.span,
-            hint="add `model sim:opus_like` (or anthropic:NAME, openai:NAME)",
-        )
-    displays = [m.display for m in models]
-    for name in {d for d in displays if displays.count(d) > 1}:
-        ctx.error("AFS184", f"model `{name}` is listed twice", decl.name.span)
-
+    models = _models(ctx, decl, folder)
     queries = _queries(ctx, owner, decl, seed or 0)
     if not decl.queries:
         ctx.error(
@@ -209,30 +211,8 @@ def build_experiment(
         variants = resolver.resolve_all(variant_decls)
         applied = resolver.applied
 
-    measures: list[ir.Measure] = []
-    for m in decl.measures:
-        if any(m.name.value == other.name for other in measures):
-            ctx.error("AFS158", f"measure `{m.name.value}` is defined twice", m.name.span)
-            continue
-        built = build_measure(ctx, m, folder)
-        if built is not None:
-            measures.append(built)
-    if not decl.measures:
-        measures.append(ir.Measure(name="compliance", kind="tag", params=_tag_defaults()))
-
-    by_name = {v.name: v for v in variants}
-    all_names = {ir.BASE_VARIANT} | {v.name.value for v in variant_decls}
-    measure_names = {m.name.value for m in decl.measures} or {"compliance"}
-    hypotheses = []
-    seen_hypotheses: set[str] = set()
-    for h in decl.hypotheses:
-        if h.name.value in seen_hypotheses:
-            ctx.error("AFS163", f"hypothesis `{h.name.value}` is defined twice", h.name.span)
-            continue
-        seen_hypotheses.add(h.name.value)
-        built_h = check_hypothesis(ctx, h, by_name, all_names, measure_names)
-        if built_h is not None:
-            hypotheses.append(built_h)
+    measures = _measures(ctx, decl, folder)
+    hypotheses = _hypotheses(ctx, decl, variants, variant_decls)
     correction = build_correction(ctx, decl.corrections)
     if samples and "samples" in settings:
         _check_size(ctx, settings["samples"], len(models), variants, len(queries), samples)
@@ -260,6 +240,80 @@ def build_experiment(
         deployment=deployment,
     )
     return BuiltExperiment(experiment, applied, variant_decls)
+
+
+def _base(
+    ctx: Context,
+    decl: A.ExperimentDecl,
+    settings: dict[str, A.Setting],
+    scenarios: ScenarioBuilder,
+) -> BuiltScenario | None:
+    """The scenario named by `base`, or None (reported) when it is missing or broken."""
+    if "base" not in settings:
+        ctx.error(
+            "AFS182",
+            f"experiment `{decl.name.value}` has no `base` scenario",
+            decl.name.span,
+            hint="add `base SCENARIO_NAME`",
+        )
+        return None
+    value = settings["base"].value
+    return scenarios.get(A.Ident(value.value, value.span))
+
+
+def _models(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> list[ir.ModelConfig]:
+    """The experiment's well-formed model specs; a missing or repeated model is an error."""
+    models = [m for m in (build_model(ctx, d, folder) for d in decl.models) if m is not None]
+    if not decl.models:
+        ctx.error(
+            "AFS183",
+            f"experiment `{decl.name.value}` has no model",
+            decl.name.span,
+            hint="add `model sim:opus_like` (or anthropic:NAME, openai:NAME)",
+        )
+    displays = [m.display for m in models]
+    for name in {d for d in displays if displays.count(d) > 1}:
+        ctx.error("AFS184", f"model `{name}` is listed twice", decl.name.span)
+    return models
+
+
+def _measures(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> list[ir.Measure]:
+    """The declared measures, or the default `compliance` tag measure when none is."""
+    measures: list[ir.Measure] = []
+    for m in decl.measures:
+        if any(m.name.value == other.name for other in measures):
+            ctx.error("AFS158", f"measure `{m.name.value}` is defined twice", m.name.span)
+            continue
+        built = build_measure(ctx, m, folder)
+        if built is not None:
+            measures.append(built)
+    if not decl.measures:
+        measures.append(ir.Measure(name="compliance", kind="tag", params=_tag_defaults()))
+    return measures
+
+
+def _hypotheses(
+    ctx: Context,
+    decl: A.ExperimentDecl,
+    variants: list[ir.Variant],
+    variant_decls: list[A.VariantDecl],
+) -> list[ir.Hypothesis]:
+    """The checked hypotheses. Names are checked against every declared variant, not only
+    the ones that resolved, so a broken variant is not also reported as unknown."""
+    by_name = {v.name: v for v in variants}
+    all_names = {ir.BASE_VARIANT} | {v.name.value for v in variant_decls}
+    measure_names = {m.name.value for m in decl.measures} or {"compliance"}
+    hypotheses: list[ir.Hypothesis] = []
+    seen: set[str] = set()
+    for h in decl.hypotheses:
+        if h.name.value in seen:
+            ctx.error("AFS163", f"hypothesis `{h.name.value}` is defined twice", h.name.span)
+            continue
+        seen.add(h.name.value)
+        built = check_hypothesis(ctx, h, by_name, all_names, measure_names)
+        if built is not None:
+            hypotheses.append(built)
+    return hypotheses
 
 
 def _tag_defaults() -> dict[str, str | int | float | bool]:
