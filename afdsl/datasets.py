@@ -86,6 +86,30 @@ def read_queries(
     keeping file order.
     """
     shown = shown or str(path)
+    rows = _read_rows(path, shown)
+    queries: list[ir.Query] = []
+    seen: dict[str, int] = {}
+    for index, (line, row) in enumerate(rows, start=1):
+        if text_field not in row:
+            raise AfsError(_missing_field(shown, line, row, text_field, "text"))
+        if row[text_field] is None or not _as_text(row[text_field]).strip():
+            raise AfsError(_error(shown, line, f"the `{text_field}` field is empty"))
+        if id_field in row:
+            qid = _as_text(row[id_field])
+        elif id_required:
+            raise AfsError(_missing_field(shown, line, row, id_field, "id"))
+        else:
+            qid = f"q{index}"
+        if qid in seen:
+            raise AfsError(_error(shown, line, f"duplicate id `{qid}` (first on line {seen[qid]})"))
+        seen[qid] = line
+        slots = {k: _as_text(v) for k, v in row.items() if k not in (id_field, text_field)}
+        queries.append(ir.Query(id=qid, text=_as_text(row[text_field]), slots=slots))
+    return select_queries(queries, limit=limit, sample=sample, seed=seed)
+
+
+def _read_rows(path: Path, shown: str) -> list[tuple[int, dict[str, object]]]:
+    """The file's rows with their line numbers; at least one, or AfsError."""
     try:
         # utf-8-sig: spreadsheet programs start a CSV export with a byte-order mark.
         text = path.read_text(encoding="utf-8-sig")
@@ -114,41 +138,20 @@ def read_queries(
         )
     if not rows:
         raise AfsError(_error(shown, 1, "the dataset has no rows"))
-    queries: list[ir.Query] = []
-    seen: dict[str, int] = {}
-    for index, (line, row) in enumerate(rows, start=1):
-        if text_field not in row:
-            fields = ", ".join(sorted(row)) or "none"
-            raise AfsError(
-                _error(
-                    shown,
-                    line,
-                    f"row has no `{text_field}` field (fields: {fields})",
-                    hint='map the field with `text "name"` after the file name',
-                )
-            )
-        if row[text_field] is None or not _as_text(row[text_field]).strip():
-            raise AfsError(_error(shown, line, f"the `{text_field}` field is empty"))
-        if id_field in row:
-            qid = _as_text(row[id_field])
-        elif id_required:
-            fields = ", ".join(sorted(row)) or "none"
-            raise AfsError(
-                _error(
-                    shown,
-                    line,
-                    f"row has no `{id_field}` field (fields: {fields})",
-                    hint='map the field with `id "name"` after the file name',
-                )
-            )
-        else:
-            qid = f"q{index}"
-        if qid in seen:
-            raise AfsError(_error(shown, line, f"duplicate id `{qid}` (first on line {seen[qid]})"))
-        seen[qid] = line
-        slots = {k: _as_text(v) for k, v in row.items() if k not in (id_field, text_field)}
-        queries.append(ir.Query(id=qid, text=_as_text(row[text_field]), slots=slots))
-    return select_queries(queries, limit=limit, sample=sample, seed=seed)
+    return rows
+
+
+def _missing_field(
+    shown: str, line: int, row: dict[str, object], field: str, option: str
+) -> Diagnostic:
+    """A row without `field`, listing the fields it has and the .afs option that maps one."""
+    fields = ", ".join(sorted(row)) or "none"
+    return _error(
+        shown,
+        line,
+        f"row has no `{field}` field (fields: {fields})",
+        hint=f'map the field with `{option} "name"` after the file name',
+    )
 
 
 def select_queries(
