@@ -158,7 +158,18 @@ def gather(
                     row_labels,
                 )
             )  # fmt: skip
-    counts = {
+    counts = _variant_counts(expected, tally, unparseable)
+    return Gathered(chosen, records, counts, rows, primary_name, list(labels))
+
+
+def _variant_counts(
+    expected: dict[tuple[str, str], int],
+    tally: dict[tuple[str, str], list[int]],
+    unparseable: dict[tuple[str, str], dict[str, int]],
+) -> dict[tuple[str, str], VariantCounts]:
+    """Each model x variant's counts from `gather`'s tallies (responses, errors, unparseable,
+    unlabelled); a sample is missing when it has no response or no label yet."""
+    return {
         key: VariantCounts(
             model=key[0],
             variant=key[1],
@@ -171,7 +182,6 @@ def gather(
         )
         for key, n in expected.items()
     }
-    return Gathered(chosen, records, counts, rows, primary_name, list(labels))
 
 
 def collect_outcome(

@@ -155,7 +155,6 @@ def select_transcripts(
         for v in experiment.variants
     }
     labels = {m.name: store.labels(m.name, m.definition_hash()) for m in _measures(experiment)}
-    model_names = set(wanted.models)
     chosen = []
     for row in rows:
         if (row.variant, row.condition) not in condition_rank or row.query_id not in query_rank:
@@ -163,15 +162,7 @@ def select_transcripts(
         if row.sample >= experiment.samples:
             continue
         rank, label = declared.get(row.model, (len(declared), row.model))
-        if model_names and not model_names & {row.model, label}:
-            continue
-        if wanted.variants and row.variant not in wanted.variants:
-            continue
-        if wanted.condition is not None and row.condition != wanted.condition:
-            continue
-        if wanted.queries and row.query_id not in wanted.queries:
-            continue
-        if wanted.sample is not None and row.sample != wanted.sample:
+        if not _passes(row, label, wanted):
             continue
         found = {
             name: MeasureLabel(label=lab.label, score=lab.score, detail=lab.detail)
@@ -209,6 +200,20 @@ def select_transcripts(
         chosen.append((key, transcript))
     chosen.sort(key=lambda pair: pair[0])
     return [t for _, t in chosen]
+
+
+def _passes(row: Any, model_label: str, wanted: TranscriptFilter) -> bool:
+    """Whether a stored response matches the filter's model, variant, condition, query and
+    sample (labels are checked once they are read)."""
+    if wanted.models and not {row.model, model_label} & set(wanted.models):
+        return False
+    if wanted.variants and row.variant not in wanted.variants:
+        return False
+    if wanted.condition is not None and row.condition != wanted.condition:
+        return False
+    if wanted.queries and row.query_id not in wanted.queries:
+        return False
+    return wanted.sample is None or row.sample == wanted.sample
 
 
 def known_models(experiment: Experiment, rows: list[Any]) -> list[str]:
