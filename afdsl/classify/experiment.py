@@ -8,7 +8,7 @@ in one batch, so they share its concurrency, rate limits and budget.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from afdsl.classify.measures import measure_spec, template_version
 from afdsl.classify.models import ClassifySummary, MeasureSummary, Score
@@ -78,41 +78,21 @@ def classify_experiment(
             rows.setdefault(row.id, row)
     queries = {q.id: q.text for q in experiment.queries}
     summary = ClassifySummary(experiment=experiment.name)
-    waiting: list[tuple[Measure, MeasureSummary, int, Plan]] = []
+    waiting: list[_Waiting] = []
     for measure in measures:
         spec = measure_spec(measure)  # a bad parameter fails before any call
-        version = template_version(spec)
         counts = MeasureSummary(measure=measure.name, kind=measure.kind, responses=len(rows))
         summary.measures.append(counts)
-        existing = store.labels(measure.name, measure.definition_hash())
-        fresh: list[LabelRow] = []
-        for response_id, row in rows.items():
-            stored = existing.get(response_id)
-            if stored is not None and _is_current(stored, version):
-                counts.already_labelled += 1
-                _count(counts, stored.label)
-                continue
-            target = Target(
-                text=row.text,
-                request=queries.get(row.query_id, ""),
-                experiment=row.experiment,
-                variant=row.variant,
-                condition=row.condition,
-                query_id=row.query_id,
-            )
-            plan = plan_score(measure, target, seed=experiment.seed)
-            if plan.score is not None:
-                fresh.append(_label_row(measure, response_id, plan.score))
-                counts.labelled += 1
-                _count(counts, plan.score.label)
-            else:
-                waiting.append((measure, counts, response_id, plan))
+        fresh, judge = _plan_measure(
+            measure, template_version(spec), counts, rows, queries, store, experiment.seed
+        )
+        waiting += judge
         if not options.dry_run:
             store.put_labels(fresh)
-    run = run_judges([plan for *_, plan in waiting], store, options)
+    run = run_judges([w.plan for w in waiting], store, options)
     if options.dry_run:
-        for _, counts, _, _ in waiting:
-            counts.pending += 1
+        for w in waiting:
+            w.counts.pending += 1
         summary.dry_run = True
         summary.judge_estimates = run.estimates if run is not None else []
         summary.judge_cached = run.cached if run is not None else 0
@@ -123,14 +103,68 @@ def classify_experiment(
         summary.judge_failed = run.failed
         summary.judge_cost_usd = run.cost_usd
         summary.budget_exhausted = run.budget_exhausted
-    judged: list[LabelRow] = []
-    for measure, counts, response_id, plan in waiting:
-        score = resolve_score(measure, plan, store)
-        if score is None:
-            counts.pending += 1
-            continue
-        judged.append(_label_row(measure, response_id, score))
-        counts.labelled += 1
-        _count(counts, score.label)
-    store.put_labels(judged)
+    store.put_labels(_judged_labels(waiting, store))
     return summary
+
+
+def _judged_labels(waiting: list[_Waiting], store: Store) -> list[LabelRow]:
+    """Labels from the judges' stored replies; a response whose calls failed stays pending."""
+    judged: list[LabelRow] = []
+    for w in waiting:
+        score = resolve_score(w.measure, w.plan, store)
+        if score is None:
+            w.counts.pending += 1
+            continue
+        judged.append(_label_row(w.measure, w.response_id, score))
+        w.counts.labelled += 1
+        _count(w.counts, score.label)
+    return judged
+
+
+class _Waiting(NamedTuple):
+    """A response whose label waits for judge calls, and the summary it counts in."""
+
+    measure: Measure
+    counts: MeasureSummary
+    response_id: int
+    plan: Plan
+
+
+def _plan_measure(
+    measure: Measure,
+    version: str | None,
+    counts: MeasureSummary,
+    rows: dict[int, ResponseRow],
+    queries: dict[str, str],
+    store: Store,
+    seed: int,
+) -> tuple[list[LabelRow], list[_Waiting]]:
+    """One measure's labels that need no model call, and the responses that wait for a judge.
+
+    A stored label of the current definition and template is kept and counted.
+    """
+    existing = store.labels(measure.name, measure.definition_hash())
+    fresh: list[LabelRow] = []
+    waiting: list[_Waiting] = []
+    for response_id, row in rows.items():
+        stored = existing.get(response_id)
+        if stored is not None and _is_current(stored, version):
+            counts.already_labelled += 1
+            _count(counts, stored.label)
+            continue
+        target = Target(
+            text=row.text,
+            request=queries.get(row.query_id, ""),
+            experiment=row.experiment,
+            variant=row.variant,
+            condition=row.condition,
+            query_id=row.query_id,
+        )
+        plan = plan_score(measure, target, seed=seed)
+        if plan.score is not None:
+            fresh.append(_label_row(measure, response_id, plan.score))
+            counts.labelled += 1
+            _count(counts, plan.score.label)
+        else:
+            waiting.append(_Waiting(measure, counts, response_id, plan))
+    return fresh, waiting
