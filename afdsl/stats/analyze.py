@@ -142,10 +142,10 @@ def _contrasts(
     """Each variant against base on d[q] = g[v,q] - g[base,q]; permutations batched by Q."""
     import numpy as np
 
-    base_gaps = query_gaps(table, model, base, training, deployment)
-    rows: list[tuple[str, np.ndarray]] = []
     if _one_condition(table, model, base, training, deployment):
         return []  # a base without a gap has nothing to contrast against
+    base_gaps = query_gaps(table, model, base, training, deployment)
+    rows: list[tuple[str, np.ndarray]] = []
     for variant in table.variants(model):
         if variant == base or _one_condition(table, model, variant, training, deployment):
             continue
@@ -160,14 +160,7 @@ def _contrasts(
                 )
             )
         rows.append((variant, matrix[0] - matrix[1]))
-    by_length: dict[int, list[int]] = {}
-    for index, (_, d) in enumerate(rows):
-        by_length.setdefault(len(d), []).append(index)
-    p_perm = [1.0] * len(rows)
-    for indices in by_length.values():
-        stacked = np.stack([rows[i][1] for i in indices])
-        for i, p in zip(indices, sign_flip_p(stacked, seed=PERMUTATION_SEED), strict=True):
-            p_perm[i] = float(p)
+    p_perm = _permutation_ps([d for _, d in rows])
     out: list[Contrast] = []
     for (variant, d), perm in zip(rows, p_perm, strict=True):
         result = t_test(d)
@@ -186,6 +179,22 @@ def _contrasts(
             )
         )
     return out
+
+
+def _permutation_ps(differences: list[Any]) -> list[float]:
+    """Sign-flip p of each vector of per-query differences; vectors of the same length share
+    one batched call (one per query count, not one per variant)."""
+    import numpy as np
+
+    by_length: dict[int, list[int]] = {}
+    for index, d in enumerate(differences):
+        by_length.setdefault(len(d), []).append(index)
+    p_perm = [1.0] * len(differences)
+    for indices in by_length.values():
+        stacked = np.stack([differences[i] for i in indices])
+        for i, p in zip(indices, sign_flip_p(stacked, seed=PERMUTATION_SEED), strict=True):
+            p_perm[i] = float(p)
+    return p_perm
 
 
 def analyze_labels(
@@ -209,9 +218,9 @@ def analyze_labels(
     model, contrasts and hypotheses as two separate families; a hypothesis
     passes when its adjusted p is below `alpha`. All records are one measure:
     a hypothesis's `on MEASURE` is the caller's business (pass that measure's
-    labels). `spans[i]` (optional) is where
-    record i came from, used to point errors at the user's file. Raises
-    `AfsError` for invalid records, designs or hypotheses.
+    labels). `spans[i]` (optional) is where record i came from, used to point
+    errors at the user's file. Raises `AfsError` for invalid records, designs
+    or hypotheses.
 
     A variant labelled under only one of the two conditions (`drop condition`)
     is an error, unless `partial_variants`: then it has no gap and no
