@@ -31,6 +31,9 @@ def source_text(ctx: Context, owner: A.FileAst, source: A.TextSource) -> A.Text:
 
 
 class ScenarioBuilder:
+    """Builds each scenario on first use, parents first; `built` maps name to result
+    (None for one that could not be built, so its errors are reported once)."""
+
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.built: dict[str, BuiltScenario | None] = {}
@@ -78,29 +81,7 @@ class ScenarioBuilder:
             user, user_template = parent.user, parent.scenario.user_template
             conditions = {c.name: c for c in parent.scenario.conditions}
             condition_decls = dict(parent.condition_decls)
-        seen: dict[str, A.SectionDecl] = {}
-        for section in decl.sections:
-            if section.name.value in seen:
-                ctx.error(
-                    "AFS112",
-                    f"section `{section.name.value}` is defined twice in this scenario",
-                    section.name.span,
-                    notes=[Note(span=seen[section.name.value].name.span, message="first here")],
-                )
-                continue
-            seen[section.name.value] = section
-            try:
-                text = source_text(ctx, owner, section.source).value
-            except AfsError as exc:
-                for d in exc.diagnostics:
-                    ctx.error(d.code, d.message, d.span, d.hint)
-                continue
-            new = ir.Section(name=section.name.value, text=text)
-            names = [s.name for s in sections]
-            if new.name in names:  # redefining an inherited section keeps its place
-                sections[names.index(new.name)] = new
-            else:
-                sections.append(new)
+        sections = self._sections(decl, owner, sections)
         for extra in decl.users[1:]:
             ctx.error("AFS113", "the user template is defined twice", extra.span)
         if decl.users:
@@ -127,6 +108,36 @@ class ScenarioBuilder:
         result = BuiltScenario(scenario, decl, user, condition_decls)
         self._check_sides(result)
         return result
+
+    def _sections(
+        self, decl: A.ScenarioDecl, owner: A.FileAst, inherited: list[ir.Section]
+    ) -> list[ir.Section]:
+        """The inherited sections with this scenario's own added or redefined."""
+        sections = list(inherited)
+        seen: dict[str, A.SectionDecl] = {}
+        for section in decl.sections:
+            if section.name.value in seen:
+                self.ctx.error(
+                    "AFS112",
+                    f"section `{section.name.value}` is defined twice in this scenario",
+                    section.name.span,
+                    notes=[Note(span=seen[section.name.value].name.span, message="first here")],
+                )
+                continue
+            seen[section.name.value] = section
+            try:
+                text = source_text(self.ctx, owner, section.source).value
+            except AfsError as exc:
+                for d in exc.diagnostics:
+                    self.ctx.error(d.code, d.message, d.span, d.hint)
+                continue
+            new = ir.Section(name=section.name.value, text=text)
+            names = [s.name for s in sections]
+            if new.name in names:  # redefining an inherited section keeps its place
+                sections[names.index(new.name)] = new
+            else:
+                sections.append(new)
+        return sections
 
     def _condition(self, cond: A.ConditionDecl) -> ir.Condition | None:
         role: str | None = cond.name.value if cond.name.value in SIDES else None
