@@ -35,7 +35,7 @@ def _convert(ctx: Context, value: A.Value, kind: type, key: str) -> object | Non
             "AFS150", f"`{key}` takes {'a whole number' if kind is int else 'a number'}", value.span
         )
         return None
-    if key in ("threshold",) and not 0 <= number <= 1:
+    if key == "threshold" and not 0 <= number <= 1:
         ctx.error("AFS151", "`threshold` must be between 0 and 1", value.span)
         return None
     return int(number) if kind is int else number
@@ -47,9 +47,18 @@ def build_measure(ctx: Context, decl: A.MeasureDecl, folder: Path) -> ir.Measure
     if kind not in PARAMS:
         ctx.unknown("AFS152", "measure kind", decl.kind, set(PARAMS), "kinds")
         return None
+    params = _params(ctx, kind, list(decl.args))
+    model, model_ok = _judge_model(ctx, decl, kind, folder)
+    if params is None or not model_ok:
+        return None
+    return ir.Measure(name=decl.name.value, kind=kind, params=params, model=model)  # type: ignore[arg-type]
+
+
+def _params(ctx: Context, kind: str, args: list[A.Value]) -> dict[str, object] | None:
+    """`args` (name value pairs; a judge may name its rubric alone) over the kind's defaults;
+    None (reported) if any is wrong. Every wrong argument is reported, not only the first."""
     spec = PARAMS[kind]
     params: dict[str, object] = {k: default for k, (_, default) in spec.items()}
-    args = list(decl.args)
     ok = True
     while args:
         arg = args.pop(0)
@@ -85,25 +94,29 @@ def build_measure(ctx: Context, decl: A.MeasureDecl, folder: Path) -> ir.Measure
         converted = _convert(ctx, args.pop(0), spec[arg.value][0], arg.value)
         ok = ok and converted is not None
         params[arg.value] = converted
-    model = None
+    return params if ok else None
+
+
+def _judge_model(
+    ctx: Context, decl: A.MeasureDecl, kind: str, folder: Path
+) -> tuple[ir.ModelConfig | None, bool]:
+    """The judge model (None for kinds that use none) and whether it is right: a judge or
+    faking measure needs a working one, other kinds take none."""
     if decl.model is not None:
         if kind not in NEEDS_MODEL:
             ctx.error("AFS156", f"a {kind} measure uses no model", decl.model.span)
-            ok = False
-        else:
-            model = build_model(ctx, decl.model, folder)
-            ok = ok and model is not None
-    elif kind in NEEDS_MODEL:
+            return None, False
+        model = build_model(ctx, decl.model, folder)
+        return model, model is not None
+    if kind in NEEDS_MODEL:
         ctx.error(
             "AFS157",
             f"a {kind} measure needs a judge model",
             decl.span,
             hint="add `model sim:judge` (or another spec) on the measure's line",
         )
-        ok = False
-    if not ok:
-        return None
-    return ir.Measure(name=decl.name.value, kind=kind, params=params, model=model)  # type: ignore[arg-type]
+        return None, False
+    return None, True
 
 
 def check_hypothesis(
