@@ -8,6 +8,7 @@ attributes, so tests and scripts can find each mark.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
@@ -67,6 +68,22 @@ def forest_svg(analysis: AnalysisResult, alpha: float) -> str:
         f'aria-label="Δgap against base with 95% confidence intervals">'
     ]
     bottom = height - _PAD - 20
+    out += _axis(x, half, bottom)
+    for i, (model, c) in enumerate(rows):
+        cy = _PAD + i * _ROW_H + _ROW_H / 2
+        if c is None:
+            out.append(
+                f'<text x="4" y="{cy + 4:.1f}" font-weight="700">{escape(model or "model")}</text>'
+            )
+        else:
+            out += _mark(c, model, cy, x, alpha)
+    out.append("</svg>")
+    return "\n".join(out)
+
+
+def _axis(x: Callable[[float], float], half: float, bottom: float) -> list[str]:
+    """Gridlines and tick labels (percentage points) from -half to +half, zero darker."""
+    out = []
     for tick in (-half, -half / 2, 0.0, half / 2, half):
         tx = x(tick)
         stroke = "#777" if tick == 0 else "#e2e5e9"
@@ -80,37 +97,36 @@ def forest_svg(analysis: AnalysisResult, alpha: float) -> str:
         f'<text x="{x(0.0):.1f}" y="{bottom + 34}" text-anchor="middle" fill="#555">'
         "Δgap, percentage points</text>"
     )
-    for i, (model, c) in enumerate(rows):
-        cy = _PAD + i * _ROW_H + _ROW_H / 2
-        if c is None:
-            out.append(
-                f'<text x="4" y="{cy + 4:.1f}" font-weight="700">{escape(model or "model")}</text>'
-            )
-            continue
-        lo, hi, est = c.ci[0], c.ci[1], c.delta_gap
-        significant = c.p_adjusted < alpha
-        colour = "#0b5cad" if significant else "#8a96a3"
-        label = f"{c.variant} vs {c.against}"
-        tip = f"{label}: {f.pp(est)} pp {f.ci(c.ci)}, p adj {f.pval(c.p_adjusted)}"
+    return out
+
+
+def _mark(
+    c: Contrast, model: str | None, cy: float, x: Callable[[float], float], alpha: float
+) -> list[str]:
+    """One contrast's row: its label, interval and point (filled when significant), value."""
+    lo, hi, est = c.ci[0], c.ci[1], c.delta_gap
+    significant = c.p_adjusted < alpha
+    colour = "#0b5cad" if significant else "#8a96a3"
+    label = f"{c.variant} vs {c.against}"
+    tip = f"{label}: {f.pp(est)} pp {f.ci(c.ci)}, p adj {f.pval(c.p_adjusted)}"
+    out = [
+        f'<g class="forest-mark" data-model="{escape(model or "")}" '
+        f'data-variant="{escape(c.variant)}"><title>{escape(tip)}</title>',
+        f'<text x="18" y="{cy + 4:.1f}">{escape(label)}</text>',
+    ]
+    if all(v == v for v in (lo, hi, est)):  # NaN-safe: skip drawing an undefined interval
         out.append(
-            f'<g class="forest-mark" data-model="{escape(model or "")}" '
-            f'data-variant="{escape(c.variant)}"><title>{escape(tip)}</title>'
+            f'<line x1="{x(lo):.1f}" y1="{cy:.1f}" x2="{x(hi):.1f}" y2="{cy:.1f}" '
+            f'stroke="{colour}" stroke-width="2"/>'
         )
-        out.append(f'<text x="18" y="{cy + 4:.1f}">{escape(label)}</text>')
-        if all(v == v for v in (lo, hi, est)):  # NaN-safe: skip drawing an undefined interval
-            out.append(
-                f'<line x1="{x(lo):.1f}" y1="{cy:.1f}" x2="{x(hi):.1f}" y2="{cy:.1f}" '
-                f'stroke="{colour}" stroke-width="2"/>'
-            )
-            fill = colour if significant else "#fff"
-            out.append(
-                f'<circle cx="{x(est):.1f}" cy="{cy:.1f}" r="4.5" fill="{fill}" '
-                f'stroke="{colour}" stroke-width="2"/>'
-            )
-        out.append(f'<text x="{_LABEL_W + _PLOT_W + 10}" y="{cy + 4:.1f}">{f.pp(est)}</text>')
-        out.append("</g>")
-    out.append("</svg>")
-    return "\n".join(out)
+        fill = colour if significant else "#fff"
+        out.append(
+            f'<circle cx="{x(est):.1f}" cy="{cy:.1f}" r="4.5" fill="{fill}" '
+            f'stroke="{colour}" stroke-width="2"/>'
+        )
+    out.append(f'<text x="{_LABEL_W + _PLOT_W + 10}" y="{cy + 4:.1f}">{f.pp(est)}</text>')
+    out.append("</g>")
+    return out
 
 
 def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
