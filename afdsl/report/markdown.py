@@ -8,6 +8,7 @@ from pathlib import Path
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
 from afdsl.report.outcome import TestOutcome
+from afdsl.stats.models import AnalysisResult
 
 
 def _cell(text: str) -> str:
@@ -27,6 +28,26 @@ def _code_first(rows: list[list[str]]) -> list[list[str]]:
 
 def render_markdown(outcome: TestOutcome) -> str:
     """The whole report as one Markdown string."""
+    out = _header(outcome)
+    for problem in outcome.problems:
+        out += [f"> **error:** {problem}", ""]
+    if outcome.analysis is not None:
+        out += _analysis(outcome, outcome.analysis)
+    out += [
+        "<details><summary>Manifest</summary>",
+        "",
+        "```json",
+        json.dumps(outcome.manifest.model_dump(mode="json"), indent=2),
+        "```",
+        "",
+        "</details>",
+        "",
+    ]
+    return "\n".join(out)
+
+
+def _header(outcome: TestOutcome) -> list[str]:
+    """Title and a bullet list of the file, models, design, store, run and sequential rounds."""
     m = outcome.manifest
     out = [f"# afdsl test: {outcome.experiment}", ""]
     models = ", ".join(f"`{e.label}`" + (" (SIMULATOR)" if e.simulator else "") for e in m.models)
@@ -49,45 +70,36 @@ def render_markdown(outcome: TestOutcome) -> str:
             f"queries, {'stopped early' if s.stopped_early else 'ran to the end'}"
         )
     out.append("")
-    for problem in outcome.problems:
-        out += [f"> **error:** {problem}", ""]
+    return out
 
-    analysis = outcome.analysis
-    if analysis is not None:
-        counts = t.counts_by_variant(outcome)
-        for model in f.models_of(analysis):
-            badge = " (SIMULATOR)" if t.is_simulator(outcome, model) else ""
-            out += [f"## {model or 'model'}{badge}", ""]
-            rows = t.variant_rows(analysis, model, counts)
-            out += [*_table(t.headers(analysis), _code_first(rows)), ""]
-            for measure, result in t.other_measures(outcome, model):
-                out += [f"### {measure}", ""]
-                rows = t.variant_rows(result, model, counts, measure=measure)
-                out += [*_table(t.headers(result), _code_first(rows)), ""]
-        if analysis.hypotheses:
-            out += ["## Hypotheses", ""]
-            rows = [
-                [f"**{v.upper()}**", name, model, f"`{expr}`", *rest]
-                for v, name, model, expr, *rest in t.hypothesis_rows(analysis)
-            ]
-            out += [*_table(t.HYPOTHESIS_HEADERS, rows), ""]
-        out += [f"**{outcome.n_passed} passed, {outcome.n_failed} failed**", ""]
-        out += [
-            f"{i}. {note}"
-            for i, note in enumerate(f.method_footnote(analysis, t.sequential_note(outcome)), 1)
+
+def _analysis(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
+    """Per model its variants table (and one per other measure), then hypotheses and notes."""
+    out: list[str] = []
+    counts = t.counts_by_variant(outcome)
+    for model in f.models_of(analysis):
+        badge = " (SIMULATOR)" if t.is_simulator(outcome, model) else ""
+        out += [f"## {model or 'model'}{badge}", ""]
+        rows = t.variant_rows(analysis, model, counts)
+        out += [*_table(t.headers(analysis), _code_first(rows)), ""]
+        for measure, result in t.other_measures(outcome, model):
+            out += [f"### {measure}", ""]
+            rows = t.variant_rows(result, model, counts, measure=measure)
+            out += [*_table(t.headers(result), _code_first(rows)), ""]
+    if analysis.hypotheses:
+        out += ["## Hypotheses", ""]
+        rows = [
+            [f"**{v.upper()}**", name, model, f"`{expr}`", *rest]
+            for v, name, model, expr, *rest in t.hypothesis_rows(analysis)
         ]
-        out.append("")
+        out += [*_table(t.HYPOTHESIS_HEADERS, rows), ""]
+    out += [f"**{outcome.n_passed} passed, {outcome.n_failed} failed**", ""]
     out += [
-        "<details><summary>Manifest</summary>",
-        "",
-        "```json",
-        json.dumps(m.model_dump(mode="json"), indent=2),
-        "```",
-        "",
-        "</details>",
-        "",
+        f"{i}. {note}"
+        for i, note in enumerate(f.method_footnote(analysis, t.sequential_note(outcome)), 1)
     ]
-    return "\n".join(out)
+    out.append("")
+    return out
 
 
 def write_markdown(outcome: TestOutcome, path: str | Path) -> None:
