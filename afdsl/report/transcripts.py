@@ -180,26 +180,33 @@ def select_transcripts(
             row.sample,
             row.params_hash,
         )
-        transcript = Transcript(
-            model=row.model,
-            model_label=label,
-            simulator=row.model.startswith("sim:"),
-            variant=row.variant,
-            condition=row.condition,
-            query_id=row.query_id,
-            query_text=queries[row.query_id],
-            sample=row.sample,
-            prompt_hash=row.prompt_hash,
-            system_prompt_sha256=system_hash[row.variant],
-            status=row.status,
-            text=row.text,
-            error_kind=row.error_kind,
-            error_message=row.error_message,
-            labels=found,
-        )
+        transcript = _transcript(row, label, queries[row.query_id], system_hash[row.variant], found)
         chosen.append((key, transcript))
     chosen.sort(key=lambda pair: pair[0])
     return [t for _, t in chosen]
+
+
+def _transcript(
+    row: Any, model_label: str, query_text: str, system_sha256: str, labels: dict[str, MeasureLabel]
+) -> Transcript:
+    """A stored response row as a transcript."""
+    return Transcript(
+        model=row.model,
+        model_label=model_label,
+        simulator=row.model.startswith("sim:"),
+        variant=row.variant,
+        condition=row.condition,
+        query_id=row.query_id,
+        query_text=query_text,
+        sample=row.sample,
+        prompt_hash=row.prompt_hash,
+        system_prompt_sha256=system_sha256,
+        status=row.status,
+        text=row.text,
+        error_kind=row.error_kind,
+        error_message=row.error_message,
+        labels=labels,
+    )
 
 
 def _passes(row: Any, model_label: str, wanted: TranscriptFilter) -> bool:
