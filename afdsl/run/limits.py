@@ -7,15 +7,22 @@ import time
 
 
 class TokenBucket:
-    """Refills `per_minute` units a minute up to a burst of `per_minute` (one minute's worth).
+    """Refills `per_minute` units a minute, with a burst of one second's worth.
 
-    `acquire(n)` waits until n units are available. Requests larger than the
-    bucket are clamped to its size, so one huge prompt cannot block forever.
+    A bucket that held a whole minute's worth would let a run send `per_minute`
+    requests at once and then `per_minute` more over the next minute: twice the
+    limit in the first minute, which providers that enforce their limits over
+    short windows answer with 429s. One second's worth (at least one unit)
+    keeps any 60-second window within `per_minute` plus that small burst.
+
+    `acquire(n)` waits until the bucket holds n units, or is full when n is
+    larger than the bucket, and then takes all n: a large prompt may leave the
+    bucket in debt, so later requests wait for it and the long-run rate holds.
     """
 
     def __init__(self, per_minute: float) -> None:
         self.rate = per_minute / 60.0
-        self.capacity = float(per_minute)
+        self.capacity = max(1.0, self.rate)
         self.level = self.capacity
         self.stamp = time.monotonic()
         self._lock = asyncio.Lock()
@@ -26,11 +33,11 @@ class TokenBucket:
         self.stamp = now
 
     async def acquire(self, amount: float = 1.0) -> None:
-        amount = min(amount, self.capacity)
+        needed = min(amount, self.capacity)
         async with self._lock:  # first come, first served
             self._refill()
-            while self.level < amount:
-                await asyncio.sleep((amount - self.level) / self.rate)
+            while self.level < needed:
+                await asyncio.sleep((needed - self.level) / self.rate)
                 self._refill()
             self.level -= amount
 

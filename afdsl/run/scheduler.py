@@ -291,11 +291,17 @@ async def _call(backend: Backend, item: RunItem) -> Completion:
 
 
 async def _attempt(
-    backend: Backend, job: Job, options: RunOptions, rng: random.Random
+    backend: Backend, job: Job, options: RunOptions, rng: random.Random, limits: Limits
 ) -> Completion | Exception:
     """Call with retries; returns the completion or the final error (never raises)."""
+
+    async def limited_call() -> Completion:
+        # Every attempt counts against the provider's limits, retries included.
+        await limits.acquire(job.est_input + job.est_output)
+        return await _call(backend, job.item)
+
     try:
-        return await with_retries(lambda: _call(backend, job.item), options, rng)
+        return await with_retries(limited_call, options, rng)
     except Exception as exc:  # the final error, or a backend bug: record it, keep the run going
         return exc
 
@@ -311,10 +317,9 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             if state.budget.exhausted or not state.budget.reserve(job.est_cost):
                 state.summary.skipped += 1
                 continue
-            await limits.acquire(job.est_input + job.est_output)
             group = (job.config.spec, params_hash(job.config))
             state.summary.sent += 1
-            result = await _attempt(backends[group], job, options, rng)
+            result = await _attempt(backends[group], job, options, rng, limits)
             cost = state.record(job, result)
             state.budget.settle(job.est_cost, cost)
 
