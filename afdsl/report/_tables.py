@@ -118,11 +118,8 @@ def variant_rows(
             "—" if c is None else diff_cell(c.delta_gap, c.ci, style),
             "" if c is None else f.pval(c.p_adjusted),
         ]
-        if style.queries:
-            row.append(str(est.n_queries))
-        if style.counts:
-            row += _count_cells((counts or {}).get((model or "", est.variant)), measure)
-        rows.append(row)
+        n = (counts or {}).get((model or "", est.variant))
+        rows.append(row + _extra_cells(style, str(est.n_queries), n, measure))
     for one in analysis.one_condition:
         if one.model != model:
             continue
@@ -135,20 +132,23 @@ def variant_rows(
             "",
             "",
         ]
-        if style.queries:
-            row.append(str(one.n_queries))
-        if style.counts:
-            row += _count_cells((counts or {}).get((model or "", one.variant)), measure)
-        rows.append(row)
+        n = (counts or {}).get((model or "", one.variant))
+        rows.append(row + _extra_cells(style, str(one.n_queries), n, measure))
     for n in (counts or {}).values():
         if n.model == (model or "") and n.variant not in estimated and n.responses:
             row = [n.variant, "—", "—", "no usable labels", "", ""]
-            if style.queries:
-                row.append("0")
-            if style.counts:
-                row += _count_cells(n, measure)
-            rows.append(row)
+            rows.append(row + _extra_cells(style, "0", n, measure))
     return rows
+
+
+def _extra_cells(
+    style: Style, n_queries: str, n: VariantCounts | None, measure: str | None
+) -> list[str]:
+    """The optional query-count and unparseable/error cells `style` asks for."""
+    cells = [n_queries] if style.queries else []
+    if style.counts:
+        cells += _count_cells(n, measure)
+    return cells
 
 
 def _count_cells(n: VariantCounts | None, measure: str | None) -> list[str]:
