@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 from afdsl.classify.measures import measure_spec
 from afdsl.classify.metrics import Confusion, RocPoint, auroc, confusion, roc_points
+from afdsl.classify.models import Score
 from afdsl.classify.score import Target, plan_score, run_judges, score_texts
 from afdsl.diagnostics import Span, error
 from afdsl.ir import Measure
@@ -131,6 +132,25 @@ def estimate_validation(
     return run_judges(plans, store, options)
 
 
+def _record_result(record: LabelledRecord, score: Score | None) -> RecordResult:
+    """One record's prediction next to its human label; no score means the judge call failed."""
+    if score is None:
+        return RecordResult(
+            index=record.index,
+            score=None,
+            predicted=None,
+            label=record.label,
+            reason="judge call failed",
+        )
+    return RecordResult(
+        index=record.index,
+        score=score.score,
+        predicted=score.label,
+        label=record.label,
+        reason=score.detail.get("reason") if score.label is None else None,
+    )
+
+
 def validate_measure(
     measure: Measure,
     records: list[LabelledRecord],
@@ -144,29 +164,8 @@ def validate_measure(
     spec = measure_spec(measure)
     targets = _targets(measure, records)
     scores, run = score_texts(measure, targets, store=store, options=options, seed=seed)
-    results: list[RecordResult] = []
-    pending = 0
-    for record, score in zip(records, scores, strict=True):
-        if score is None:
-            pending += 1
-            failed = RecordResult(
-                index=record.index,
-                score=None,
-                predicted=None,
-                label=record.label,
-                reason="judge call failed",
-            )
-            results.append(failed)
-            continue
-        results.append(
-            RecordResult(
-                index=record.index,
-                score=score.score,
-                predicted=score.label,
-                label=record.label,
-                reason=score.detail.get("reason") if score.label is None else None,
-            )
-        )
+    results = [_record_result(r, s) for r, s in zip(records, scores, strict=True)]
+    pending = sum(1 for s in scores if s is None)
     scored = [r for r in results if r.predicted is not None and r.score is not None]
     truth = [r.label for r in scored]
     matrix = confusion([r.predicted or 0 for r in scored], truth)
