@@ -30,6 +30,9 @@ class TooManyErrors(Exception):
 
 @dataclass
 class Context:
+    """What one check shares: the loaded files, the diagnostics so far, and every
+    scenario and perturbation the program defines (with the file that defines it)."""
+
     program: LoadedProgram
     diagnostics: list[Diagnostic] = field(default_factory=list)
     scenarios: dict[str, tuple[A.ScenarioDecl, A.FileAst]] = field(default_factory=dict)
@@ -48,6 +51,8 @@ class Context:
         hint: str | None = None,
         notes: list[Note] | None = None,
     ) -> None:
+        """Record an error; at MAX_ERRORS the check stops (TooManyErrors), as later errors
+        are mostly consequences of earlier ones."""
         self.diagnostics.append(
             Diagnostic(code=code, message=message, span=span, hint=hint, notes=notes or [])
         )

@@ -176,6 +176,8 @@ def _check_size(
 
 
 class BuiltExperiment(NamedTuple):
+    """`build_experiment`'s result; the names and declarations feed the unused warnings."""
+
     experiment: ir.Experiment | None  # None if any error
     applied: set[str]  # perturbation and variant names `apply` used
     variants: list[A.VariantDecl]  # as declared, families expanded

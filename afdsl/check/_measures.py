@@ -176,6 +176,8 @@ def _gap_defined(ctx: Context, variant: ir.Variant, at: A.Ident) -> bool:
 
 
 def build_correction(ctx: Context, decls: list[A.CorrectDecl]) -> ir.Correction:
+    """The `correct` setting (Holm at 0.05 when absent); a bad method is reported and
+    Holm is used, so the rest of the check goes on."""
     for extra in decls[1:]:
         ctx.error("AFS170", "`correct` is set twice", extra.span)
     if not decls:

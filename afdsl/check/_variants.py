@@ -21,6 +21,9 @@ class _Step:
 
 
 class VariantResolver:
+    """Applies each variant's operators to the base scenario, following `apply` through
+    named perturbations, other variants and the built-in library; records what was applied."""
+
     def __init__(
         self, ctx: Context, root: A.FileAst, base: ir.Scenario, decls: list[A.VariantDecl]
     ) -> None:
@@ -33,6 +36,7 @@ class VariantResolver:
         self._cycles: set[frozenset[str]] = set()
 
     def resolve_all(self, decls: list[A.VariantDecl]) -> list[ir.Variant]:
+        """`base` then every variant that resolves, in declaration order (errors reported)."""
         variants = [ir.Variant(name=ir.BASE_VARIANT, scenario=self.base)]
         seen: dict[str, A.VariantDecl] = {}
         for decl in decls:

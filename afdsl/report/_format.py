@@ -51,6 +51,7 @@ def pval(p: float | None) -> str:
 
 
 def number(x: float | None, digits: int = 3) -> str:
+    """`x` to `digits` significant figures; "n/a" for None or NaN."""
     return "n/a" if _bad(x) else f"{x:.{digits}g}"
 
 
@@ -64,10 +65,12 @@ def models_of(analysis: AnalysisResult) -> list[str | None]:
 
 
 def variants_for(analysis: AnalysisResult, model: str | None) -> list[VariantEstimate]:
+    """The gap estimates of `model`'s variants."""
     return [v for v in analysis.variants if v.model == model]
 
 
 def contrast_for(analysis: AnalysisResult, model: str | None, variant: str) -> Contrast | None:
+    """`variant`'s contrast against base for `model` (None for base, or none computed)."""
     for c in analysis.contrasts:
         if c.model == model and c.variant == variant:
             return c
@@ -75,6 +78,7 @@ def contrast_for(analysis: AnalysisResult, model: str | None, variant: str) -> C
 
 
 def hypotheses_for(analysis: AnalysisResult, model: str | None) -> list[HypothesisResult]:
+    """The hypothesis results of `model`."""
     return [h for h in analysis.hypotheses if h.model == model]
 
 

@@ -42,6 +42,7 @@ def model_entry(outcome: TestOutcome, model: str | None) -> ModelEntry | None:
 
 
 def is_simulator(outcome: TestOutcome, model: str | None) -> bool:
+    """Whether `model` is a simulator, so its section can be marked as such."""
     entry = model_entry(outcome, model)
     return bool(entry and entry.simulator)
 
@@ -159,6 +160,7 @@ def _count_cells(n: VariantCounts | None, measure: str | None) -> list[str]:
 
 
 def counts_by_variant(outcome: TestOutcome) -> dict[tuple[str, str], VariantCounts]:
+    """The outcome's sample counts keyed by (model label, variant)."""
     return {(c.model, c.variant): c for c in outcome.counts}
 
 

@@ -92,6 +92,7 @@ def generate_schema() -> dict[str, Any]:
 
 
 def load_schema() -> dict[str, Any]:
+    """The JSON Schema the `--json` report follows (shipped with the package)."""
     result: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return result
 

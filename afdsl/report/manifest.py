@@ -69,6 +69,7 @@ def now_iso() -> str:
 
 
 def file_sha256(path: str | Path) -> str | None:
+    """The file's SHA-256, read in chunks; None when it cannot be read (moved or deleted)."""
     try:
         digest = hashlib.sha256()
         with open(path, "rb") as handle:
@@ -90,6 +91,7 @@ def prompt_set_hash(keys: Iterable[tuple[str, str, int]]) -> str:
 
 
 def package_versions() -> dict[str, str]:
+    """Installed versions of `TRACKED_PACKAGES` ("not installed" for a missing one)."""
     versions: dict[str, str] = {}
     for name in TRACKED_PACKAGES:
         try:

@@ -81,6 +81,7 @@ class LoadedProgram:
 
 
 def builtin_names() -> list[str]:
+    """Names a `use` can give without a path: the scenario files shipped with afdsl."""
     from afdsl.resources import scenarios_dir
 
     folder = scenarios_dir()

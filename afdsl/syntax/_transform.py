@@ -12,6 +12,7 @@ from afdsl.syntax._strings import decode_long, decode_short
 
 
 def token_span(path: str, tok: Token) -> Span:
+    """Where a lark token is in `path` (lark leaves positions unset on some tokens)."""
     return Span(
         path=path,
         line=tok.line or 1,
