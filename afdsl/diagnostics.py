@@ -26,11 +26,16 @@ class Span(BaseModel):
 
 
 class Note(BaseModel):
+    """A secondary position shown under a diagnostic (e.g. "first defined here")."""
+
     span: Span | None = None
     message: str
 
 
 class Diagnostic(BaseModel):
+    """One problem in user input; `code` (AFSnnn) names the kind of problem, each code
+    raised by one module only."""
+
     severity: Literal["error", "warning"] = "error"
     code: str = "AFS000"
     message: str

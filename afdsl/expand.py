@@ -38,6 +38,7 @@ def render_user(template: str, condition: ir.Condition, query: ir.Query) -> str:
 
 
 def _fill(parts: list[tuple[bool, str]], query: ir.Query) -> str:
+    """The prefilled parts with the query's text and columns in the remaining slots."""
     out = []
     for is_slot, piece in parts:
         if not is_slot:
@@ -57,7 +58,7 @@ def _fast_prompt(values: dict[str, Any]) -> ir.Prompt:
     """What `Prompt.model_construct` does for a complete set of fields, 4x faster.
 
     At 100k prompts per second, model_construct's per-field bookkeeping is most
-    of the time. `_construct` checks once that this shortcut builds an equal object
+    of the time. `_pick_constructor` checks once that this shortcut builds an equal object
     and falls back to model_construct otherwise (e.g. a future pydantic).
     """
     prompt = ir.Prompt.__new__(ir.Prompt)
@@ -69,6 +70,7 @@ def _fast_prompt(values: dict[str, Any]) -> ir.Prompt:
 
 
 def _pick_constructor() -> Callable[[dict[str, Any]], ir.Prompt]:
+    """`_fast_prompt` if it builds the same Prompt as pydantic does, else model_construct."""
     probe: dict[str, Any] = {
         "experiment": "e",
         "model": "m",
@@ -92,6 +94,7 @@ def _pick_constructor() -> Callable[[dict[str, Any]], ir.Prompt]:
 def _models(
     experiment: ir.Experiment, models: Sequence[ir.ModelConfig | str] | None
 ) -> list[ir.ModelConfig]:
+    """The models to expand for: a spec or label the file names keeps its settings."""
     if models is None:
         return list(experiment.models)
     chosen = []
