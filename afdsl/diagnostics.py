@@ -33,8 +33,8 @@ class Note(BaseModel):
 
 
 class Diagnostic(BaseModel):
-    """One problem in user input; `code` (AFSnnn) names the kind of problem, each code
-    raised by one module only."""
+    """One problem in user input. `code` (AFSnnn) names the kind of problem: each code but
+    the generic AFS000 is raised by one module only."""
 
     severity: Literal["error", "warning"] = "error"
     code: str = "AFS000"
