@@ -8,7 +8,7 @@ from typing import NamedTuple
 from afdsl import ir
 from afdsl.check._context import Context
 from afdsl.check._families import expand_families
-from afdsl.check._measures import build_correction, build_measure, check_hypothesis
+from afdsl.check._measures import PARAMS, build_correction, build_measure, check_hypothesis
 from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
@@ -319,6 +319,5 @@ def _hypotheses(
 
 
 def _tag_defaults() -> dict[str, str | int | float | bool]:
-    from afdsl.check._measures import PARAMS
-
+    """The tag measure's default parameters, for the implied `compliance` measure."""
     return {k: v for k, (_, v) in PARAMS["tag"].items()}  # type: ignore[misc]
