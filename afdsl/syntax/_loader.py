@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.resources import scenarios_dir
 from afdsl.syntax import _ast as A
 from afdsl.syntax._parser import parse_text
 
@@ -82,15 +83,11 @@ class LoadedProgram:
 
 def builtin_names() -> list[str]:
     """Names a `use` can give without a path: the scenario files shipped with afdsl."""
-    from afdsl.resources import scenarios_dir
-
     folder = scenarios_dir()
     return sorted(p.stem for p in folder.glob("*.afs")) if folder.is_dir() else []
 
 
 def _search_dirs(including: Path | None) -> list[Path]:
-    from afdsl.resources import scenarios_dir
-
     dirs = [including] if including is not None else []
     dirs += [Path(p) for p in os.environ.get("AFDSL_PATH", "").split(os.pathsep) if p]
     dirs.append(scenarios_dir())
@@ -127,8 +124,6 @@ def load_program(path: str | Path) -> LoadedProgram:
 
 def load_builtin(name: str, program: LoadedProgram) -> A.FileAst | None:
     """Load a built-in file (e.g. the perturbation library) into `program`."""
-    from afdsl.resources import scenarios_dir
-
     path = (scenarios_dir() / f"{name}.afs").resolve()
     if str(path) in program._loaded:
         return program._loaded[str(path)]

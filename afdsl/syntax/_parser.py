@@ -15,6 +15,7 @@ from lark import Lark, Token
 from lark.exceptions import UnexpectedCharacters, UnexpectedInput, UnexpectedToken, VisitError
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.resources import grammar_path
 from afdsl.syntax import _ast as A
 from afdsl.syntax._recover import parse_recovering
 from afdsl.syntax._strings import StringError
@@ -36,8 +37,6 @@ _BRACKET_NAMES = {"{": "brace", "[": "bracket `]`", "(": "parenthesis `)`"}
 @functools.cache
 def get_parser(strict: bool = False) -> Lark:
     """The LALR parser for `grammars/afs.lark`, built lazily (once per process)."""
-    from afdsl.resources import grammar_path
-
     return Lark(
         grammar_path().read_text(encoding="utf-8"),
         parser="lalr",
