@@ -3,12 +3,14 @@
 The stages a notebook user calls, in pipeline order::
 
     experiment = afdsl.load_experiment("motivations.afs")
-    prompts = afdsl.expand(experiment)            # lazy iterator of Prompt
+    prompts = afdsl.expand_prompts(experiment)    # lazy iterator of Prompt
     outcome = afdsl.test_experiment("motivations.afs")
     result = afdsl.analyze_labels(records, hypotheses=["h: gap(no_rlhf) < gap(base)"])
 
 Names are imported on first use, so `import afdsl` (and `afdsl --help`) stays
-fast and never imports an SDK or scipy it does not need.
+fast and never imports an SDK or scipy it does not need. (The expander is
+exported as `expand_prompts`: the name `afdsl.expand` belongs to its module,
+which Python binds on the package whenever the module is imported.)
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ _EXPORTS = {
     "load_experiment": "afdsl.check",
     "check_file": "afdsl.check",
     "parse_hypothesis": "afdsl.syntax",
-    "expand": "afdsl.expand",
+    "expand_prompts": "afdsl.expand",
     "Store": "afdsl.store",
     "RunOptions": "afdsl.run",
     "run_experiment": "afdsl.run",
@@ -38,6 +40,9 @@ _EXPORTS = {
     "test_experiment": "afdsl.pipeline",
     "report_from_store": "afdsl.pipeline",
 }
+
+# exported names that differ from the name in their module
+_SOURCE_NAMES = {"expand_prompts": "expand"}
 
 __all__ = [
     "AfsError",
@@ -52,7 +57,7 @@ __all__ = [
     "analyze_labels",
     "check_file",
     "classify_experiment",
-    "expand",
+    "expand_prompts",
     "load_experiment",
     "parse_hypothesis",
     "report_from_store",
@@ -64,7 +69,7 @@ if TYPE_CHECKING:
     from afdsl.check import check_file, load_experiment
     from afdsl.classify import classify_experiment
     from afdsl.diagnostics import AfsError, Diagnostic
-    from afdsl.expand import expand
+    from afdsl.expand import expand as expand_prompts
     from afdsl.ir import Experiment, Hypothesis, Prompt
     from afdsl.pipeline import report_from_store, test_experiment
     from afdsl.run import RunOptions, run_experiment
@@ -77,6 +82,6 @@ def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'afdsl' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(module), _SOURCE_NAMES.get(name, name))
     globals()[name] = value  # later lookups skip this function
     return value

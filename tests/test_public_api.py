@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 
@@ -26,7 +27,9 @@ def test_the_pipeline_runs_from_python(tmp_path) -> None:
         "}\n"
     )
     experiment = afdsl.load_experiment(source)
-    prompts = list(afdsl.expand(experiment))
+    # Importing the module binds `afdsl.expand` on the package; the export must not care.
+    importlib.import_module("afdsl.expand")
+    prompts = list(afdsl.expand_prompts(experiment))
     assert len(prompts) == 1 * 2 * 2 * 2  # variants x conditions x queries x samples
     assert {p.condition for p in prompts} == {"training", "deployment"}
 
