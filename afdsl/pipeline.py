@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -21,6 +21,9 @@ from afdsl.ir import Experiment, Prompt
 from afdsl.report.collect import Gathered, collect_outcome, gather
 from afdsl.report.manifest import now_iso, prompt_set_hash
 from afdsl.report.outcome import RunInfo, SequentialInfo, TestOutcome
+
+if TYPE_CHECKING:
+    from afdsl.run import RunOptions
 
 SIDECAR_SUFFIX = ".last-test.json"  # beside the store: what `afdsl report STORE` re-renders
 
@@ -137,17 +140,23 @@ def test_experiment(
         if options.sequential:  # one round runs everything through run_experiment, which prunes
             _forget_earlier_cells(experiment, prompts, store)
         used: list[str] = []
+        spent = 0.0  # one --budget for the whole test: model calls and judge calls, every round
         for batch in plan:
             used += batch
             wanted = set(batch)
             todo = [p for p in prompts if p.query_id in wanted]
             _notify(on_step, f"running {len(todo)} prompts (only what the store lacks)")
+            within = _remaining_budget(run_options, spent)
             if options.sequential:
-                summary = run_items(items_from_prompts(todo, experiment), store, run_options)
+                summary = run_items(items_from_prompts(todo, experiment), store, within)
             else:  # one round: the runner also forgets cells of an earlier version of the file
-                summary = run_experiment(experiment, store, run_options)
+                summary = run_experiment(experiment, store, within)
+            spent += summary.cost_usd
             _notify(on_step, "classifying")
-            classified = classify_experiment(experiment, store, run_options)
+            classified = classify_experiment(
+                experiment, store, _remaining_budget(run_options, spent)
+            )
+            spent += classified.judge_cost_usd
             totals.append((summary, classified))
             if summary.budget_exhausted or getattr(classified, "budget_exhausted", False):
                 problems.append("the budget was reached; rerun with a higher --budget to continue")
@@ -186,6 +195,13 @@ def test_experiment(
         return outcome
     finally:
         store.close()
+
+
+def _remaining_budget(options: RunOptions, spent: float) -> RunOptions:
+    """`options` with what is left of `--budget` after `spent` dollars (no budget: unchanged)."""
+    if options.budget_usd is None:
+        return options
+    return options.model_copy(update={"budget_usd": max(options.budget_usd - spent, 0.0)})
 
 
 def _forget_earlier_cells(experiment: Experiment, prompts: list[Prompt], store: Any) -> None:
@@ -293,6 +309,9 @@ def dry_run(path: str | Path, options: TestOptions) -> None:
         run_experiment(experiment, store, options.run)
     finally:
         store.close()
+
+
+test_experiment.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
 
 
 def report_from_store(
