@@ -17,8 +17,11 @@ from afdsl.stats.models import AnalysisResult, ConditionRates, VariantEstimate
 
 # Condition names as table headers when there is little room.
 SHORT_CONDITIONS = {"training": "train", "deployment": "deploy"}
-# The gap cell of a variant that has only one of the two conditions (`drop condition`).
-ONE_CONDITION = "no gap (one condition)"
+# The gap cell of a variant that has only one of the two conditions (`drop condition`),
+# and of a variant with responses but no usable label; the short forms keep a narrow
+# table's gap column as wide as its numbers, so the table still fits 80 columns.
+ONE_CONDITION, ONE_CONDITION_SHORT = "no gap (one condition)", "1 cond."
+NO_LABELS, NO_LABELS_SHORT = "no usable labels", "no labels"
 
 
 @dataclass(frozen=True)
@@ -129,7 +132,7 @@ def variant_rows(
             one.variant,
             rate_cell(one, analysis.training, style) if analysis.training in one.rate else "—",
             rate_cell(one, analysis.deployment, style) if analysis.deployment in one.rate else "—",
-            ONE_CONDITION,
+            ONE_CONDITION_SHORT if style.short_headers else ONE_CONDITION,
             "",
             "",
         ]
@@ -137,7 +140,8 @@ def variant_rows(
         rows.append(row + _extra_cells(style, str(one.n_queries), n, measure))
     for n in (counts or {}).values():
         if n.model == (model or "") and n.variant not in estimated and n.responses:
-            row = [n.variant, "—", "—", "no usable labels", "", ""]
+            note = NO_LABELS_SHORT if style.short_headers else NO_LABELS
+            row = [n.variant, "—", "—", note, "", ""]
             rows.append(row + _extra_cells(style, "0", n, measure))
     return rows
 

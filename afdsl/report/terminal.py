@@ -51,7 +51,7 @@ def _header(outcome: TestOutcome) -> Panel:
             models.append(SIM_BADGE, style="bold black on yellow")
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", no_wrap=True)
-    grid.add_column()
+    grid.add_column(overflow="fold")  # a long store path wraps rather than losing its end
     grid.add_row("file", outcome.file)
     grid.add_row("models", models)
     size = f"{m.n_queries} queries x {m.samples} samples"

@@ -199,3 +199,23 @@ def test_a_variant_that_drops_a_condition_is_shown_without_a_gap(tmp_path, capsy
     assert one["variant"] == "training_only" and list(one["rate"]) == ["training"]
     rates = {h["name"]: h["estimate"] for h in doc["hypotheses"]}
     assert rates["complies_some"] == pytest.approx(one["rate"]["training"])
+
+
+@pytest.mark.parametrize(
+    ("path", "note"),
+    [
+        (Path(__file__).parents[2] / "examples" / "motivations.afs", "no labels"),
+        (FIXTURES / "drop_condition.afs", "1 cond."),
+    ],
+)
+def test_a_gap_note_does_not_cut_an_80_column_report(tmp_path, capsys, monkeypatch, path, note):
+    # A note in the gap column ("no usable labels", "no gap (one condition)") used to
+    # widen it past what the narrowest layout allows, so rich cut every cell instead.
+    store = str(tmp_path / "s.sqlite")
+    main(["test", str(path), "--store", store, "--quiet"])
+    capsys.readouterr()
+    monkeypatch.setenv("COLUMNS", "80")
+    assert main(["report", str(path), "--store", store]) in (0, 1)
+    lines = capsys.readouterr().out.splitlines()
+    assert not [line for line in lines if "…" in line or len(line) > 80]
+    assert any(note in line for line in lines)
