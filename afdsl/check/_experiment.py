@@ -13,7 +13,7 @@ from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
 from afdsl.datasets import inline_queries, read_queries, select_queries
-from afdsl.diagnostics import AfsError, Note
+from afdsl.diagnostics import AfsError, Note, Span
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
 
@@ -265,7 +265,7 @@ def _base(
 
 def _models(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> list[ir.ModelConfig]:
     """The experiment's well-formed model specs; a missing or repeated model is an error."""
-    models = [m for m in (build_model(ctx, d, folder) for d in decl.models) if m is not None]
+    built = [(d, build_model(ctx, d, folder)) for d in decl.models]
     if not decl.models:
         ctx.error(
             "AFS183",
@@ -273,10 +273,33 @@ def _models(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> list[ir.Model
             decl.name.span,
             hint="add `model sim:opus_like` (or anthropic:NAME, openai:NAME)",
         )
-    displays = [m.display for m in models]
-    for name in {d for d in displays if displays.count(d) > 1}:
-        ctx.error("AFS184", f"model `{name}` is listed twice", decl.name.span)
-    return models
+    first: dict[str, A.ModelDecl] = {}
+    for d, model in built:
+        if model is None:
+            continue
+        if model.display in first:
+            ctx.error(
+                "AFS184",
+                f"model `{model.display}` is listed twice",
+                _model_span(d),
+                notes=[Note(span=_model_span(first[model.display]), message="first listed here")],
+            )
+            continue
+        first[model.display] = d
+    return [model for _, model in built if model is not None]
+
+
+def _model_span(decl: A.ModelDecl) -> Span:
+    """Where a model's display name is written: its spec, or a block's label (the
+    `label` field over the block's name, as `build_model` takes them), else its spec."""
+    if decl.spec is not None:
+        return decl.spec.span
+    fields = {key.value: value for key, value in decl.fields}
+    if "label" in fields:
+        return fields["label"].span
+    if decl.label is not None:
+        return decl.label.span
+    return fields["spec"].span if "spec" in fields else decl.span
 
 
 def _measures(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> list[ir.Measure]:

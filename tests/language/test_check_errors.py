@@ -235,3 +235,22 @@ def test_absurd_samples_is_an_error_with_the_largest_that_fits(write: Write) -> 
     assert "prompts" in diag.message
     # 2 queries x 1 variant x 2 conditions x 1 model = 4 prompts a sample.
     assert diag.hint is not None and "500,000 samples" in diag.hint
+
+
+def test_a_repeated_model_points_at_the_second_listing_with_a_note_at_the_first(
+    write: Write,
+) -> None:
+    diag = only_error(write(experiment("  models [sim:sonnet_like, sim:opus_like]")))
+    assert diag.message == "model `sim:opus_like` is listed twice"
+    assert at(diag) == (BODY, 28)
+    assert diag.notes[0].span is not None
+    assert (diag.notes[0].span.line, diag.notes[0].span.col) == (16, 9)  # `model sim:opus_like`
+
+
+def test_a_repeated_model_label_points_at_the_block_that_repeats_it(write: Write) -> None:
+    body = '  model mine { spec "sim:opus_like" }\n  model b { spec "sim:opus_like" label "mine" }'
+    diag = only_error(write(experiment(body)))
+    assert diag.message == "model `mine` is listed twice"
+    assert at(diag) == (BODY + 1, 40)
+    assert diag.notes[0].span is not None
+    assert (diag.notes[0].span.line, diag.notes[0].span.col) == (BODY, 9)
