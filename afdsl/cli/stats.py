@@ -223,7 +223,13 @@ def run_power(args: argparse.Namespace) -> int:
         plans = _pilot_plans(experiment, args.pilot, level, args.power)
     else:
         plans = _assumed_plans(experiment, args, level)
-    _console().print(_power_table(plans, experiment, alpha, level))
+    from afdsl.report.terminal import plain_width, size_plain_console
+
+    console = _console()
+    table = _power_table(plans, experiment, alpha, level)
+    # Piped, rich would assume 80 columns and cut the names; size it to its content.
+    size_plain_console(console, lambda: plain_width([table], ANALYZE_MIN, ANALYZE_MAX))
+    console.print(table)
     return 0
 
 
@@ -358,13 +364,15 @@ def _power_table(plans: list[PowerPlan], experiment: Experiment, alpha: float, l
         "hypothesis's per-query left side",
     )
     several = len({p.model for p in plans}) > 1
+    # The pilot's rows name a model by spec; show the label `test` and `analyze` show.
+    labels = {m.spec: m.display for m in experiment.models}
     for name in (["model"] if several else []) + [
         "hypothesis", "test", "effect", "sd of d", "queries needed", "power now",
     ]:  # fmt: skip
         table.add_column(name)
     for p in plans:
         needed = "never" if p.queries_needed is None else str(p.queries_needed)
-        cells = [str(p.model)] if several else []
+        cells = [labels.get(str(p.model), str(p.model))] if several else []
         cells += [
             p.name, p.test, _f(p.effect), _f(p.query_sd), needed, f"{p.power:.2f}",
         ]  # fmt: skip
