@@ -158,20 +158,35 @@ MAX_PROMPTS = 2_000_000
 
 def _check_size(
     ctx: Context,
-    setting: A.Setting,
+    decl: A.ExperimentDecl,
+    samples_setting: A.Setting | None,
     models: int,
     variants: list[ir.Variant],
     queries: int,
     samples: int,
 ) -> None:
+    """Report a design with more than `MAX_PROMPTS` prompts, at `samples` when the file
+    sets it (the usual culprit), else at the first `queries` source."""
     per_sample = models * sum(len(v.scenario.conditions) for v in variants) * queries
-    if per_sample * samples > MAX_PROMPTS:
+    total = per_sample * samples
+    if total <= MAX_PROMPTS:
+        return
+    limit = f"(the most afdsl runs is {MAX_PROMPTS:,})"
+    if samples_setting is not None:
         ctx.error(
             "AFS188",
-            f"`samples {samples}` makes {per_sample * samples:,} prompts "
-            f"(the most afdsl runs is {MAX_PROMPTS:,})",
-            setting.value.span,
+            f"`samples {samples}` makes {total:,} prompts {limit}",
+            samples_setting.value.span,
             hint=f"at most {max(1, MAX_PROMPTS // max(per_sample, 1)):,} samples for this design",
+        )
+    elif decl.queries:
+        per_query = max(total // max(queries, 1), 1)
+        ctx.error(
+            "AFS188",
+            f"{queries:,} queries make {total:,} prompts {limit}",
+            decl.queries[0].span,
+            hint=f"at most {max(1, MAX_PROMPTS // per_query):,} queries for this design "
+            "(`limit N` or `sample N` after the source)",
         )
 
 
@@ -216,8 +231,9 @@ def build_experiment(
     measures = _measures(ctx, decl, folder)
     hypotheses = _hypotheses(ctx, decl, variants, variant_decls)
     correction = build_correction(ctx, decl.corrections)
-    if samples and "samples" in settings:
-        _check_size(ctx, settings["samples"], len(models), variants, len(queries), samples)
+    if samples:
+        design = (len(models), variants, len(queries))
+        _check_size(ctx, decl, settings.get("samples"), *design, samples)
 
     if ctx.error_count > errors_before or base is None:
         return BuiltExperiment(None, applied, variant_decls)

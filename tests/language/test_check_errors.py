@@ -254,3 +254,26 @@ def test_a_repeated_model_label_points_at_the_block_that_repeats_it(write: Write
     assert at(diag) == (BODY + 1, 40)
     assert diag.notes[0].span is not None
     assert (diag.notes[0].span.line, diag.notes[0].span.col) == (BODY, 9)
+
+
+def test_a_design_too_large_points_at_samples(write: Write, monkeypatch) -> None:
+    import afdsl.check._experiment as experiment_module
+
+    # 2 queries x 2 conditions x 1 variant x 1 model = 4 prompts a sample.
+    monkeypatch.setattr(experiment_module, "MAX_PROMPTS", 10)
+    diag = only_error(write(experiment("  samples 3")))
+    assert diag.code == "AFS188" and "12 prompts" in diag.message
+    assert at(diag) == (BODY, 11)
+    assert diag.hint == "at most 2 samples for this design"
+
+
+def test_a_design_too_large_without_samples_points_at_the_queries(
+    write: Write, monkeypatch
+) -> None:
+    import afdsl.check._experiment as experiment_module
+
+    monkeypatch.setattr(experiment_module, "MAX_PROMPTS", 3)
+    diag = only_error(write(experiment("")))
+    assert diag.code == "AFS188" and "4 prompts" in diag.message
+    assert at(diag) == (17, 3)  # the `queries` line of `experiment()`
+    assert diag.hint is not None and "at most 1 queries" in diag.hint
