@@ -298,7 +298,8 @@ def _apply_sequential(
 def dry_run(path: str | Path, options: TestOptions) -> None:
     """`afdsl test --dry-run`: show what would be sent and its estimated cost; send nothing."""
     from afdsl.check import load_experiment
-    from afdsl.run import run_experiment
+    from afdsl.classify.estimate import estimate_judges
+    from afdsl.run import format_estimates, run_experiment
     from afdsl.store import Store
 
     experiment = _with_models(load_experiment(path), options.models)
@@ -306,9 +307,14 @@ def dry_run(path: str | Path, options: TestOptions) -> None:
     store_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(store_path)
     try:
-        run_experiment(experiment, store, options.run)
+        models = run_experiment(experiment, store, options.run)
+        judges = estimate_judges(experiment, store, options.run)
     finally:
         store.close()
+    if judges.estimates:
+        print(f"\njudge calls\n{format_estimates(judges.estimates, judges.cached)}")
+        known = [e.cost_usd for e in [*models.estimates, *judges.estimates] if e.cost_usd]
+        print(f"\ntotal (model and judge calls): ${sum(known):,.4f}")
 
 
 test_experiment.__test__ = False  # type: ignore[attr-defined]  # not a pytest test
