@@ -8,6 +8,7 @@ from typing import NamedTuple
 from afdsl import ir
 from afdsl.check._context import Context
 from afdsl.check._families import expand_families
+from afdsl.check._judges import Judge, build_judges, warn_unused_judges
 from afdsl.check._measures import PARAMS, build_correction, build_measure, check_hypothesis
 from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
@@ -208,7 +209,8 @@ def build_experiment(
     samples = _integer(ctx, settings["samples"], 1) if "samples" in settings else 1
     seed = _integer(ctx, settings["seed"], 0) if "seed" in settings else 0
     folder = Path(owner.abs_path).parent
-    models = _models(ctx, decl, folder)
+    judges = build_judges(ctx, decl, folder)
+    models = _models(ctx, decl, folder, judges)
     queries = _queries(ctx, owner, decl, seed or 0)
     if not decl.queries:
         ctx.error(
@@ -228,7 +230,8 @@ def build_experiment(
         variants = resolver.resolve_all(variant_decls)
         applied = resolver.applied
 
-    measures = _measures(ctx, decl, folder)
+    measures = _measures(ctx, decl, folder, judges)
+    warn_unused_judges(ctx, judges, decl.measures)
     hypotheses = _hypotheses(ctx, decl, variants, variant_decls)
     correction = build_correction(ctx, decl.corrections)
     if samples:
@@ -279,9 +282,11 @@ def _base(
     return scenarios.get(A.Ident(value.value, value.span))
 
 
-def _models(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> list[ir.ModelConfig]:
+def _models(
+    ctx: Context, decl: A.ExperimentDecl, folder: Path, judges: dict[str, Judge]
+) -> list[ir.ModelConfig]:
     """The experiment's well-formed model specs; a missing or repeated model is an error."""
-    built = [(d, build_model(ctx, d, folder)) for d in decl.models]
+    built = [(d, _model_under_test(ctx, d, folder, judges)) for d in decl.models]
     if not decl.models:
         ctx.error(
             "AFS183",
@@ -305,6 +310,23 @@ def _models(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> list[ir.Model
     return [model for _, model in built if model is not None]
 
 
+def _model_under_test(
+    ctx: Context, decl: A.ModelDecl, folder: Path, judges: dict[str, Judge]
+) -> ir.ModelConfig | None:
+    """`build_model`, except that `model NAME` on its own line naming a judge block says
+    where a judge belongs (a judge is never a model under test)."""
+    if decl.spec is None or decl.spec.value not in judges:
+        return build_model(ctx, decl, folder)
+    ctx.error(
+        "AFS140",
+        f"`{decl.spec.value}` is a judge, not a model under test",
+        decl.spec.span,
+        hint=f"name it at the end of a judge or faking measure's line: "
+        f"`measure faking = faking model {decl.spec.value}`",
+    )
+    return None
+
+
 def _model_span(decl: A.ModelDecl) -> Span:
     """Where a model's display name is written: its spec, or a block's label (the
     `label` field over the block's name, as `build_model` takes them), else its spec."""
@@ -318,14 +340,16 @@ def _model_span(decl: A.ModelDecl) -> Span:
     return fields["spec"].span if "spec" in fields else decl.span
 
 
-def _measures(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> list[ir.Measure]:
+def _measures(
+    ctx: Context, decl: A.ExperimentDecl, folder: Path, judges: dict[str, Judge]
+) -> list[ir.Measure]:
     """The declared measures, or the default `compliance` tag measure when none is."""
     measures: list[ir.Measure] = []
     for m in decl.measures:
         if any(m.name.value == other.name for other in measures):
             ctx.error("AFS158", f"measure `{m.name.value}` is defined twice", m.name.span)
             continue
-        built = build_measure(ctx, m, folder)
+        built = build_measure(ctx, m, folder, judges)
         if built is not None:
             measures.append(built)
     if not decl.measures:

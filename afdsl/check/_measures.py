@@ -6,6 +6,7 @@ from pathlib import Path
 
 from afdsl import ir
 from afdsl.check._context import Context, number_of, suggest
+from afdsl.check._judges import Judge, names_judge, resolve_judge
 from afdsl.check._models import build_model
 from afdsl.syntax import _ast as A
 from afdsl.syntax._hypothesis import hypothesis_problems, to_hypothesis
@@ -41,17 +42,35 @@ def _convert(ctx: Context, value: A.Value, kind: type, key: str) -> object | Non
     return int(number) if kind is int else number
 
 
-def build_measure(ctx: Context, decl: A.MeasureDecl, folder: Path) -> ir.Measure | None:
-    """The measure's kind, parameters (defaults filled in) and judge model, checked."""
+def build_measure(
+    ctx: Context, decl: A.MeasureDecl, folder: Path, judges: dict[str, Judge] | None = None
+) -> ir.Measure | None:
+    """The measure's kind, parameters (defaults filled in) and judge model, checked.
+    `judges` are the experiment's judge blocks, which `model NAME` names."""
     kind = decl.kind.value
     if kind not in PARAMS:
         ctx.unknown("AFS152", "measure kind", decl.kind, set(PARAMS), "kinds")
         return None
     params = _params(ctx, kind, list(decl.args))
-    model, model_ok = _judge_model(ctx, decl, kind, folder)
+    model, model_ok = _judge_model(ctx, decl, kind, folder, judges or {})
     if params is None or not model_ok:
         return None
+    if model is not None and _takes_block_temperature(decl, kind, judges or {}):
+        # A faking measure always sends its own `temperature` (default 1.0); when the
+        # measure does not set one, the judge block's is the one the researcher wrote.
+        params["temperature"] = model.temperature
     return ir.Measure(name=decl.name.value, kind=kind, params=params, model=model)  # type: ignore[arg-type]
+
+
+def _takes_block_temperature(decl: A.MeasureDecl, kind: str, judges: dict[str, Judge]) -> bool:
+    """A faking measure without `temperature` that names a judge block setting one."""
+    spec = decl.model.spec if decl.model is not None else None
+    if kind != "faking" or spec is None or not names_judge(spec):
+        return False
+    if any(a.kind == "name" and a.value == "temperature" for a in decl.args):
+        return False
+    judge = judges.get(spec.value)
+    return judge is not None and judge.sets("temperature")
 
 
 def _params(ctx: Context, kind: str, args: list[A.Value]) -> dict[str, object] | None:
@@ -98,14 +117,18 @@ def _params(ctx: Context, kind: str, args: list[A.Value]) -> dict[str, object] |
 
 
 def _judge_model(
-    ctx: Context, decl: A.MeasureDecl, kind: str, folder: Path
+    ctx: Context, decl: A.MeasureDecl, kind: str, folder: Path, judges: dict[str, Judge]
 ) -> tuple[ir.ModelConfig | None, bool]:
     """The judge model (None for kinds that use none) and whether it is right: a judge or
-    faking measure needs a working one, other kinds take none."""
+    faking measure needs a working one, other kinds take none. `model NAME` (no
+    `provider:`) names a judge block; anything else is a spec, as before judge blocks."""
     if decl.model is not None:
         if kind not in NEEDS_MODEL:
             ctx.error("AFS156", f"a {kind} measure uses no model", decl.model.span)
             return None, False
+        if decl.model.spec is not None and names_judge(decl.model.spec):
+            judge, ok = resolve_judge(ctx, decl.model.spec, judges)
+            return (judge.config if judge is not None else None), ok
         model = build_model(ctx, decl.model, folder)
         return model, model is not None
     if kind in NEEDS_MODEL:
@@ -113,7 +136,8 @@ def _judge_model(
             "AFS157",
             f"a {kind} measure needs a judge model",
             decl.span,
-            hint="add `model sim:judge` (or another spec) on the measure's line",
+            hint="add `model sim:judge` (another spec, or a judge block's name) on the "
+            "measure's line",
         )
         return None, False
     return None, True

@@ -191,11 +191,23 @@ class PerturbationDecl:
 # ---------------------------------------------------------------- experiments
 @dataclass(frozen=True, slots=True)
 class ModelDecl:
-    """`model SPEC` (spec set) or `model LABEL { field value ... }` (fields set)."""
+    """`model SPEC` (spec set) or `model LABEL { field value ... }` (fields set).
+
+    On a measure's line `spec` may also be a bare name (kind "name"): a `judge` block."""
 
     spec: Value | None
     label: Ident | None
     fields: tuple[tuple[Ident, Value], ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class JudgeDecl:
+    """`judge NAME { field value ... }`: a judge model that measures name, not a model
+    under test. `block` holds the fields as a model block does (its label is NAME)."""
+
+    name: Ident
+    block: ModelDecl
     span: Span
 
 
@@ -283,6 +295,7 @@ class ExperimentDecl:
     base_dir: str = ""
     settings: list[Setting] = field(default_factory=list)
     models: list[ModelDecl] = field(default_factory=list)
+    judges: list[JudgeDecl] = field(default_factory=list)
     queries: list[QueriesDecl] = field(default_factory=list)
     variants: list[VariantDecl | VariantFamilyDecl] = field(default_factory=list)
     measures: list[MeasureDecl] = field(default_factory=list)

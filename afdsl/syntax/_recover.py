@@ -41,6 +41,7 @@ _STATEMENT_WORDS = frozenset(
         "queries",
         "samples",
         "seed",
+        "judge",
         "variant",
         "measure",
         "hypothesis",

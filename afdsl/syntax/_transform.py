@@ -169,9 +169,9 @@ class ToAst(Transformer[Token, Any]):
                 and previous.model is None
                 and item.span.line == previous.span.end_line
             ):
-                # `measure f = faking ... model sim:judge`: LALR(1) cannot tell this
-                # `model` from the experiment's own `model` statement, so a model
-                # on the measure's line belongs to the measure.
+                # `measure f = faking ... model sim:judge` (or `model GRADER`, a judge
+                # block): LALR(1) cannot tell this `model` from the experiment's own
+                # `model` statement, so a model on the measure's line belongs to it.
                 attached = A.MeasureDecl(
                     previous.name, previous.kind, previous.args, item, previous.span
                 )
@@ -199,6 +199,14 @@ class ToAst(Transformer[Token, Any]):
 
     def exp_model_block(self, meta: Any, children: list[Any]) -> A.ModelDecl:
         return A.ModelDecl(None, children[0], tuple(children[1:]), self._span(meta))
+
+    def exp_model_ref(self, meta: Any, children: list[Any]) -> A.ModelDecl:
+        return A.ModelDecl(self._value(children[0]), None, (), self._span(meta))
+
+    def judge(self, meta: Any, children: list[Any]) -> A.JudgeDecl:
+        name, *fields = children
+        span = self._span(meta)
+        return A.JudgeDecl(name, A.ModelDecl(None, name, tuple(fields), span), span)
 
     def model_field(self, meta: Any, children: list[Any]) -> tuple[A.Ident, A.Value]:
         return children[0], self._value(children[1])
@@ -326,6 +334,8 @@ def _add_item(exp: A.ExperimentDecl, item: Any) -> None:
         exp.settings.append(item)
     elif isinstance(item, A.ModelDecl):
         exp.models.append(item)
+    elif isinstance(item, A.JudgeDecl):
+        exp.judges.append(item)
     elif isinstance(item, list):  # `models [a, b]`
         exp.models.extend(item)
     elif isinstance(item, A.QueriesDecl):

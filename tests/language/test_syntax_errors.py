@@ -50,9 +50,12 @@ def test_unexpected_character(write: Write) -> None:
 
 
 def test_bare_model_name_without_provider_gets_a_hint(write: Write) -> None:
-    path = write(SCENARIO + "experiment e {\n  model opus\n  base s\n}\n")
+    # `model NAME` parses (it names a judge block on a measure's line), so the error
+    # is the checker's, at the name, with the spec form as the hint.
+    path = write(SCENARIO + 'experiment e {\n  model opus\n  base s\n  queries ["q"]\n}\n')
     diag = only_error(path)
-    assert at(diag) == (16, 3)
+    assert at(diag) == (15, 9)
+    assert diag.hint is not None and "provider:name" in diag.hint
 
 
 def test_accented_letter_in_a_name_says_names_are_ascii(write: Write) -> None:
