@@ -118,6 +118,7 @@ def test_experiment(
     """
     from afdsl.check import load_experiment
     from afdsl.classify import classify_experiment
+    from afdsl.classify.keys import check_keys_before_test
     from afdsl.expand import expand
     from afdsl.run import RunOptions, items_from_prompts, run_experiment, run_items
     from afdsl.store import Store
@@ -133,6 +134,8 @@ def test_experiment(
     store_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(store_path)
     try:
+        if not run_options.dry_run:  # a judge's missing key, before any model call is paid
+            check_keys_before_test(experiment, store, prompts)
         plan = _rounds(experiment, options)
         totals: list[tuple[Any, Any]] = []
         problems: list[str] = []
