@@ -318,7 +318,7 @@ def _model_under_test(
     if decl.spec is None or decl.spec.value not in judges:
         return build_model(ctx, decl, folder)
     ctx.error(
-        "AFS140",
+        "AFS189",
         f"`{decl.spec.value}` is a judge, not a model under test",
         decl.spec.span,
         hint=f"name it at the end of a judge or faking measure's line: "

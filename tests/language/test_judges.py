@@ -78,6 +78,7 @@ def test_a_judge_is_not_a_model_under_test(write: Write) -> None:
     diag = only_error(
         write(experiment(GRADER + "  model grader\n  measure f = faking model grader"))
     )
+    assert diag.code == "AFS189"
     assert "`grader` is a judge, not a model under test" in diag.message
     assert at(diag) == (25, 9)
 
