@@ -127,8 +127,12 @@ class Measure(_Frozen):
 
     def definition_hash(self) -> str:
         """Changes exactly when the measure's definition changes (re-labels on edit)."""
-        # source_dir only locates a replay file; moving the project must not re-label.
-        doc = self.model_dump(mode="json", exclude={"name": True, "model": {"source_dir"}})
+        # Where a replay file lives, what the judge is called and which variable holds its
+        # key do not change a label: moving or renaming must not pay for the judge again.
+        doc = self.model_dump(
+            mode="json",
+            exclude={"name": True, "model": {"source_dir", "label", "api_key_env"}},
+        )
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 

@@ -16,6 +16,16 @@ def test_measure_hash_ignores_where_the_project_lives() -> None:
     assert here.definition_hash() == moved.definition_hash()
 
 
+def test_measure_hash_ignores_the_judges_name_and_key_variable() -> None:
+    named = _faking(spec="openai:gpt-4o", label="grader", api_key_env="GRADER_KEY")
+    renamed = _faking(spec="openai:gpt-4o", label="judge2", api_key_env="OTHER_KEY")
+    assert (
+        named.definition_hash()
+        == renamed.definition_hash()
+        == _faking(spec="openai:gpt-4o").definition_hash()
+    )
+
+
 def test_measure_hash_follows_the_definition() -> None:
     base = _faking()
     assert base.definition_hash() != _faking(spec="sim:judge_b").definition_hash()
