@@ -295,6 +295,7 @@ def _models(
             hint="add `model sim:opus_like` (or anthropic:NAME, openai:NAME)",
         )
     first: dict[str, A.ModelDecl] = {}
+    same_key: dict[tuple[str, str], tuple[A.ModelDecl, ir.ModelConfig]] = {}
     for d, model in built:
         if model is None:
             continue
@@ -307,6 +308,21 @@ def _models(
             )
             continue
         first[model.display] = d
+        key = (model.spec, model.params_hash())
+        if key in same_key:
+            other_decl, other = same_key[key]
+            ctx.error(
+                "AFS197",
+                f"models `{other.display}` and `{model.display}` share the spec `{model.spec}` "
+                "and its temperature and max_tokens, so the store could not tell their "
+                "answers apart",
+                _model_span(d),
+                notes=[Note(span=_model_span(other_decl), message=f"`{other.display}` is here")],
+                hint="give each server's model its own spec name (e.g. the server's model "
+                "alias), or a different temperature or max_tokens",
+            )
+            continue
+        same_key[key] = (d, model)
     return [model for _, model in built if model is not None]
 
 

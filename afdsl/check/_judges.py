@@ -43,7 +43,31 @@ def build_judges(ctx: Context, decl: A.ExperimentDecl, folder: Path) -> dict[str
             )
             continue
         judges[name] = Judge(judge, build_model(ctx, judge.block, folder))
+    _check_distinct(ctx, judges)
     return judges
+
+
+def _check_distinct(ctx: Context, judges: dict[str, Judge]) -> None:
+    """Two judges with one spec and the same settings (on different servers, say) would
+    share stored replies: judge requests are keyed by prompt, spec and settings."""
+    seen: dict[tuple[str, str], Judge] = {}
+    for judge in judges.values():
+        if judge.config is None:
+            continue
+        key = (judge.config.spec, judge.config.params_hash())
+        other = seen.setdefault(key, judge)
+        if other is judge:
+            continue
+        ctx.error(
+            "AFS198",
+            f"judges `{other.decl.name.value}` and `{judge.decl.name.value}` share the spec "
+            f"`{judge.config.spec}` and its temperature and max_tokens, so their stored "
+            "replies could not be told apart",
+            judge.decl.name.span,
+            notes=[Note(span=other.decl.name.span, message="the other judge")],
+            hint="give each its own spec name (e.g. the server's model alias), or a "
+            "different temperature or max_tokens",
+        )
 
 
 def names_judge(value: A.Value) -> bool:

@@ -248,10 +248,10 @@ def test_a_repeated_model_points_at_the_second_listing_with_a_note_at_the_first(
 
 
 def test_a_repeated_model_label_points_at_the_block_that_repeats_it(write: Write) -> None:
-    body = '  model mine { spec "sim:opus_like" }\n  model b { spec "sim:opus_like" label "mine" }'
+    body = '  model mine { spec "sim:no_gap" }\n  model b { spec "sim:no_gap" label "mine" }'
     diag = only_error(write(experiment(body)))
     assert diag.message == "model `mine` is listed twice"
-    assert at(diag) == (BODY + 1, 40)
+    assert at(diag) == (BODY + 1, 37)
     assert diag.notes[0].span is not None
     assert (diag.notes[0].span.line, diag.notes[0].span.col) == (BODY, 9)
 
@@ -277,3 +277,23 @@ def test_a_design_too_large_without_samples_points_at_the_queries(
     assert diag.code == "AFS188" and "4 prompts" in diag.message
     assert at(diag) == (17, 3)  # the `queries` line of `experiment()`
     assert diag.hint is not None and "at most 1 queries" in diag.hint
+
+
+def test_two_models_the_store_could_not_tell_apart_are_an_error(write: Write) -> None:
+    # Same spec and settings on two servers: answers are keyed by spec and settings.
+    body = (
+        '  model a { spec "openai:llama" base_url "http://127.0.0.1:9001/v1" }\n'
+        '  model b { spec "openai:llama" base_url "http://127.0.0.1:9002/v1" }'
+    )
+    diag = only_error(write(experiment(body)))
+    assert diag.code == "AFS197" and "`a` and `b`" in diag.message
+    assert at(diag)[0] == 19
+    assert diag.hint is not None and "temperature" in diag.hint
+
+
+def test_same_spec_with_other_settings_is_two_models(write: Write) -> None:
+    body = (
+        '  model cold { spec "openai:llama" temperature 0.0 }\n'
+        '  model warm { spec "openai:llama" temperature 1.0 }'
+    )
+    assert not errors(check_file(write(experiment(body))))

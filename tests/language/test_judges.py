@@ -107,3 +107,12 @@ def test_an_unused_judge_block_is_a_warning(write: Write) -> None:
     assert errors(result) == []
     warnings = [d for d in result.diagnostics if d.code == "AFS904"]
     assert len(warnings) == 1 and at(warnings[0]) == (18, 9)
+
+
+def test_two_judges_the_store_could_not_tell_apart_are_an_error(write: Write) -> None:
+    other = GRADER.replace("grader", "grader2").replace("8001", "8002")
+    body = GRADER + other + "  measure a = faking model grader\n  measure b = faking model grader2"
+    diag = only_error(write(experiment(body)))
+    assert diag.code == "AFS198" and "grader2" in diag.message
+    assert at(diag) == (25, 9)  # the second block's name
+    assert diag.notes and diag.notes[0].span is not None and diag.notes[0].span.line == 18
