@@ -178,7 +178,7 @@ def _check_size(
             "AFS188",
             f"`samples {samples}` makes {total:,} prompts {limit}",
             samples_setting.value.span,
-            hint=f"at most {max(1, MAX_PROMPTS // max(per_sample, 1)):,} samples for this design",
+            hint=f"at most {_count(MAX_PROMPTS // max(per_sample, 1), 'sample')} for this design",
         )
     elif decl.queries:
         per_query = max(total // max(queries, 1), 1)
@@ -186,9 +186,15 @@ def _check_size(
             "AFS188",
             f"{queries:,} queries make {total:,} prompts {limit}",
             decl.queries[0].span,
-            hint=f"at most {max(1, MAX_PROMPTS // per_query):,} queries for this design "
+            hint=f"at most {_count(MAX_PROMPTS // per_query, 'query', 'queries')} for this design "
             "(`limit N` or `sample N` after the source)",
         )
+
+
+def _count(n: int, one: str, many: str | None = None) -> str:
+    """`1 sample`, `12,000 samples` (at least 1: a design that fits nothing still names one)."""
+    n = max(1, n)
+    return f"{n:,} {one if n == 1 else many or one + 's'}"
 
 
 class BuiltExperiment(NamedTuple):

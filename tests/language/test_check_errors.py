@@ -276,7 +276,7 @@ def test_a_design_too_large_without_samples_points_at_the_queries(
     diag = only_error(write(experiment("")))
     assert diag.code == "AFS188" and "4 prompts" in diag.message
     assert at(diag) == (17, 3)  # the `queries` line of `experiment()`
-    assert diag.hint is not None and "at most 1 queries" in diag.hint
+    assert diag.hint is not None and "at most 1 query for this design" in diag.hint
 
 
 def test_two_models_the_store_could_not_tell_apart_are_an_error(write: Write) -> None:
