@@ -128,11 +128,7 @@ def tost_power(
         return 0.0
     if sd <= 0:
         return 1.0
-    root = math.sqrt(n_queries) / sd
-    z = _z(1 - alpha)
-    return max(
-        0.0, _phi(root * (margin - difference) - z) + _phi(root * (margin + difference) - z) - 1
-    )
+    return max(0.0, _tost_power_real(difference, margin, sd, n_queries, alpha))
 
 
 def tost_queries_needed(
@@ -157,6 +153,7 @@ def tost_queries_needed(
 
 
 def _tost_power_real(difference: float, margin: float, sd: float, n: float, alpha: float) -> float:
+    """TOST power at a real-valued query count `n` (may be negative for tiny n: no clamp)."""
     root = math.sqrt(n) / sd
     z = _z(1 - alpha)
     return _phi(root * (margin - difference) - z) + _phi(root * (margin + difference) - z) - 1
