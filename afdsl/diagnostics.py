@@ -169,6 +169,11 @@ def _ansi(lines: list[tuple[str, str]], severity: str) -> str:
     return "\n".join(rendered)
 
 
+def plural(n: int, noun: str) -> str:
+    """`1 error`, `2 errors`: a count with its noun."""
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def render(
     diagnostics: list[Diagnostic], sources: dict[str, str] | None = None, *, color: bool = False
 ) -> str:
@@ -178,9 +183,9 @@ def render(
     n_warn = len(diagnostics) - n_err
     summary = []
     if n_err:
-        summary.append(f"{n_err} error{'s' if n_err != 1 else ''}")
+        summary.append(plural(n_err, "error"))
     if n_warn:
-        summary.append(f"{n_warn} warning{'s' if n_warn != 1 else ''}")
+        summary.append(plural(n_warn, "warning"))
     if summary:
         blocks.append(", ".join(summary))
     return "\n\n".join(blocks)

@@ -7,7 +7,7 @@ import difflib
 import sys
 from typing import TYPE_CHECKING, Any
 
-from afdsl.diagnostics import AfsError, Diagnostic, emit, suggest
+from afdsl.diagnostics import AfsError, Diagnostic, emit, plural, suggest
 
 if TYPE_CHECKING:
     from afdsl import ir
@@ -100,8 +100,8 @@ def run_check(args: argparse.Namespace) -> int:
         if result.experiment is not None:
             e = result.experiment
             sys.stdout.write(
-                f"ok: {path}: experiment `{e.name}`, {len(e.variants)} variants, "
-                f"{count(e)} prompts\n"
+                f"ok: {path}: experiment `{e.name}`, {plural(len(e.variants), 'variant')}, "
+                f"{plural(count(e), 'prompt')}\n"
             )
         else:
             sys.stdout.write(f"ok: {path}\n")

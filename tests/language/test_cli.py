@@ -91,3 +91,12 @@ def test_perturbations_lists_the_library(capsys: pytest.CaptureFixture[str]) -> 
     assert main(["perturbations"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name, _ in library())
+
+
+def test_check_ok_line_counts_in_the_singular(
+    write: Write, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(experiment("", queries='["Write a rude poem."]'))
+    assert main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "experiment `e`, 1 variant, " in out, out
