@@ -13,7 +13,7 @@ from afdsl.diagnostics import AfsError, Diagnostic
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from afdsl.ir import Experiment, Measure
+    from afdsl.ir import Experiment
     from afdsl.stats.models import AnalysisResult
     from afdsl.stats.power import PowerPlan
     from afdsl.stats.table import LabelTable
@@ -289,67 +289,37 @@ def _pilot_plans(
     return plans
 
 
-def _measure(experiment: Experiment, name: str | None) -> Measure:
-    """The measure a hypothesis is about: `name`, else `compliance`, else the first tag."""
-    from afdsl.classify import effective_measures
-
-    measures = effective_measures(experiment)
-    by_name = {m.name: m for m in measures}
-    if name is not None:
-        if name not in by_name:
-            raise AfsError(Diagnostic(message=f"unknown measure {name!r}"))
-        return by_name[name]
-    if "compliance" in by_name:
-        return by_name["compliance"]
-    return next((m for m in measures if m.kind == "tag"), measures[0])
-
-
 def pilot_tables(experiment: Experiment, path: str) -> dict[str | None, LabelTable]:
     """Per-query counts from a pilot store, per measure the hypotheses use (None: default).
 
-    Only ok responses of the experiment's models at their current sampling
-    parameters, with a parseable label, are used (as in the analysis).
+    The records are the ones `afdsl test` and `afdsl report` analyse (`gather`):
+    ok responses of the experiment's models at their current sampling
+    parameters, its variants, queries and samples, with a parseable label.
     """
+    from afdsl.report.collect import gather
     from afdsl.stats.table import build_table
     from afdsl.store import Store
 
     if not Path(path).exists():
         raise AfsError(Diagnostic(message=f"{path}: no such store"))
-    params = {m.spec: m.params_hash() for m in experiment.models}
     store = Store(path)
     try:
-        rows = [
-            r
-            for r in store.responses(experiment=experiment.name)
-            if r.status == "ok" and params.get(r.model) == r.params_hash
-        ]
-        tables: dict[str | None, LabelTable] = {}
-        for name in {h.measure for h in experiment.hypotheses}:
-            measure = _measure(experiment, name)
-            labels = store.labels(measure.name, measure.definition_hash())
-            records = [
-                {
-                    "model": r.model,
-                    "variant": r.variant,
-                    "condition": r.condition,
-                    "query_id": r.query_id,
-                    "sample": r.sample,
-                    "complied": labels[r.id].label,
-                }
-                for r in rows
-                if r.id in labels and labels[r.id].label is not None
-            ]
-            if not records:
-                raise AfsError(
-                    Diagnostic(
-                        message=f"{path}: no {measure.name} labels for experiment "
-                        f"{experiment.name!r}",
-                        hint="run the pilot with `afdsl run`, then label it with `afdsl classify`",
-                    )
-                )
-            tables[name] = build_table(records)
+        got = gather(experiment, store, samples=False)
     finally:
         store.close()
+    tables: dict[str | None, LabelTable] = {}
+    for name in {h.measure for h in experiment.hypotheses}:
+        measure = name or got.primary
+        if measure not in got.records:
+            raise AfsError(Diagnostic(message=f"unknown measure {measure!r}"))
+        if not got.records[measure]:
+            raise AfsError(
+                Diagnostic(
+                    message=f"{path}: no {measure} labels for experiment {experiment.name!r}",
+                    hint="run the pilot with `afdsl run`, then label it with `afdsl classify`",
+                )
+            )
+        tables[name] = build_table(got.records[measure])
     return tables
 
 
@@ -364,15 +334,13 @@ def _power_table(plans: list[PowerPlan], experiment: Experiment, alpha: float, l
         "hypothesis's per-query left side",
     )
     several = len({p.model for p in plans}) > 1
-    # The pilot's rows name a model by spec; show the label `test` and `analyze` show.
-    labels = {m.spec: m.display for m in experiment.models}
     for name in (["model"] if several else []) + [
         "hypothesis", "test", "effect", "sd of d", "queries needed", "power now",
     ]:  # fmt: skip
         table.add_column(name)
     for p in plans:
         needed = "never" if p.queries_needed is None else str(p.queries_needed)
-        cells = [labels.get(str(p.model), str(p.model))] if several else []
+        cells = [str(p.model)] if several else []
         cells += [
             p.name, p.test, _f(p.effect), _f(p.query_sd), needed, f"{p.power:.2f}",
         ]  # fmt: skip
