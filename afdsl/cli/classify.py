@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import difflib
 import json
 import sys
 from pathlib import Path
@@ -179,15 +178,14 @@ def _classify_table(summary: ClassifySummary) -> Any:
 def find_measure(experiment: Experiment, name: str) -> Measure:
     """The measure called `name` in the experiment, or an error suggesting the nearest name."""
     from afdsl.classify import effective_measures
-    from afdsl.diagnostics import error
+    from afdsl.diagnostics import error, suggest
 
     measures = effective_measures(experiment)
     for measure in measures:
         if measure.name == name:
             return measure
     names = [m.name for m in measures]
-    close = difflib.get_close_matches(name, names, n=1)
-    hint = f"did you mean `{close[0]}`?" if close else f"measures: {', '.join(names)}"
+    hint = suggest(name, names, "measures") or f"measures: {', '.join(names)}"
     raise error(f"experiment `{experiment.name}` has no measure `{name}`", hint=hint)
 
 

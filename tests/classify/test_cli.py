@@ -142,3 +142,12 @@ def test_validate_rejects_model_option_with_a_hint(
     code = main(["validate", str(afs), "faking", "--labels", "labels.jsonl", "--model", "sim:x"])
     assert code == 2
     assert "--judge" in capsys.readouterr().err
+
+
+def test_validate_unknown_measure_far_from_all_lists_them(
+    afs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["validate", str(afs), "zzz", "--labels", "labels.jsonl"]) == 2
+    err = capsys.readouterr().err
+    assert "no measure `zzz`" in err
+    assert all(name in err for name in ("compliance", "faking", "faking_kw"))
