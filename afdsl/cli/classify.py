@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from pathlib import Path
@@ -55,12 +54,10 @@ def register(subparsers: Any) -> None:
 
 
 def _add_run_options(parser: argparse.ArgumentParser) -> None:
-    """The runner's options (judge calls go through the runner), including `--store`."""
+    """The runner's options (judge calls go through the runner, `--store` among them)."""
     from afdsl.cli.run import add_run_options
 
     add_run_options(parser)
-    with contextlib.suppress(argparse.ArgumentError):  # in case the runner drops --store
-        parser.add_argument("--store", metavar="PATH", help="the store (default: beside FILE)")
     parser.add_argument(
         "--judge",
         metavar="SPEC",
@@ -94,7 +91,7 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
 def _store_path(args: argparse.Namespace) -> Path:
     from afdsl.pipeline import default_store_path
 
-    return Path(args.store) if getattr(args, "store", None) else default_store_path(args.file)
+    return Path(args.store) if args.store else default_store_path(args.file)
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

@@ -151,3 +151,11 @@ def test_validate_unknown_measure_far_from_all_lists_them(
     err = capsys.readouterr().err
     assert "no measure `zzz`" in err
     assert all(name in err for name in ("compliance", "faking", "faking_kw"))
+
+
+def test_validate_caches_judge_replies_in_the_store_option(
+    afs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    args = ["validate", str(afs), "faking", "--labels", "labels.jsonl", "--quiet"]
+    assert main([*args, "--store", "elsewhere.sqlite"]) == 0
+    assert Path("elsewhere.sqlite").exists() and not Path(".afdsl").exists()
