@@ -21,6 +21,7 @@ from afdsl.ir import Experiment, Prompt
 from afdsl.report.collect import Gathered, collect_outcome, gather
 from afdsl.report.manifest import now_iso, prompt_set_hash
 from afdsl.report.outcome import RunInfo, SequentialInfo, TestOutcome
+from afdsl.store import default_store_path as default_store_path  # re-exported
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions
@@ -47,12 +48,6 @@ class TestOptions(BaseModel):
     run: Any = None
     sequential: bool = False
     round_queries: int = 10  # queries added per round in --sequential
-
-
-def default_store_path(path: str | Path) -> Path:
-    """`.afdsl/<file stem>.sqlite` beside the .afs file (the runner's default too)."""
-    p = Path(path)
-    return p.parent / ".afdsl" / f"{p.stem}.sqlite"
 
 
 def _with_models(experiment: Experiment, specs: list[str] | None) -> Experiment:
