@@ -54,7 +54,7 @@ def test_every_measure_labels_every_response_and_counts_unparseable(
     assert by_name["faking"].unparseable == 0
     assert summary.judge_calls == 16 * 5 + 15  # votes for faking, one call per judged output
     faking_labels = store.labels("faking", FAKING.definition_hash()).values()
-    assert all(0.0 <= (row.score or 0.0) <= 1.0 for row in faking_labels)
+    assert all(row.score is not None and 0.0 <= row.score <= 1.0 for row in faking_labels)
     assert all(row.detail["template"] == judge.template_hash("faking") for row in faking_labels)
 
 
