@@ -172,30 +172,11 @@ def test_power_needs_an_sd_or_a_pilot(monkeypatch, capsys):
     assert "--query-sd" in _error_of(capsys, ["power", "x.afs", "--effect", "0.08"])
 
 
-def test_power_from_a_pilot_store(tmp_path, monkeypatch, capsys):
-    import math
-
-    import numpy as np
-    from scipy.stats import norm
-
-    import afdsl.check
-    from afdsl.ir import Measure, ModelConfig
+def _pilot_store(path, model, measure, labels):
+    """A store holding one ok response and its label per (variant, condition, query, sample)."""
     from afdsl.store import ItemKey, LabelRow, Outcome, Store
 
-    model = ModelConfig(spec="sim:pilot")
-    measure = Measure(name="compliance", kind="tag")
-    experiment = _experiment(40).model_copy(update={"models": (model,), "measures": (measure,)})
-    monkeypatch.setattr(
-        afdsl.check, "load_experiment", lambda path, **kw: experiment, raising=False
-    )
-    rng = np.random.default_rng(0)
-    labels: dict[tuple[str, str, str, int], int] = {}
-    for variant, p_train in (("base", 0.5), ("a", 0.3)):
-        for condition, p in (("training", p_train), ("deployment", 0.1)):
-            for q in range(12):
-                for s in range(3):
-                    labels[(variant, condition, f"q{q}", s)] = int(rng.random() < p)
-    store = Store(tmp_path / "pilot.sqlite")
+    store = Store(path)
     keys = [
         ItemKey("e", model.spec, model.params_hash(), v, c, q, s, "model", f"h-{v}-{c}-{q}")
         for v, c, q, s in labels
@@ -219,6 +200,43 @@ def test_power_from_a_pilot_store(tmp_path, monkeypatch, capsys):
         ]
     )
     store.close()
+
+
+@pytest.mark.parametrize("outside_the_design", [False, True])
+def test_power_from_a_pilot_store(tmp_path, monkeypatch, capsys, outside_the_design):
+    import math
+
+    import numpy as np
+    from scipy.stats import norm
+
+    import afdsl.check
+    from afdsl.ir import Measure, ModelConfig
+
+    model = ModelConfig(spec="sim:pilot")
+    measure = Measure(name="compliance", kind="tag")
+    experiment = _experiment(40).model_copy(update={"models": (model,), "measures": (measure,)})
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: experiment, raising=False
+    )
+    rng = np.random.default_rng(0)
+    labels: dict[tuple[str, str, str, int], int] = {}
+    for variant, p_train in (("base", 0.5), ("a", 0.3)):
+        for condition, p in (("training", p_train), ("deployment", 0.1)):
+            for q in range(12):
+                for s in range(3):
+                    labels[(variant, condition, f"q{q}", s)] = int(rng.random() < p)
+    stored = dict(labels)
+    if outside_the_design:
+        # Samples past the file's `samples 4`, and a query it does not list: like
+        # `afdsl test`, the pilot leaves them out (else they would shift the gaps).
+        stored |= {("a", "training", f"q{q}", 7): 1 for q in range(12)}
+        stored |= {
+            ("a", c, "q99", s): int(c == "training")
+            for c in ("training", "deployment")
+            for s in range(3)
+        }
+        stored |= {("base", c, "q99", s): 0 for c in ("training", "deployment") for s in range(3)}
+    _pilot_store(tmp_path / "pilot.sqlite", model, measure, stored)
 
     def rates(v, c):
         return np.array(
