@@ -26,7 +26,8 @@ FIXTURE = experiment(
 
 
 def _workspace() -> tuple[Path, list[tuple[str, str]]]:
-    """A private copy of examples/ (with its data) so mutants resolve their paths."""
+    """A private copy of examples/ (with its data) and of the built-in scenarios' text
+    folders, so unmutated sources check clean and mutants resolve their paths."""
     work = Path(tempfile.mkdtemp(prefix="afdsl-fuzz-"))
     sources = [("fixture.afs", FIXTURE), ("scenario.afs", SCENARIO)]
     examples = ROOT / "examples"
@@ -34,6 +35,8 @@ def _workspace() -> tuple[Path, list[tuple[str, str]]]:
         shutil.copytree(examples, work, dirs_exist_ok=True)
         sources += [(p.name, p.read_text(encoding="utf-8")) for p in examples.glob("*.afs")]
     scenarios = ROOT / "scenarios"
+    for folder in (p for p in scenarios.iterdir() if p.is_dir()):  # the sections' text files
+        shutil.copytree(folder, work / folder.name, dirs_exist_ok=True)
     sources += [(p.name, p.read_text(encoding="utf-8")) for p in scenarios.glob("*.afs")]
     return work, sources
 
@@ -61,6 +64,15 @@ def mutants(draw: st.DrawFn) -> str:
             units.insert(i, draw(st.sampled_from(list('{}[]()"=+:,.#\\\n x1'))))
         text = "".join(units)
     return text
+
+
+def test_unmutated_sources_check_clean() -> None:
+    # Otherwise every mutant of a source would stop at the same error (a missing file).
+    for name, text in SOURCES:
+        path = WORK / "mutant.afs"
+        path.write_text(text, encoding="utf-8")
+        errors = [d.message for d in check_file(path).diagnostics if d.is_error]
+        assert not errors, (name, errors)
 
 
 @settings(
