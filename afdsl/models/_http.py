@@ -101,6 +101,15 @@ def retry_after(headers: Any) -> float | None:
     return None
 
 
+def status_kind(status: int) -> ErrorKind:
+    """The error kind of an HTTP status: 429 rate limit; 408, 409 and 5xx server; other client."""
+    if status == 429:
+        return "rate_limit"
+    if status in (408, 409) or status >= 500:
+        return "server"  # 408/409 are transient per both providers' docs
+    return "client"
+
+
 def classify_sdk_error(exc: Exception) -> BackendError:
     """Map an SDK exception (anthropic or openai, same hierarchy) to a `BackendError`."""
     name = type(exc).__name__
@@ -111,12 +120,8 @@ def classify_sdk_error(exc: Exception) -> BackendError:
         kind = "timeout"
     elif "Connection" in name:
         kind = "connection"
-    elif status == 429:
-        kind = "rate_limit"
-    elif status in (408, 409) or (status is not None and status >= 500):
-        kind = "server"  # 408/409 are transient per both providers' docs
     elif status is not None:
-        kind = "client"
+        kind = status_kind(status)
     else:
         kind = "other"
     message = getattr(exc, "message", None) or str(exc) or name

@@ -16,7 +16,7 @@ import time
 from typing import Any, Final
 
 from afdsl.ir import ModelConfig
-from afdsl.models._http import classify_sdk_error, client_options
+from afdsl.models._http import classify_sdk_error, client_options, status_kind
 from afdsl.models.base import BackendError, Completion, ErrorKind, Request
 
 BATCH_ENDPOINT: Final = "/v1/chat/completions"
@@ -124,11 +124,7 @@ class OpenAIBackend:
                     else:
                         status = response.get("status_code")
                         detail = doc.get("error") or response.get("body")
-                        kind: ErrorKind = (
-                            "client"
-                            if status and 400 <= status < 500 and status != 429
-                            else "server"
-                        )
+                        kind: ErrorKind = status_kind(status) if status else "server"
                         out[doc["custom_id"]] = BackendError(
                             kind, f"batch request failed: {detail}", status=status
                         )

@@ -109,3 +109,35 @@ def test_cached_prompt_tokens_are_read_from_the_usage(keyed_env):
     assert first.cache_read_tokens == 0
     assert 1024 <= second.cache_read_tokens <= second.input_tokens
     assert second.cache_read_tokens % 128 == 0 and second.cache_write_tokens == 0
+
+
+def test_batch_error_lines_take_the_same_kinds_as_direct_errors(keyed_env):
+    """A failed batch line is classified like the same status on a direct call."""
+    import json
+    from types import SimpleNamespace
+
+    from afdsl.models._http import status_kind
+
+    statuses = {"a": 400, "b": 409, "c": 429, "d": 503, "e": None}
+    lines = [
+        json.dumps({"custom_id": cid, "response": {"status_code": code, "body": {}}})
+        for cid, code in statuses.items()
+    ]
+
+    class FakeClient:
+        class batches:  # mirrors the SDK: client.batches.retrieve
+            @staticmethod
+            async def retrieve(batch_id):
+                return SimpleNamespace(output_file_id="out", error_file_id=None)
+
+        class files:
+            @staticmethod
+            async def content(file_id):
+                return SimpleNamespace(text="\n".join(lines))
+
+    backend = make_backend(ModelConfig(spec="openai:gpt-mock", base_url="http://127.0.0.1:9/v1"))
+    backend.client = FakeClient()
+    results = asyncio.run(backend.batch_results("batch_1"))
+    kinds = {cid: r.kind for cid, r in results.items()}
+    assert kinds == {"a": "client", "b": "server", "c": "rate_limit", "d": "server", "e": "server"}
+    assert [status_kind(s) for s in (404, 408, 500)] == ["client", "server", "server"]
