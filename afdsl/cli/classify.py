@@ -89,7 +89,7 @@ def _run_options(args: argparse.Namespace) -> RunOptions:
 
 
 def _store_path(args: argparse.Namespace) -> Path:
-    from afdsl.pipeline import default_store_path
+    from afdsl.store import default_store_path
 
     return Path(args.store) if args.store else default_store_path(args.file)
 
