@@ -90,6 +90,7 @@ def _save_sidecar(
         "file": outcome.file,
         "experiment": experiment.model_dump(mode="json"),
         "started_at": outcome.manifest.started_at,
+        "finished_at": outcome.manifest.finished_at,
         "prompt_set_hash": outcome.manifest.prompt_set_hash,
         "run": outcome.run.model_dump(mode="json") if outcome.run else None,
         "sequential": outcome.sequential.model_dump(mode="json") if outcome.sequential else None,
@@ -374,6 +375,7 @@ def report_from_store(
             file=file,
             store_path=store_file,
             started_at=last.get("started_at") or now_iso(),
+            finished_at=last.get("finished_at"),  # the test's end, not this re-render's
             prompt_set=last.get("prompt_set_hash"),
             run=RunInfo.model_validate(last["run"]) if last.get("run") else None,
             sequential=SequentialInfo.model_validate(last["sequential"])

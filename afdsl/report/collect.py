@@ -191,6 +191,7 @@ def collect_outcome(
     file: str,
     store_path: str | Path,
     started_at: str,
+    finished_at: str | None = None,
     prompt_set: str | None = None,
     run: RunInfo | None = None,
     problems: list[str] | None = None,
@@ -203,6 +204,7 @@ def collect_outcome(
     Unparseable labels are left out of the statistics and counted per variant.
     `only_queries` restricts the analysis (used by sequential rounds);
     `samples=False` leaves `outcome.samples` empty (only the CSV report needs them).
+    `finished_at` is when the test ended (None: now, as at the end of `afdsl test`).
     """
     problems = list(problems or [])
     got = gather(experiment, store, only_queries, samples=samples)
@@ -226,6 +228,7 @@ def collect_outcome(
         store_path=store_path,
         prompt_set=prompt_set,
         started_at=started_at,
+        finished_at=finished_at,
         measures=_measures(experiment),
     )
     return TestOutcome(

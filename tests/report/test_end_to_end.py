@@ -219,3 +219,20 @@ def test_a_gap_note_does_not_cut_an_80_column_report(tmp_path, capsys, monkeypat
     lines = capsys.readouterr().out.splitlines()
     assert not [line for line in lines if "…" in line or len(line) > 80]
     assert any(note in line for line in lines)
+
+
+def test_report_keeps_the_tests_start_and_end_time(tmp_path, capsys, monkeypatch):
+    # The manifest's times are the run's: re-rendering later must not restamp the end.
+    first, again = tmp_path / "first.json", tmp_path / "again.json"
+    assert _test("passing.afs", tmp_path, "--json", str(first)) == 0
+    import afdsl.report.manifest
+
+    monkeypatch.setattr(afdsl.report.manifest, "now_iso", lambda: "2099-01-01T00:00:00+00:00")
+    store = tmp_path / "s.sqlite"
+    assert main(["report", str(store), "--json", str(again)]) == 0
+    times = [
+        {k: json.loads(p.read_text())["manifest"][k] for k in ("started_at", "finished_at")}
+        for p in (first, again)
+    ]
+    assert times[0] == times[1]
+    assert "2099" not in times[0]["finished_at"]
