@@ -15,7 +15,6 @@ from typing import Any
 
 from afdsl.models.base import Backend, BackendError
 from afdsl.run.retry import with_retries
-from afdsl.run.scheduler import params_hash
 from afdsl.run.types import RunOptions
 
 
@@ -35,7 +34,7 @@ async def run_batches(
     """Resume open batches, submit the rest in chunks, poll until every batch has ended."""
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for job in jobs:
-        groups[(job.config.spec, params_hash(job.config))].append(job)
+        groups[job.group].append(job)
     await asyncio.gather(*(_run_group(g, js, backends[g], state) for g, js in groups.items()))
 
 

@@ -43,6 +43,11 @@ def params_hash(config: ModelConfig) -> str:
     return config.params_hash()
 
 
+def group_of(config: ModelConfig) -> GroupKey:
+    """The (model spec, params_hash) a store keys `config`'s responses by."""
+    return (config.spec, params_hash(config))
+
+
 @dataclass
 class Job:
     """One distinct request to make: a store key and the first item that asked for it."""
@@ -57,6 +62,11 @@ class Job:
     @property
     def config(self) -> ModelConfig:
         return self.item.request.model
+
+    @property
+    def group(self) -> GroupKey:
+        """(model spec, params_hash): which backend sends it."""
+        return group_of(self.config)
 
 
 @dataclass
@@ -206,7 +216,7 @@ def plan(
     cached = 0
     for item in items:
         r = item.request
-        group = (r.model.spec, params_hash(r.model))
+        group = group_of(r.model)
         if group not in statuses:
             configs[group] = r.model
             statuses[group] = store.statuses(*group) if store is not None else {}
@@ -317,9 +327,8 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             if state.budget.exhausted or not state.budget.reserve(job.est_cost):
                 state.summary.skipped += 1
                 continue
-            group = (job.config.spec, params_hash(job.config))
             state.summary.sent += 1
-            result = await _attempt(backends[group], job, options, rng, limits)
+            result = await _attempt(backends[job.group], job, options, rng, limits)
             cost = state.record(job, result)
             state.budget.settle(job.est_cost, cost)
 
@@ -349,7 +358,7 @@ async def arun_items(
                 hint="add it to a price file named by $AFDSL_PRICES (see afdsl/data/prices.json)",
             )
     summary = RunSummary(total=len(items), cached=p.cached)
-    needed = {(j.config.spec, params_hash(j.config)) for j in p.jobs}  # nothing to send: no client
+    needed = {j.group for j in p.jobs}  # nothing to send: no client
     check_api_keys(c for g, c in p.configs.items() if g in needed)  # before anything is sent
     backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
     for backend in backends.values():
@@ -364,8 +373,7 @@ async def arun_items(
             batched: list[Job] = []
             direct: list[Job] = []
             for job in jobs:
-                backend = backends[(job.config.spec, params_hash(job.config))]
-                (batched if supports_batch(backend) else direct).append(job)
+                (batched if supports_batch(backends[job.group]) else direct).append(job)
             await run_batches(batched, backends, state)
             jobs = direct
         await run_jobs(iter(jobs), backends, state)
