@@ -1,11 +1,13 @@
 """Expand a checked experiment into prompts, lazily and in a fixed order.
 
 Order: model x variant x condition x query x sample. Text is rendered and
-hashed once per variant x condition x query; samples share it.
+hashed once per variant x condition x query; samples and models share it.
 """
 
 from __future__ import annotations
 
+import functools
+import itertools
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -69,6 +71,7 @@ def _fast_prompt(values: dict[str, Any]) -> ir.Prompt:
     return prompt
 
 
+@functools.cache
 def _pick_constructor() -> Callable[[dict[str, Any]], ir.Prompt]:
     """`_fast_prompt` if it builds the same Prompt as pydantic does, else model_construct."""
     probe: dict[str, Any] = {
@@ -107,41 +110,56 @@ def _models(
     return chosen
 
 
+def _texts(
+    experiment: ir.Experiment,
+) -> Iterator[tuple[str, str, str, str, tuple[ir.Message, ...], str]]:
+    """(variant, condition, query id, system, messages, hash) per variant x condition x query.
+
+    Nothing here depends on the model, so `expand` renders and hashes each text once.
+    """
+    construct_message = ir.Message.model_construct
+    for variant in experiment.variants:
+        scenario = variant.scenario
+        system = scenario.system_prompt()
+        pieces = _split(scenario.user_template)
+        for condition in scenario.conditions:
+            parts = _prefill(pieces, condition.slots)
+            for query in experiment.queries:
+                user = _fill(parts, query)
+                # Pydantic validation already happened in the checker; here only
+                # speed matters (100k prompts per second is the target).
+                messages = (construct_message(role="user", content=user),)
+                digest = ir.prompt_hash(system, [{"role": "user", "content": user}])
+                yield variant.name, condition.name, query.id, system, messages, digest
+
+
 def expand(
     experiment: ir.Experiment, *, models: Sequence[ir.ModelConfig | str] | None = None
 ) -> Iterator[ir.Prompt]:
     """Every prompt of `experiment` (for `models`, default the experiment's), lazily."""
     construct_prompt = _pick_constructor()
-    construct_message = ir.Message.model_construct
     samples = range(experiment.samples)
-    for model in _models(experiment, models):
+    chosen = _models(experiment, models)
+    # One lazy stream of texts per model: the first model's pass renders them and tee
+    # keeps them for the others (a single model buffers nothing).
+    streams = itertools.tee(_texts(experiment), len(chosen)) if chosen else ()
+    for model, texts in zip(chosen, streams, strict=True):
         spec = model.spec
-        for variant in experiment.variants:
-            scenario = variant.scenario
-            system = scenario.system_prompt()
-            pieces = _split(scenario.user_template)
-            for condition in scenario.conditions:
-                parts = _prefill(pieces, condition.slots)
-                for query in experiment.queries:
-                    user = _fill(parts, query)
-                    # Pydantic validation already happened in the checker; here only
-                    # speed matters (100k prompts per second is the target).
-                    messages = (construct_message(role="user", content=user),)
-                    digest = ir.prompt_hash(system, [{"role": "user", "content": user}])
-                    for sample in samples:
-                        yield construct_prompt(
-                            {
-                                "experiment": experiment.name,
-                                "model": spec,
-                                "variant": variant.name,
-                                "condition": condition.name,
-                                "query_id": query.id,
-                                "sample": sample,
-                                "system": system,
-                                "messages": messages,
-                                "prompt_hash": digest,
-                            }
-                        )
+        for variant, condition, query_id, system, messages, digest in texts:
+            for sample in samples:
+                yield construct_prompt(
+                    {
+                        "experiment": experiment.name,
+                        "model": spec,
+                        "variant": variant,
+                        "condition": condition,
+                        "query_id": query_id,
+                        "sample": sample,
+                        "system": system,
+                        "messages": messages,
+                        "prompt_hash": digest,
+                    }
+                )
 
 
 def count(experiment: ir.Experiment, *, models: int | None = None) -> int:

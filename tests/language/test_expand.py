@@ -30,6 +30,21 @@ def test_order_is_model_variant_condition_query_sample(write: Write) -> None:
     assert count(exp) == len(prompts) == 48
 
 
+def test_models_share_the_rendered_texts(write: Write, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    exp = load_experiment(write(experiment(BODY + "\n  model sim:no_gap")))
+    calls = []
+    real = ir.prompt_hash
+    monkeypatch.setattr(ir, "prompt_hash", lambda *a: calls.append(a) or real(*a))
+    prompts = list(expand(exp))
+    assert len(prompts) == 48
+    assert len(calls) == 3 * 2 * 2  # variants x conditions x queries, not x models
+    by_model = {m: [p for p in prompts if p.model == m] for m in ("sim:opus_like", "sim:no_gap")}
+    first, second = by_model.values()
+    assert [(p.system, p.messages, p.prompt_hash) for p in first] == [
+        (p.system, p.messages, p.prompt_hash) for p in second
+    ]
+
+
 def test_expand_is_lazy(write: Write) -> None:
     exp = load_experiment(write(experiment(BODY)))
     iterator = expand(exp)
