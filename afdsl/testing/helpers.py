@@ -1,16 +1,18 @@
 """Helpers for tests that drive the runner by hand (no .afs file needed).
 
 `make_items(config, n, samples)` builds run items as the expander would;
-`FAKE_KEY` is a recognisable fake API key; `keyed_env` is a pytest fixture
+`batch_round_trip(backend, items)` submits them as one provider batch and
+polls it to the end; `FAKE_KEY` is a recognisable fake API key; `keyed_env` is a pytest fixture
 that sets it for both SDKs and clears their base-URL variables.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from afdsl.ir import Message, ModelConfig, prompt_hash
-from afdsl.models.base import Request
+from afdsl.models.base import BackendError, Completion, Request
 from afdsl.run.types import RunItem
 
 FAKE_KEY = "sk-afdsl-test-SECRET-7f3a9c"
@@ -38,6 +40,21 @@ def make_items(
                 )
             )
     return items
+
+
+def batch_round_trip(
+    backend: Any, items: list[RunItem], poll_s: float = 0.02
+) -> dict[str, Completion | BackendError]:
+    """Submit `items` as one batch (custom ids c0, c1, ...), poll until done, return results."""
+
+    async def go() -> dict[str, Completion | BackendError]:
+        batch_id = await backend.submit_batch([(f"c{i}", it.request) for i, it in enumerate(items)])
+        while not await backend.batch_done(batch_id):
+            await asyncio.sleep(poll_s)
+        results: dict[str, Completion | BackendError] = await backend.batch_results(batch_id)
+        return results
+
+    return asyncio.run(go())
 
 
 try:

@@ -10,7 +10,7 @@ from afdsl.diagnostics import AfsError
 from afdsl.ir import ModelConfig
 from afdsl.models.base import BackendError, make_backend
 from afdsl.testing import MockProvider
-from afdsl.testing.helpers import keyed_env, make_items
+from afdsl.testing.helpers import batch_round_trip, keyed_env, make_items
 
 __all__ = ["keyed_env"]  # a pytest fixture
 
@@ -58,17 +58,7 @@ def test_server_error_is_retryable(keyed_env):
 def test_message_batches_round_trip(keyed_env):
     with MockProvider(batch_delay=0.05) as server:
         backend = make_backend(ModelConfig(spec="anthropic:claude-mock", base_url=server.base_url))
-        items = make_items(backend.config, 3)
-
-        async def go():
-            batch_id = await backend.submit_batch(
-                [(f"c{i}", it.request) for i, it in enumerate(items)]
-            )
-            while not await backend.batch_done(batch_id):
-                await asyncio.sleep(0.02)
-            return await backend.batch_results(batch_id)
-
-        results = asyncio.run(go())
+        results = batch_round_trip(backend, make_items(backend.config, 3))
     assert sorted(results) == ["c0", "c1", "c2"]
     assert all(r.text.startswith("<request_fully_accepted/>") for r in results.values())
 

@@ -9,7 +9,7 @@ import pytest
 from afdsl.ir import ModelConfig
 from afdsl.models.base import BackendError, make_backend
 from afdsl.testing import MockProvider
-from afdsl.testing.helpers import keyed_env, make_items
+from afdsl.testing.helpers import batch_round_trip, keyed_env, make_items
 
 __all__ = ["keyed_env"]  # a pytest fixture
 
@@ -78,17 +78,7 @@ def test_rate_limit_is_retryable(keyed_env):
 def test_batch_api_round_trip(keyed_env):
     with MockProvider(batch_delay=0.05) as server:
         backend = make_backend(ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url))
-        items = make_items(backend.config, 4)
-
-        async def go():
-            batch_id = await backend.submit_batch(
-                [(f"c{i}", it.request) for i, it in enumerate(items)]
-            )
-            while not await backend.batch_done(batch_id):
-                await asyncio.sleep(0.02)
-            return await backend.batch_results(batch_id)
-
-        results = asyncio.run(go())
+        results = batch_round_trip(backend, make_items(backend.config, 4))
     assert sorted(results) == ["c0", "c1", "c2", "c3"]
     assert all(r.output_tokens > 0 for r in results.values())
 
