@@ -123,7 +123,7 @@ def run_compile(args: argparse.Namespace) -> int:
     finally:
         if args.out:
             out.close()
-    sys.stderr.write(f"{n} prompts" + (f" written to {args.out}\n" if args.out else "\n"))
+    sys.stderr.write(plural(n, "prompt") + (f" written to {args.out}\n" if args.out else "\n"))
     return EXIT_OK
 
 
@@ -159,7 +159,8 @@ def run_diff(args: argparse.Namespace) -> int:
                 Diagnostic(
                     code="AFS201",
                     message=f"variant `{variant.name}` has no condition `{condition_name}`",
-                    hint="conditions: " + ", ".join(names),
+                    hint=suggest(condition_name, names, "conditions")
+                    or "conditions: " + ", ".join(names),
                 )
             ) from None
         query = experiment.queries[0]

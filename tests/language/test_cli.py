@@ -77,6 +77,10 @@ def test_diff_condition_and_unknown_variant(
     assert "+<is_free_tier_user>True</is_free_tier_user>" in out
     assert main(["diff", str(path), "mroe"]) == 2
     assert "did you mean `more`?" in capsys.readouterr().err
+    assert main(["diff", str(path), "more", "--condition", "deploymnt"]) == 2
+    err = capsys.readouterr().err
+    assert "variant `base` has no condition `deploymnt`" in err
+    assert "did you mean `deployment`?" in err
 
 
 def test_list_shows_variants_and_size(write: Write, capsys: pytest.CaptureFixture[str]) -> None:
@@ -100,3 +104,5 @@ def test_check_ok_line_counts_in_the_singular(
     assert main(["check", str(path)]) == 0
     out = capsys.readouterr().out
     assert "experiment `e`, 1 variant, " in out, out
+    assert main(["compile", str(path), "--out", str(path.with_suffix(".jsonl"))]) == 0
+    assert capsys.readouterr().err.startswith("2 prompts written to ")
