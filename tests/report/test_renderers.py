@@ -7,6 +7,7 @@ import io
 import json
 from html.parser import HTMLParser
 
+import pytest
 from rich.console import Console
 
 from afdsl.report import (
@@ -109,6 +110,19 @@ def test_validator_rejects_broken_documents(make_outcome):
     assert any("seed" in e for e in errors)
     assert any("maybe" in e for e in errors)
     assert any("gap_ci" in e for e in errors)
+
+
+def test_shipped_schema_agrees_with_a_reference_validator(make_outcome):
+    # `validate` is the project's own small validator; check the same verdicts with the
+    # reference implementation, so a bug in `validate` cannot hide a bad document.
+    jsonschema = pytest.importorskip("jsonschema")
+    reference = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
+    doc = build_document(make_outcome())
+    assert list(reference.iter_errors(doc)) == [] and validate(doc) == []
+    del doc["manifest"]["seed"]
+    doc["hypotheses"][0]["verdict"] = "maybe"
+    doc["variants"][0]["gap_ci"] = [0.1]
+    assert len(list(reference.iter_errors(doc))) >= 3 and len(validate(doc)) >= 3
 
 
 def test_json_writes_undefined_intervals_as_null(make_outcome):
