@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from afdsl.ir import Experiment
+from afdsl.run.scheduler import group_of
 from afdsl.run.types import items_from_prompts
 from afdsl.store import Store
 
@@ -30,10 +30,9 @@ def tally(experiment: Experiment, store: Store) -> list[StatusRow]:
     rows: dict[tuple[str, str], StatusRow] = {}
     statuses: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
     errors: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
-    kinds: dict[tuple[str, str], Counter[str]] = {}
     for item in items_from_prompts(expand(experiment), experiment):
         r = item.request
-        group = (r.model.spec, r.model.params_hash())
+        group = group_of(r.model)
         if group not in statuses:
             statuses[group] = store.statuses(*group)
             errors[group] = store.error_kinds(*group)  # one query per model, not per failure
@@ -42,18 +41,15 @@ def tally(experiment: Experiment, store: Store) -> list[StatusRow]:
             row = rows[(r.model.display, item.variant)] = StatusRow(
                 model=r.model.display, variant=item.variant, simulator=r.model.provider == "sim"
             )
-            kinds[(r.model.display, item.variant)] = Counter()
         status = statuses[group].get((r.prompt_hash, r.sample))
         if status == "ok":
             row.done += 1
         elif status == "error":
             row.failed += 1
             kind = errors[group].get((r.prompt_hash, r.sample), "other")
-            kinds[(row.model, row.variant)][kind] += 1
+            row.error_kinds[kind] = row.error_kinds.get(kind, 0) + 1
         else:
             row.missing += 1
-    for key, row in rows.items():
-        row.error_kinds = dict(kinds[key])
     return list(rows.values())
 
 

@@ -54,7 +54,6 @@ class Store:
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
         self._migrate()
-        self._lock_fd: int | None = None
 
     def _migrate(self) -> None:
         """Bring a store written by an older afdsl up to this schema, in place.
