@@ -92,10 +92,12 @@ def _replace(scenario: ir.Scenario, op: A.Replace, text_of: TextOf) -> ir.Scenar
     if not op.old.value:
         raise PerturbError("cannot replace the empty string", span=op.old.span)
     count = 0
+    searched: list[str] = []  # for the capitalisation hint: only where this replace looked
+    replacement = op.new.value if op.regex else op.new.value.replace("\\", "\\\\")
 
     def sub(text: str) -> str:
         nonlocal count
-        replacement = op.new.value if op.regex else op.new.value.replace("\\", "\\\\")
+        searched.append(text)
         try:
             new, n = pattern.subn(replacement, text)
         except (re.error, IndexError) as exc:
@@ -122,9 +124,8 @@ def _replace(scenario: ir.Scenario, op: A.Replace, text_of: TextOf) -> ir.Scenar
     if count == 0:
         where = f"section `{op.section.value}`" if op.section else "the scenario"
         lowered = op.old.value.lower()
-        texts = [s.text for s in scenario.sections] + [scenario.user_template]
         hint = None
-        if not op.regex and any(lowered in t.lower() for t in texts):
+        if not op.regex and any(lowered in t.lower() for t in searched):
             hint = "it matches if case is ignored: check the capitalisation"
         shown = op.old.value[:60].replace("\n", "\\n")
         raise PerturbError(f'"{shown}" matches no text in {where}', hint=hint, span=op.old.span)

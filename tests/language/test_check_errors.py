@@ -26,6 +26,13 @@ def test_replace_hint_on_wrong_capitalisation(write: Write) -> None:
     assert diag.hint is not None and "capitalisation" in diag.hint
 
 
+def test_capitalisation_hint_looks_only_where_the_replace_looked(write: Write) -> None:
+    # "anthropic" is in the intro (capitalised), not in the tiers section searched here.
+    diag = only_error(write(experiment('  variant v = replace "anthropic" with "X" in tiers')))
+    assert "matches no text in section `tiers`" in diag.message
+    assert diag.hint is None
+
+
 def test_operator_that_changes_nothing(write: Write) -> None:
     diag = only_error(write(experiment('  variant v = set training.cue = "True"')))
     assert at(diag) == (BODY, 15)
