@@ -24,7 +24,9 @@ from afdsl.report.outcome import RunInfo, SequentialInfo, TestOutcome
 from afdsl.store import default_store_path as default_store_path  # re-exported
 
 if TYPE_CHECKING:
+    from afdsl.classify.models import ClassifySummary
     from afdsl.run import RunOptions
+    from afdsl.run.types import RunSummary
 
 SIDECAR_SUFFIX = ".last-test.json"  # beside the store: what `afdsl report STORE` re-renders
 
@@ -56,7 +58,7 @@ def _with_models(experiment: Experiment, specs: list[str] | None) -> Experiment:
     return with_models(experiment, specs)
 
 
-def _run_info(rounds: list[tuple[Any, Any]]) -> RunInfo:
+def _run_info(rounds: list[tuple[RunSummary, ClassifySummary]]) -> RunInfo:
     """Sum the runner's and the classifier's summaries over rounds (judge cost included)."""
     info = RunInfo()
     for summary, classified in rounds:
@@ -65,10 +67,8 @@ def _run_info(rounds: list[tuple[Any, Any]]) -> RunInfo:
         info.sent += summary.sent
         info.succeeded += summary.succeeded
         info.failed += summary.failed
-        info.cost_usd += float(summary.cost_usd or 0.0)
-        info.cost_usd += float(getattr(classified, "judge_cost_usd", 0.0) or 0.0)
-        info.budget_exhausted |= bool(summary.budget_exhausted)
-        info.budget_exhausted |= bool(getattr(classified, "budget_exhausted", False))
+        info.cost_usd += summary.cost_usd + classified.judge_cost_usd
+        info.budget_exhausted |= summary.budget_exhausted or classified.budget_exhausted
     return info
 
 
@@ -133,7 +133,7 @@ def test_experiment(
         if not run_options.dry_run:  # a judge's missing key, before any model call is paid
             check_keys_before_test(experiment, store, prompts)
         plan = _rounds(experiment, options)
-        totals: list[tuple[Any, Any]] = []
+        totals: list[tuple[RunSummary, ClassifySummary]] = []
         problems: list[str] = []
         tests = _sequential_tests(experiment) if options.sequential else {}
         if options.sequential:  # one round runs everything through run_experiment, which prunes
@@ -157,7 +157,7 @@ def test_experiment(
             )
             spent += classified.judge_cost_usd
             totals.append((summary, classified))
-            if summary.budget_exhausted or getattr(classified, "budget_exhausted", False):
+            if summary.budget_exhausted or classified.budget_exhausted:
                 problems.append("the budget was reached; rerun with a higher --budget to continue")
                 break
             if tests and _all_decided(tests, gather(experiment, store, set(used)), experiment):
