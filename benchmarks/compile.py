@@ -62,7 +62,8 @@ def write_program(folder: Path) -> Path:
 
 
 def bare_loop(experiment) -> float:  # type: ignore[no-untyped-def]
-    """The floor: str.format + sha256 over the same texts, once per prompt."""
+    """The floor: str.format + sha256 once per distinct text (variant x condition x query,
+    as `expand` does: samples share a text) and one plain tuple per prompt."""
     texts = []
     for variant in experiment.variants:
         template = variant.scenario.user_template
@@ -70,11 +71,13 @@ def bare_loop(experiment) -> float:  # type: ignore[no-untyped-def]
         for condition in variant.scenario.conditions:
             texts.append((system, template, condition.slots))
     start = time.perf_counter()
+    prompts = []
     for system, template, slots in texts:
         for query in experiment.queries:
-            for _ in range(experiment.samples):
-                user = template.format(query=query.text, **slots)
-                hashlib.sha256((system + user).encode()).hexdigest()
+            user = template.format(query=query.text, **slots)
+            digest = hashlib.sha256((system + user).encode()).hexdigest()
+            for sample in range(experiment.samples):
+                prompts.append((query.id, sample, system, user, digest))
     return time.perf_counter() - start
 
 
