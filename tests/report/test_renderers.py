@@ -7,7 +7,6 @@ import io
 import json
 from html.parser import HTMLParser
 
-import pytest
 from rich.console import Console
 
 from afdsl.report import (
