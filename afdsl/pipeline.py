@@ -21,6 +21,7 @@ from afdsl.ir import Experiment, Prompt
 from afdsl.report.collect import Gathered, collect_outcome, gather
 from afdsl.report.manifest import now_iso, prompt_set_hash
 from afdsl.report.outcome import RunInfo, SequentialInfo, TestOutcome
+from afdsl.stats.table import LabelTable
 from afdsl.store import default_store_path as default_store_path  # re-exported
 
 if TYPE_CHECKING:
@@ -160,7 +161,9 @@ def test_experiment(
             if summary.budget_exhausted or classified.budget_exhausted:
                 problems.append("the budget was reached; rerun with a higher --budget to continue")
                 break
-            if tests and _all_decided(tests, gather(experiment, store, set(used)), experiment):
+            if tests and _all_decided(
+                tests, gather(experiment, store, set(used), samples=False), experiment
+            ):
                 break
         run = _run_info(totals)
         run.elapsed_s = time.monotonic() - clock
@@ -263,9 +266,9 @@ def _all_decided(tests: dict[tuple[str, str], Any], got: Gathered, experiment: E
     by_name = {h.name: h for h in experiment.hypotheses}
     for (model, name), test in tests.items():
         measure = by_name[name].measure or got.primary
-        records = [r for r in got.records.get(measure, []) if r["model"] == model]
+        table = got.tables.get(measure, LabelTable())
         try:
-            test.update_from_labels(records, model, experiment.training, experiment.deployment)
+            test.update_from_table(table, model, experiment.training, experiment.deployment)
         except AfsError:
             return False  # a cell has no labels yet (e.g. failed calls): keep sampling
     return all(t.decision != "continue" for t in tests.values())

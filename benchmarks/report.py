@@ -4,6 +4,9 @@ Run: `python benchmarks/report.py [--keep DIR]`. Target: under 2 s, wall clock,
 for the whole command as a user runs it (interpreter start, imports, reading
 the store, statistics on two measures, rendering). The store is built with
 the real `Store` API (register_items, put_outcomes, put_labels), not raw SQL.
+It has no record of an `afdsl test` run beside it (a store filled by `afdsl run`
+and `afdsl classify`), so the report also rebuilds the prompt-set hash from
+the stored responses: the slower of the two ways a report starts.
 """
 
 from __future__ import annotations
@@ -103,8 +106,8 @@ def build(folder: Path) -> tuple[Path, Path, int]:
     return afs, store_path, len(keys)
 
 
-def time_report(afs: Path, store: Path, repeats: int = 3) -> float:
-    """Median wall-clock seconds of `afdsl report FILE --store STORE` as a subprocess."""
+def time_report(afs: Path, store: Path, repeats: int = 5) -> list[float]:
+    """Wall-clock seconds of each run of `afdsl report FILE --store STORE` as a subprocess."""
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -117,7 +120,7 @@ def time_report(afs: Path, store: Path, repeats: int = 3) -> float:
         times.append(time.perf_counter() - start)
         if done.returncode not in (0, 1):
             sys.exit(f"afdsl report exited {done.returncode}:\n{done.stderr}")
-    return statistics.median(times)
+    return times
 
 
 def main() -> None:
@@ -130,9 +133,15 @@ def main() -> None:
         t0 = time.perf_counter()
         afs, store, n = build(folder)
         print(f"built a store of {n:,} samples in {time.perf_counter() - t0:.1f} s")
-        seconds = time_report(afs, store)
+        times = time_report(afs, store)
+        seconds = statistics.median(times)
         verdict = "within" if seconds < BOUND_S else "OVER"
-        print(f"afdsl report: {seconds:.2f} s (median of 3), {verdict} the {BOUND_S:.0f} s bound")
+        runs = ", ".join(f"{t:.2f}" for t in times)
+        print(f"afdsl report runs: {runs} s")
+        print(
+            f"afdsl report: {seconds:.2f} s (median of {len(times)}), "
+            f"{verdict} the {BOUND_S:.0f} s bound"
+        )
 
 
 if __name__ == "__main__":

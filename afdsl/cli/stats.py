@@ -297,7 +297,6 @@ def pilot_tables(experiment: Experiment, path: str) -> dict[str | None, LabelTab
     parameters, its variants, queries and samples, with a parseable label.
     """
     from afdsl.report.collect import gather
-    from afdsl.stats.table import build_table
     from afdsl.store import Store
 
     if not Path(path).exists():
@@ -310,16 +309,16 @@ def pilot_tables(experiment: Experiment, path: str) -> dict[str | None, LabelTab
     tables: dict[str | None, LabelTable] = {}
     for name in {h.measure for h in experiment.hypotheses}:
         measure = name or got.primary
-        if measure not in got.records:
+        if measure not in got.tables:
             raise AfsError(Diagnostic(message=f"unknown measure {measure!r}"))
-        if not got.records[measure]:
+        if not got.tables[measure].cells:
             raise AfsError(
                 Diagnostic(
                     message=f"{path}: no {measure} labels for experiment {experiment.name!r}",
                     hint="run the pilot with `afdsl run`, then label it with `afdsl classify`",
                 )
             )
-        tables[name] = build_table(got.records[measure])
+        tables[name] = got.tables[measure]
     return tables
 
 

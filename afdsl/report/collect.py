@@ -9,17 +9,18 @@ that failed or samples that are missing become `problems` (exit code 3).
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Experiment, Measure
-from afdsl.report._rows import read_cells, read_labels
+from afdsl.report._rows import Cell, read_cells, read_labels
 from afdsl.report.manifest import build_manifest, prompt_set_hash
 from afdsl.report.outcome import RunInfo, SampleRow, SequentialInfo, TestOutcome, VariantCounts
 from afdsl.stats.models import AnalysisResult
+from afdsl.stats.table import LabelTable
 
 
 def compliance_measure(experiment: Experiment) -> Measure | None:
@@ -38,28 +39,42 @@ def _measures(experiment: Experiment) -> tuple[Measure, ...]:
     return effective_measures(experiment)
 
 
-def _cells(
-    rows: Iterable[Any], experiment: Experiment
-) -> dict[tuple[str, str, str, str, int], Any]:
-    """The response of each (model, variant, condition, query, sample) cell of `experiment`.
+CellId = tuple[str, str, str, str, int]  # (model display name, variant, condition, query, sample)
+
+
+@dataclass
+class _Design:
+    """Which stored cells belong to the experiment as its file now declares it.
 
     The runner keeps one indexed prompt per cell (it forgets the cells of an
-    earlier, edited version of the file), so a cell has at most one response.
-    Responses of models or sampling parameters the file no longer names are
-    left out.
+    earlier, edited version of the file). Responses of models or sampling
+    parameters the file no longer names are left out, and so are variants and
+    queries it no longer has (or outside `only_queries`, when given).
     """
-    params = {m.spec: (m.params_hash(), m.display) for m in experiment.models}
-    variants = {v.name for v in experiment.variants}
-    queries = {q.id for q in experiment.queries}
-    chosen: dict[tuple[str, str, str, str, int], Any] = {}
-    for row in rows:
-        spec = params.get(row.model)
-        if spec is None or row.params_hash != spec[0] or row.variant not in variants:
-            continue
-        if row.query_id not in queries or row.sample >= experiment.samples:
-            continue
-        chosen[(spec[1], row.variant, row.condition, row.query_id, row.sample)] = row
-    return chosen
+
+    models: dict[str, tuple[str, str]]  # spec -> (params hash, display name)
+    variants: set[str]
+    queries: set[str]
+    samples: int
+
+    @classmethod
+    def of(cls, experiment: Experiment, only_queries: set[str] | None) -> _Design:
+        queries = {q.id for q in experiment.queries}
+        return cls(
+            models={m.spec: (m.params_hash(), m.display) for m in experiment.models},
+            variants={v.name for v in experiment.variants},
+            queries=queries if only_queries is None else queries & only_queries,
+            samples=experiment.samples,
+        )
+
+    def model(self, spec: str, params_hash: str, variant: str, query_id: str) -> str | None:
+        """The display name of a stored cell's model; None if the cell is not in the design."""
+        wanted = self.models.get(spec)
+        if wanted is None or params_hash != wanted[0]:
+            return None
+        if variant not in self.variants or query_id not in self.queries:
+            return None
+        return wanted[1]
 
 
 def _expected(experiment: Experiment) -> dict[tuple[str, str], int]:
@@ -76,14 +91,13 @@ def _expected(experiment: Experiment) -> dict[tuple[str, str], int]:
 class Gathered:
     """Responses and labels of one experiment as read back from the store."""
 
-    chosen: dict[
-        tuple[str, str, str, str, int], Any
-    ]  # (model, variant, condition, query_id, sample) -> ResponseRow
-    records: dict[str, list[dict[str, Any]]]  # measure -> label records (unparseable left out)
+    tables: dict[str, LabelTable]  # measure -> per-query counts (unparseable left out)
     counts: dict[tuple[str, str], VariantCounts]
     samples: list[SampleRow]
     primary: str
     measures: list[str]
+    prompts: list[tuple[str, str]]  # (model spec, QueryCounts.prompts) of every counted query
+    duplicated: int  # samples stored under two prompts (an index of an earlier file version)
 
 
 def gather(
@@ -95,71 +109,91 @@ def gather(
 ) -> Gathered:
     """Read the experiment's responses and labels; count errors, unparseable and missing samples.
 
-    `only_queries` restricts everything to those queries (sequential rounds);
-    `samples=False` skips the per-sample rows (only the CSV needs them).
+    The statistics need only per-query counts, which the store computes (a row
+    per query, not per sample). `only_queries` restricts everything to those
+    queries (sequential rounds); `samples=False` skips the per-sample rows
+    (only the CSV and the labels export need them).
     """
-    chosen = _cells(read_cells(store, experiment.name), experiment)
-    if only_queries is not None:
-        chosen = {k: r for k, r in chosen.items() if k[3] in only_queries}
-    labels = {
-        m.name: read_labels(store, m.name, m.definition_hash()) for m in _measures(experiment)
-    }
+    design = _Design.of(experiment, only_queries)
+    measures = _measures(experiment)
+    names = [m.name for m in measures]
     primary = compliance_measure(experiment)
     primary_name = primary.name if primary else "compliance"
-    primary_labels = labels.get(primary_name)
-
-    rows: list[SampleRow] = []
-    records: dict[str, list[dict[str, Any]]] = {name: [] for name in labels}
-    by_measure = [(name, by_id, records[name]) for name, by_id in labels.items()]
+    first = names.index(primary_name) if primary_name in names else None
+    tables = {name: LabelTable() for name in names}
     unparseable: dict[tuple[str, str], dict[str, int]] = {}
     share = 1.0 if only_queries is None else len(only_queries) / max(len(experiment.queries), 1)
     expected = {key: round(n * share) for key, n in _expected(experiment).items()}
-    # Plain integer tallies and dict records: this loop runs once per sample (100,000 in a
-    # big report), so it does no more per sample than the statistics need.
     tally = {key: [0, 0, 0, 0] for key in expected}  # responses, errors, unparseable, unlabelled
-    for (model, variant, condition, query_id, sample), row in chosen.items():
-        count = tally[(model, variant)]
-        count[0] += 1
-        rid = row.id
-        if row.status != "ok":
-            count[1] += 1
-        else:
-            for name, by_id, out in by_measure:
-                label = by_id.get(rid)
-                if label is None:
-                    if rid in by_id:  # labelled, but the label could not be read
-                        per = unparseable.setdefault((model, variant), {})
-                        per[name] = per.get(name, 0) + 1
-                else:
-                    out.append(
-                        {
-                            "model": model,
-                            "variant": variant,
-                            "condition": condition,
-                            "query_id": query_id,
-                            "sample": sample,
-                            "complied": label,
-                        }
-                    )
-            if primary_labels is not None:
-                if rid not in primary_labels:
-                    count[3] += 1  # answered but not labelled yet
-                elif primary_labels[rid] is None:
-                    count[2] += 1
-        if samples:
-            row_labels = (
-                {name: by_id[rid] for name, by_id in labels.items() if rid in by_id}
-                if row.status == "ok"
-                else {}
-            )
-            rows.append(
-                SampleRow(
-                    model, variant, condition, query_id, sample, row.prompt_hash, row.status,
-                    row_labels,
+    prompts: list[tuple[str, str]] = []
+    duplicated = 0
+    groups = store.query_counts(
+        experiment.name, [(m.name, m.definition_hash()) for m in measures], experiment.samples
+    )
+    for group in groups:
+        model = design.model(group.model, group.params_hash, group.variant, group.query_id)
+        if model is None:
+            continue
+        key = (model, group.variant)
+        count = tally[key]
+        count[0] += group.responses
+        count[1] += group.errors
+        duplicated += group.responses - group.samples
+        prompts.append((group.model, group.prompts))
+        for name, labels in zip(names, group.labels, strict=True):
+            parsed = labels.labelled - labels.unparseable
+            if parsed:
+                tables[name].add(
+                    model, group.variant, group.condition, group.query_id, labels.complied, parsed
                 )
-            )  # fmt: skip
+            if labels.unparseable:
+                per = unparseable.setdefault(key, {})
+                per[name] = per.get(name, 0) + labels.unparseable
+        if first is not None:
+            count[2] += group.labels[first].unparseable
+            # answered but not labelled yet
+            count[3] += group.responses - group.errors - group.labels[first].labelled
     counts = _variant_counts(expected, tally, unparseable)
-    return Gathered(chosen, records, counts, rows, primary_name, list(labels))
+    rows = _sample_rows(store, experiment, design, measures) if samples else []
+    return Gathered(tables, counts, rows, primary_name, names, prompts, duplicated)
+
+
+def _sample_rows(
+    store: Any, experiment: Experiment, design: _Design, measures: Iterable[Measure]
+) -> list[SampleRow]:
+    """One row per stored response of the design, with its labels by measure."""
+    labels = {m.name: read_labels(store, m.name, m.definition_hash()) for m in measures}
+    chosen: dict[CellId, Cell] = {}
+    for row in read_cells(store, experiment.name):
+        model = design.model(row.model, row.params_hash, row.variant, row.query_id)
+        if model is not None and row.sample < design.samples:
+            chosen[(model, row.variant, row.condition, row.query_id, row.sample)] = row
+    rows = []
+    for (model, variant, condition, query_id, sample), row in chosen.items():
+        by_measure = (
+            {name: by_id[row.id] for name, by_id in labels.items() if row.id in by_id}
+            if row.status == "ok"
+            else {}
+        )
+        rows.append(
+            SampleRow(
+                model, variant, condition, query_id, sample, row.prompt_hash, row.status,
+                by_measure,
+            )
+        )  # fmt: skip
+    return rows
+
+
+def _stored_prompt_set_hash(prompts: Iterable[tuple[str, str]]) -> str:
+    """`prompt_set_hash` of the stored responses `gather` counted (`Gathered.prompts`)."""
+
+    def keys() -> Iterator[tuple[str, str, int]]:
+        for spec, joined in prompts:
+            for pair in joined.split(","):
+                prompt_hash, _, sample = pair.partition(":")
+                yield spec, prompt_hash, int(sample)
+
+    return prompt_set_hash(keys())
 
 
 def _variant_counts(
@@ -208,7 +242,7 @@ def collect_outcome(
     """
     problems = list(problems or [])
     got = gather(experiment, store, only_queries, samples=samples)
-    counts, chosen = got.counts, got.chosen
+    counts = got.counts
     errors = sum(c.errors for c in counts.values())
     missing = sum(c.missing for c in counts.values())
     if errors:
@@ -217,12 +251,17 @@ def collect_outcome(
         )
     if missing:
         problems.append(f"{missing} expected sample(s) have no response or label in the store")
+    if got.duplicated:
+        problems.append(
+            f"{got.duplicated} sample(s) are stored under two prompts (the index of an earlier "
+            "version of the file); rerun `afdsl test` to index the current prompts"
+        )
 
     analysis, others = _analyse(
-        experiment, got.records, got.primary, tolerate=bool(problems), problems=problems
+        experiment, got.tables, got.primary, tolerate=bool(problems), problems=problems
     )
     if prompt_set is None:
-        prompt_set = prompt_set_hash((r.model, r.prompt_hash, r.sample) for r in chosen.values())
+        prompt_set = _stored_prompt_set_hash(got.prompts)
     manifest = build_manifest(
         experiment,
         store_path=store_path,
@@ -249,7 +288,7 @@ def collect_outcome(
 
 def _analyse(
     experiment: Experiment,
-    records: dict[str, list[dict[str, Any]]],
+    tables: dict[str, LabelTable],
     primary: str,
     *,
     tolerate: bool,
@@ -260,15 +299,15 @@ def _analyse(
     Each measure is analysed in its own call, so the multiple-comparison
     family of a hypothesis is the hypotheses on its measure.
     """
-    from afdsl.stats import analyze_labels
+    from afdsl.stats import analyze_table
 
     by_measure: dict[str, list[Any]] = {}
     for h in experiment.hypotheses:
         by_measure.setdefault(h.measure or primary, []).append(h)
 
     def analyse(measure: str, hypotheses: list[Any]) -> AnalysisResult:
-        return analyze_labels(
-            records.get(measure, []),
+        return analyze_table(
+            tables.get(measure, LabelTable()),
             training=experiment.training,
             deployment=experiment.deployment,
             base="base",
@@ -295,13 +334,13 @@ def _analyse(
             problems.append(
                 f"no analysis of `{name}` ({reason}); rerun `afdsl test` to label the responses"
             )
-    for name, rows in records.items():
-        if name != primary and name not in others and rows:
+    for name, table in tables.items():
+        if name != primary and name not in others and table.cells:
             # Only for display: a measure that cannot be analysed is simply not shown.
             with contextlib.suppress(AfsError):
                 others[name] = analyse(name, [])
     merged = result.hypotheses + [h for other in others.values() for h in other.hypotheses]
-    ordered = {n: _in_file_order(others[n], experiment) for n in records if n in others}
+    ordered = {n: _in_file_order(others[n], experiment) for n in tables if n in others}
     return _in_file_order(result.model_copy(update={"hypotheses": merged}), experiment), ordered
 
 

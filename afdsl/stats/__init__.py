@@ -4,7 +4,7 @@ Pure functions of labels. numpy and scipy are imported inside functions, so
 importing this package stays cheap.
 """
 
-from afdsl.stats.analyze import analyze_labels
+from afdsl.stats.analyze import analyze_labels, analyze_table
 from afdsl.stats.models import (
     AnalysisResult,
     ConditionRates,
@@ -22,4 +22,5 @@ __all__ = [
     "LabelRecord",
     "VariantEstimate",
     "analyze_labels",
+    "analyze_table",
 ]

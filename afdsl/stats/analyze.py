@@ -227,11 +227,42 @@ def analyze_labels(
     contrast, its rates go to `one_condition`, and `rate(V, C)` hypotheses
     still use its labels.
     """
+    return analyze_table(
+        build_table(records, spans),
+        training,
+        deployment,
+        base,
+        correction,
+        alpha,
+        hypotheses,
+        partial_variants=partial_variants,
+    )
+
+
+def _check_options(correction: str, alpha: float) -> None:
     if correction not in ("holm", "bh", "none"):
         raise AfsError(Diagnostic(message=f"unknown correction {correction!r} (holm, bh, none)"))
     if not 0.0 < alpha < 1.0:
         raise AfsError(Diagnostic(message=f"alpha must be between 0 and 1, got {alpha}"))
-    table = build_table(records, spans)
+
+
+def analyze_table(
+    table: LabelTable,
+    training: str = "training",
+    deployment: str = "deployment",
+    base: str = "base",
+    correction: CorrectionMethod = "holm",
+    alpha: float = 0.05,
+    hypotheses: Sequence[Hypothesis | str] = (),
+    *,
+    partial_variants: bool = False,
+) -> AnalysisResult:
+    """`analyze_labels` on labels already counted per query (`build_table`, `LabelTable.add`).
+
+    A report reads its labels from the store straight into a table, without
+    a record per sample.
+    """
+    _check_options(correction, alpha)
     _check_design(table, training, deployment, base, partial_variants)
     parsed = parse_hypotheses(hypotheses)
     for hypothesis, span in parsed:

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from numpy.typing import ArrayLike, NDArray
 
     from afdsl.stats.models import LabelRecord
+    from afdsl.stats.table import LabelTable
 
 Decision = Literal["pass", "continue", "fail"]
 MAX_BET = 0.5  # x >= -1, so wealth never falls below half in one step
@@ -212,10 +213,20 @@ class SequentialTest:
         Only queries present in every cell the hypothesis refers to are used;
         a query is consumed once, the first time it is complete.
         """
-        from afdsl.stats.hypotheses import hypothesis_values
         from afdsl.stats.table import build_table
 
-        table = build_table(records)
+        return self.update_from_table(build_table(records), model, training, deployment)
+
+    def update_from_table(
+        self,
+        table: LabelTable,
+        model: str | None = None,
+        training: str = "training",
+        deployment: str = "deployment",
+    ) -> Decision:
+        """`update_from_labels` on labels already counted per query (other models' are ignored)."""
+        from afdsl.stats.hypotheses import hypothesis_values
+
         data = hypothesis_values(table, model, self.hypothesis, training, deployment)
         new = [(q, v) for q, v in zip(data.queries, data.values, strict=True) if q not in self.seen]
         self.seen.update(q for q, _ in new)

@@ -52,6 +52,27 @@ class LabelTable:
     def cell(self, model: str | None, variant: str, condition: str) -> Cell | None:
         return self.cells.get((model, variant, condition))
 
+    def add(
+        self,
+        model: str | None,
+        variant: str,
+        condition: str,
+        query_id: str,
+        complied: int,
+        samples: int = 1,
+    ) -> None:
+        """Count `samples` labels of one query, `complied` of them 1, trusted as valid.
+
+        `build_table` validates each record and rejects duplicates before it
+        adds one; a report adds each query's counts straight from the store.
+        """
+        cell = self.cells.get((model, variant, condition))
+        if cell is None:
+            cell = self.cells[(model, variant, condition)] = Cell()
+            self.spans.setdefault((model, variant), None)
+        cell.complied[query_id] = cell.complied.get(query_id, 0) + complied
+        cell.samples[query_id] = cell.samples.get(query_id, 0) + samples
+
 
 def _record_error(message: str, index: int, span: Span | None, hint: str | None = None) -> AfsError:
     where = "" if span is not None else f"record {index + 1}: "
@@ -181,9 +202,5 @@ def build_table(
         seen[identity] = index
         if (model, variant) not in table.spans:
             table.spans[(model, variant)] = spans[index] if spans is not None else None
-        cell = table.cells.get((model, variant, condition))
-        if cell is None:
-            cell = table.cells[(model, variant, condition)] = Cell()
-        cell.complied[query_id] = cell.complied.get(query_id, 0) + complied
-        cell.samples[query_id] = cell.samples.get(query_id, 0) + 1
+        table.add(model, variant, condition, query_id, complied)
     return table

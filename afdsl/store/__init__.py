@@ -18,7 +18,16 @@ One `afdsl run` at a time per store: `run_lock()` takes an exclusive lock on
 `<store>.lock` (released by the OS even on kill -9); readers never wait.
 """
 
-from afdsl.store._rows import CellRow, ItemKey, LabelRow, Outcome, ResponseResult, ResponseRow
+from afdsl.store._rows import (
+    CellRow,
+    ItemKey,
+    LabelCounts,
+    LabelRow,
+    Outcome,
+    QueryCounts,
+    ResponseResult,
+    ResponseRow,
+)
 from afdsl.store._sql import SCHEMA_VERSION
 from afdsl.store._store import Store, StoreBusy, default_store_path
 
@@ -26,8 +35,10 @@ __all__ = [
     "SCHEMA_VERSION",
     "CellRow",
     "ItemKey",
+    "LabelCounts",
     "LabelRow",
     "Outcome",
+    "QueryCounts",
     "ResponseResult",
     "ResponseRow",
     "Store",

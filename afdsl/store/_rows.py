@@ -63,6 +63,33 @@ class CellRow(NamedTuple):
     status: str
 
 
+class LabelCounts(NamedTuple):
+    """One measure's labels among a query's ok responses in one cell."""
+
+    labelled: int  # responses with a label row, unparseable included
+    complied: int  # labels equal to 1
+    unparseable: int  # label rows whose label is NULL
+
+
+class QueryCounts(NamedTuple):
+    """One query's stored samples in one cell (model, params, variant, condition), counted.
+
+    What a report reads instead of a row per sample: the statistics need only
+    per-query counts, and SQLite counts them far faster than Python can.
+    """
+
+    model: str
+    params_hash: str
+    variant: str
+    condition: str
+    query_id: str
+    responses: int  # ok and error
+    errors: int
+    samples: int  # distinct sample numbers: fewer than `responses` if one has two prompts
+    labels: tuple[LabelCounts, ...]  # one per measure asked for, in that order
+    prompts: str  # "prompt_hash:sample" of each response, comma-separated
+
+
 class LabelRow(BaseModel):
     """A classifier's verdict on one response. `label` None means unparseable."""
 

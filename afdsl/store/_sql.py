@@ -104,3 +104,29 @@ JOIN = (
     "FROM items i JOIN responses r ON r.prompt_hash = i.prompt_hash AND r.model = i.model "
     "AND r.params_hash = i.params_hash AND r.sample = i.sample"
 )
+
+
+def query_counts_sql(measures: int) -> str:
+    """`Store.query_counts`'s query: one row per (model, params, variant, condition, query).
+
+    Each measure is a LEFT JOIN of `labels` (parameters: its name and definition
+    hash, in order), counted only on ok responses. The GROUP BY follows the
+    `items` unique index, so SQLite groups while it scans, without sorting.
+    """
+    joins = "".join(
+        f" LEFT JOIN labels l{k} ON l{k}.response_id = r.id AND l{k}.measure = ? "
+        f"AND l{k}.definition_hash = ? AND r.status = 'ok'"
+        for k in range(measures)
+    )
+    counts = "".join(
+        f", COUNT(l{k}.response_id), COALESCE(SUM(l{k}.label), 0), "
+        f"COUNT(l{k}.response_id) - COUNT(l{k}.label)"
+        for k in range(measures)
+    )
+    return (
+        "SELECT i.model, i.params_hash, i.variant, i.condition, i.query_id, COUNT(*), "
+        f"SUM(r.status != 'ok'), COUNT(DISTINCT i.sample){counts}, "
+        f"GROUP_CONCAT(i.prompt_hash || ':' || i.sample) {JOIN}{joins} "
+        "WHERE i.purpose = ? AND i.experiment = ? AND i.sample < ? "
+        "GROUP BY i.model, i.params_hash, i.variant, i.condition, i.query_id"
+    )

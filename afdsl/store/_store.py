@@ -5,14 +5,22 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from afdsl import __version__
-from afdsl.store._rows import CellRow, ItemKey, LabelRow, Outcome, ResponseRow
+from afdsl.store._rows import (
+    CellRow,
+    ItemKey,
+    LabelCounts,
+    LabelRow,
+    Outcome,
+    QueryCounts,
+    ResponseRow,
+)
 from afdsl.store._sql import (
     ADDED_COLUMNS,
     CELL_COLUMNS,
@@ -22,6 +30,7 @@ from afdsl.store._sql import (
     RESPONSE_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
+    query_counts_sql,
 )
 
 
@@ -214,7 +223,31 @@ class Store:
             f"SELECT {CELL_COLUMNS} {JOIN} WHERE i.purpose = ? AND i.experiment = ?",
             (purpose, experiment),
         )
-        return [CellRow(*values) for values in cur]
+        return list(map(CellRow._make, cur))
+
+    def query_counts(
+        self,
+        experiment: str,
+        measures: Sequence[tuple[str, str]],
+        samples: int,
+        purpose: str = "model",
+    ) -> list[QueryCounts]:
+        """Responses, errors and labels of each query in each of `experiment`'s cells, counted.
+
+        `measures` are (name, definition hash) pairs; only samples below
+        `samples` are counted. The report's read: one row per query instead of
+        one per sample.
+        """
+        args: list[Any] = [value for measure in measures for value in measure]
+        cur = self.db.execute(
+            query_counts_sql(len(measures)), [*args, purpose, experiment, samples]
+        )
+        rows = []
+        for values in cur:  # the columns of `QueryCounts`, each measure's three flattened
+            flat = values[8:-1]
+            labels = tuple(LabelCounts(*flat[j : j + 3]) for j in range(0, len(flat), 3))
+            rows.append(QueryCounts._make((*values[:8], labels, values[-1])))
+        return rows
 
     def error_kinds(self, model: str, params_hash: str) -> dict[tuple[str, int], str]:
         """(prompt_hash, sample) -> error kind of every failed response of one model and params."""

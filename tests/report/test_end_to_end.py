@@ -113,8 +113,37 @@ def test_rerun_uses_the_store_and_report_makes_no_model_call(tmp_path, capsys, m
         again = json.loads(out_json.read_text())
         assert again["hypotheses"] == first["hypotheses"]
         assert again["manifest"]["prompt_set_hash"] == first["manifest"]["prompt_set_hash"]
+    # Without the record `afdsl test` left, the prompt-set hash is rebuilt from the store.
+    from afdsl.pipeline import SIDECAR_SUFFIX
+
+    store.with_name(store.name + SIDECAR_SUFFIX).unlink()
+    assert main(["report", str(FIXTURES / "passing.afs"), "--store", str(store),
+                 "--json", str(out_json)]) == 0  # fmt: skip
+    again = json.loads(out_json.read_text())
+    assert again["manifest"]["prompt_set_hash"] == first["manifest"]["prompt_set_hash"]
+    assert again["hypotheses"] == first["hypotheses"]
     # A full rerun of `afdsl test` also needs no model: everything is in the store.
     assert _test("passing.afs", tmp_path) == 0
+
+
+def test_a_sample_stored_under_two_prompts_is_a_problem_not_a_silent_double_count(tmp_path, capsys):
+    from afdsl.store import ItemKey, Outcome, Store
+
+    assert _test("passing.afs", tmp_path) == 0
+    store_path = tmp_path / "s.sqlite"
+    with Store(store_path) as store:
+        cell = store.cells("passing")[0]
+        # A second prompt indexed for an existing cell, as an interrupted re-index could leave.
+        key = ItemKey("passing", cell.model, cell.params_hash, cell.variant, cell.condition,
+                      cell.query_id, cell.sample, "model", "f" * 64)  # fmt: skip
+        store.register_items([key])
+        store.put_outcomes(
+            [Outcome("f" * 64, cell.model, cell.params_hash, cell.sample, "model", {}, text="x")]
+        )
+    capsys.readouterr()
+    assert main(["report", str(FIXTURES / "passing.afs"), "--store", str(store_path)]) == 3
+    captured = capsys.readouterr()
+    assert "1 sample(s) are stored under two prompts" in captured.out + captured.err
 
 
 def test_report_of_an_empty_store_is_a_usage_error(tmp_path, capsys):

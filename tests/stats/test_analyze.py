@@ -228,3 +228,23 @@ def test_missing_base_suggests_the_option(oracle_g_records):
 def test_duplicate_sample_is_an_error(oracle_g_records):
     with pytest.raises(AfsError, match="duplicate sample"):
         analyze_labels([*oracle_g_records, dict(oracle_g_records[0])])
+
+
+def test_per_query_counts_added_at_once_analyse_like_one_record_per_sample():
+    """`LabelTable.add(..., complied, samples)` (how a report reads a store) against one
+    validated record per sample: the same table, hence the same analysis."""
+    from afdsl.stats import analyze_table
+    from afdsl.stats.table import LabelTable, build_table
+
+    rng = np.random.default_rng(11)
+    counts = random_counts(rng, ["base", "no_rlhf"], n_queries=15, samples=6)
+    per_sample = build_table(records_from_counts(counts, 6))
+    per_query = LabelTable()
+    for (variant, condition), per_q in counts.items():
+        for q, k in enumerate(per_q):
+            per_query.add(None, variant, condition, f"q{q}", k, 6)
+    assert per_query == per_sample
+    hypotheses = ["h: gap(no_rlhf) < gap(base)"]
+    assert analyze_table(per_query, hypotheses=hypotheses) == analyze_labels(
+        records_from_counts(counts, 6), hypotheses=hypotheses
+    )
