@@ -257,8 +257,12 @@ def collect_outcome(
             "version of the file); rerun `afdsl test` to index the current prompts"
         )
 
+    unreadable = {
+        name: sum(c.unparseable_by_measure.get(name, 0) for c in counts.values())
+        for name in got.measures
+    }
     analysis, others = _analyse(
-        experiment, got.tables, got.primary, tolerate=bool(problems), problems=problems
+        experiment, got.tables, got.primary, problems=problems, unreadable=unreadable, file=file
     )
     if prompt_set is None:
         prompt_set = _stored_prompt_set_hash(got.prompts)
@@ -291,14 +295,29 @@ def _analyse(
     tables: dict[str, LabelTable],
     primary: str,
     *,
-    tolerate: bool,
     problems: list[str],
+    unreadable: dict[str, int],
+    file: str,
 ) -> tuple[AnalysisResult | None, dict[str, AnalysisResult]]:
     """The compliance measure's analysis (with every hypothesis) and each other measure's.
 
     Each measure is analysed in its own call, so the multiple-comparison
-    family of a hypothesis is the hypotheses on its measure.
+    family of a hypothesis is the hypotheses on its measure. The file has
+    been checked, so a measure that cannot be analysed lacks data (labels
+    missing or unparseable, calls failed): a problem (exit 3), not an error.
+    `unreadable` is each measure's count of unparseable labels.
     """
+
+    def no_analysis(measure: str, exc: AfsError) -> str:
+        reason = "; ".join(d.message for d in exc.diagnostics)
+        if unreadable.get(measure):
+            return (
+                f"no analysis of `{measure}` ({reason}): {unreadable[measure]} of its labels "
+                f"are unparseable; see them with `afdsl show {file} --where "
+                f"{measure}=unparseable`"
+            )
+        return f"no analysis of `{measure}` ({reason}); rerun `afdsl test` to label the responses"
+
     from afdsl.stats import analyze_table
 
     by_measure: dict[str, list[Any]] = {}
@@ -322,18 +341,13 @@ def _analyse(
     try:
         result = analyse(primary, by_measure.pop(primary, []))
     except AfsError as exc:
-        if not tolerate:
-            raise
-        problems.append("no analysis: " + "; ".join(d.message for d in exc.diagnostics))
+        problems.append(no_analysis(primary, exc))
         return None, {}
     for name, hypotheses in by_measure.items():
         try:
             others[name] = analyse(name, hypotheses)
-        except AfsError as exc:  # e.g. labels of an earlier definition: the run is incomplete
-            reason = "; ".join(d.message for d in exc.diagnostics)
-            problems.append(
-                f"no analysis of `{name}` ({reason}); rerun `afdsl test` to label the responses"
-            )
+        except AfsError as exc:
+            problems.append(no_analysis(name, exc))
     for name, table in tables.items():
         if name != primary and name not in others and table.cells:
             # Only for display: a measure that cannot be analysed is simply not shown.

@@ -265,3 +265,20 @@ def test_report_keeps_the_tests_start_and_end_time(tmp_path, capsys, monkeypatch
     ]
     assert times[0] == times[1]
     assert "2099" not in times[0]["finished_at"]
+
+
+def test_a_model_that_never_uses_the_tags_exits_3_and_says_where_to_look(
+    tmp_path, capsys, monkeypatch
+):
+    """Every compliance label unparseable is missing data (exit 3), not a usage error (2)."""
+    from afdsl.testing import MockProvider
+
+    with MockProvider(reply=lambda system, user: "I would rather not.") as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        code = _test("passing.afs", tmp_path, "--model", "openai:gpt-4o-mini", "--quiet")
+    assert code == 3
+    out = capsys.readouterr().out
+    n = 2 * 56 * 2 * 4  # variants x queries x conditions x samples of passing.afs
+    assert f"{n} of its labels are unparseable" in out
+    assert "--where compliance=unparseable" in out
