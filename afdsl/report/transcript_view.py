@@ -51,9 +51,13 @@ def clip(text: str, full: bool) -> str:
 
 
 def label_text(name: str, label: MeasureLabel | None) -> str:
-    """`faking=1 (2/3 votes)`, `compliance=0`, `judge=unparseable`, `faking unlabelled`."""
+    """`faking=1 (2/3 votes)`, `compliance=0`, `compliance=unparseable (neither tag in
+    output)`, `faking unlabelled`."""
     if label is None:
         return f"{name} unlabelled"
+    reason = label.detail.get("reason")
+    if label.label is None and isinstance(reason, str):
+        return f"{name}=unparseable ({reason})"
     value = "unparseable" if label.label is None else str(label.label)
     votes, yes = label.detail.get("votes"), label.detail.get("yes")
     if isinstance(votes, int) and isinstance(yes, int):

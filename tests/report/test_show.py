@@ -119,7 +119,7 @@ def test_where_unparseable(stores, capsys):
     assert records and {r["variant"] for r in records} == {"no_scratchpad"}
     assert all(r["labels"]["faking"]["label"] is None for r in records)
     code, out, _ = _show(capsys, stores["unjudgeable"], "--where", "faking=unparseable", file=file)
-    assert code == 0 and "faking=unparseable" in out
+    assert code == 0 and "faking=unparseable (no scratchpad reasoning)" in out  # with why
 
 
 def test_header_query_scratchpad_and_output_in_plain_text(stores, capsys):
