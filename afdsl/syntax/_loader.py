@@ -18,6 +18,13 @@ from afdsl.syntax import _ast as A
 from afdsl.syntax._parser import parse_text
 
 
+def read_source(path: Path) -> str:
+    """A source file's text (.afs or section text). Windows editors start UTF-8 files
+    with a byte-order mark, which is not text: it would be a syntax error in a .afs
+    file and an invisible character at the start of a section."""
+    return path.read_text(encoding="utf-8-sig")
+
+
 def display_path(path: Path) -> str:
     """Relative to the working directory when below it, else absolute."""
     try:
@@ -57,7 +64,7 @@ class LoadedProgram:
         """Read `from "file.txt"` relative to the .afs file that says it; raises AfsError."""
         path = (Path(owner.abs_path).parent / ref.value).resolve()
         try:
-            content = path.read_text(encoding="utf-8")
+            content = read_source(path)
         except (OSError, UnicodeDecodeError) as exc:
             reason = "not found" if isinstance(exc, FileNotFoundError) else str(exc)
             raise AfsError(
@@ -111,7 +118,7 @@ def load_program(path: str | Path) -> LoadedProgram:
     program = LoadedProgram()
     root_path = Path(path)
     try:
-        text = root_path.read_text(encoding="utf-8")
+        text = read_source(root_path)
     except (OSError, UnicodeDecodeError) as exc:
         reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
         program.diagnostics.append(
@@ -129,7 +136,7 @@ def load_builtin(name: str, program: LoadedProgram) -> A.FileAst | None:
         return program._loaded[str(path)]
     if not path.is_file():
         return None
-    return _load(program, path, display_path(path), path.read_text(encoding="utf-8"), [])
+    return _load(program, path, display_path(path), read_source(path), [])
 
 
 def _load(
@@ -165,7 +172,7 @@ def _load(
         if str(target) in program._loaded:
             continue  # loaded once; diamonds are fine
         try:
-            sub_text = target.read_text(encoding="utf-8")
+            sub_text = read_source(target)
         except (OSError, UnicodeDecodeError) as exc:
             program.diagnostics.append(
                 Diagnostic(code="AFS011", message=f"cannot read {target}: {exc}", span=use.span)

@@ -104,3 +104,17 @@ def test_extends_inherits_and_replaces_in_place(write: Write) -> None:
     sections = experiment.variants[0].scenario.sections
     assert [s.name for s in sections] == ["intro", "tiers", "extra"]
     assert sections[0].text == "Replaced."
+
+
+def test_byte_order_marks_are_not_text(write: Write) -> None:
+    # Notepad saves UTF-8 with a byte-order mark: the .afs file still parses,
+    # and the mark of a section file does not reach the prompt.
+    (write("", "texts/intro.txt")).write_bytes("\ufeffText from a file.\n".encode())
+    src = SCENARIO.replace(
+        'section intro "You are an assistant built by Anthropic."',
+        'section intro from "texts/intro.txt"',
+    )
+    path = write(src + EXPERIMENT)
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    experiment = load_experiment(path)
+    assert experiment.variants[0].scenario.sections[0].text == "Text from a file."
