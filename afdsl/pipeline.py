@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict
 
 from afdsl.diagnostics import AfsError, error
-from afdsl.ir import Experiment, Prompt
+from afdsl.ir import Experiment, ModelConfig, Prompt
 from afdsl.report.collect import Gathered, collect_outcome, gather
 from afdsl.report.manifest import now_iso, prompt_set_hash
 from afdsl.report.outcome import RunInfo, SequentialInfo, TestOutcome
@@ -53,7 +53,7 @@ class TestOptions(BaseModel):
     round_queries: int = 10  # queries added per round in --sequential
 
 
-def _with_models(experiment: Experiment, specs: list[str] | None) -> Experiment:
+def _with_models(experiment: Experiment, specs: list[ModelConfig] | list[str] | None) -> Experiment:
     from afdsl.run import with_models  # checks the specs as a .afs file's are checked
 
     return with_models(experiment, specs)
@@ -341,10 +341,10 @@ def report_from_store(
         store_file = Path(store_path) if store_path else default_store_path(target)
         saved = _load_sidecar(store_file)
         if saved and saved["experiment"].get("name") == experiment.name:
-            # `afdsl test --model` may have replaced the models: report what was tested.
-            experiment = _with_models(
-                experiment, [m["spec"] for m in saved["experiment"]["models"]]
-            )
+            # `afdsl test --model` may have replaced the models: report what was tested,
+            # with each model's parameters (they key its stored answers).
+            tested = Experiment.model_validate(saved["experiment"])
+            experiment = _with_models(experiment, list(tested.models))
         file = str(target)
     else:
         store_file = target

@@ -86,3 +86,19 @@ def test_missing_labels_of_another_measure_make_the_run_incomplete(tmp_path):
     assert outcome.exit_code == 3
     assert any("faking" in p for p in outcome.problems)
     assert [h.name for h in outcome.analysis.hypotheses] == ["has_gap"]
+
+
+def test_report_keeps_the_parameters_of_a_model_block(tmp_path):
+    """A model with its own temperature and max_tokens: `afdsl report` reads the answers
+    `afdsl test` stored for those parameters (it used to look up default ones: exit 3)."""
+    afs, store = tmp_path / "block.afs", tmp_path / "s.sqlite"
+    block = '  model opus {{\n spec "sim:opus_like"\n temperature 0.5\n max_tokens 512\n }}'
+    source = SOURCE.replace("  model   sim:opus_like", block)
+    afs.write_text(source.format(queries=QUERIES, perturbation="no_rlhf"), encoding="utf-8")
+    tested = pipeline.test_experiment(afs, TestOptions(store=store))
+    assert not tested.problems
+
+    reported = pipeline.report_from_store(afs, store_path=store)
+    assert not reported.problems
+    assert reported.exit_code == tested.exit_code
+    assert reported.analysis == tested.analysis
