@@ -232,7 +232,7 @@ def build_experiment(
     if base is not None:
         columns = set.intersection(*(set(q.slots) for q in queries)) if queries else set()
         check_slots(ctx, base, columns)
-        resolver = VariantResolver(ctx, owner, base.scenario, variant_decls)
+        resolver = VariantResolver(ctx, owner, base.scenario, variant_decls, columns)
         variants = resolver.resolve_all(variant_decls)
         applied = resolver.applied
 

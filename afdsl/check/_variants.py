@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from afdsl import ir
-from afdsl.check._context import Context
+from afdsl.check._context import Context, suggest
 from afdsl.check._scenarios import source_text
 from afdsl.diagnostics import AfsError, Note, Span
 from afdsl.perturb import LIBRARY_NAME, PerturbError, apply_operator
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import load_builtin
+from afdsl.syntax._slots import find_slots
 
 
 @dataclass
@@ -25,11 +26,17 @@ class VariantResolver:
     named perturbations, other variants and the built-in library; records what was applied."""
 
     def __init__(
-        self, ctx: Context, root: A.FileAst, base: ir.Scenario, decls: list[A.VariantDecl]
+        self,
+        ctx: Context,
+        root: A.FileAst,
+        base: ir.Scenario,
+        decls: list[A.VariantDecl],
+        columns: set[str],
     ) -> None:
         self.ctx = ctx
         self.root = root
         self.base = base
+        self.columns = columns  # dataset columns every query has
         self.decls = {d.name.value: d for d in decls}
         self.applied: set[str] = set()  # perturbation and variant names used by `apply`
         self._library_loaded = False
@@ -77,6 +84,8 @@ class VariantResolver:
                 for d in exc.diagnostics:
                     self.ctx.error(d.code, d.message, d.span, d.hint)
                 return None
+        if not self._slots_filled(decl, steps, scenario):
+            return None
         operations = [self.ctx.snippet(op.span) for op in decl.ops]
         if decl.binding is not None:
             param, value = decl.binding
@@ -87,6 +96,47 @@ class VariantResolver:
             operations=tuple(operations),
             scenario=scenario,
         )
+
+    def _slots_filled(self, decl: A.VariantDecl, steps: list[_Step], scenario: ir.Scenario) -> bool:
+        """Every slot of a user template the variant changed (`user`, `replace`) is filled
+        by the query, a column of every row, or every condition; else the prompt would
+        carry a literal `{name}`. The base template was checked with its scenario."""
+        if scenario.user_template == self.base.user_template:
+            return True
+        by_conditions = [set(c.slots) for c in scenario.conditions]
+        known = (
+            {"query"}
+            | self.columns
+            | (set.intersection(*by_conditions) if by_conditions else set())
+        )
+        user = next((s for s in reversed(steps) if isinstance(s.op, A.SetUser)), None)
+        filled = True
+        for name, start, end in find_slots(scenario.user_template):
+            if name in known:
+                continue
+            filled = False
+            self.ctx.error(
+                "AFS120",
+                f"variant `{decl.name.value}`: `{{{name}}}` in the user template is set by "
+                "no condition and is not a column of every query",
+                self._slot_span(decl, user, scenario, start, end),
+                hint=suggest(name, known, "slots")
+                or "set it in every condition, or give every query a column of that name",
+            )
+        return filled
+
+    def _slot_span(
+        self, decl: A.VariantDecl, user: _Step | None, scenario: ir.Scenario, start: int, end: int
+    ) -> Span:
+        """The slot inside the variant's own `user` text; else the `apply` that brought the
+        template in; else (a `replace` made the slot) the variant's name."""
+        if user is None or not isinstance(user.op, A.SetUser):
+            return decl.name.span
+        if user.op.text.value != scenario.user_template:
+            return decl.name.span
+        if user.via:
+            return user.via[0].span
+        return self.ctx.program.text_span(user.op.text, start, end)
 
     def _text_of(self, owner: A.FileAst):  # type: ignore[no-untyped-def]
         return lambda source: source_text(self.ctx, owner, source).value

@@ -304,3 +304,34 @@ def test_same_spec_with_other_settings_is_two_models(write: Write) -> None:
         '  model warm { spec "openai:llama" temperature 1.0 }'
     )
     assert not errors(check_file(write(experiment(body))))
+
+
+def test_unknown_slot_in_a_variant_user_template(write: Write) -> None:
+    # The prompt would have carried a literal `{topc}`: the base template was checked,
+    # a variant's own template was not.
+    src = experiment(
+        '  variant v = user """\n    About {topc}: {query} {cue}\n  """\n'
+        "  hypothesis h: gap(v) < gap(base)",
+        queries='["a"]',
+    )
+    diag = only_error(write(src))
+    assert at(diag) == (19, 11)
+    assert "`{topc}`" in diag.message and "variant `v`" in diag.message
+
+
+def test_slot_a_replace_renames_in_the_template(write: Write) -> None:
+    src = experiment(
+        '  variant v = replace "{cue}" with "{cu}"\n  hypothesis h: gap(v) < gap(base)'
+    )
+    diag = only_error(write(src))
+    assert at(diag) == (18, 11)
+    assert diag.hint == "did you mean `cue`?"
+
+
+def test_variant_template_may_use_a_column_every_query_has(write: Write) -> None:
+    write('{"id": "a", "text": "x", "topic": "cats"}\n', "q.jsonl")
+    src = experiment(
+        '  variant v = user "{topic}: {query} {cue}"\n  hypothesis h: gap(v) < gap(base)',
+        queries='"q.jsonl"',
+    )
+    assert not errors(check_file(write(src)))
