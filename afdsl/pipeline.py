@@ -334,6 +334,7 @@ def report_from_store(
     from afdsl.store import Store
 
     target = Path(target)
+    problems: list[str] = []
     if target.suffix == ".afs":
         from afdsl.check import load_experiment
 
@@ -345,6 +346,12 @@ def report_from_store(
             # with each model's parameters (they key its stored answers).
             tested = Experiment.model_validate(saved["experiment"])
             experiment = _with_models(experiment, list(tested.models))
+            if _asks_other_prompts(experiment, tested):
+                problems.append(
+                    f"{target} changed since the last `afdsl test` ({saved['finished_at']}): "
+                    "the stored answers may be to the earlier version's prompts (and seed); "
+                    f"rerun `afdsl test {target}` to bring the store up to date"
+                )
         file = str(target)
     else:
         store_file = target
@@ -384,6 +391,7 @@ def report_from_store(
             sequential=SequentialInfo.model_validate(last["sequential"])
             if last.get("sequential")
             else None,
+            problems=problems,
             only_queries=set(used) if used is not None else None,
             samples=samples,
         )
@@ -392,6 +400,19 @@ def report_from_store(
     # A sequential run's verdicts come from its e-processes, which the store cannot replay.
     verdicts = {(m, n): (v, e) for m, n, v, e in last.get("verdicts") or []}
     return _apply_sequential(outcome, verdicts)
+
+
+# What decides which answers the store holds for a cell. The store keeps the cells of the
+# last run's version (samples, measures and hypotheses may change: fewer samples are a
+# subset, a changed measure shows as missing labels, hypotheses are re-tested).
+_PROMPT_FIELDS = {
+    "base_scenario", "models", "queries", "seed", "variants", "training", "deployment"
+}  # fmt: skip
+
+
+def _asks_other_prompts(current: Experiment, tested: Experiment) -> bool:
+    """True when the file now compiles to other requests than the ones last tested."""
+    return current.model_dump(include=_PROMPT_FIELDS) != tested.model_dump(include=_PROMPT_FIELDS)
 
 
 def _load_sidecar(store_path: Path) -> dict[str, Any] | None:

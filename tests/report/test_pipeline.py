@@ -102,3 +102,17 @@ def test_report_keeps_the_parameters_of_a_model_block(tmp_path):
     assert not reported.problems
     assert reported.exit_code == tested.exit_code
     assert reported.analysis == tested.analysis
+
+
+def test_report_says_when_the_file_changed_since_the_test(tmp_path):
+    """The index still points at the tested prompts: after an edit of what is sent, the
+    report must not present those answers as the new file's (it did, exit 0)."""
+    afs, store = tmp_path / "edited.afs", tmp_path / "s.sqlite"
+    pipeline.test_experiment(_write(afs, "no_rlhf"), TestOptions(store=store))
+    afs.write_text(afs.read_text().replace("has_gap: gap(base) > 0", "has_gap: gap(base) > 0.01"))
+    assert not pipeline.report_from_store(afs, store_path=store).problems  # re-tested, same data
+
+    afs.write_text(afs.read_text().replace("seed    3", "seed    4"))
+    outcome = pipeline.report_from_store(afs, store_path=store)
+    assert outcome.exit_code == 3
+    assert any("changed since the last `afdsl test`" in p for p in outcome.problems)
