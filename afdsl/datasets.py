@@ -42,8 +42,17 @@ def _rows_jsonl(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
     return rows
 
 
+def _delimiter(text: str) -> str:
+    """`,` unless the header row has none but has `;` or a tab: spreadsheets set to a
+    locale whose decimal mark is a comma export CSV with `;` between cells."""
+    header = text.split("\n", 1)[0]
+    if "," in header:
+        return ","
+    return next((d for d in (";", "\t") if d in header), ",")
+
+
 def _rows_csv(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
-    reader = csv.DictReader(text.splitlines())
+    reader = csv.DictReader(text.splitlines(), delimiter=_delimiter(text))
     rows: list[tuple[int, dict[str, object]]] = []
     try:
         for row in reader:
@@ -95,7 +104,9 @@ def read_queries(
         if row[text_field] is None or not _as_text(row[text_field]).strip():
             raise AfsError(_error(shown, line, f"the `{text_field}` field is empty"))
         if id_field in row:
-            qid = _as_text(row[id_field])
+            qid = "" if row[id_field] is None else _as_text(row[id_field]).strip()
+            if not qid:
+                raise AfsError(_error(shown, line, f"the `{id_field}` field is empty"))
         elif id_required:
             raise AfsError(_missing_field(shown, line, row, id_field, "id"))
         else:

@@ -183,3 +183,25 @@ def test_sample_larger_than_the_dataset_warns(tmp_path: Path) -> None:
     assert not [d for d in result.diagnostics if d.is_error]
     [warning] = [d for d in result.diagnostics if "sample 5" in d.message]
     assert "(2)" in warning.message
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_csv_with_semicolons_or_tabs_between_cells(tmp_path: Path, sep: str) -> None:
+    # A spreadsheet in a comma-decimal locale exports `;`: the header read as one
+    # column named `id;text` and every row failed with "no `text` field".
+    path = tmp_path / "q.csv"
+    path.write_text(f"id{sep}text\na{sep}Say, hi\n", encoding="utf-8")
+    [query] = read_queries(path)
+    assert (query.id, query.text) == ("a", "Say, hi")
+
+
+@pytest.mark.parametrize("row", ['{"id": null, "text": "x"}', '{"id": " ", "text": "x"}'])
+def test_empty_id_is_an_error_at_its_line(tmp_path: Path, row: str) -> None:
+    # A null id became the id `None`, and a second null one a "duplicate id `None`".
+    path = tmp_path / "q.jsonl"
+    path.write_text('{"id": "a", "text": "x"}\n' + row + "\n", encoding="utf-8")
+    with pytest.raises(AfsError) as info:
+        read_queries(path)
+    diag = info.value.diagnostics[0]
+    assert diag.message == "the `id` field is empty"
+    assert diag.span is not None and diag.span.line == 2
