@@ -217,7 +217,9 @@ def build_experiment(
     folder = Path(owner.abs_path).parent
     judges = build_judges(ctx, decl, folder)
     models = _models(ctx, decl, folder, judges)
+    errors_before_data = ctx.error_count
     queries = _queries(ctx, owner, decl, seed or 0)
+    data_read = ctx.error_count == errors_before_data
     if not decl.queries:
         ctx.error(
             "AFS185",
@@ -230,7 +232,13 @@ def build_experiment(
     applied: set[str] = set()
     variant_decls = expand_families(ctx, decl.variants)
     if base is not None:
-        columns = set.intersection(*(set(q.slots) for q in queries)) if queries else set()
+        # Unreadable data is reported at the data; its columns are unknown, so a slot
+        # that may name one is not an error too.
+        columns = (
+            (set.intersection(*(set(q.slots) for q in queries)) if queries else set())
+            if data_read
+            else None
+        )
         check_slots(ctx, base, columns)
         resolver = VariantResolver(ctx, owner, base.scenario, variant_decls, columns)
         variants = resolver.resolve_all(variant_decls)

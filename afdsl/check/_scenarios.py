@@ -186,12 +186,15 @@ class ScenarioBuilder:
                 )
 
 
-def check_slots(ctx: Context, built: BuiltScenario, columns: set[str]) -> None:
-    """Every template slot is `query`, a dataset column, or set by every condition."""
+def check_slots(ctx: Context, built: BuiltScenario, columns: set[str] | None) -> None:
+    """Every template slot is `query`, a dataset column, or set by every condition.
+    `columns` is None when the data could not be read: any slot may be a column."""
     scenario = built.scenario
     set_by_any = {k for c in scenario.conditions for k in c.slots}
-    known = {"query"} | columns | set_by_any
     template_slots = {name for name, _, _ in find_slots(scenario.user_template)}
+    if columns is None:
+        columns = template_slots
+    known = {"query"} | columns | set_by_any
     for name, start, end in find_slots(scenario.user_template):
         if name in known:
             continue

@@ -31,12 +31,12 @@ class VariantResolver:
         root: A.FileAst,
         base: ir.Scenario,
         decls: list[A.VariantDecl],
-        columns: set[str],
+        columns: set[str] | None,
     ) -> None:
         self.ctx = ctx
         self.root = root
         self.base = base
-        self.columns = columns  # dataset columns every query has
+        self.columns = columns  # dataset columns every query has; None: data unreadable
         self.decls = {d.name.value: d for d in decls}
         self.applied: set[str] = set()  # perturbation and variant names used by `apply`
         self._library_loaded = False
@@ -101,7 +101,7 @@ class VariantResolver:
         """Every slot of a user template the variant changed (`user`, `replace`) is filled
         by the query, a column of every row, or every condition; else the prompt would
         carry a literal `{name}`. The base template was checked with its scenario."""
-        if scenario.user_template == self.base.user_template:
+        if scenario.user_template == self.base.user_template or self.columns is None:
             return True
         by_conditions = [set(c.slots) for c in scenario.conditions]
         known = (

@@ -205,3 +205,17 @@ def test_empty_id_is_an_error_at_its_line(tmp_path: Path, row: str) -> None:
     diag = info.value.diagnostics[0]
     assert diag.message == "the `id` field is empty"
     assert diag.span is not None and diag.span.line == 2
+
+
+def test_unreadable_data_is_the_only_error(tmp_path: Path) -> None:
+    # A template slot naming a column of a data file that fails to read is not
+    # also reported as an unknown slot.
+    (tmp_path / "q.jsonl").write_text('{"id": "a", "text": "x", "topic": "t"},\n')
+    src = experiment(
+        '  variant v = user "{topic}: {query} {cue}"\n  hypothesis h: gap(v) < gap(base)',
+        queries='"q.jsonl"',
+    ).replace("{query}</user_input>", "{query} {topic}</user_input>")
+    main = tmp_path / "main.afs"
+    main.write_text(src, encoding="utf-8")
+    found = [d for d in check_file(main).diagnostics if d.is_error]
+    assert [d.message for d in found] == ["invalid JSON: Extra data"]
