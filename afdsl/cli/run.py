@@ -172,6 +172,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     print(summary_text(experiment, summary, path))
     if summary.budget_exhausted:
         sys.stderr.write("budget reached: stopped before exceeding it; rerun to continue\n")
+    for spec, message in summary.stopped.items():
+        sys.stderr.write(
+            f"{spec}: stopped after {message}\n  its other requests were not sent; check the "
+            "model name and its API key, then rerun\n"
+        )
     if summary.failed:
         sys.stderr.write(
             "some requests failed; they are stored with their error and retried on the next run "

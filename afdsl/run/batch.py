@@ -52,10 +52,8 @@ async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, stat
     for start in range(0, len(todo), options.batch_size):
         chunk = []
         for job in todo[start : start + options.batch_size]:
-            if state.budget.exhausted or not state.budget.reserve(job.est_cost * discount):
-                state.summary.skipped += 1
-                continue
-            chunk.append(job)
+            if state.sendable(job, job.est_cost * discount):
+                chunk.append(job)
         if not chunk:
             continue
         entries = [

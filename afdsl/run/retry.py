@@ -25,6 +25,16 @@ def should_retry(error: BackendError, attempt: int, max_retries: int) -> bool:
     return error.retryable and attempt < max_retries
 
 
+# Statuses that concern the model, not one prompt: a rejected key (401), no access (403),
+# an unknown model name (404). Every other request to that model would fail the same way.
+MODEL_STATUSES = frozenset({401, 403, 404})
+
+
+def stops_model(error: object) -> bool:
+    """Whether `error` means no request to this model can succeed, so the run stops sending it."""
+    return isinstance(error, BackendError) and error.status in MODEL_STATUSES
+
+
 def backoff_delay(
     attempt: int,
     retry_after: float | None,

@@ -30,7 +30,7 @@ from afdsl.run.cost import (
 )
 from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
-from afdsl.run.retry import with_retries
+from afdsl.run.retry import stops_model, with_retries
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
 from afdsl.store import ItemKey, Outcome, Store
 
@@ -172,6 +172,22 @@ class RunState:
             asyncio.get_running_loop().call_soon(self.flush)
         self.progress.advance(ok=isinstance(result, Completion), cost_usd=cost)
         return cost
+
+    def stop_if_fatal(self, config: ModelConfig, result: Completion | Exception) -> None:
+        """After a bad key or unknown model, send nothing more to that model in this run."""
+        if stops_model(result):
+            self.summary.stopped.setdefault(config.spec, str(result))
+
+    def sendable(self, job: Job, cost: float) -> bool:
+        """Whether to send `job` (reserving `cost`); counts it as skipped when not."""
+        if (
+            job.config.spec in self.summary.stopped
+            or self.budget.exhausted
+            or not self.budget.reserve(cost)
+        ):
+            self.summary.skipped += 1
+            return False
+        return True
 
     def flush(self) -> None:
         self.flush_scheduled = False
@@ -324,13 +340,13 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
 
     async def worker() -> None:
         for job in jobs:
-            if state.budget.exhausted or not state.budget.reserve(job.est_cost):
-                state.summary.skipped += 1
+            if not state.sendable(job, job.est_cost):
                 continue
             state.summary.sent += 1
             result = await _attempt(backends[job.group], job, options, rng, limits)
             cost = state.record(job, result)
             state.budget.settle(job.est_cost, cost)
+            state.stop_if_fatal(job.config, result)
 
     await asyncio.gather(*(worker() for _ in range(options.concurrency)))
 

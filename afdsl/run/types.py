@@ -75,7 +75,9 @@ class RunSummary(BaseModel):
     elapsed_s: float = 0.0
     budget_exhausted: bool = False
     estimates: list[ModelEstimate] = Field(default_factory=list)  # filled by dry runs
-    skipped: int = 0  # not sent (budget or interruption); a rerun sends them
+    skipped: int = 0  # not sent (budget, interruption, a stopped model); a rerun sends them
+    # Model spec -> the error that stopped it (bad key, unknown model: see `retry.stops_model`).
+    stopped: dict[str, str] = Field(default_factory=dict)
 
     @property
     def complete(self) -> bool:

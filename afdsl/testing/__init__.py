@@ -1,5 +1,5 @@
 """Test helpers other engineers and the benchmarks reuse: a loopback mock provider."""
 
-from afdsl.testing.mock_provider import MockProvider
+from afdsl.testing.mock_provider import MockError, MockProvider
 
-__all__ = ["MockProvider"]
+__all__ = ["MockError", "MockProvider"]

@@ -30,6 +30,19 @@ from typing import Any
 ReplyFn = Callable[[str, str], str]  # (system, last user message) -> reply text
 
 
+class MockError(Exception):
+    """Raised by a `reply` function to answer that request with an HTTP error instead.
+
+    `MockError(400, "content policy")` imitates a request the provider refuses
+    (400, 401, 404, ...): the status and message reach the SDK as the real API sends them.
+    """
+
+    def __init__(self, status: int, message: str = "mock error") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
 def default_reply(system: str, user: str) -> str:
     """An answer that accepts the request, so tag classifiers have something to read."""
     return "<request_fully_accepted/>\nHere is a short, harmless mock answer."
@@ -126,10 +139,20 @@ class MockApp:
             self.state.failures += 1
             err = {"type": "error", "error": {"type": "rate_limit_error", "message": "slow down"}}
             return self._json(429, err, {"retry-after": str(self.config.retry_after)})
+        try:
+            if path == "/v1/messages":
+                doc = self.anthropic_message(payload)
+            else:
+                doc = self.openai_completion(payload)
+        except MockError as exc:
+            self.state.failures += 1
+            err = {
+                "type": "error",
+                "error": {"type": "invalid_request_error", "message": exc.message},
+            }
+            return self._json(exc.status, err)
         self.state.completions_ok += 1
-        if path == "/v1/messages":
-            return self._json(200, self.anthropic_message(payload))
-        return self._json(200, self.openai_completion(payload))
+        return self._json(200, doc)
 
     def _texts(self, system: str, messages: list[dict[str, Any]]) -> tuple[str, str, int]:
         user = next(
@@ -264,10 +287,12 @@ class MockApp:
         batch_id = self._next_id("msgbatch")
         results = []
         for req in payload["requests"]:
-            message = self.anthropic_message(req["params"])
-            results.append(
-                {"custom_id": req["custom_id"], "result": {"type": "succeeded", "message": message}}
-            )
+            try:
+                result = {"type": "succeeded", "message": self.anthropic_message(req["params"])}
+            except MockError as exc:
+                error = {"type": "invalid_request_error", "message": exc.message}
+                result = {"type": "errored", "error": {"type": "error", "error": error}}
+            results.append({"custom_id": req["custom_id"], "result": result})
         batch = {"id": batch_id, "created": time.time(), "results": results, "kind": "anthropic"}
         self.state.batches[batch_id] = batch
         return self._anthropic_batch_doc(batch)
@@ -325,12 +350,15 @@ class MockApp:
         out = []
         for line in filter(None, lines):
             req = json.loads(line)
-            body = self.openai_completion(req["body"])
+            try:
+                status, body = 200, self.openai_completion(req["body"])
+            except MockError as exc:
+                status, body = exc.status, {"error": {"message": exc.message}}
             out.append(
                 {
                     "id": self._next_id("batch_req"),
                     "custom_id": req["custom_id"],
-                    "response": {"status_code": 200, "request_id": "mock", "body": body},
+                    "response": {"status_code": status, "request_id": "mock", "body": body},
                     "error": None,
                 }
             )

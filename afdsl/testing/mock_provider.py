@@ -23,9 +23,16 @@ import urllib.request
 from types import TracebackType
 from typing import Any
 
-from afdsl.testing._server import MockApp, MockConfig, ReplyFn, default_reply, serve_connection
+from afdsl.testing._server import (
+    MockApp,
+    MockConfig,
+    MockError,
+    ReplyFn,
+    default_reply,
+    serve_connection,
+)
 
-__all__ = ["MockProvider"]
+__all__ = ["MockError", "MockProvider"]
 
 
 def _free_port() -> int:
@@ -81,7 +88,8 @@ class MockProvider:
     `latency` is seconds per completion; `fail_500` and `fail_429` are the
     probabilities that a completion request fails with that status (429s carry
     a `retry-after` of `retry_after` seconds); `batch_delay` is how long a
-    batch stays in progress; `reply(system, user) -> str` makes the answer text;
+    batch stays in progress; `reply(system, user) -> str` makes the answer text
+    (it may raise `MockError(status, message)` to refuse that request, e.g. a 400);
     system prompts of at least `cache_min_tokens` (about 4 characters a token)
     are cached as the providers would (see `_server`).
     """

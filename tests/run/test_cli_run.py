@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from afdsl.testing import MockProvider
+from afdsl.testing import MockError, MockProvider
 from afdsl.testing.helpers import FAKE_KEY
 
 QUERIES = ", ".join(f'"Write a sharply worded complaint about delay number {i}."' for i in range(5))
@@ -128,3 +128,18 @@ def test_second_run_on_a_busy_store_exits_3_with_a_clear_message(tmp_path):
         assert server.request_count == 0
     assert result.returncode == 3
     assert f"another afdsl run (pid {os.getpid()})" in result.stderr
+
+
+def test_unknown_model_stops_early_and_says_why(tmp_path):
+    def reply(system: str, user: str) -> str:
+        raise MockError(404, "The model `gpt-mock` does not exist")
+
+    afs = tmp_path / "killtest.afs"
+    afs.write_text(EXPERIMENT)
+    with MockProvider(reply=reply) as server:
+        proc = _afdsl("run", str(afs), "--concurrency", "4", env=_env(server), cwd=tmp_path)
+        sent = server.completion_requests
+    assert proc.returncode == 3, proc.stderr
+    assert sent == 4  # not all 200
+    assert "openai:gpt-mock: stopped after NotFoundError" in proc.stderr
+    assert "does not exist" in proc.stderr and "196 not sent" in proc.stdout

@@ -7,7 +7,7 @@ import sqlite3
 from afdsl.ir import ModelConfig
 from afdsl.run import RunOptions, run_items
 from afdsl.store import Store
-from afdsl.testing import MockProvider
+from afdsl.testing import MockError, MockProvider
 from afdsl.testing.helpers import make_items
 
 FAST = {"retry_base_s": 0.005, "retry_cap_s": 0.05, "progress": False}
@@ -97,3 +97,36 @@ def test_key_never_reaches_the_store(tmp_path, keyed_env, mock):
     blob = b"".join(p.read_bytes() for p in tmp_path.iterdir() if p.is_file())
     assert keyed_env.encode() not in blob  # ... and never written down
     assert b"x-api-key" not in blob.lower() and b"authorization" not in blob.lower()
+
+
+def _refuse(status: int, message: str):
+    def reply(system: str, user: str) -> str:
+        raise MockError(status, message)
+
+    return reply
+
+
+def test_rejected_key_stops_the_model_instead_of_sending_every_request(tmp_path, keyed_env):
+    with MockProvider(reply=_refuse(401, "invalid x-api-key")) as server:
+        config = ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url)
+        store = Store(tmp_path / "s.sqlite")
+        summary = run_items(make_items(config, 30), store, RunOptions(concurrency=2, **FAST))
+        sent = server.completion_requests
+    assert sent == 2  # the two in flight when the first 401 came back; not all 30
+    assert summary.failed == 2 and summary.skipped == 28 and not summary.complete
+    assert "invalid x-api-key" in summary.stopped["openai:gpt-mock"]
+
+
+def test_a_refused_prompt_does_not_stop_the_model(tmp_path, keyed_env):
+    def reply(system: str, user: str) -> str:
+        if "3" in user:
+            raise MockError(400, "Output blocked by content filtering policy")
+        return "<request_fully_accepted/>"
+
+    with MockProvider(reply=reply) as server:
+        config = ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url)
+        summary = run_items(
+            make_items(config, 30), Store(tmp_path / "s.sqlite"), RunOptions(**FAST)
+        )
+    assert summary.stopped == {} and summary.skipped == 0
+    assert summary.failed == 3 and summary.succeeded == 27
