@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from afdsl import __version__
+from afdsl.diagnostics import error
 from afdsl.store._rows import (
     CellRow,
     ItemKey,
@@ -53,6 +54,15 @@ class Store:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        try:
+            self._open()
+        except (OSError, sqlite3.DatabaseError) as exc:  # a user's path, not our bug
+            raise error(
+                f"cannot open the store {self.path}: {exc}",
+                hint="pass --store a new file name, or an afdsl store (.sqlite)",
+            ) from None
+
+    def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # Autocommit mode: transactions are explicit, so each write commits when we say.
         self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)

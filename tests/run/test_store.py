@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from afdsl.diagnostics import AfsError
 from afdsl.store import ItemKey, LabelRow, Outcome, Store, StoreBusy, default_store_path
 
 
@@ -87,3 +88,14 @@ def test_default_store_path_is_beside_the_file(tmp_path):
         default_store_path(tmp_path / "exp" / "demo.afs")
         == tmp_path / "exp" / ".afdsl" / "demo.sqlite"
     )
+
+
+@pytest.mark.parametrize("name", ["notes.txt", "folder"])
+def test_a_path_that_is_not_a_store_is_a_user_error(tmp_path, name):
+    path = tmp_path / name
+    if name == "folder":
+        path.mkdir()
+    else:
+        path.write_text("my notes, not a database\n" * 100)
+    with pytest.raises(AfsError, match=f"cannot open the store {path}"):
+        Store(path)
