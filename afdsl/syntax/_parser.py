@@ -151,6 +151,9 @@ def _expected_words(parser: Lark, expected: set[str]) -> tuple[list[str], list[s
     return ordered, keywords
 
 
+_TOP_LEVEL_WORDS = frozenset({"use", "scenario", "perturbation", "experiment"})
+
+
 def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str, parser: Lark) -> Diagnostic:
     """One `Diagnostic` for a lark syntax error."""
     if isinstance(exc, UnexpectedToken):
@@ -207,7 +210,9 @@ def _unexpected_token(exc: UnexpectedToken, text: str, path: str, parser: Lark) 
         close = difflib.get_close_matches(shown, keywords, n=1, cutoff=0.6)
         if close:
             hint = f"did you mean `{close[0]}`?"
-    if hint is None and "RBRACE" in acceptable:
+    # A word that starts a file-level item where a block's `}` could stand means the
+    # block was never closed; any other word is a mistake inside the block.
+    if hint is None and "RBRACE" in acceptable and shown in _TOP_LEVEL_WORDS:
         opener = _unclosed(text, tok.start_pos or 0)
         if opener is not None and opener[2] == "{":
             hint = f"missing closing brace opened at line {opener[0]}?"

@@ -62,3 +62,14 @@ def test_accented_letter_in_a_name_says_names_are_ascii(write: Write) -> None:
     diag = only_error(write(SCENARIO + "perturbation nö = remove section tiers\n"))
     assert at(diag) == (SCENARIO.count("\n") + 1, 15)
     assert diag.hint is not None and "ASCII" in diag.hint
+
+
+def test_a_wrong_word_inside_a_block_does_not_hint_at_a_missing_brace(write: Write) -> None:
+    # `append` takes no `in`: the block is closed further down, and the hint
+    # "missing closing brace opened at line 14?" sent the reader looking for it.
+    path = write(
+        SCENARIO + 'experiment e {\n  base s\n  variant v = append intro "x" in tiers\n}\n'
+    )
+    diag = only_error(path)
+    assert at(diag) == (16, 32)
+    assert diag.hint is None
