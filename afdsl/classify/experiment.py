@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from afdsl.classify.measures import measure_spec, template_version
 from afdsl.classify.models import ClassifySummary, MeasureSummary, Score
-from afdsl.classify.score import Plan, Target, plan_score, resolve_score, run_judges
+from afdsl.classify.score import (
+    Plan,
+    Target,
+    judge_failure,
+    plan_score,
+    resolve_score,
+    run_judges,
+)
 from afdsl.ir import Experiment, Measure
 
 if TYPE_CHECKING:
@@ -100,20 +107,27 @@ def classify_experiment(
     if run is not None:
         summary.judge_calls = run.total
         summary.judge_cached = run.cached
+        summary.judge_sent = run.sent
         summary.judge_failed = run.failed
+        summary.judge_stopped = dict(run.stopped)
         summary.judge_cost_usd = run.cost_usd
         summary.budget_exhausted = run.budget_exhausted
-    store.put_labels(_judged_labels(waiting, store))
+    store.put_labels(_judged_labels(waiting, store, summary.pending_reasons))
     return summary
 
 
-def _judged_labels(waiting: list[_Waiting], store: Store) -> list[LabelRow]:
-    """Labels from the judges' stored replies; a response whose calls failed stays pending."""
+def _judged_labels(
+    waiting: list[_Waiting], store: Store, pending_reasons: dict[str, int]
+) -> list[LabelRow]:
+    """Labels from the judges' stored replies; a response whose calls failed stays pending
+    and its reason (the call's error, or "not sent") is counted in `pending_reasons`."""
     judged: list[LabelRow] = []
     for w in waiting:
         score = resolve_score(w.measure, w.plan, store)
         if score is None:
             w.counts.pending += 1
+            why = judge_failure(w.plan, store)
+            pending_reasons[why] = pending_reasons.get(why, 0) + 1
             continue
         judged.append(_label_row(w.measure, w.response_id, score))
         w.counts.labelled += 1

@@ -45,10 +45,36 @@ class ClassifySummary(BaseModel):
 
     experiment: str
     measures: list[MeasureSummary] = Field(default_factory=list)
-    judge_calls: int = 0
+    judge_calls: int = 0  # asked for; identical judge prompts share one call
     judge_cached: int = 0
+    judge_sent: int = 0  # distinct calls sent now (what was paid for)
     judge_failed: int = 0
     judge_cost_usd: float = 0.0
     budget_exhausted: bool = False
     dry_run: bool = False  # nothing was sent or stored; `judge_estimates` says what would be
     judge_estimates: list[ModelEstimate] = Field(default_factory=list)
+    # Judge spec -> the error that stopped it (bad key, unknown model): a rerun alone won't help.
+    judge_stopped: dict[str, str] = Field(default_factory=dict)
+    # Why labels are pending: a failed judge call's error (or "not sent") -> responses.
+    pending_reasons: dict[str, int] = Field(default_factory=dict)
+
+    @property
+    def pending(self) -> int:
+        return sum(m.pending for m in self.measures)
+
+    def problems(self) -> list[str]:
+        """Why some responses have no label yet, each with what to do; empty when all labelled."""
+        found = [
+            f"judge {spec} stopped after: {error}; its other calls were not sent. Check the "
+            "judge's model name and API key, then rerun"
+            for spec, error in self.judge_stopped.items()
+        ]
+        if self.budget_exhausted:
+            found.append("the budget was reached; rerun with a higher --budget to continue")
+        if self.pending:
+            reasons = "; ".join(f"{n} x {why}" for why, n in self.pending_reasons.items())
+            found.append(
+                f"{self.pending} labels are pending ({reasons}); rerun to send the missing "
+                "judge calls (stored replies are not paid for again)"
+            )
+        return found

@@ -25,7 +25,7 @@ from afdsl.models.base import Request
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions, RunSummary
-    from afdsl.store import Store
+    from afdsl.store import ResponseRow, Store
 
 
 class Target(BaseModel):
@@ -114,19 +114,31 @@ def score_replies(spec: MeasureSpec, replies: Sequence[str]) -> Score:
     return result
 
 
+def _judge_rows(plan: Plan, store: Store) -> list[ResponseRow | None]:
+    """The stored reply of each judge request of `plan` (None: never sent)."""
+    return [
+        store.get_response(r.prompt_hash, r.model.spec, r.model.params_hash(), r.sample)
+        for r in plan.requests
+    ]
+
+
 def resolve_score(measure: Measure, plan: Plan, store: Store) -> Score | None:
     """The plan's score, reading judge replies from the store; None while any call is missing."""
     if plan.score is not None:
         return plan.score
-    replies: list[str] = []
-    for request in plan.requests:
-        row = store.get_response(
-            request.prompt_hash, request.model.spec, request.model.params_hash(), request.sample
-        )
-        if row is None or row.status != "ok":
-            return None  # failed or not sent (budget): judged again next time
-        replies.append(row.text or "")
+    rows = _judge_rows(plan, store)
+    replies = [row.text or "" for row in rows if row is not None and row.status == "ok"]
+    if len(replies) < len(rows):
+        return None  # failed or not sent (budget): judged again next time
     return score_replies(measure_spec(measure), replies)
+
+
+def judge_failure(plan: Plan, store: Store) -> str:
+    """Why a plan has no score yet: its first failed judge call's error, else "not sent"."""
+    for row in _judge_rows(plan, store):
+        if row is not None and row.status != "ok":
+            return row.error_message or row.error_kind or "judge call failed"
+    return "not sent"
 
 
 def run_judges(plans: Sequence[Plan], store: Store, options: RunOptions) -> RunSummary | None:

@@ -96,6 +96,7 @@ def _store_path(args: argparse.Namespace) -> Path:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from rich.console import Console
+    from rich.markup import escape
 
     from afdsl.check import check_model_specs, load_experiment
     from afdsl.classify import classify_experiment
@@ -134,13 +135,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
             print(format_estimates(summary.judge_estimates, summary.judge_cached))
         return EXIT_OK
     Console().print(_classify_table(summary))
-    incomplete = summary.budget_exhausted or any(m.pending for m in summary.measures)
-    if incomplete:
-        Console(stderr=True).print(
-            "[yellow]some responses are not labelled yet (judge calls failed or the budget "
-            "was reached); rerun `afdsl classify` to continue[/yellow]"
-        )
-    return EXIT_INCOMPLETE if incomplete else EXIT_OK
+    problems = summary.problems()
+    for problem in problems:
+        Console(stderr=True).print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)
+    return EXIT_INCOMPLETE if problems else EXIT_OK
 
 
 def _classify_table(summary: ClassifySummary) -> Any:
@@ -165,9 +163,11 @@ def _classify_table(summary: ClassifySummary) -> Any:
             str(m.pending),
         )
     if summary.judge_calls:
+        # Identical judge prompts share one call: "sent" is what was paid for.
         table.caption = (
-            f"judge calls: {summary.judge_calls} ({summary.judge_cached} cached, "
-            f"{summary.judge_failed} failed), cost ${summary.judge_cost_usd:.4f}"
+            f"judge calls: {summary.judge_sent} sent ({summary.judge_failed} failed), "
+            f"{summary.judge_cached} cached, {summary.judge_calls} asked for; "
+            f"cost ${summary.judge_cost_usd:.4f}"
         )
     return table
 
