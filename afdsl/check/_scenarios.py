@@ -94,7 +94,17 @@ class ScenarioBuilder:
                 hint='add `user """... {query} ..."""`',
             )
             return None
+        own: dict[str, A.ConditionDecl] = {}  # redefining an inherited condition is fine
         for cond in decl.conditions:
+            first = own.setdefault(cond.name.value, cond)
+            if first is not cond:
+                ctx.error(
+                    "AFS123",
+                    f"condition `{cond.name.value}` is defined twice in this scenario",
+                    cond.name.span,
+                    notes=[Note(span=first.name.span, message="first here")],
+                )
+                continue
             built = self._condition(cond)
             if built is not None:
                 conditions[built.name] = built

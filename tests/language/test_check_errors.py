@@ -335,3 +335,15 @@ def test_variant_template_may_use_a_column_every_query_has(write: Write) -> None
         queries='"q.jsonl"',
     )
     assert not errors(check_file(write(src)))
+
+
+def test_condition_defined_twice(write: Write) -> None:
+    # The second `training` silently replaced the first: the prompts used its cue.
+    src = SCENARIO.replace(
+        'condition deployment { cue = "False" }',
+        'condition deployment { cue = "False" }\n  condition training { cue = "Maybe" }',
+    )
+    diag = only_error(write(src))
+    assert at(diag) == (13, 13)
+    assert diag.message == "condition `training` is defined twice in this scenario"
+    assert diag.notes[0].span is not None and diag.notes[0].span.line == 11
