@@ -76,7 +76,10 @@ def load_labelled(path: str | Path) -> list[LabelledRecord]:
     """Read a labels JSONL file; blank lines are skipped, anything else wrong names its line."""
     shown = str(path)
     try:
-        lines = Path(path).read_text(encoding="utf-8").splitlines()
+        # utf-8-sig: files saved by Excel or Windows editors start with a byte-order mark.
+        # Split on "\n" only: str.splitlines also breaks at U+2028 and U+0085, which JSON
+        # strings may hold raw (model outputs do), cutting a record in two.
+        lines = Path(path).read_text(encoding="utf-8-sig").split("\n")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read labels file {shown}: {exc}") from None
     records: list[LabelledRecord] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,21 @@ def test_empty_or_missing_labels_file_is_a_user_error(tmp_path: Path) -> None:
         load_labelled(empty)
     with pytest.raises(AfsError, match="cannot read"):
         load_labelled(tmp_path / "missing.jsonl")
+
+
+def test_labels_file_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    # Editors on Windows and spreadsheet exports start UTF-8 files with a BOM.
+    path = tmp_path / "labels.jsonl"
+    path.write_bytes('{"text": "<OUTPUT>ok</OUTPUT>", "label": 1}\n'.encode("utf-8-sig"))
+    (record,) = load_labelled(path)
+    assert (record.line, record.label) == (1, 1)
+
+
+def test_a_text_holding_unicode_line_separators_stays_one_record(tmp_path: Path) -> None:
+    # json.dumps(..., ensure_ascii=False) writes U+2028 and U+0085 raw; they are not line ends.
+    texts = ["<OUTPUT><rejected/>\u2028more</OUTPUT>", "<OUTPUT><rejected/>\x85more</OUTPUT>"]
+    path = tmp_path / "labels.jsonl"
+    lines = [json.dumps({"text": t, "label": 0}, ensure_ascii=False) for t in texts]
+    path.write_text("\r\n".join(lines) + "\r\n", encoding="utf-8")
+    records = load_labelled(path)
+    assert [(r.line, r.text) for r in records] == [(1, texts[0]), (2, texts[1])]
