@@ -30,6 +30,7 @@ class Style:
 
     digits: int = 1  # decimals of rates, gaps and their intervals
     compact: bool = False  # `[26,33]` rate intervals and `±6` for symmetric t intervals
+    rate_ci: bool = True  # the (descriptive) Wilson interval beside each rate
     short_headers: bool = False
     queries: bool = True  # the "queries" column
     counts: bool = True  # "unparseable" and "errors" columns
@@ -59,7 +60,7 @@ def rate_cell(est: VariantEstimate | ConditionRates, condition: str, style: Styl
     """`29.2% [25.5, 33.3]`: a pooled rate with its Wilson interval."""
     cell = f.pct(est.rate.get(condition), style.digits)
     bounds = est.rate_ci.get(condition)
-    if bounds is None:
+    if bounds is None or not style.rate_ci:
         return cell
     if style.compact:
         lo, hi = (f.pct(b, style.digits).rstrip("%") for b in bounds)

@@ -4,7 +4,9 @@ Colour and width come from the `Console`: rich already drops colour when
 NO_COLOR is set or stdout is not a terminal. Each variant table takes the
 most detailed layout that fits the width (`LAYOUTS`): first the interval
 glyph goes, then decimals and long headers, then intervals are written
-compactly, so an 80-column terminal still shows every number on one line.
+compactly, so an 80-column terminal still shows every number on one line;
+below that the rates lose their descriptive intervals, and variant names wrap
+rather than numbers being cut short (60 columns).
 """
 
 from __future__ import annotations
@@ -82,6 +84,7 @@ LAYOUTS = (
     (_TERMINAL, False),
     (replace(_TERMINAL, digits=0, short_headers=True), False),
     (replace(_TERMINAL, digits=0, short_headers=True, compact=True), False),
+    (replace(_TERMINAL, digits=0, short_headers=True, compact=True, rate_ci=False), False),
 )
 
 
@@ -93,8 +96,10 @@ def _variant_table(
     glyph: bool,
     counts: dict[tuple[str, str], VariantCounts] | None = None,
     measure: str | None = None,
+    wrap: bool = False,
 ) -> Table:
-    """One model's variants on one measure, laid out in `style`."""
+    """One model's variants on one measure, laid out in `style`; `wrap` lets variant names
+    take several lines, so that a narrow window keeps every number whole."""
     half = f.axis_for(c.ci for c in analysis.contrasts if c.model == model)
     table = Table(
         title=title,
@@ -104,7 +109,8 @@ def _variant_table(
         collapse_padding=True,
     )
     heads = t.headers(analysis, style)
-    table.add_column(heads[0], no_wrap=True, overflow="ellipsis")
+    # When rich must shrink a table, it shrinks the columns that may wrap first: the names.
+    table.add_column(heads[0], no_wrap=not wrap, overflow="fold" if wrap else "ellipsis")
     for head in heads[1:]:
         table.add_column(head, justify="right", no_wrap=True)
     if glyph:
@@ -134,7 +140,6 @@ def _fitted_table(
     and its unparseable column counts that measure. Without `counts` there are
     no unparseable/error columns.
     """
-    table = None
     for style, glyph in LAYOUTS:
         if counts is None:
             style = replace(style, counts=False)
@@ -142,9 +147,9 @@ def _fitted_table(
             glyph = False
         table = _variant_table(title, analysis, model, style, glyph, counts, measure)
         if table_width(table) <= width:
-            break
-    assert table is not None
-    return table
+            return table
+    # Narrower than the most compact layout: names wrap, since a cut number reads as another.
+    return _variant_table(title, analysis, model, style, glyph, counts, measure, wrap=True)
 
 
 def table_width(table: RenderableType) -> int:

@@ -18,7 +18,7 @@ from afdsl.report import (
     write_csv,
     write_json,
 )
-from afdsl.report._format import interval_glyph
+from afdsl.report._format import interval_glyph, pval
 from afdsl.report.json_report import SCHEMA_PATH, generate_schema
 
 
@@ -205,6 +205,24 @@ def test_terminal_keeps_rate_intervals_and_every_column_at_80_columns(make_outco
     base_training = make_outcome().analysis.variants[0].rate_ci["training"]
     assert f"[{100 * base_training[0]:.0f},{100 * base_training[1]:.0f}]" in table[0]
     assert table[1].split()[-2:] == ["3", "0"]  # unparseable and errors still shown
+
+
+def test_terminal_keeps_every_number_whole_at_60_columns(make_outcome):
+    """Below 80 columns rich cut every cell short (`+22…`, `<0.…`), which reads as another
+    number; the rates drop their descriptive intervals and long names wrap instead."""
+    outcome = make_outcome()
+    out = _terminal(outcome, width=60, force_terminal=True, color_system=None)
+    assert max(len(line) for line in out.splitlines()) <= 60
+    rows = [line.split() for line in out.splitlines() if line.strip().startswith(("base", "no_"))]
+    analysis = outcome.analysis
+    contrast = analysis.contrasts[0]
+    assert rows[0][1] == f"{100 * analysis.variants[0].rate['training']:.0f}%"
+    assert rows[1][5:8] == [
+        f"{100 * contrast.delta_gap:+.0f}",
+        f"±{50 * (contrast.ci[1] - contrast.ci[0]):.0f}",
+        pval(contrast.p_adjusted),
+    ]
+    assert "…" not in out
 
 
 def test_terminal_has_a_table_per_other_measure(make_outcome):
