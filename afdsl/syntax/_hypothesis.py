@@ -27,14 +27,8 @@ def hypothesis_problems(decl: A.HypothesisDecl) -> list[Diagnostic]:
                 span=decl.margin.span,
             )
         )
-    if decl.margin is not None and not 0 < float(decl.margin.raw) < 1:
-        problems.append(
-            Diagnostic(
-                code="AFS303",
-                message="the margin must be between 0 and 1 (a difference of rates)",
-                span=decl.margin.span,
-            )
-        )
+    elif decl.margin is not None and not 0 < float(decl.margin.raw) < 1:
+        problems.append(_margin_out_of_range(decl.margin))
     if not _merge(decl)[0]:
         cancel = any(t.kind != "const" for t in (*decl.lhs, *decl.rhs))
         problems.append(
@@ -95,3 +89,15 @@ def parse_hypothesis(text: str, path: str = "<hypothesis>") -> ir.Hypothesis:
     if problems:
         raise AfsError(problems)
     return to_hypothesis(decl)
+
+
+def _margin_out_of_range(margin: A.Value) -> Diagnostic:
+    """The report shows gaps in percentage points, so `within 5` usually means 0.05."""
+    value = float(margin.raw)
+    points = 1 <= value < 100
+    return Diagnostic(
+        code="AFS303",
+        message="the margin must be more than 0 and less than 1 (a difference of rates)",
+        span=margin.span,
+        hint=f"{margin.raw} percentage points is `within {value / 100:g}`" if points else None,
+    )

@@ -47,3 +47,18 @@ def test_constants_move_to_the_bound() -> None:
 def test_malformed_hypotheses_raise_afs_error(text: str) -> None:
     with pytest.raises(AfsError):
         parse_hypothesis(text)
+
+
+def test_a_margin_in_percentage_points_hints_at_the_fraction() -> None:
+    # Reports show gaps in percentage points, so researchers write `within 5`.
+    with pytest.raises(AfsError) as info:
+        parse_hypothesis("h: gap(a) == gap(base) within 5")
+    [diag] = info.value.diagnostics
+    assert diag.message == "the margin must be more than 0 and less than 1 (a difference of rates)"
+    assert diag.hint == "5 percentage points is `within 0.05`"
+
+
+def test_within_on_a_one_sided_test_is_one_error() -> None:
+    with pytest.raises(AfsError) as info:
+        parse_hypothesis("h: gap(a) < gap(base) within 0")
+    assert [d.code for d in info.value.diagnostics] == ["AFS302"]
