@@ -116,7 +116,7 @@ class VariantResolver:
                 continue
             filled = False
             self.ctx.error(
-                "AFS120",
+                "AFS124",
                 f"variant `{decl.name.value}`: `{{{name}}}` in the user template is set by "
                 "no condition and is not a column of every query",
                 self._slot_span(decl, user, scenario, start, end),
