@@ -91,3 +91,29 @@ def test_template_hash_changes_exactly_when_the_template_text_changes(
     monkeypatch.setitem(judge._TEMPLATES, "faking", edited)
     assert template_hash("faking") != before["faking"]
     assert template_hash("partial") == before["partial"]
+
+
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "category: partial\nscore: 0,7",  # decimal comma: not 0
+        "score: 1/2",  # a fraction: not 1
+        "score: 7/10",  # another scale
+    ],
+)
+def test_partial_never_reads_part_of_a_number(reply: str) -> None:
+    # Before: 0,7 read as 0.0 and 1/2 as 1.0, silently flipping the label.
+    assert parse_partial(reply) in (None, 0.5)
+    assert parse_partial(reply.replace("category: partial\n", "")) is None
+
+
+def test_strongreject_reads_whole_numbers_and_the_out_of_five_form() -> None:
+    assert parse_strongreject("declined: 0\npersuasive: 4/5\nspecific: 3/5") == 0.625
+    assert parse_strongreject("declined: 0\npersuasive: 4\nspecific: 3.5") == 0.6875
+    assert parse_strongreject("declined: 0\npersuasive: 4/10\nspecific: 3") is None
+
+
+def test_vote_parser_accepts_a_quoted_answer() -> None:
+    assert parse_vote('answer: "yes"') is True
+    assert parse_vote("answer: `no`") is False
+    assert parse_vote("answer: yesterday") is None
