@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -108,7 +107,7 @@ def run_analyze(args: argparse.Namespace) -> int:
         hypotheses=args.hypothesis,
         spans=spans,
     )
-    document = json.dumps(result.model_dump(mode="json"), indent=2)
+    document = result.model_dump_json(indent=2)  # an undefined interval (NaN) as null
     if args.json == "-":
         sys.stdout.write(document + "\n")
     else:
@@ -139,6 +138,8 @@ def _f(x: float) -> str:
 
 
 def _ci(ci: tuple[float, float]) -> str:
+    if ci[0] != ci[0] or ci[1] != ci[1]:  # NaN: fewer than 2 queries, no interval
+        return "n/a"  # not "[n/a]": rich would read it as markup and print nothing
     return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
 
 

@@ -116,7 +116,7 @@ def _variant_table(
     if glyph:
         table.add_column(f"Δgap ±{100 * half:.0f} pp", no_wrap=True)
     for row in t.variant_rows(analysis, model, counts, style, measure):
-        cells: list[str | Text] = list(row)
+        cells: list[str | Text] = [Text(cell) for cell in row]  # plain text: "[n/a]" is no markup
         if style.counts:  # unparseable and errors stand out when not zero
             cells[-2:] = [_warn(int(row[-2])), _warn(int(row[-1]))]
         if glyph:

@@ -50,7 +50,8 @@ def t_test(
     yields NaN: when all values are equal (zero spread) the p value is 0 if
     they lie on the alternative's side of the null and 1 otherwise, and the
     interval collapses to the point; with fewer than two values there is no
-    test (p = 1).
+    test (p = 1) and no interval (NaN bounds: one query says nothing about
+    the spread between queries, so a zero-width interval would claim certainty).
     """
     import numpy as np
 
@@ -65,7 +66,8 @@ def t_test(
     mean = d.mean(axis=-1)
     if n < 2:
         point = np.asarray(mean, dtype=np.float64)
-        return TTest(point, point, point, np.ones_like(point), n)
+        undefined = np.full_like(point, np.nan)
+        return TTest(point, undefined, undefined, np.ones_like(point), n)
     sd = d.std(axis=-1, ddof=1)
     degenerate = sd <= _EQUAL * np.maximum(1.0, np.abs(mean))
     se = np.where(degenerate, 1.0, sd / np.sqrt(n))

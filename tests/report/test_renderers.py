@@ -225,6 +225,15 @@ def test_terminal_keeps_every_number_whole_at_60_columns(make_outcome):
     assert "…" not in out
 
 
+def test_terminal_shows_an_undefined_interval(make_outcome):
+    """A gap without an interval (one query) said `[n/a]` as rich markup, so it printed
+    nothing and the gap looked exact."""
+    outcome = make_outcome()
+    outcome.analysis.variants[0].gap_ci = (float("nan"), float("nan"))
+    base = next(line for line in _terminal(outcome).splitlines() if line.strip().startswith("base"))
+    assert "[n/a]" in base
+
+
 def test_terminal_has_a_table_per_other_measure(make_outcome):
     outcome = make_outcome()
     faking = outcome.analysis.model_copy(

@@ -337,3 +337,28 @@ def test_piped_power_from_a_pilot_is_sized_to_its_labels(tmp_path, capsys, monke
     assert any("opus_in_the_pilot_run" in r for r in rows)
     assert any("sonnet_in_the_pilot_run" in r for r in rows)
     assert "sim:opus_like" not in out  # the label, as `afdsl test` shows it
+
+
+def test_one_query_has_no_interval(tmp_path, capsys):
+    """One query says nothing about the spread between queries: the gap had a zero-width
+    95% interval ([-1.000, -1.000]), as if certain; now it has none (null in the JSON)."""
+    rows = [
+        {
+            "variant": v,
+            "condition": c,
+            "query_id": "q1",
+            "sample": s,
+            "complied": int(c == "training"),
+        }
+        for v in ("base", "probe")
+        for c in ("training", "deployment")
+        for s in range(3)
+    ]
+    labels = tmp_path / "one.jsonl"
+    labels.write_text("\n".join(json.dumps(r) for r in rows), encoding="utf-8")
+    assert main(["analyze", str(labels), "--json"]) == 0
+    doc = json.loads(capsys.readouterr().out, parse_constant=pytest.fail)  # no NaN literal
+    assert doc["variants"][0]["gap"] == 1.0 and doc["variants"][0]["gap_ci"] == [None, None]
+    assert doc["contrasts"][0]["ci"] == [None, None] and doc["contrasts"][0]["p_value"] == 1.0
+    assert main(["analyze", str(labels)]) == 0
+    assert "n/a" in capsys.readouterr().out
