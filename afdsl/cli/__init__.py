@@ -70,6 +70,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # the user must never see a traceback unless asked
+        from afdsl.store import StoreBusy
+
+        if isinstance(exc, StoreBusy):  # another run writes to the store: wait, not a bug
+            sys.stderr.write(f"afdsl: {exc}\n")
+            return EXIT_INCOMPLETE
         if args.debug or os.environ.get("AFDSL_DEBUG"):
             raise
         sys.stderr.write(

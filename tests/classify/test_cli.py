@@ -159,3 +159,21 @@ def test_validate_caches_judge_replies_in_the_store_option(
     args = ["validate", str(afs), "faking", "--labels", "labels.jsonl", "--quiet"]
     assert main([*args, "--store", "elsewhere.sqlite"]) == 0
     assert Path("elsewhere.sqlite").exists() and not Path(".afdsl").exists()
+
+
+def test_classify_while_another_run_writes_the_store_waits_with_exit_3(
+    afs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from afdsl.store import Store, default_store_path
+
+    assert main(["run", str(afs), "--quiet"]) == 0
+    capsys.readouterr()
+    other = Store(default_store_path(str(afs)))
+    try:
+        with other.run_lock():  # as an `afdsl run` in another terminal would
+            code = main(["classify", str(afs), "--quiet"])
+    finally:
+        other.close()
+    err = capsys.readouterr().err
+    assert code == 3, err  # was 4, "internal error ... please report it"
+    assert "internal error" not in err and "another afdsl run" in err
