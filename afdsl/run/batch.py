@@ -10,10 +10,11 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from afdsl.models.base import Backend, BackendError
+from afdsl.models.base import Backend, BackendError, Completion
 from afdsl.run.retry import with_retries
 from afdsl.run.types import RunOptions
 
@@ -39,10 +40,36 @@ async def run_batches(
 
 
 async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, state: Any) -> None:
+    """Submit and collect one model's batches; a provider failure stops only this model.
+
+    When submitting or polling still fails after retries (an outage, a rejected
+    key), what was submitted stays open in the store, so the next run polls it
+    again and never pays twice; the rest of this model's requests are not sent.
+    """
+    spec = group[0]
+    settled: set[tuple[str, int]] = set()  # recorded or skipped in this run
+    try:
+        await _submit_and_collect(group, jobs, backend, state, settled)
+    except BackendError as exc:
+        state.summary.stopped.setdefault(spec, f"batch API: {exc}")
+        state.summary.skipped += sum(1 for j in jobs if _key(j) not in settled)
+
+
+def _key(job: Any) -> tuple[str, int]:
+    return (job.item.request.prompt_hash, job.item.request.sample)
+
+
+async def _submit_and_collect(
+    group: tuple[str, str],
+    jobs: list[Any],
+    backend: Any,
+    state: Any,
+    settled: set[tuple[str, int]],
+) -> None:
     spec, params_hash = group
     options: RunOptions = state.options
     config = jobs[0].config
-    by_key = {(j.item.request.prompt_hash, j.item.request.sample): j for j in jobs}
+    by_key = {_key(j): j for j in jobs}
     open_batches = state.store.open_batches(spec, params_hash)
     in_flight = {key for entries in open_batches.values() for key in entries.values()}
     todo = [j for key, j in by_key.items() if key not in in_flight]
@@ -54,6 +81,8 @@ async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, stat
         for job in todo[start : start + options.batch_size]:
             if state.sendable(job, job.est_cost * discount):
                 chunk.append(job)
+            else:
+                settled.add(_key(job))
         if not chunk:
             continue
         entries = [
@@ -70,14 +99,15 @@ async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, stat
 
     while open_batches:
         for batch_id in list(open_batches):
-            if not await with_retries(partial(backend.batch_done, batch_id), options):
+            results = await _poll(backend, batch_id, open_batches[batch_id], options)
+            if results is None:
                 continue
-            results = await with_retries(partial(backend.batch_results, batch_id), options)
             for cid, (prompt_hash, sample) in open_batches.pop(batch_id).items():
                 result = results.get(cid) or BackendError("server", "missing from the batch output")
                 job = by_key.get((prompt_hash, sample))
                 purpose = job.item.request.purpose if job else "model"
                 cost = state.record_key(config, prompt_hash, sample, purpose, result, batch=True)
+                settled.add((prompt_hash, sample))
                 if job is not None and (prompt_hash, sample) in submitted:
                     state.budget.settle(job.est_cost * discount, cost)
                 else:
@@ -86,3 +116,26 @@ async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, stat
             state.store.close_batch(batch_id)
         if open_batches:
             await asyncio.sleep(options.batch_poll_s)
+
+
+async def _poll(
+    backend: Any, batch_id: str, custom_ids: Iterable[str], options: RunOptions
+) -> dict[str, Completion | BackendError] | None:
+    """The results of an ended batch, None while it runs.
+
+    A batch the provider does not know (404: expired, deleted, or made with
+    another account) has no results: every entry is then recorded as failed,
+    so the next run sends it again instead of polling the missing batch forever.
+    """
+    try:
+        if not await with_retries(partial(backend.batch_done, batch_id), options):
+            return None
+        results: dict[str, Completion | BackendError] = await with_retries(
+            partial(backend.batch_results, batch_id), options
+        )
+    except BackendError as exc:
+        if exc.status != 404:
+            raise
+        gone = BackendError("client", f"batch {batch_id} is unknown to the provider: {exc}")
+        return dict.fromkeys(custom_ids, gone)
+    return results

@@ -88,10 +88,13 @@ class MockApp:
         self.base_url = base_url
         self._rng = random.Random(config.seed)
         self._ids = 0
+        self._instance = random.Random().getrandbits(
+            32
+        )  # ids differ between servers, as real ones do
 
     def _next_id(self, prefix: str) -> str:
         self._ids += 1
-        return f"{prefix}_{self._ids:06d}"
+        return f"{prefix}_{self._instance:08x}{self._ids:06d}"
 
     async def handle(
         self, method: str, path: str, headers: dict[str, str], body: bytes

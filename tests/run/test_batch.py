@@ -42,3 +42,53 @@ def test_interrupted_batch_run_resumes_by_polling(tmp_path, keyed_env, provider)
         assert len(server._app.state.batches) == 1  # polled, not resubmitted
     assert summary.succeeded == 5
     assert len(store.responses(experiment="exp")) == 5
+
+
+@pytest.mark.parametrize("provider", ["anthropic", "openai"])
+def test_a_batch_the_provider_no_longer_knows_is_sent_again(
+    tmp_path, keyed_env, monkeypatch, provider
+):
+    variable = f"{provider.upper()}_BASE_URL"
+    config = ModelConfig(spec=f"{provider}:mock")
+    items = make_items(config, 3)
+    store = Store(tmp_path / "s.sqlite")
+    with MockProvider(batch_delay=60) as first:
+        monkeypatch.setenv(variable, getattr(first, f"{provider}_base_url"))
+        with pytest.raises(TimeoutError):  # interrupted while the batch runs
+            asyncio.run(asyncio.wait_for(arun_items(items, store, RunOptions(**OPTS)), 0.5))
+    # The batch expired (or the key now belongs to another account): polling answers 404.
+    with MockProvider(batch_delay=0) as second:
+        monkeypatch.setenv(variable, getattr(second, f"{provider}_base_url"))
+        gone = run_items(items, store, RunOptions(**OPTS))  # used to raise (exit 4), every time
+        message = store.responses()[0].error_message or ""
+        again = run_items(items, store, RunOptions(**OPTS))
+    assert gone.failed == 3 and "unknown to the provider" in message
+    assert again.succeeded == 3 and {r.status for r in store.responses()} == {"ok"}
+
+
+def test_batch_api_outage_stops_the_model_and_keeps_the_batch_open(
+    tmp_path, keyed_env, monkeypatch
+):
+    from afdsl.models.anthropic import AnthropicBackend
+    from afdsl.models.base import BackendError
+
+    real = AnthropicBackend.batch_done
+    outage = [True]
+
+    async def down(self: AnthropicBackend, batch_id: str) -> bool:
+        if outage[0]:
+            raise BackendError("server", "InternalServerError: overloaded", status=529)
+        return await real(self, batch_id)
+
+    monkeypatch.setattr(AnthropicBackend, "batch_done", down)
+    with MockProvider(batch_delay=0) as server:
+        config = ModelConfig(spec="anthropic:mock", base_url=server.anthropic_base_url)
+        store = Store(tmp_path / "s.sqlite")
+        options = RunOptions(max_retries=1, retry_base_s=0.001, **OPTS)
+        summary = run_items(make_items(config, 4), store, options)  # used to raise (exit 4)
+        assert "overloaded" in summary.stopped["anthropic:mock"]
+        assert summary.skipped == 4 and not summary.complete
+        assert len(store.open_batches("anthropic:mock", config.params_hash())) == 1
+        outage[0] = False  # the API is back: the next run collects the same batch
+        assert run_items(make_items(config, 4), store, options).succeeded == 4
+        assert len(server._app.state.batches) == 1
