@@ -113,11 +113,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
         )
     store = Store(path)
     try:
-        if not store.responses(experiment=experiment.name):
+        stored = store.responses(experiment=experiment.name)
+        if not stored:
             raise error(
                 f"the store {path} has no responses of experiment `{experiment.name}`",
                 hint=f"run the experiment first: afdsl run {args.file}",
             )
+        _warn_models_not_stored(args.model, {row.model for row in stored}, experiment.name)
         from afdsl.classify import effective_measures
 
         measures = _with_judge(effective_measures(experiment), args.judge)
@@ -139,6 +141,21 @@ def cmd_classify(args: argparse.Namespace) -> int:
     for problem in problems:
         Console(stderr=True).print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)
     return EXIT_INCOMPLETE if problems else EXIT_OK
+
+
+def _warn_models_not_stored(specs: list[str] | None, stored: set[str], experiment: str) -> None:
+    """Say so when a `--model` has no stored response: its labels would silently be none."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    missing = [spec for spec in specs or [] if spec not in stored]
+    if missing:
+        Console(stderr=True).print(
+            f"[yellow]warning: no stored response of {escape(', '.join(missing))} in experiment "
+            f"`{escape(experiment)}`, so nothing of it is labelled; models with responses: "
+            f"{escape(', '.join(sorted(stored)))}[/yellow]",
+            highlight=False,
+        )
 
 
 def _classify_table(summary: ClassifySummary) -> Any:

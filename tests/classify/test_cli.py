@@ -177,3 +177,15 @@ def test_classify_while_another_run_writes_the_store_waits_with_exit_3(
     err = capsys.readouterr().err
     assert code == 3, err  # was 4, "internal error ... please report it"
     assert "internal error" not in err and "another afdsl run" in err
+
+
+def test_classify_model_option_naming_a_model_without_responses_says_so(
+    afs: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["run", str(afs), "--quiet"]) == 0
+    capsys.readouterr()
+    # Before: a table of zeros and nothing else, as if there were nothing to label.
+    assert main(["classify", str(afs), "--model", "sim:sonnet_like", "--quiet"]) == 0
+    err = " ".join(capsys.readouterr().err.split())
+    assert "no stored response of sim:sonnet_like" in err
+    assert "models with responses: sim:opus_like" in err
