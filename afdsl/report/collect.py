@@ -325,7 +325,8 @@ def _analyse(
         by_measure.setdefault(h.measure or primary, []).append(h)
 
     def analyse(measure: str, hypotheses: list[Any]) -> AnalysisResult:
-        return analyze_table(
+        untested: list[str] = []
+        result = analyze_table(
             tables.get(measure, LabelTable()),
             training=experiment.training,
             deployment=experiment.deployment,
@@ -335,7 +336,14 @@ def _analyse(
             hypotheses=hypotheses,
             # `drop condition` variants have no gap; their rates still serve rate() hypotheses.
             partial_variants=True,
+            untested=untested,
         )
+        problems.extend(
+            f"not tested: {reason}; the labels it needs are missing or unparseable (see the "
+            "counts above)"
+            for reason in untested
+        )
+        return result
 
     others: dict[str, AnalysisResult] = {}
     try:

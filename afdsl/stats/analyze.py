@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
@@ -246,6 +247,20 @@ def _check_options(correction: str, alpha: float) -> None:
         raise AfsError(Diagnostic(message=f"alpha must be between 0 and 1, got {alpha}"))
 
 
+@contextmanager
+def _unless_untested(untested: list[str] | None) -> Iterator[list[str]]:
+    """Raise the block's AfsError, or (with an `untested` list) record its messages there;
+    the yielded list is non-empty when the block failed."""
+    failed: list[str] = []
+    try:
+        yield failed
+    except AfsError as exc:
+        if untested is None:
+            raise
+        failed.extend(d.message for d in exc.diagnostics)
+        untested.extend(failed)
+
+
 def analyze_table(
     table: LabelTable,
     training: str = "training",
@@ -256,17 +271,25 @@ def analyze_table(
     hypotheses: Sequence[Hypothesis | str] = (),
     *,
     partial_variants: bool = False,
+    untested: list[str] | None = None,
 ) -> AnalysisResult:
     """`analyze_labels` on labels already counted per query (`build_table`, `LabelTable.add`).
 
     A report reads its labels from the store straight into a table, without
-    a record per sample.
+    a record per sample. With an `untested` list, a hypothesis the labels
+    cannot evaluate (a variant or condition without labels, no query shared
+    by its cells) is left out and the reason appended there instead of
+    raising, so the report of an incomplete run still shows everything else.
     """
     _check_options(correction, alpha)
     _check_design(table, training, deployment, base, partial_variants)
-    parsed = parse_hypotheses(hypotheses)
-    for hypothesis, span in parsed:
-        check_names(table, hypothesis, span, training, deployment)
+    declared = parse_hypotheses(hypotheses)
+    parsed = []
+    for hypothesis, span in declared:
+        with _unless_untested(untested) as failed:
+            check_names(table, hypothesis, span, training, deployment)
+        if not failed:
+            parsed.append((hypothesis, span))
 
     variants: list[VariantEstimate] = []
     contrasts: list[Contrast] = []
@@ -283,10 +306,14 @@ def analyze_table(
             family, adjust([c.p_value for c in family], correction), strict=True
         ):
             contrasts.append(contrast.model_copy(update={"p_adjusted": p}))
-        evaluated = [evaluate_hypothesis(table, model, h, training, deployment) for h, _ in parsed]
-        for result, p in zip(
-            evaluated, adjust([r.p_value for r in evaluated], correction), strict=True
-        ):
+        evaluated = []
+        for h, _ in parsed:
+            with _unless_untested(untested):
+                evaluated.append(evaluate_hypothesis(table, model, h, training, deployment))
+        # An untested hypothesis stays in the family with p = 1, so the others' adjusted p
+        # values are never smaller than with every hypothesis tested.
+        raw = [r.p_value for r in evaluated] + [1.0] * (len(declared) - len(evaluated))
+        for result, p in zip(evaluated, adjust(raw, correction), strict=False):
             verdict = "pass" if p < alpha else "fail"
             results.append(result.model_copy(update={"p_adjusted": p, "verdict": verdict}))
     return AnalysisResult(

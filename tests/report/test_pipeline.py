@@ -116,3 +116,34 @@ def test_report_says_when_the_file_changed_since_the_test(tmp_path):
     outcome = pipeline.report_from_store(afs, store_path=store)
     assert outcome.exit_code == 3
     assert any("changed since the last `afdsl test`" in p for p in outcome.problems)
+
+
+def test_a_variant_without_labels_leaves_the_rest_of_the_report(tmp_path):
+    """One variant's labels lost: the whole analysis was dropped ("unknown variant"), with
+    no table and no verdict; now only its hypothesis is untested, and the others keep a
+    family as large as declared (the untested one counts with p = 1)."""
+    import sqlite3
+
+    from statsmodels.stats.multitest import multipletests
+
+    afs, store = tmp_path / "edited.afs", tmp_path / "s.sqlite"
+    source = SOURCE.replace(
+        "  hypothesis has_gap: gap(base) > 0",
+        "  hypothesis has_gap: gap(base) > 0\n  hypothesis smaller: gap(probe) < gap(base)",
+    )
+    afs.write_text(source.format(queries=QUERIES, perturbation="no_rlhf"), encoding="utf-8")
+    pipeline.test_experiment(afs, TestOptions(store=store))
+    with sqlite3.connect(store) as db:
+        db.execute(
+            "DELETE FROM labels WHERE response_id IN (SELECT r.id FROM responses r JOIN items i "
+            "ON i.prompt_hash = r.prompt_hash AND i.sample = r.sample WHERE i.variant = 'probe')"
+        )
+    outcome = pipeline.report_from_store(afs, store_path=store)
+    assert outcome.exit_code == 3
+    assert any(p.startswith("not tested: hypothesis smaller") for p in outcome.problems)
+    assert outcome.analysis is not None
+    (has_gap,) = outcome.analysis.hypotheses
+    assert has_gap.name == "has_gap"
+    expected = multipletests([has_gap.p_value, 1.0], method="holm")[1][0]
+    assert has_gap.p_adjusted == pytest.approx(expected)
+    assert {v.variant for v in outcome.analysis.variants} == {"base"}
