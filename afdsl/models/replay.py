@@ -8,6 +8,9 @@ One JSON object per line. The answer text is in `text` (or `response`,
 2. otherwise `variant`, `condition`, `query_id` and `sample`.
 Optional: `model_id`, `input_tokens`, `output_tokens`. A request with no
 recorded answer fails with a `client` error (recorded, never retried).
+`messages` may open with a `system` message (the OpenAI chat format) instead
+of a `system` field. A line with a field of the wrong type is an error naming
+the line.
 A relative PATH is read from the folder of the .afs file that names it.
 """
 
@@ -17,11 +20,14 @@ import json
 from pathlib import Path
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict, ValidationError
+
 from afdsl.diagnostics import error
-from afdsl.ir import ModelConfig, prompt_hash
+from afdsl.ir import Message, ModelConfig, prompt_hash
 from afdsl.models.base import BackendError, Completion, Request
 
 _TEXT_FIELDS = ("text", "response", "output", "completion")
+MESSAGES_HINT = 'each message is {"role": "user" or "assistant", "content": TEXT}'
 
 
 def _text_of(record: dict[str, Any]) -> str | None:
@@ -30,6 +36,57 @@ def _text_of(record: dict[str, Any]) -> str | None:
         if isinstance(value, str):
             return value
     return None
+
+
+class _Keys(BaseModel):
+    """The fields of a transcript line that match it to a request, checked with their types."""
+
+    model_config = ConfigDict(extra="ignore", coerce_numbers_to_str=True)
+
+    sample: int = 0
+    prompt_hash: str | None = None
+    system: str | None = None
+    messages: list[dict[str, Any]] | None = None
+    variant: str = "base"
+    condition: str = ""
+    query_id: str | None = None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+
+    def hash(self) -> str | None:
+        """`prompt_hash`, or the hash of `system` + `messages` as afdsl sends them.
+
+        A leading `system` message (the OpenAI chat format) is the system prompt,
+        and each message counts by its role and content only, as afdsl hashes them.
+        """
+        if self.prompt_hash is not None or self.messages is None:
+            return self.prompt_hash
+        system, messages = self.system or "", self.messages
+        if messages and messages[0].get("role") == "system" and self.system is None:
+            system, messages = str(messages[0].get("content", "")), messages[1:]
+        pairs = ({"role": m.get("role"), "content": m.get("content")} for m in messages)
+        return prompt_hash(system, tuple(Message.model_validate(p) for p in pairs))
+
+
+def _keys(path: Path, number: int, record: Any) -> _Keys:
+    """Line `number`'s keys; a malformed line is the user's to fix, with its line number."""
+    if not isinstance(record, dict) or _text_of(record) is None:
+        raise error(
+            f"{path}:{number}: a transcript needs a text field",
+            hint="one of: " + ", ".join(_TEXT_FIELDS),
+        )
+    try:
+        keys = _Keys.model_validate(record)
+        keys.hash()
+    except ValidationError as exc:
+        problem = exc.errors()[0]
+        where = ".".join(str(part) for part in problem["loc"])
+        in_messages = problem["loc"][0] in ("messages", "role", "content")
+        raise error(
+            f"{path}:{number}: `{where}`: {problem['msg']}",
+            hint=MESSAGES_HINT if in_messages else None,
+        ) from None
+    return keys
 
 
 def load_transcripts(
@@ -42,6 +99,8 @@ def load_transcripts(
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as exc:
         raise error(f"cannot read replay file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"replay file {path} is not UTF-8 text ({exc.reason})") from None
     for number, line in enumerate(lines, 1):
         if not line.strip():
             continue
@@ -49,25 +108,12 @@ def load_transcripts(
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise error(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        if not isinstance(record, dict) or _text_of(record) is None:
-            raise error(
-                f"{path}:{number}: a transcript needs a text field",
-                hint="one of: " + ", ".join(_TEXT_FIELDS),
-            )
-        sample = int(record.get("sample", 0))
-        key = record.get("prompt_hash")
-        if key is None and "messages" in record:
-            key = prompt_hash(record.get("system", ""), record["messages"])
+        keys = _keys(path, number, record)
+        key = keys.hash()
         if key is not None:
-            by_hash[(str(key), sample)] = record
-        if "query_id" in record:
-            cell = (
-                str(record.get("variant", "base")),
-                str(record.get("condition", "")),
-                str(record["query_id"]),
-                sample,
-            )
-            by_cell[cell] = record
+            by_hash[(key, keys.sample)] = record
+        if keys.query_id is not None:
+            by_cell[(keys.variant, keys.condition, keys.query_id, keys.sample)] = record
     return by_hash, by_cell
 
 
@@ -97,7 +143,7 @@ class ReplayBackend:
             model_id=str(
                 record.get("model_id") or record.get("model") or f"replay:{self.path.name}"
             ),
-            input_tokens=int(record.get("input_tokens") or 0),
+            input_tokens=int(record.get("input_tokens") or 0),  # checked by `_keys`
             output_tokens=int(record.get("output_tokens") or 0),
             finish_reason="replay",
         )

@@ -108,3 +108,42 @@ def test_afdsl_run_finds_transcripts_beside_the_file_from_any_folder(tmp_path, m
     items = list(items_from_prompts(prompts, experiment))
     summary = run_items(items, Store(tmp_path / "s.sqlite"), RunOptions(progress=False))
     assert summary.succeeded == len(prompts) and summary.failed == 0
+
+
+@pytest.mark.parametrize(
+    ("line", "problem"),
+    [
+        ('{"text": "x", "sample": "first"}', ":1: `sample`: Input should be a valid integer"),
+        ('{"text": "x", "sample": null, "query_id": "q0"}', ":1: `sample`"),
+        ('{"text": "x", "messages": ["hello"]}', ":1: `messages.0`"),
+        ('{"text": "x", "messages": [{"role": "robot", "content": "hi"}]}', ":1: `role`"),
+        ('{"text": "x", "query_id": "q0", "output_tokens": "many"}', ":1: `output_tokens`"),
+    ],
+)
+def test_a_field_of_the_wrong_type_names_the_line(tmp_path, line, problem):
+    path = tmp_path / "t.jsonl"
+    path.write_text(line + "\n")
+    with pytest.raises(AfsError, match=problem):  # was an internal error (exit 4)
+        make_backend(ModelConfig(spec=f"replay:{path}"))
+
+
+def test_a_file_that_is_not_text_is_a_user_error(tmp_path):
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b"\xff\xfe" + '{"text": "x"}\n'.encode("utf-16-le"))
+    with pytest.raises(AfsError, match="is not UTF-8 text"):
+        make_backend(ModelConfig(spec=f"replay:{path}"))
+
+
+def test_openai_chat_transcripts_match_with_their_system_message(tmp_path):
+    request = make_items(ModelConfig(spec="sim:x"), 1)[0].request
+    record = {
+        "messages": [
+            {"role": "system", "content": request.system},
+            {"role": "user", "content": request.messages[0].content, "name": "researcher"},
+        ],
+        "text": "recorded",
+    }
+    path = tmp_path / "t.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    backend = make_backend(ModelConfig(spec=f"replay:{path}"))
+    assert asyncio.run(backend.complete(request)).text == "recorded"
