@@ -110,6 +110,21 @@ def status_kind(status: int) -> ErrorKind:
     return "client"
 
 
+def _provider_message(exc: Exception, status: int | None) -> str | None:
+    """The provider's own words from an error body, without the JSON around them.
+
+    The anthropic SDK puts the whole error document in its message (a dict
+    repr); the openai SDK keeps only the inner `error`. Both bodies hold a
+    `message`, which is what a user needs to read.
+    """
+    body = getattr(exc, "body", None)
+    if status is None or not isinstance(body, dict):
+        return None
+    inner = body.get("error")
+    detail = (inner if isinstance(inner, dict) else body).get("message")
+    return f"Error code: {status} - {detail}" if isinstance(detail, str) and detail else None
+
+
 def classify_sdk_error(exc: Exception) -> BackendError:
     """Map an SDK exception (anthropic or openai, same hierarchy) to a `BackendError`."""
     name = type(exc).__name__
@@ -124,7 +139,7 @@ def classify_sdk_error(exc: Exception) -> BackendError:
         kind = status_kind(status)
     else:
         kind = "other"
-    message = getattr(exc, "message", None) or str(exc) or name
+    message = _provider_message(exc, status) or getattr(exc, "message", None) or str(exc) or name
     return BackendError(
         kind,
         f"{name}: {message}"[:500],

@@ -9,7 +9,7 @@ import pytest
 from afdsl.diagnostics import AfsError
 from afdsl.ir import ModelConfig
 from afdsl.models.base import BackendError, make_backend
-from afdsl.testing import MockProvider
+from afdsl.testing import MockError, MockProvider
 from afdsl.testing.helpers import batch_round_trip, keyed_env, make_items
 
 __all__ = ["keyed_env"]  # a pytest fixture
@@ -107,3 +107,17 @@ def test_without_caching_the_system_prompt_is_a_plain_string(keyed_env):
         assert server.stats()["cache_marked"] == 0
     assert first.text.startswith(f"SYSTEM<{LONG_SYSTEM}>")
     assert second.cache_read_tokens == second.cache_write_tokens == 0
+
+
+def test_a_refusal_reads_as_the_providers_message_not_a_json_dump(keyed_env):
+    def refuse(system: str, user: str) -> str:
+        raise MockError(400, "prompt is too long: 210000 tokens > 200000 maximum")
+
+    with MockProvider(reply=refuse) as server:
+        backend = make_backend(ModelConfig(spec="anthropic:claude-mock", base_url=server.base_url))
+        with pytest.raises(BackendError) as info:
+            asyncio.run(backend.complete(make_items(backend.config, 1)[0].request))
+    assert info.value.kind == "client" and not info.value.retryable
+    assert str(info.value) == (
+        "BadRequestError: Error code: 400 - prompt is too long: 210000 tokens > 200000 maximum"
+    )
