@@ -165,6 +165,7 @@ class RunState:
             )
             outcome = Outcome(**common, error_kind=kind, error_message=message[:1000])  # type: ignore[arg-type]
             self.summary.failed += 1
+            self.summary.count_error(f"{config.spec}: {message[:300]}")
         self.summary.cost_usd += cost
         self.pending.append(outcome)
         if not self.flush_scheduled:

@@ -78,6 +78,12 @@ class RunSummary(BaseModel):
     skipped: int = 0  # not sent (budget, interruption, a stopped model); a rerun sends them
     # Model spec -> the error that stopped it (bad key, unknown model: see `retry.stops_model`).
     stopped: dict[str, str] = Field(default_factory=dict)
+    # Error message -> how many requests failed with it this run (the first 20 distinct ones).
+    errors: dict[str, int] = Field(default_factory=dict)
+
+    def count_error(self, message: str) -> None:
+        if message in self.errors or len(self.errors) < 20:
+            self.errors[message] = self.errors.get(message, 0) + 1
 
     @property
     def complete(self) -> bool:

@@ -143,3 +143,18 @@ def test_unknown_model_stops_early_and_says_why(tmp_path):
     assert sent == 4  # not all 200
     assert "openai:gpt-mock: stopped after NotFoundError" in proc.stderr
     assert "does not exist" in proc.stderr and "196 not sent" in proc.stdout
+
+
+def test_failed_requests_say_what_the_provider_answered(tmp_path):
+    def reply(system: str, user: str) -> str:
+        if "number 3" in user:
+            raise MockError(400, "Output blocked by content filtering policy")
+        return "<request_fully_accepted/>"
+
+    afs = tmp_path / "refusals.afs"
+    afs.write_text(EXPERIMENT.replace("samples 20", "samples 2"))
+    with MockProvider(reply=reply) as server:
+        proc = _afdsl("run", str(afs), env=_env(server), cwd=tmp_path)
+    assert proc.returncode == 3, proc.stderr
+    assert "4 request(s) failed:\n  4 x openai:gpt-mock: BadRequestError: Error code: 400 - " \
+        "Output blocked by content filtering policy\n" in proc.stderr  # fmt: skip
