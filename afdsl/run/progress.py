@@ -2,7 +2,8 @@
 
 Progress goes to stderr so that a report or JSON piped from stdout stays clean.
 
-Both show done/total, rate, ETA, spend so far and errors. Runs against a
+Both show done/total, rate, ETA, spend so far, errors, and retries with the
+last reason (without which a run waiting out a 429 storm looks hung). Runs against a
 simulator are labelled SIMULATOR so nobody mistakes them for real models.
 """
 
@@ -12,11 +13,15 @@ import sys
 import time
 from typing import Any, Protocol
 
+from afdsl.models.base import BackendError
+
 
 class ProgressSink(Protocol):
     def start(self, total: int, label: str) -> None: ...
 
     def advance(self, *, ok: bool, cost_usd: float) -> None: ...
+
+    def retry(self, error: BackendError) -> None: ...
 
     def close(self) -> None: ...
 
@@ -26,6 +31,9 @@ class NoProgress:
         pass
 
     def advance(self, *, ok: bool, cost_usd: float) -> None:
+        pass
+
+    def retry(self, error: BackendError) -> None:
         pass
 
     def close(self) -> None:
@@ -38,7 +46,18 @@ class _Counts:
         self.done = 0
         self.errors = 0
         self.spent = 0.0
+        self.retries = 0
+        self.last_retry = ""  # why the last retry happened: "429", "timeout"
         self.t0 = time.monotonic()
+
+    def retried(self, error: BackendError) -> str:
+        """Count a retry; returns the text shown for retries so far."""
+        self.retries += 1
+        self.last_retry = error.kind if error.status is None else str(error.status)
+        return self.retry_text()
+
+    def retry_text(self) -> str:
+        return f", {self.retries} retries (last {self.last_retry})" if self.retries else ""
 
     def rate(self) -> float:
         elapsed = time.monotonic() - self.t0
@@ -72,7 +91,7 @@ class PlainProgress:
         c = self.counts
         self.stream.write(
             f"{self.label}: {c.done}/{c.total} done, {c.rate():.1f}/s, ETA {c.eta()}, "
-            f"${c.spent:.4f} spent, {c.errors} errors\n"
+            f"${c.spent:.4f} spent, {c.errors} errors{c.retry_text()}\n"
         )
         self.stream.flush()
         self._last = time.monotonic()
@@ -82,6 +101,13 @@ class PlainProgress:
         c.done += 1
         c.errors += 0 if ok else 1
         c.spent += cost_usd
+        self._maybe_line()
+
+    def retry(self, error: BackendError) -> None:
+        self.counts.retried(error)
+        self._maybe_line()  # a line even when nothing completes for a while
+
+    def _maybe_line(self) -> None:
         if time.monotonic() - self._last >= self.every_s:
             self._line()
 
@@ -110,7 +136,7 @@ class RichProgress:
             TextColumn("{task.fields[rate]}/s"),
             TimeRemainingColumn(),
             TextColumn("${task.fields[spent]}"),
-            TextColumn("[red]{task.fields[errors]} errors"),
+            TextColumn("[red]{task.fields[errors]} errors[/]{task.fields[retries]}"),
             refresh_per_second=4,
             console=Console(stderr=True),
         )
@@ -123,7 +149,9 @@ class RichProgress:
         if not total:  # nothing to send (all cached): no empty bar
             return
         self.progress.start()
-        self.task = self.progress.add_task(label, total=total, rate="0.0", spent="0.0000", errors=0)
+        self.task = self.progress.add_task(
+            label, total=total, rate="0.0", spent="0.0000", errors=0, retries=""
+        )
 
     def advance(self, *, ok: bool, cost_usd: float) -> None:
         c = self.counts
@@ -133,6 +161,10 @@ class RichProgress:
         self.progress.update(
             self.task, advance=1, rate=f"{c.rate():.1f}", spent=f"{c.spent:.4f}", errors=c.errors
         )
+
+    def retry(self, error: BackendError) -> None:
+        if self.task is not None:
+            self.progress.update(self.task, retries=self.counts.retried(error))
 
     def close(self) -> None:
         if self.task is not None:

@@ -57,9 +57,15 @@ def backoff_delay(
 
 
 async def with_retries(
-    call: Callable[[], Awaitable[T]], options: RunOptions, rng: random.Random | None = None
+    call: Callable[[], Awaitable[T]],
+    options: RunOptions,
+    rng: random.Random | None = None,
+    on_retry: Callable[[BackendError], None] | None = None,
 ) -> T:
-    """Await `call()`, retrying transient `BackendError`s; the last error is raised."""
+    """Await `call()`, retrying transient `BackendError`s; the last error is raised.
+
+    `on_retry(error)` is told before each wait, so a run stuck in a 429 storm shows it.
+    """
     retries = 0
     while True:
         try:
@@ -67,6 +73,8 @@ async def with_retries(
         except BackendError as exc:
             if not should_retry(exc, retries, options.max_retries):
                 raise
+            if on_retry is not None:
+                on_retry(exc)
             delay = backoff_delay(
                 retries,
                 exc.retry_after,

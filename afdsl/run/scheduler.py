@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -318,7 +318,12 @@ async def _call(backend: Backend, item: RunItem) -> Completion:
 
 
 async def _attempt(
-    backend: Backend, job: Job, options: RunOptions, rng: random.Random, limits: Limits
+    backend: Backend,
+    job: Job,
+    options: RunOptions,
+    rng: random.Random,
+    limits: Limits,
+    on_retry: Callable[[BackendError], None],
 ) -> Completion | Exception:
     """Call with retries; returns the completion or the final error (never raises)."""
 
@@ -328,7 +333,7 @@ async def _attempt(
         return await _call(backend, job.item)
 
     try:
-        return await with_retries(limited_call, options, rng)
+        return await with_retries(limited_call, options, rng, on_retry)
     except Exception as exc:  # the final error, or a backend bug: record it, keep the run going
         return exc
 
@@ -344,7 +349,8 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             if not state.sendable(job, job.est_cost):
                 continue
             state.summary.sent += 1
-            result = await _attempt(backends[job.group], job, options, rng, limits)
+            backend = backends[job.group]
+            result = await _attempt(backend, job, options, rng, limits, state.progress.retry)
             cost = state.record(job, result)
             state.budget.settle(job.est_cost, cost)
             state.stop_if_fatal(job.config, result)

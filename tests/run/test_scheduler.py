@@ -130,3 +130,23 @@ def test_a_refused_prompt_does_not_stop_the_model(tmp_path, keyed_env):
         )
     assert summary.stopped == {} and summary.skipped == 0
     assert summary.failed == 3 and summary.succeeded == 27
+
+
+def test_progress_shows_retries_while_nothing_completes(tmp_path, keyed_env, monkeypatch):
+    import io
+
+    from afdsl.run import scheduler
+    from afdsl.run.progress import PlainProgress
+
+    out = io.StringIO()
+    monkeypatch.setattr(scheduler, "make_progress", lambda enabled: PlainProgress(out, 0.0))
+    with MockProvider(fail_429=1.0, retry_after=0.01) as server:
+        config = ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url)
+        options = RunOptions(max_retries=2, **{**FAST, "progress": True})
+        run_items(make_items(config, 1), Store(tmp_path / "s.sqlite"), options)
+    lines = out.getvalue().splitlines()
+    # Before anything is done, the user sees the run is alive and why it waits.
+    assert lines[2] == (
+        "openai:gpt-mock: 0/1 done, 0.0/s, ETA -, $0.0000 spent, 0 errors, 2 retries (last 429)"
+    )
+    assert lines[-1].endswith("1 errors, 2 retries (last 429)")
