@@ -44,6 +44,17 @@ def test_interrupted_batch_run_resumes_by_polling(tmp_path, keyed_env, provider)
     assert len(store.responses(experiment="exp")) == 5
 
 
+async def _interrupt_once_submitted(items, store, server) -> None:
+    """Start a batch run and interrupt it as soon as the provider holds its batch."""
+    run = asyncio.create_task(arun_items(items, store, RunOptions(**OPTS)))
+    async with asyncio.timeout(30):
+        while not server._app.state.batches:
+            await asyncio.sleep(0.01)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
 def test_a_batch_the_provider_no_longer_knows_is_sent_again(
     tmp_path, keyed_env, monkeypatch, provider
@@ -54,8 +65,7 @@ def test_a_batch_the_provider_no_longer_knows_is_sent_again(
     store = Store(tmp_path / "s.sqlite")
     with MockProvider(batch_delay=60) as first:
         monkeypatch.setenv(variable, getattr(first, f"{provider}_base_url"))
-        with pytest.raises(TimeoutError):  # interrupted while the batch runs
-            asyncio.run(asyncio.wait_for(arun_items(items, store, RunOptions(**OPTS)), 0.5))
+        asyncio.run(_interrupt_once_submitted(items, store, first))
     # The batch expired (or the key now belongs to another account): polling answers 404.
     with MockProvider(batch_delay=0) as second:
         monkeypatch.setenv(variable, getattr(second, f"{provider}_base_url"))
