@@ -15,6 +15,17 @@ from afdsl.testing.helpers import make_items
 OPTS = {"batch": True, "batch_poll_s": 0.02, "progress": False}
 
 
+async def _interrupt_once_submitted(items, store, server) -> None:
+    """Start a batch run and interrupt it as soon as the provider holds its batch."""
+    run = asyncio.create_task(arun_items(items, store, RunOptions(**OPTS)))
+    async with asyncio.timeout(30):
+        while not server._app.state.batches:
+            await asyncio.sleep(0.01)
+    run.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await run
+
+
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
 def test_batch_run_stores_everything(tmp_path, keyed_env, provider):
     with MockProvider(batch_delay=0.05) as server:
@@ -34,25 +45,14 @@ def test_interrupted_batch_run_resumes_by_polling(tmp_path, keyed_env, provider)
         config = ModelConfig(spec=f"{provider}:mock", base_url=url)
         items = make_items(config, 5)
         store = Store(tmp_path / "s.sqlite")
-        with pytest.raises(TimeoutError):  # the laptop lid closes while the batch is running
-            asyncio.run(asyncio.wait_for(arun_items(items, store, RunOptions(**OPTS)), 0.5))
+        # The laptop lid closes while the batch is running.
+        asyncio.run(_interrupt_once_submitted(items, store, server))
         assert len(server._app.state.batches) == 1
         server.config.batch_delay = 0  # the provider finishes the batch meanwhile
         summary = run_items(items, store, RunOptions(**OPTS))
         assert len(server._app.state.batches) == 1  # polled, not resubmitted
     assert summary.succeeded == 5
     assert len(store.responses(experiment="exp")) == 5
-
-
-async def _interrupt_once_submitted(items, store, server) -> None:
-    """Start a batch run and interrupt it as soon as the provider holds its batch."""
-    run = asyncio.create_task(arun_items(items, store, RunOptions(**OPTS)))
-    async with asyncio.timeout(30):
-        while not server._app.state.batches:
-            await asyncio.sleep(0.01)
-    run.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await run
 
 
 @pytest.mark.parametrize("provider", ["anthropic", "openai"])
