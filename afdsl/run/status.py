@@ -19,6 +19,7 @@ class StatusRow(BaseModel):
     done: int = 0
     failed: int = 0
     missing: int = 0
+    in_batch: int = 0  # missing, but in a submitted batch: the next run collects it, unpaid again
     error_kinds: dict[str, int] = Field(default_factory=dict)
     simulator: bool = False
 
@@ -30,12 +31,15 @@ def tally(experiment: Experiment, store: Store) -> list[StatusRow]:
     rows: dict[tuple[str, str], StatusRow] = {}
     statuses: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
     errors: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
+    batched: dict[tuple[str, str], set[tuple[str, int]]] = {}
     for item in items_from_prompts(expand(experiment), experiment):
         r = item.request
         group = group_of(r.model)
         if group not in statuses:
             statuses[group] = store.statuses(*group)
             errors[group] = store.error_kinds(*group)  # one query per model, not per failure
+            open_batches = store.open_batches(*group).values()
+            batched[group] = {key for entries in open_batches for key in entries.values()}
         row = rows.get((r.model.display, item.variant))
         if row is None:
             row = rows[(r.model.display, item.variant)] = StatusRow(
@@ -50,6 +54,7 @@ def tally(experiment: Experiment, store: Store) -> list[StatusRow]:
             row.error_kinds[kind] = row.error_kinds.get(kind, 0) + 1
         else:
             row.missing += 1
+            row.in_batch += (r.prompt_hash, r.sample) in batched[group]
     return list(rows.values())
 
 
@@ -60,13 +65,17 @@ def status_table(rows: list[StatusRow], path: Path) -> Any:
     table = Table(title=f"store {path}", title_justify="left")
     for name in ("model", "variant"):
         table.add_column(name)
-    for name in ("done", "missing", "failed"):
-        table.add_column(name, justify="right")
+    # "in batch" only when a batch is open: submitted and paid for, collected by the next run.
+    counts: tuple[str, ...] = ("done", "missing", "in_batch", "failed")
+    if not any(r.in_batch for r in rows):
+        counts = ("done", "missing", "failed")
+    for name in counts:
+        table.add_column(name.replace("_", " "), justify="right")
     table.add_column("errors")
     for r in rows:
         model = f"{r.model} [bold yellow]SIMULATOR[/]" if r.simulator else r.model
         errors = ", ".join(f"{k} {n}" for k, n in sorted(r.error_kinds.items()))
-        table.add_row(model, r.variant, str(r.done), str(r.missing), str(r.failed), errors)
-    total = [sum(getattr(r, f) for r in rows) for f in ("done", "missing", "failed")]
+        table.add_row(model, r.variant, *(str(getattr(r, f)) for f in counts), errors)
+    total = [sum(getattr(r, f) for r in rows) for f in counts]
     table.add_row("total", "", *(str(t) for t in total), "", style="bold")
     return table
