@@ -170,6 +170,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     if options.dry_run:
         return EXIT_OK
     print(summary_text(experiment, summary, path))
+    if summary.unpriced:
+        sys.stderr.write(
+            f"the cost excludes {', '.join(summary.unpriced)}: no known price "
+            "(add one to a price file named by $AFDSL_PRICES)\n"
+        )
     if summary.budget_exhausted:
         sys.stderr.write("budget reached: stopped before exceeding it; rerun to continue\n")
     for spec, message in summary.stopped.items():

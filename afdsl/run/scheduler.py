@@ -156,6 +156,8 @@ class RunState:
                 cache_read_tokens=result.cache_read_tokens,
             )
             self.summary.succeeded += 1
+            if self.prices.price(config.spec) is None and config.spec not in self.summary.unpriced:
+                self.summary.unpriced.append(config.spec)  # its $0 is unknown, not free
         else:
             kind = result.kind if isinstance(result, BackendError) else "other"
             message = (

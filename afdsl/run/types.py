@@ -78,6 +78,8 @@ class RunSummary(BaseModel):
     skipped: int = 0  # not sent (budget, interruption, a stopped model); a rerun sends them
     # Model spec -> the error that stopped it (bad key, unknown model: see `retry.stops_model`).
     stopped: dict[str, str] = Field(default_factory=dict)
+    # Models answered in this run with no known price: their cost is not in `cost_usd`.
+    unpriced: list[str] = Field(default_factory=list)
     # Error message -> how many requests failed with it this run (the first 20 distinct ones).
     errors: dict[str, int] = Field(default_factory=dict)
 

@@ -52,3 +52,15 @@ def test_a_run_of_real_models_has_no_simulator_mark(
     monkeypatch.setenv("OPENAI_BASE_URL", mock.openai_base_url)
     (line,) = _run(tmp_path, ["openai:gpt-mock"], capsys)
     assert "SIMULATOR" not in line and line.startswith("2 prompts")
+
+
+def test_a_model_without_a_price_is_not_reported_as_free(
+    tmp_path, capsys, keyed_env, monkeypatch, mock: MockProvider
+):
+    monkeypatch.setenv("OPENAI_BASE_URL", mock.openai_base_url)
+    path = tmp_path / "unpriced.afs"
+    path.write_text(_experiment(["openai:gpt-mock", "openai:gpt-4o-mini"]))
+    assert main(["run", str(path), "--quiet"]) == 0
+    err = capsys.readouterr().err
+    assert "the cost excludes openai:gpt-mock: no known price" in err
+    assert "gpt-4o-mini" not in err  # priced: counted in the total
