@@ -125,6 +125,18 @@ def _provider_message(exc: Exception, status: int | None) -> str | None:
     return f"Error code: {status} - {detail}" if isinstance(detail, str) and detail else None
 
 
+def _where(exc: Exception) -> str:
+    """` (URL)` of the request that got no answer, without credentials or query.
+
+    "Connection error." alone does not say that OPENAI_BASE_URL points at a
+    server that is not running.
+    """
+    url = getattr(getattr(exc, "request", None), "url", None)
+    if url is None:
+        return ""
+    return f" ({url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path})"
+
+
 def classify_sdk_error(exc: Exception) -> BackendError:
     """Map an SDK exception (anthropic or openai, same hierarchy) to a `BackendError`."""
     name = type(exc).__name__
@@ -140,6 +152,8 @@ def classify_sdk_error(exc: Exception) -> BackendError:
     else:
         kind = "other"
     message = _provider_message(exc, status) or getattr(exc, "message", None) or str(exc) or name
+    if kind in ("connection", "timeout"):
+        message += _where(exc)
     return BackendError(
         kind,
         f"{name}: {message}"[:500],

@@ -131,3 +131,18 @@ def test_batch_error_lines_take_the_same_kinds_as_direct_errors(keyed_env):
     kinds = {cid: r.kind for cid, r in results.items()}
     assert kinds == {"a": "client", "b": "server", "c": "rate_limit", "d": "server", "e": "server"}
     assert [status_kind(s) for s in (404, 408, 500)] == ["client", "server", "server"]
+
+
+def test_a_server_that_is_not_running_is_named_without_credentials(keyed_env):
+    import socket
+
+    with socket.socket() as s:  # a port with nothing listening
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = ModelConfig(spec="openai:local", base_url=f"http://me:hunter2@127.0.0.1:{port}/v1")
+    backend = make_backend(config)
+    with pytest.raises(BackendError) as info:
+        asyncio.run(backend.complete(make_items(config, 1)[0].request))
+    assert info.value.kind == "connection"
+    assert str(info.value).endswith(f"(http://127.0.0.1:{port}/v1/chat/completions)")
+    assert "hunter2" not in str(info.value)
