@@ -72,7 +72,19 @@ class Store:
         self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.execute("PRAGMA busy_timeout=10000")
         self.db.executescript(SCHEMA)
+        self._refuse_newer()
         self._migrate()
+
+    def _refuse_newer(self) -> None:
+        """A store from a newer afdsl may have columns this one would leave wrong or empty."""
+        row = self.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+        if row is not None and int(row[0]) > SCHEMA_VERSION:
+            self.db.close()
+            raise error(
+                f"the store {self.path} was written by a newer afdsl (store schema {row[0]}; "
+                f"this afdsl {__version__} knows schema {SCHEMA_VERSION})",
+                hint="upgrade afdsl (pip install -U afdsl), or pass --store a new file",
+            )
 
     def _migrate(self) -> None:
         """Bring a store written by an older afdsl up to this schema, in place.

@@ -99,3 +99,14 @@ def test_a_path_that_is_not_a_store_is_a_user_error(tmp_path, name):
         path.write_text("my notes, not a database\n" * 100)
     with pytest.raises(AfsError, match=f"cannot open the store {path}"):
         Store(path)
+
+
+def test_a_store_from_a_newer_afdsl_is_refused_not_written(tmp_path):
+    import sqlite3
+
+    path = tmp_path / "s.sqlite"
+    Store(path).close()
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
+    with pytest.raises(AfsError, match="written by a newer afdsl"):
+        Store(path)
