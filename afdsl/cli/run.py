@@ -21,6 +21,8 @@ examples:
   afdsl run exp.afs --batch                               # provider batch APIs, half price
 
 Only what the store lacks is sent; rerun after an interruption to continue.
+Ctrl-C lets the requests in flight (already paid for) finish and be stored,
+then stops (exit 130); a second Ctrl-C stops at once.
 Keys come from ANTHROPIC_API_KEY / OPENAI_API_KEY (or a model's api_key_env).
 System prompts are marked for Anthropic prompt caching (cache writes cost 1.25x
 input, reads 0.1x); OpenAI caches long prompts by itself. Cached tokens are

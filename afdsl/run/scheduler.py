@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -28,6 +28,7 @@ from afdsl.run.cost import (
     expected_output,
     price_table,
 )
+from afdsl.run.interrupt import Interrupt
 from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
 from afdsl.run.retry import stops_model, with_retries
@@ -113,6 +114,7 @@ class RunState:
     summary: RunSummary
     pending: list[Outcome] = field(default_factory=list)
     flush_scheduled: bool = False
+    interrupt: Interrupt = field(default_factory=Interrupt)
 
     def record(self, job: Job, result: Completion | Exception, *, batch: bool = False) -> float:
         """Queue one job's result for the store; returns its cost."""
@@ -184,7 +186,8 @@ class RunState:
     def sendable(self, job: Job, cost: float) -> bool:
         """Whether to send `job` (reserving `cost`); counts it as skipped when not."""
         if (
-            job.config.spec in self.summary.stopped
+            self.interrupt.requested
+            or job.config.spec in self.summary.stopped
             or self.budget.exhausted
             or not self.budget.reserve(cost)
         ):
@@ -319,23 +322,29 @@ async def _call(backend: Backend, item: RunItem) -> Completion:
     return await backend.complete(item.request)
 
 
+class NotSent(Exception):
+    """An attempt not made because the run was interrupted (nothing to record or pay)."""
+
+
 async def _attempt(
-    backend: Backend,
-    job: Job,
-    options: RunOptions,
-    rng: random.Random,
-    limits: Limits,
-    on_retry: Callable[[BackendError], None],
+    backend: Backend, job: Job, state: RunState, rng: random.Random, limits: Limits
 ) -> Completion | Exception:
     """Call with retries; returns the completion or the final error (never raises)."""
+    interrupt = state.interrupt
 
     async def limited_call() -> Completion:
         # Every attempt counts against the provider's limits, retries included.
         await limits.acquire(job.est_input + job.est_output)
-        return await _call(backend, job.item)
+        if interrupt.requested:
+            raise NotSent
+        interrupt.started()
+        try:
+            return await _call(backend, job.item)
+        finally:
+            interrupt.finished()
 
     try:
-        return await with_retries(limited_call, options, rng, on_retry)
+        return await with_retries(limited_call, state.options, rng, state.progress.retry)
     except Exception as exc:  # the final error, or a backend bug: record it, keep the run going
         return exc
 
@@ -351,8 +360,11 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             if not state.sendable(job, job.est_cost):
                 continue
             state.summary.sent += 1
-            backend = backends[job.group]
-            result = await _attempt(backend, job, options, rng, limits, state.progress.retry)
+            result = await _attempt(backends[job.group], job, state, rng, limits)
+            if isinstance(result, NotSent):
+                state.summary.skipped += 1
+                state.budget.settle(job.est_cost, 0.0)
+                continue
             cost = state.record(job, result)
             state.budget.settle(job.est_cost, cost)
             state.stop_if_fatal(job.config, result)
@@ -392,6 +404,7 @@ async def arun_items(
     progress = make_progress(options.progress)
     state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)
     progress.start(len(p.jobs), run_label(p.configs.values()))
+    state.interrupt.install()
     try:
         jobs = p.jobs
         if options.batch:
@@ -403,6 +416,7 @@ async def arun_items(
             jobs = direct
         await run_jobs(iter(jobs), backends, state)
     finally:
+        state.interrupt.remove()
         state.flush()
         progress.close()
         for backend in backends.values():
@@ -424,4 +438,7 @@ def run_items(
     if options.dry_run:
         return asyncio.run(arun_items(items, store, options))
     with store.run_lock():
-        return asyncio.run(arun_items(items, store, options))
+        try:
+            return asyncio.run(arun_items(items, store, options))
+        except asyncio.CancelledError:  # stopped by Ctrl-C (see `interrupt.py`)
+            raise KeyboardInterrupt from None

@@ -158,3 +158,32 @@ def test_failed_requests_say_what_the_provider_answered(tmp_path):
     assert proc.returncode == 3, proc.stderr
     assert "4 request(s) failed:\n  4 x openai:gpt-mock: BadRequestError: Error code: 400 - " \
         "Output blocked by content filtering policy\n" in proc.stderr  # fmt: skip
+
+
+def test_ctrl_c_stores_the_requests_in_flight_so_a_rerun_pays_for_none_twice(tmp_path):
+    afs = tmp_path / "ctrlc.afs"
+    afs.write_text(EXPERIMENT)
+    store = tmp_path / ".afdsl" / "ctrlc.sqlite"
+    with MockProvider(latency=1.0) as server:
+        env = _env(server)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "afdsl", "run", str(afs), "--concurrency", "4", "--quiet"],
+            env=env,
+            cwd=tmp_path,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        deadline = time.monotonic() + 60
+        while server.completion_requests < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGINT)  # four requests are in flight, each taking 1 s
+        _, stderr = proc.communicate(timeout=60)
+        time.sleep(0.2)
+        paid, stored = server.completion_requests, len(_ok_rows(store))
+        rerun = _afdsl("run", str(afs), "--concurrency", "16", env=env, cwd=tmp_path)
+        sent_total = server.completion_requests
+    assert proc.returncode == 130, stderr
+    assert "waiting for the 4 request(s) in flight" in stderr
+    assert paid == stored == 4  # every request paid for is stored
+    assert rerun.returncode == 0 and sent_total == 200  # none paid for twice
