@@ -165,6 +165,9 @@ def test_experiment(
                 tests, gather(experiment, store, set(used), samples=False), experiment
             ):
                 break
+        # Why labels are still missing (a judge the provider stopped, failed judge calls):
+        # the last round's classification covers every response so far.
+        problems += [p for p in totals[-1][1].problems() if p not in problems]
         run = _run_info(totals)
         run.elapsed_s = time.monotonic() - clock
         sequential = None

@@ -173,3 +173,25 @@ def test_classify_with_a_missing_judge_key_is_a_usage_error(
     assert main(["classify", str(afs), "--store", store, "--quiet"]) == 2
     assert "$GRADER_KEY is not set" in capsys.readouterr().err
     assert judge.provider.completion_requests == 0
+
+
+def test_a_judge_the_provider_refuses_makes_the_test_incomplete_and_says_why(
+    afs: Path,
+    tmp_path: Path,
+    servers: tuple[Server, Server],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from afdsl.testing import MockError
+
+    def unknown_model(system: str, user: str) -> str:
+        raise MockError(404, "The model `grader-model` does not exist")
+
+    _, judge = servers
+    monkeypatch.setattr(judge.provider.config, "reply", unknown_model)
+    monkeypatch.setenv("MODEL_KEY", "model-fake-key")
+    monkeypatch.setenv("GRADER_KEY", "grader-fake-key")
+    assert _test(afs, tmp_path) == 3  # never 0 with the faking labels missing
+    out = capsys.readouterr().out
+    assert "judge openai:grader-model stopped after" in out
+    assert "does not exist" in out
