@@ -152,6 +152,7 @@ def test_experiment(
             else:  # one round: the runner also forgets cells of an earlier version of the file
                 summary = run_experiment(experiment, store, within)
             spent += summary.cost_usd
+            problems += [p for p in summary.problems() if p not in problems]
             _notify(on_step, "classifying")
             classified = classify_experiment(
                 experiment, store, _remaining_budget(run_options, spent)

@@ -179,26 +179,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if summary.budget_exhausted:
         sys.stderr.write("budget reached: stopped before exceeding it; rerun to continue\n")
-    for spec, message in summary.stopped.items():
-        sys.stderr.write(
-            f"{spec}: stopped after {message}\n  its other requests were not sent; check the "
-            "model name and its API key, then rerun\n"
-        )
+    for problem in summary.problems():
+        sys.stderr.write(f"{problem}\n")
     if summary.failed:
-        sys.stderr.write(failures_text(summary))
+        sys.stderr.write(
+            "failed requests are stored with their error and retried on the next run "
+            "(see `afdsl status`)\n"
+        )
     return EXIT_OK if summary.complete and not summary.failed else EXIT_INCOMPLETE
-
-
-def failures_text(summary: Any, shown: int = 3) -> str:
-    """What failed, most common error first, so a refusal or a bad request can be read."""
-    common = sorted(summary.errors.items(), key=lambda kv: -kv[1])
-    lines = [f"  {n} x {message}\n" for message, n in common[:shown]]
-    if len(common) > shown:
-        lines.append(f"  ... and {len(common) - shown} other error message(s)\n")
-    return (
-        f"{summary.failed} request(s) failed:\n" + "".join(lines)
-        + "they are stored with their error and retried on the next run (see `afdsl status`)\n"
-    )  # fmt: skip
 
 
 def summary_text(experiment: Any, summary: Any, path: Path) -> str:

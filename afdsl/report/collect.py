@@ -307,6 +307,9 @@ def _analyse(
     missing or unparseable, calls failed): a problem (exit 3), not an error.
     `unreadable` is each measure's count of unparseable labels.
     """
+    # Failed calls or missing samples, already listed, explain missing labels better than
+    # a generic "rerun" (which does not help when, say, the model's key was refused).
+    explained = bool(problems)
 
     def no_analysis(measure: str, exc: AfsError) -> str:
         reason = "; ".join(d.message for d in exc.diagnostics)
@@ -316,6 +319,8 @@ def _analyse(
                 f"are unparseable; see them with `afdsl show {file} --where "
                 f"{measure}=unparseable`"
             )
+        if explained:
+            return f"no analysis of `{measure}` ({reason}): see the problems above"
         return f"no analysis of `{measure}` ({reason}); rerun `afdsl test` to label the responses"
 
     from afdsl.stats import analyze_table

@@ -91,6 +91,20 @@ class RunSummary(BaseModel):
     def complete(self) -> bool:
         return not self.budget_exhausted and self.skipped == 0
 
+    def problems(self, shown: int = 3) -> list[str]:
+        """What stopped or failed, in the provider's words, most common error first
+        (empty when nothing did): `afdsl run` and `afdsl test` both print these."""
+        found = [
+            f"{spec}: stopped after {message}; its other requests were not sent: check the "
+            "model name and its API key, then rerun"
+            for spec, message in self.stopped.items()
+        ]
+        common = sorted(self.errors.items(), key=lambda kv: -kv[1])
+        found += [f"{n} request(s) failed with {message}" for message, n in common[:shown]]
+        if len(common) > shown:
+            found.append(f"... and {len(common) - shown} other error message(s)")
+        return found
+
 
 def _config_for(spec: str, experiment: Experiment) -> ModelConfig:
     for model in experiment.models:

@@ -282,3 +282,24 @@ def test_a_model_that_never_uses_the_tags_exits_3_and_says_where_to_look(
     n = 2 * 56 * 2 * 4  # variants x queries x conditions x samples of passing.afs
     assert f"{n} of its labels are unparseable" in out
     assert "--where compliance=unparseable" in out
+
+
+def test_a_refused_key_is_named_in_the_report_with_the_providers_words(
+    tmp_path, capsys, monkeypatch
+):
+    """`afdsl test` says why the model's run stopped (as `afdsl run` does), and does not
+    suggest a rerun to label responses that were never answered."""
+    from afdsl.testing import MockError, MockProvider
+
+    def refused(system: str, user: str) -> str:
+        raise MockError(401, "Incorrect API key provided")
+
+    with MockProvider(reply=refused) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        code = _test("passing.afs", tmp_path, "--model", "openai:gpt-4o-mini", "--quiet")
+    assert code == 3
+    out = capsys.readouterr().out
+    assert "openai:gpt-4o-mini: stopped after AuthenticationError" in out
+    assert "Incorrect API key provided" in out and "check the model name and its API key" in out
+    assert "to label the responses" not in out

@@ -156,7 +156,7 @@ def test_failed_requests_say_what_the_provider_answered(tmp_path):
     with MockProvider(reply=reply) as server:
         proc = _afdsl("run", str(afs), env=_env(server), cwd=tmp_path)
     assert proc.returncode == 3, proc.stderr
-    assert "4 request(s) failed:\n  4 x openai:gpt-mock: BadRequestError: Error code: 400 - " \
+    assert "4 request(s) failed with openai:gpt-mock: BadRequestError: Error code: 400 - " \
         "Output blocked by content filtering policy\n" in proc.stderr  # fmt: skip
 
 
