@@ -70,6 +70,7 @@ def _run_info(rounds: list[tuple[RunSummary, ClassifySummary]]) -> RunInfo:
         info.failed += summary.failed
         info.cost_usd += summary.cost_usd + classified.judge_cost_usd
         info.budget_exhausted |= summary.budget_exhausted or classified.budget_exhausted
+        info.unpriced += [spec for spec in summary.unpriced if spec not in info.unpriced]
     return info
 
 

@@ -216,7 +216,7 @@ def render_html(outcome: TestOutcome) -> str:
         r = outcome.run
         body.append(
             f" · {r.sent} sent, {r.cached} cached, {r.failed} failed · "
-            f"${r.cost_usd:.2f} · {r.elapsed_s:.1f} s"
+            f"{escape(r.cost_text())} · {r.elapsed_s:.1f} s"
         )
     body.append("</p>")
     body += [f'<p class="error">error: {escape(p)}</p>' for p in outcome.problems]

@@ -61,7 +61,7 @@ def _header(outcome: TestOutcome) -> list[str]:
         r = outcome.run
         out.append(
             f"- run: {r.sent} sent, {r.cached} cached, {r.failed} failed, "
-            f"${r.cost_usd:.2f}, {r.elapsed_s:.1f} s"
+            f"{r.cost_text()}, {r.elapsed_s:.1f} s"
         )
     if outcome.sequential is not None:
         s = outcome.sequential

@@ -47,6 +47,13 @@ class RunInfo(BaseModel):
     cost_usd: float = 0.0
     elapsed_s: float = 0.0
     budget_exhausted: bool = False
+    unpriced: list[str] = Field(default_factory=list)  # models whose cost is not in cost_usd
+
+    def cost_text(self) -> str:
+        """`$0.55`, saying which models it leaves out (no known price): never a false $0.00."""
+        if not self.unpriced:
+            return f"${self.cost_usd:.2f}"
+        return f"${self.cost_usd:.2f} (excludes {', '.join(self.unpriced)}: no known price)"
 
 
 class SequentialInfo(BaseModel):

@@ -65,7 +65,7 @@ def _header(outcome: TestOutcome) -> Panel:
         grid.add_row(
             "run",
             f"{run.sent} sent, {run.cached} cached, {run.failed} failed · "
-            f"${run.cost_usd:.2f} · {run.elapsed_s:.1f} s",
+            f"{run.cost_text()} · {run.elapsed_s:.1f} s",
         )
     if outcome.sequential is not None:
         s = outcome.sequential

@@ -303,3 +303,17 @@ def test_a_refused_key_is_named_in_the_report_with_the_providers_words(
     assert "openai:gpt-4o-mini: stopped after AuthenticationError" in out
     assert "Incorrect API key provided" in out and "check the model name and its API key" in out
     assert "to label the responses" not in out
+
+
+def test_a_model_with_no_known_price_is_not_shown_as_free(tmp_path, capsys, monkeypatch):
+    from afdsl.testing import MockProvider
+
+    with MockProvider() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        _test("passing.afs", tmp_path, "--model", "openai:local-llama", "--quiet",
+              "--md", str(tmp_path / "r.md"))  # fmt: skip
+    out = capsys.readouterr().out
+    note = "$0.00 (excludes openai:local-llama: no known price)"
+    assert note in " ".join(out.split())  # the header may wrap it
+    assert note in (tmp_path / "r.md").read_text()
