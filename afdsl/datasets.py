@@ -7,12 +7,14 @@ Extra columns become `Query.slots`, usable as `{column}` in the user template.
 from __future__ import annotations
 
 import csv
+import io
 import json
 import random
 from pathlib import Path
 
 from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.jsonl import json_lines
 
 
 def _error(path: str, line: int, message: str, hint: str | None = None) -> Diagnostic:
@@ -29,9 +31,7 @@ def _as_text(value: object) -> str:
 
 def _rows_jsonl(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in json_lines(text):
         try:
             row = json.loads(line)
         except json.JSONDecodeError as exc:
@@ -52,7 +52,8 @@ def _delimiter(text: str) -> str:
 
 
 def _rows_csv(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
-    reader = csv.DictReader(text.splitlines(), delimiter=_delimiter(text))
+    # A file object, not a list of lines: a quoted cell may hold line breaks.
+    reader = csv.DictReader(io.StringIO(text), delimiter=_delimiter(text))
     rows: list[tuple[int, dict[str, object]]] = []
     try:
         for row in reader:

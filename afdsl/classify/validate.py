@@ -22,6 +22,7 @@ from afdsl.classify.models import Score
 from afdsl.classify.score import Target, plan_score, run_judges, score_texts
 from afdsl.diagnostics import Span, error
 from afdsl.ir import Measure
+from afdsl.jsonl import json_lines
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions, RunSummary
@@ -77,15 +78,11 @@ def load_labelled(path: str | Path) -> list[LabelledRecord]:
     shown = str(path)
     try:
         # utf-8-sig: files saved by Excel or Windows editors start with a byte-order mark.
-        # Split on "\n" only: str.splitlines also breaks at U+2028 and U+0085, which JSON
-        # strings may hold raw (model outputs do), cutting a record in two.
-        lines = Path(path).read_text(encoding="utf-8-sig").split("\n")
+        content = Path(path).read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise error(f"cannot read labels file {shown}: {exc}") from None
     records: list[LabelledRecord] = []
-    for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
-            continue
+    for number, raw in json_lines(content):
         try:
             doc = json.loads(raw)
         except json.JSONDecodeError as exc:

@@ -16,6 +16,7 @@ import time
 from typing import Any, Final
 
 from afdsl.ir import ModelConfig
+from afdsl.jsonl import json_lines
 from afdsl.models._http import classify_sdk_error, client_options, status_kind
 from afdsl.models.base import BackendError, Completion, ErrorKind, Request
 
@@ -113,9 +114,7 @@ class OpenAIBackend:
                 if not file_id:
                     continue
                 content = await self.client.files.content(file_id)
-                for line in content.text.splitlines():
-                    if not line.strip():
-                        continue
+                for _, line in json_lines(content.text):
                     doc = json.loads(line)
                     response = doc.get("response") or {}
                     if response.get("status_code") == 200:

@@ -24,6 +24,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from afdsl.diagnostics import error
 from afdsl.ir import Message, ModelConfig, prompt_hash
+from afdsl.jsonl import json_lines
 from afdsl.models.base import BackendError, Completion, Request
 
 _TEXT_FIELDS = ("text", "response", "output", "completion")
@@ -96,14 +97,12 @@ def load_transcripts(
     by_hash: dict[tuple[str, int], dict[str, Any]] = {}
     by_cell: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise error(f"cannot read replay file {path}: {exc.strerror}") from None
     except UnicodeDecodeError as exc:
         raise error(f"replay file {path} is not UTF-8 text ({exc.reason})") from None
-    for number, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
+    for number, line in json_lines(text):
         try:
             record = json.loads(line)
         except json.JSONDecodeError as exc:

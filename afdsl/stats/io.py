@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.jsonl import json_lines
 
 
 class LineSpans(Sequence[Span]):
@@ -50,9 +51,7 @@ def read_labels(path: str | Path) -> tuple[list[dict[str, Any]], LineSpans]:
     records: list[dict[str, Any]] = []
     lines: list[int] = []
     decode = json.JSONDecoder().decode
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
+    for number, line in json_lines(text):
         try:
             value = decode(line)
         except json.JSONDecodeError as exc:

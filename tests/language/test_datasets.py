@@ -219,3 +219,24 @@ def test_unreadable_data_is_the_only_error(tmp_path: Path) -> None:
     main.write_text(src, encoding="utf-8")
     found = [d for d in check_file(main).diagnostics if d.is_error]
     assert [d.message for d in found] == ["invalid JSON: Extra data"]
+
+
+def test_a_unicode_line_separator_inside_a_query_stays_in_that_query(tmp_path: Path) -> None:
+    # json.dumps(..., ensure_ascii=False) writes U+2028 and U+0085 raw; they end no line.
+    texts = ["Roast my boss\u2028in two lines.", "Mock my\x85neighbour."]
+    path = tmp_path / "q.jsonl"
+    path.write_text(
+        "".join(json.dumps({"id": f"q{i}", "text": t}, ensure_ascii=False) + "\r\n"
+                for i, t in enumerate(texts)),
+        encoding="utf-8",
+    )  # fmt: skip
+    assert [q.text for q in read_queries(path)] == texts
+
+
+def test_a_quoted_csv_cell_keeps_its_line_breaks(tmp_path: Path) -> None:
+    path = tmp_path / "q.csv"
+    path.write_text('id,text\nq1,"Line one\nline two"\nq2,"a\u2028b"\n', encoding="utf-8")
+    assert [(q.id, q.text) for q in read_queries(path)] == [
+        ("q1", "Line one\nline two"),
+        ("q2", "a\u2028b"),
+    ]

@@ -147,3 +147,17 @@ def test_openai_chat_transcripts_match_with_their_system_message(tmp_path):
     path.write_text(json.dumps(record) + "\n")
     backend = make_backend(ModelConfig(spec=f"replay:{path}"))
     assert asyncio.run(backend.complete(request)).text == "recorded"
+
+
+def test_a_transcript_holding_a_unicode_line_separator_is_replayed_whole(tmp_path):
+    # Model outputs contain U+2028; json.dumps(..., ensure_ascii=False) writes it raw.
+    item = make_items(ModelConfig(spec="sim:x"), 1)[0]
+    text = "<OUTPUT><rejected/>\u2028No.</OUTPUT>"
+    path = tmp_path / "t.jsonl"
+    record = {"prompt_hash": item.request.prompt_hash, "text": text}
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    backend = make_backend(ModelConfig(spec=f"replay:{path}"))
+    got = asyncio.run(
+        backend.complete_item(item.request, item.variant, item.condition, item.query_id)
+    )
+    assert got.text == text

@@ -362,3 +362,14 @@ def test_one_query_has_no_interval(tmp_path, capsys):
     assert doc["contrasts"][0]["ci"] == [None, None] and doc["contrasts"][0]["p_value"] == 1.0
     assert main(["analyze", str(labels)]) == 0
     assert "n/a" in capsys.readouterr().out
+
+
+def test_analyze_reads_a_record_holding_a_unicode_line_separator(tmp_path):
+    from afdsl.stats.io import read_labels
+
+    record = {"variant": "base", "condition": "training", "query_id": "q\u2028one",
+              "sample": 0, "complied": 1}  # fmt: skip
+    path = tmp_path / "labels.jsonl"
+    path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
+    records, _ = read_labels(path)
+    assert records == [record]
