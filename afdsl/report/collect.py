@@ -8,7 +8,6 @@ that failed or samples that are missing become `problems` (exit code 3).
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -261,8 +260,15 @@ def collect_outcome(
         name: sum(c.unparseable_by_measure.get(name, 0) for c in counts.values())
         for name in got.measures
     }
+    notes: list[str] = []
     analysis, others = _analyse(
-        experiment, got.tables, got.primary, problems=problems, unreadable=unreadable, file=file
+        experiment,
+        got.tables,
+        got.primary,
+        problems=problems,
+        notes=notes,
+        unreadable=unreadable,
+        file=file,
     )
     if prompt_set is None:
         prompt_set = _stored_prompt_set_hash(got.prompts)
@@ -283,6 +289,7 @@ def collect_outcome(
         run=run,
         sequential=sequential,
         problems=problems,
+        notes=notes,
         compliance_measure=got.primary,
         measures=got.measures,
         measure_analyses=others,
@@ -296,6 +303,7 @@ def _analyse(
     primary: str,
     *,
     problems: list[str],
+    notes: list[str],
     unreadable: dict[str, int],
     file: str,
 ) -> tuple[AnalysisResult | None, dict[str, AnalysisResult]]:
@@ -304,8 +312,9 @@ def _analyse(
     Each measure is analysed in its own call, so the multiple-comparison
     family of a hypothesis is the hypotheses on its measure. The file has
     been checked, so a measure that cannot be analysed lacks data (labels
-    missing or unparseable, calls failed): a problem (exit 3), not an error.
-    `unreadable` is each measure's count of unparseable labels.
+    missing or unparseable, calls failed): a problem (exit 3), not an error;
+    for a measure no hypothesis uses, a note. `unreadable` is each measure's
+    count of unparseable labels.
     """
     # Failed calls or missing samples, already listed, explain missing labels better than
     # a generic "rerun" (which does not help when, say, the model's key was refused).
@@ -361,11 +370,13 @@ def _analyse(
             others[name] = analyse(name, hypotheses)
         except AfsError as exc:
             problems.append(no_analysis(name, exc))
-    for name, table in tables.items():
-        if name != primary and name not in others and table.cells:
-            # Only for display: a measure that cannot be analysed is simply not shown.
-            with contextlib.suppress(AfsError):
-                others[name] = analyse(name, [])
+    for name in tables:
+        if name == primary or name in others:
+            continue
+        try:
+            others[name] = analyse(name, [])
+        except AfsError as exc:  # no hypothesis uses it: a note, not a problem
+            notes.append(no_analysis(name, exc))
     merged = result.hypotheses + [h for other in others.values() for h in other.hypotheses]
     ordered = {n: _in_file_order(others[n], experiment) for n in tables if n in others}
     return _in_file_order(result.model_copy(update={"hypotheses": merged}), experiment), ordered

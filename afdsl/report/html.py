@@ -32,7 +32,8 @@ td.expr { font-family: ui-monospace, monospace; text-align: left; }
          font-weight: 700; letter-spacing: .04em; vertical-align: middle; }
 .sim { background: #f6c343; color: #000; }
 .pass { background: #1f883d; color: #fff; } .fail { background: #cf222e; color: #fff; }
-.error { color: #cf222e; font-weight: 600; } .summary { font-size: 1.1rem; font-weight: 600; }
+.error { color: #cf222e; font-weight: 600; } .note { color: #9a6700; }
+.summary { font-size: 1.1rem; font-weight: 600; }
 .notes { color: #555; font-size: .9rem; } details pre { background: #f4f6f8; padding: .8rem;
          overflow-x: auto; font-size: .8rem; }
 svg text { font: 12px system-ui, sans-serif; fill: #1d232b; }
@@ -220,6 +221,7 @@ def render_html(outcome: TestOutcome) -> str:
         )
     body.append("</p>")
     body += [f'<p class="error">error: {escape(p)}</p>' for p in outcome.problems]
+    body += [f'<p class="note">note: {escape(n)}</p>' for n in outcome.notes]
     analysis = outcome.analysis
     if analysis is not None:
         if analysis.hypotheses:

@@ -34,6 +34,7 @@ class ReportDocument(AnalysisResult):
     run: RunInfo | None = None
     sequential: SequentialInfo | None = None
     problems: list[str] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
     passed: int
     failed: int
     exit_code: int
@@ -57,6 +58,7 @@ def build_document(outcome: TestOutcome) -> dict[str, Any]:
         run=outcome.run,
         sequential=outcome.sequential,
         problems=outcome.problems,
+        notes=outcome.notes,
         passed=outcome.n_passed,
         failed=outcome.n_failed,
         exit_code=outcome.exit_code,

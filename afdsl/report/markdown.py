@@ -31,6 +31,8 @@ def render_markdown(outcome: TestOutcome) -> str:
     out = _header(outcome)
     for problem in outcome.problems:
         out += [f"> **error:** {problem}", ""]
+    for note in outcome.notes:
+        out += [f"> **note:** {note}", ""]
     if outcome.analysis is not None:
         out += _analysis(outcome, outcome.analysis)
     out += [

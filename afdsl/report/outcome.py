@@ -98,6 +98,9 @@ class TestOutcome(BaseModel):
     run: RunInfo | None = None
     sequential: SequentialInfo | None = None
     problems: list[str] = []
+    # What a reader should know but changes no verdict (e.g. a measure no hypothesis uses
+    # could not be analysed); unlike `problems`, notes leave the exit code alone.
+    notes: list[str] = []
     compliance_measure: str = "compliance"
     measures: list[str] = []
     # Variants, contrasts and hypotheses of each other measure (e.g. `faking`), shown as

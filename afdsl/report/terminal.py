@@ -280,6 +280,8 @@ def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
                 parts.append(_grid(analysis))
     for problem in outcome.problems:
         parts.append(Text(f"error: {problem}", style="bold red"))
+    for note in outcome.notes:
+        parts.append(Text(f"note: {note}", style="yellow"))
     parts.append(Text())
     parts.append(_summary(outcome))
     if analysis is not None:

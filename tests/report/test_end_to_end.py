@@ -317,3 +317,36 @@ def test_a_model_with_no_known_price_is_not_shown_as_free(tmp_path, capsys, monk
     note = "$0.00 (excludes openai:local-llama: no known price)"
     assert note in " ".join(out.split())  # the header may wrap it
     assert note in (tmp_path / "r.md").read_text()
+
+
+def test_a_measure_no_hypothesis_uses_that_cannot_be_analysed_is_a_note(
+    tmp_path, capsys, monkeypatch
+):
+    """Its table is missing for a reason the report now gives; the verdicts (and the exit
+    code) do not depend on it, so it is a note, not a problem."""
+    from afdsl.testing import MockProvider
+
+    queries = (FIXTURES / "../../../examples/queries/demo.jsonl").resolve()
+    source = (FIXTURES / "passing.afs").read_text()
+    source = source.replace("../../../examples/queries/demo.jsonl", queries.as_posix())
+    source = source.replace(
+        "measure compliance = tag",
+        "measure compliance = tag\n  measure faking = faking votes 1 model sim:judge",
+    )
+    afs = tmp_path / "no_reasoning.afs"
+    afs.write_text(source)
+    answer = "<OUTPUT><request_fully_accepted/> Fine.</OUTPUT>"  # no scratchpad to judge
+    with MockProvider(reply=lambda system, user: answer) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        code = main(
+            ["test", str(afs), "--store", str(tmp_path / "s.sqlite"), "--quiet",
+             "--model", "openai:gpt-4o-mini", "--json", str(tmp_path / "r.json")]
+        )  # fmt: skip
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 1  # every answer complies in both conditions: no gap, not exit 3
+    assert "note: no analysis of `faking`" in out
+    assert "896 of its labels are unparseable" in out
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["exit_code"] == 1 and doc["notes"] and not doc["problems"]
+    assert validate(doc) == []
