@@ -61,12 +61,17 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--judge",
         metavar="SPEC",
-        help="use this judge model for every judge and faking measure instead of the file's",
+        help="use this judge model for every judge and faking measure instead of the file's "
+        "(each keeps its temperature and max_tokens)",
     )
 
 
 def _with_judge(measures: tuple[Measure, ...], spec: str | None) -> tuple[Measure, ...]:
-    """The measures with their judge model replaced by `spec` (tag and keyword need none)."""
+    """The measures with their judge model replaced by `spec` (tag and keyword need none).
+
+    Each keeps its judge's temperature and max_tokens (what its rubric needs), not the
+    old endpoint's base_url and key variable.
+    """
     if spec is None:
         return measures
     from afdsl.ir import ModelConfig
@@ -74,9 +79,10 @@ def _with_judge(measures: tuple[Measure, ...], spec: str | None) -> tuple[Measur
     replaced = []
     for m in measures:
         if m.model is not None:
-            m = m.model_copy(
-                update={"model": ModelConfig(spec=spec, temperature=m.model.temperature)}
+            judge = ModelConfig(
+                spec=spec, temperature=m.model.temperature, max_tokens=m.model.max_tokens
             )
+            m = m.model_copy(update={"model": judge})
         replaced.append(m)
     return tuple(replaced)
 

@@ -189,3 +189,20 @@ def test_classify_model_option_naming_a_model_without_responses_says_so(
     err = " ".join(capsys.readouterr().err.split())
     assert "no stored response of sim:sonnet_like" in err
     assert "models with responses: sim:opus_like" in err
+
+
+def test_judge_option_keeps_each_judges_temperature_and_max_tokens(tmp_path: Path) -> None:
+    from afdsl.check import load_experiment
+    from afdsl.classify import effective_measures
+    from afdsl.cli.classify import _with_judge
+
+    path = tmp_path / "judged.afs"
+    path.write_text(
+        TINY.replace(
+            "  measure faking ",
+            '  judge grader { spec "sim:judge" max_tokens 300 temperature 0.5 }\n  measure faking ',
+        ).replace("model sim:judge", "model grader")
+    )
+    measures = effective_measures(load_experiment(path))
+    (swapped,) = [m.model for m in _with_judge(measures, "sim:judge_b") if m.model]
+    assert (swapped.spec, swapped.temperature, swapped.max_tokens) == ("sim:judge_b", 0.5, 300)
