@@ -22,11 +22,18 @@ LIBRARY_NAME = "perturbations"
 class PerturbError(Exception):
     """An operator that cannot apply; `span` narrows the position (default: the operator)."""
 
-    def __init__(self, message: str, hint: str | None = None, span: Span | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        hint: str | None = None,
+        span: Span | None = None,
+        missing: str | None = None,
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.span = span
+        self.missing = missing  # the section or condition name that was not found
 
 
 TextOf = Callable[[A.TextSource], str]
@@ -58,6 +65,7 @@ def _index_of(items: tuple[Any, ...], name: A.Ident, what: str, scenario: str) -
         f"no {what} `{name.value}` in scenario `{scenario}`",
         hint=suggest(name.value, names, f"{what}s"),
         span=name.span,
+        missing=name.value,
     )
 
 

@@ -78,6 +78,8 @@ class VariantResolver:
             try:
                 scenario = apply_operator(scenario, step.op, self._text_of(step.owner))
             except PerturbError as exc:
+                if exc.missing is not None and exc.missing in _names(self.base):
+                    exc.hint = f"an earlier step of this variant already removed `{exc.missing}`"
                 self._report(step, exc)
                 return None
             except AfsError as exc:  # a `from "file"` that cannot be read
@@ -232,3 +234,8 @@ class VariantResolver:
             return
         for decl in library.perturbations:
             self.ctx.perturbations.setdefault(decl.name.value, (decl, library))
+
+
+def _names(scenario: ir.Scenario) -> set[str]:
+    """The scenario's section and condition names."""
+    return {s.name for s in scenario.sections} | {c.name for c in scenario.conditions}

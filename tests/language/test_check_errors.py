@@ -15,6 +15,13 @@ def test_unknown_section_in_remove(write: Write) -> None:
     assert diag.hint == "did you mean `tiers`?"
 
 
+def test_removing_a_section_twice_says_an_earlier_step_removed_it(write: Write) -> None:
+    twice = "  variant v = remove section tiers + remove section tiers"
+    diag = only_error(write(experiment(twice)))
+    assert at(diag) == (BODY, 53)  # the second `tiers`
+    assert diag.hint == "an earlier step of this variant already removed `tiers`"
+
+
 def test_replace_that_matches_nothing_is_an_error(write: Write) -> None:
     diag = only_error(write(experiment('  variant v = replace "Anthropics" with "OpenAI"')))
     assert at(diag) == (BODY, 23)
