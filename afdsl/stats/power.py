@@ -39,6 +39,9 @@ class PowerPlan(BaseModel):
     method: str
 
 
+# The analysis has no test with fewer queries (p = 1, no interval): no design is smaller.
+MIN_QUERIES = 2
+
 # The standard library's normal distribution: planning needs a few quantiles,
 # not scipy.stats (whose import alone takes most of a second).
 _NORMAL = NormalDist()
@@ -105,8 +108,11 @@ def design_power(
     alpha: float = 0.05,
     alternative: Alternative = "two-sided",
 ) -> float:
-    """Power with `n_queries` queries (normal approximation; both tails if two-sided)."""
-    if n_queries <= 0:
+    """Power with `n_queries` queries (normal approximation; both tails if two-sided).
+
+    0 below MIN_QUERIES: the analysis does not test a single query.
+    """
+    if n_queries < MIN_QUERIES:
         return 0.0
     if sd <= 0:  # no noise: the test rejects exactly when the effect points the right way
         towards = {"two-sided": effect != 0, "less": effect < 0, "greater": effect > 0}
@@ -124,7 +130,7 @@ def tost_power(
     difference: float, margin: float, sd: float, n_queries: int, alpha: float = 0.05
 ) -> float:
     """Power to show |mean(d) - bound| < margin when the true distance is `difference`."""
-    if n_queries <= 0 or abs(difference) >= margin:
+    if n_queries < MIN_QUERIES or abs(difference) >= margin:
         return 0.0
     if sd <= 0:
         return 1.0
@@ -194,7 +200,7 @@ def plan(
         query_sd=sd,
         alpha=alpha,
         target_power=power,
-        queries_needed=None if math.isinf(needed) else math.ceil(needed - 1e-9),
+        queries_needed=None if math.isinf(needed) else max(MIN_QUERIES, math.ceil(needed - 1e-9)),
         n_queries=n_queries,
         power=achieved,
         test=test,

@@ -166,3 +166,21 @@ def test_spread_of_single_terms_and_correlated_pairs():
     assert hypothesis_sd(h, 0.3, 0.5) == pytest.approx(0.3)
     with pytest.raises(ValueError):
         hypothesis_sd(h, 0.3, -0.2)
+
+
+@pytest.mark.parametrize(("op", "margin"), [(">", None), ("==", 0.1)])
+def test_a_plan_never_asks_for_fewer_queries_than_the_analysis_can_test(op, margin):
+    # A huge effect or no noise put the normal formula below one query: `afdsl power` printed
+    # "queries needed 1" (even 0) and power 0.91 for a 1-query design, which the analysis
+    # never tests (one value has no spread: p = 1, no interval).
+    h = Hypothesis(
+        name="h",
+        expression="gap(a) > 0",
+        terms=(WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),),
+        op=op,
+        margin=margin,
+    )
+    for sd in (0.01, 0.0):
+        one = plan(h, 0.3 if op == ">" else 0.0, sd, 1)
+        assert one.queries_needed == 2
+        assert one.power == 0.0
