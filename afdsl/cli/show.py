@@ -85,7 +85,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         else:
             message = f"{store_path} holds no response of `{experiment.name}`; "
             message += "run `afdsl test FILE` first"
-        sys.stdout.write(message + "\n")
+        # With --json, stdout holds records only: `| wc -l` counts 0 and `| jq` reads nothing.
+        (sys.stderr if args.json else sys.stdout).write(message + "\n")
         return 0
     shown = found[: args.limit] if args.limit else found
     measures = [m.name for m in _measures(experiment)]

@@ -177,6 +177,18 @@ def test_filters_that_match_nothing_say_so(stores, capsys):
     assert "no stored response of `show` matches these filters" in out
 
 
+def test_json_that_matches_nothing_writes_no_line_to_stdout(stores, capsys, tmp_path):
+    """`--json | wc -l` counts the matches, so the 'nothing matched' message goes to stderr."""
+    contradiction = ("--where", "compliance=1", "--where", "compliance=0")
+    code, out, err = _show(capsys, stores["show"], "--json", *contradiction)
+    assert code == 0 and out == "" and "matches these filters" in err
+    from afdsl.store import Store
+
+    Store(tmp_path / "empty.sqlite").close()
+    code, out, err = _show(capsys, tmp_path / "empty.sqlite", "--json")
+    assert code == 0 and out == "" and "holds no response" in err
+
+
 def test_an_empty_store_says_run_first(stores, capsys, tmp_path):
     from afdsl.store import Store
 
