@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import re
 import shutil
 from collections import defaultdict
 from pathlib import Path
@@ -138,3 +140,33 @@ def test_demo_exits_zero_end_to_end(tmp_path: Path) -> None:
     shutil.copy(DEMO, tmp_path / DEMO.name)
     shutil.copytree(DEMO.parent / "queries", tmp_path / "queries")
     assert main(["test", str(tmp_path / DEMO.name)]) == 0
+
+
+def _subcommands() -> dict[str, argparse.ArgumentParser]:
+    from afdsl.cli import build_parser
+
+    parser = build_parser()
+    action = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    return dict(action.choices)
+
+
+def test_readme_command_table_lists_every_option_of_every_command() -> None:
+    """Each row of the README's command table names exactly the options the parser takes."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `afdsl (\w+)([^`]*)` \|", readme, re.M))
+    commands = _subcommands()
+    assert set(rows) == set(commands)
+
+    def options(sub: argparse.ArgumentParser) -> set[str]:
+        return {o for a in sub._actions for o in a.option_strings if o.startswith("--")} - {
+            "--help"
+        }
+
+    run_options = options(commands["run"])
+    for name, sub in commands.items():
+        taken = options(sub)
+        shown = set(re.findall(r"--[a-z-]+", rows[name]))
+        if "[run options]" in rows[name]:
+            shown |= run_options
+        assert taken <= shown, f"afdsl {name}: README lacks {sorted(taken - shown)}"
+        assert shown <= taken, f"afdsl {name}: no option {sorted(shown - taken)}"
