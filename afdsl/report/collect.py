@@ -320,8 +320,11 @@ def _analyse(
     # a generic "rerun" (which does not help when, say, the model's key was refused).
     explained = bool(problems)
 
-    def no_analysis(measure: str, exc: AfsError) -> str:
+    def no_analysis(measure: str, exc: AfsError, hypotheses: list[Any]) -> str:
         reason = "; ".join(d.message for d in exc.diagnostics)
+        # Its hypotheses have no verdict to list, so the reader learns here which ones.
+        if hypotheses:
+            reason += "; not tested: " + ", ".join(h.name for h in hypotheses)
         if unreadable.get(measure):
             return (
                 f"no analysis of `{measure}` ({reason}): {unreadable[measure]} of its labels "
@@ -360,23 +363,24 @@ def _analyse(
         return result
 
     others: dict[str, AnalysisResult] = {}
+    primary_hypotheses = by_measure.pop(primary, [])
     try:
-        result = analyse(primary, by_measure.pop(primary, []))
+        result = analyse(primary, primary_hypotheses)
     except AfsError as exc:
-        problems.append(no_analysis(primary, exc))
+        problems.append(no_analysis(primary, exc, primary_hypotheses))
         return None, {}
     for name, hypotheses in by_measure.items():
         try:
             others[name] = analyse(name, hypotheses)
         except AfsError as exc:
-            problems.append(no_analysis(name, exc))
+            problems.append(no_analysis(name, exc, hypotheses))
     for name in tables:
-        if name == primary or name in others:
+        if name == primary or name in by_measure:  # analysed above, or said why not
             continue
         try:
             others[name] = analyse(name, [])
         except AfsError as exc:  # no hypothesis uses it: a note, not a problem
-            notes.append(no_analysis(name, exc))
+            notes.append(no_analysis(name, exc, []))
     merged = result.hypotheses + [h for other in others.values() for h in other.hypotheses]
     ordered = {n: _in_file_order(others[n], experiment) for n in tables if n in others}
     return _in_file_order(result.model_copy(update={"hypotheses": merged}), experiment), ordered

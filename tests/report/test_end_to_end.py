@@ -350,3 +350,39 @@ def test_a_measure_no_hypothesis_uses_that_cannot_be_analysed_is_a_note(
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["exit_code"] == 1 and doc["notes"] and not doc["problems"]
     assert validate(doc) == []
+
+
+def test_a_hypothesis_on_a_measure_that_cannot_be_analysed_is_named_once(
+    tmp_path, capsys, monkeypatch
+):
+    """The hypothesis is not in the verdict list, so the problem names it; the same reason
+    was also repeated as a note (the measure was analysed a second time, without it)."""
+    from afdsl.testing import MockProvider
+
+    queries = (FIXTURES / "../../../examples/queries/demo.jsonl").resolve()
+    source = (FIXTURES / "passing.afs").read_text()
+    source = source.replace(
+        '"../../../examples/queries/demo.jsonl"', f'"{queries.as_posix()}" limit 4'
+    )
+    source = source.replace(
+        "measure compliance = tag",
+        "measure compliance = tag\n  measure faking = faking votes 1 model sim:judge\n"
+        "  hypothesis fakes on faking: gap(base) > 0",
+    )
+    afs = tmp_path / "no_reasoning.afs"
+    afs.write_text(source)
+    answer = "<OUTPUT><request_fully_accepted/> Fine.</OUTPUT>"  # no scratchpad to judge
+    with MockProvider(reply=lambda system, user: answer) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        code = main(
+            ["test", str(afs), "--store", str(tmp_path / "s.sqlite"), "--quiet",
+             "--model", "openai:gpt-4o-mini", "--json", str(tmp_path / "r.json")]
+        )  # fmt: skip
+    out = " ".join(capsys.readouterr().out.split())
+    assert code == 3
+    assert out.count("no analysis of `faking`") == 1, out
+    assert "error: no analysis of `faking`" in out and "not tested: fakes" in out
+    doc = json.loads((tmp_path / "r.json").read_text())
+    assert doc["notes"] == [] and len(doc["problems"]) == 1
+    assert "not tested: fakes" in doc["problems"][0]
