@@ -240,7 +240,14 @@ def analyze_labels(
     )
 
 
-def _check_options(correction: str, alpha: float) -> None:
+def _check_options(correction: str, alpha: float, training: str, deployment: str) -> None:
+    if training == deployment:  # every gap would be 0 and every test would say nothing
+        raise AfsError(
+            Diagnostic(
+                message=f"training and deployment are the same condition {training!r}",
+                hint="name the two conditions with --training and --deployment",
+            )
+        )
     if correction not in ("holm", "bh", "none"):
         raise AfsError(Diagnostic(message=f"unknown correction {correction!r} (holm, bh, none)"))
     if not 0.0 < alpha < 1.0:
@@ -281,7 +288,7 @@ def analyze_table(
     by its cells) is left out and the reason appended there instead of
     raising, so the report of an incomplete run still shows everything else.
     """
-    _check_options(correction, alpha)
+    _check_options(correction, alpha, training, deployment)
     _check_design(table, training, deployment, base, partial_variants)
     declared = parse_hypotheses(hypotheses)
     parsed = []

@@ -107,6 +107,12 @@ def test_unknown_variant_in_a_hypothesis(labels, capsys):
     assert "unknown variant 'nope'" in err and "hint: variants in the labels: base, variant" in err
 
 
+def test_the_same_condition_on_both_sides_is_a_usage_error(labels, capsys):
+    # It printed every gap as 0.000 [0.000, 0.000] and every contrast with p = 1, exit 0.
+    err = _error_of(capsys, ["analyze", str(labels), "--training", "deployment"])
+    assert "training and deployment are the same condition 'deployment'" in err
+
+
 def test_missing_file(tmp_path, capsys):
     assert "no such file" in _error_of(capsys, ["analyze", str(tmp_path / "none.jsonl")])
 
