@@ -170,3 +170,14 @@ def test_readme_command_table_lists_every_option_of_every_command() -> None:
             shown |= run_options
         assert taken <= shown, f"afdsl {name}: README lacks {sorted(taken - shown)}"
         assert shown <= taken, f"afdsl {name}: no option {sorted(shown - taken)}"
+
+
+def test_language_doc_lists_every_warning_the_checker_gives() -> None:
+    """docs/language.md's list of warnings (what `--strict` fails on) names every warning code."""
+    codes: set[str] = set()
+    for source in (ROOT / "afdsl" / "check").glob("*.py"):
+        codes |= set(re.findall(r'warning\(\s*"(AFS\d+)"', source.read_text(encoding="utf-8")))
+    doc = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    listed = doc.split("Warnings do not fail a check", 1)[1].split("\n\n", 1)[0]
+    assert codes
+    assert codes <= set(re.findall(r"AFS\d+", listed))
