@@ -181,3 +181,13 @@ def test_language_doc_lists_every_warning_the_checker_gives() -> None:
     listed = doc.split("Warnings do not fail a check", 1)[1].split("\n\n", 1)[0]
     assert codes
     assert codes <= set(re.findall(r"AFS\d+", listed))
+
+
+def test_tour_names_every_csv_column() -> None:
+    """The tour's `--csv` bullet names each column the CSV report writes besides the measures."""
+    from afdsl.report.csv_report import FIXED_COLUMNS
+
+    tour = (ROOT / "docs" / "tour.md").read_text(encoding="utf-8")
+    bullet = tour.split("- `--csv`:", 1)[1].split("\n- ", 1)[0]
+    words = set(re.findall(r"\w+", bullet))
+    assert {*FIXED_COLUMNS, "unparseable"} <= words
