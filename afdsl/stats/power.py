@@ -98,7 +98,10 @@ def queries_needed(
     if effect <= 0:
         return math.inf
     z_alpha = _z(1 - alpha / 2) if alternative == "two-sided" else _z(1 - alpha)
-    return (z_alpha + _z(power)) ** 2 * sd**2 / effect**2
+    # Square the ratio, not the effect: effect**2 underflows to 0 for a tiny effect (a
+    # division by zero), and `** 2` of a huge ratio raises where a product gives inf.
+    root = (z_alpha + _z(power)) * sd / effect
+    return root * root
 
 
 def design_power(

@@ -184,3 +184,19 @@ def test_a_plan_never_asks_for_fewer_queries_than_the_analysis_can_test(op, marg
         one = plan(h, 0.3 if op == ">" else 0.0, sd, 1)
         assert one.queries_needed == 2
         assert one.power == 0.0
+
+
+def test_a_vanishing_effect_needs_more_queries_than_any_design():
+    # effect**2 underflowed to 0: `afdsl power --effect 1e-200` was an internal error
+    # (ZeroDivisionError).
+    effect = 1e-200
+    h = Hypothesis(
+        name="h",
+        expression="gap(a) > 0",
+        terms=(WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),),
+        op=">",
+    )
+    assert queries_needed(effect, 0.2, alternative="greater") > 1e300
+    result = plan(h, effect, 0.2, 100)
+    assert result.queries_needed is None
+    assert result.power == pytest.approx(0.05, abs=1e-9)  # no effect: power = alpha
