@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -239,6 +240,13 @@ def _assumed_plans(
 ) -> list[PowerPlan]:
     from afdsl.stats.power import hypothesis_sd, plan
 
+    for option, value in (
+        ("--effect", args.effect),
+        ("--query-sd", args.query_sd),
+        ("--tost-difference", args.tost_difference),
+    ):
+        if value is not None and not math.isfinite(value):
+            raise AfsError(Diagnostic(message=f"{option} must be a finite number, got {value}"))
     sd = args.query_sd
     if sd is None or sd <= 0:
         raise AfsError(

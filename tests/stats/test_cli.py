@@ -169,6 +169,22 @@ def test_power_with_correlated_gaps_needs_fewer_queries(monkeypatch, capsys):
     assert "--correlation" in _error_of(capsys, [*args[:-1], "1.5"])
 
 
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [("--effect", "nan"), ("--effect", "inf"), ("--query-sd", "inf"), ("--tost-difference", "nan")],
+)
+def test_power_refuses_numbers_that_are_not_finite(monkeypatch, capsys, option, value):
+    # --effect nan was an internal error (exit 4); inf planned 2 queries at power 1.00.
+    import afdsl.check
+
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: _experiment(40), raising=False
+    )
+    args = {"--effect": "0.08", "--query-sd": "0.3", option: value}
+    err = _error_of(capsys, ["power", "x.afs", *(x for pair in args.items() for x in pair)])
+    assert f"{option} must be a finite number" in err
+
+
 def test_power_needs_an_sd_or_a_pilot(monkeypatch, capsys):
     import afdsl.check
 
