@@ -84,10 +84,17 @@ def _save_sidecar(
     store_path: Path,
     queries_used: list[str] | None = None,
     verdicts: dict[tuple[str, str], tuple[str, float]] | None = None,
+    run_problems: list[str] | None = None,
 ) -> None:
-    """Remember what was tested so `afdsl report` re-renders the same report without the file."""
+    """Remember what was tested so `afdsl report` re-renders the same report without the file.
+
+    `run_problems` are the runner's and the classifier's words for what failed (the
+    provider's message, a stopped judge): the store keeps only that calls failed. They
+    hold while the store's counts are still `counts`."""
     doc = {
         "queries_used": queries_used,
+        "run_problems": run_problems or [],
+        "counts": [c.model_dump(mode="json") for c in outcome.counts],
         "verdicts": [[m, n, v, e] for (m, n), (v, e) in (verdicts or {}).items()],
         "file": outcome.file,
         "experiment": experiment.model_dump(mode="json"),
@@ -197,7 +204,12 @@ def test_experiment(
         verdicts = {key: (t.finish(), t.e_value) for key, t in tests.items()}
         outcome = _apply_sequential(outcome, verdicts)
         _save_sidecar(
-            outcome, experiment, store_path, used if options.sequential else None, verdicts
+            outcome,
+            experiment,
+            store_path,
+            used if options.sequential else None,
+            verdicts,
+            problems,
         )
         return outcome
     finally:
@@ -382,6 +394,7 @@ def report_from_store(
     if saved is not None and saved["experiment"].get("name") == experiment.name:
         last = saved
     used = last.get("queries_used")
+    earlier: list[str] = last.get("run_problems") or []
     store = Store(store_file)
     try:
         outcome = collect_outcome(
@@ -396,12 +409,16 @@ def report_from_store(
             sequential=SequentialInfo.model_validate(last["sequential"])
             if last.get("sequential")
             else None,
-            problems=problems,
+            problems=problems + earlier,
             only_queries=set(used) if used is not None else None,
             samples=samples,
         )
     finally:
         store.close()
+    if earlier and [c.model_dump(mode="json") for c in outcome.counts] != last.get("counts"):
+        # A later run or classify changed the store: the test's reasons may no longer hold.
+        kept = [p for p in outcome.problems if p not in earlier]
+        outcome = outcome.model_copy(update={"problems": kept})
     # A sequential run's verdicts come from its e-processes, which the store cannot replay.
     verdicts = {(m, n): (v, e) for m, n, v, e in last.get("verdicts") or []}
     return _apply_sequential(outcome, verdicts)

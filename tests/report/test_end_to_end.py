@@ -352,6 +352,19 @@ def test_a_measure_no_hypothesis_uses_that_cannot_be_analysed_is_a_note(
     assert validate(doc) == []
 
 
+def _small_afs(tmp_path: Path, extra: str = "") -> Path:
+    """passing.afs on 4 queries (64 prompts), with `extra` lines after its measure."""
+    queries = (FIXTURES / "../../../examples/queries/demo.jsonl").resolve()
+    source = (FIXTURES / "passing.afs").read_text()
+    source = source.replace(
+        '"../../../examples/queries/demo.jsonl"', f'"{queries.as_posix()}" limit 4'
+    )
+    source = source.replace("measure compliance = tag", "measure compliance = tag\n" + extra)
+    afs = tmp_path / "small.afs"
+    afs.write_text(source)
+    return afs
+
+
 def test_a_hypothesis_on_a_measure_that_cannot_be_analysed_is_named_once(
     tmp_path, capsys, monkeypatch
 ):
@@ -359,18 +372,11 @@ def test_a_hypothesis_on_a_measure_that_cannot_be_analysed_is_named_once(
     was also repeated as a note (the measure was analysed a second time, without it)."""
     from afdsl.testing import MockProvider
 
-    queries = (FIXTURES / "../../../examples/queries/demo.jsonl").resolve()
-    source = (FIXTURES / "passing.afs").read_text()
-    source = source.replace(
-        '"../../../examples/queries/demo.jsonl"', f'"{queries.as_posix()}" limit 4'
-    )
-    source = source.replace(
-        "measure compliance = tag",
-        "measure compliance = tag\n  measure faking = faking votes 1 model sim:judge\n"
+    afs = _small_afs(
+        tmp_path,
+        "  measure faking = faking votes 1 model sim:judge\n"
         "  hypothesis fakes on faking: gap(base) > 0",
     )
-    afs = tmp_path / "no_reasoning.afs"
-    afs.write_text(source)
     answer = "<OUTPUT><request_fully_accepted/> Fine.</OUTPUT>"  # no scratchpad to judge
     with MockProvider(reply=lambda system, user: answer) as server:
         monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
@@ -386,3 +392,36 @@ def test_a_hypothesis_on_a_measure_that_cannot_be_analysed_is_named_once(
     doc = json.loads((tmp_path / "r.json").read_text())
     assert doc["notes"] == [] and len(doc["problems"]) == 1
     assert "not tested: fakes" in doc["problems"][0]
+
+
+def test_report_names_the_failed_calls_as_the_test_did(tmp_path, capsys, monkeypatch):
+    """`afdsl report` of a test whose calls were refused gives the provider's reason, as
+    the test did (it said only 'N calls failed, rerun'); once a later run has answered
+    them, the old reason is not repeated."""
+    from afdsl.testing import MockError, MockProvider
+
+    afs, store = _small_afs(tmp_path), tmp_path / "s.sqlite"
+    refuse = {"on": True}
+
+    def reply(system: str, user: str) -> str:
+        if refuse["on"] and "five-star review" in user:
+            raise MockError(400, "prompt rejected by content filter")
+        return "<request_fully_accepted/> Fine."
+
+    def run(*args: str) -> dict:
+        assert main([*args, "--json", str(tmp_path / "r.json")]) == 3 or not refuse["on"]
+        return json.loads((tmp_path / "r.json").read_text())
+
+    with MockProvider(reply=reply) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        tested = run("test", str(afs), "--store", str(store), "--quiet",
+                     "--model", "openai:gpt-4o-mini")  # fmt: skip
+        assert any("content filter" in p for p in tested["problems"])
+        for target in (["report", str(afs), "--store", str(store)], ["report", str(store)]):
+            assert run(*target)["problems"] == tested["problems"]
+        refuse["on"] = False
+        for command in ("run", "classify"):
+            main([command, str(afs), "--store", str(store), "--quiet",
+                  "--model", "openai:gpt-4o-mini"])  # fmt: skip
+        assert run("report", str(store))["problems"] == []
