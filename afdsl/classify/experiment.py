@@ -17,6 +17,7 @@ from afdsl.classify.score import (
     Target,
     judge_failure,
     plan_score,
+    read_replies,
     resolve_score,
     run_judges,
 )
@@ -27,6 +28,9 @@ if TYPE_CHECKING:
     from afdsl.store import LabelRow, ResponseRow, Store
 
 IMPLIED_MEASURE = Measure(name="compliance", kind="tag")
+
+# Responses whose judge replies are read at once: bounds the replies held in memory.
+_RESOLVE_CHUNK = 1000
 
 
 def effective_measures(experiment: Experiment) -> tuple[Measure, ...]:
@@ -122,16 +126,19 @@ def _judged_labels(
     """Labels from the judges' stored replies; a response whose calls failed stays pending
     and its reason (the call's error, or "not sent") is counted in `pending_reasons`."""
     judged: list[LabelRow] = []
-    for w in waiting:
-        score = resolve_score(w.measure, w.plan, store)
-        if score is None:
-            w.counts.pending += 1
-            why = judge_failure(w.plan, store)
-            pending_reasons[why] = pending_reasons.get(why, 0) + 1
-            continue
-        judged.append(_label_row(w.measure, w.response_id, score))
-        w.counts.labelled += 1
-        _count(w.counts, score.label)
+    for start in range(0, len(waiting), _RESOLVE_CHUNK):
+        chunk = waiting[start : start + _RESOLVE_CHUNK]
+        replies = read_replies([w.plan for w in chunk], store)
+        for w in chunk:
+            score = resolve_score(w.measure, w.plan, replies)
+            if score is None:
+                w.counts.pending += 1
+                why = judge_failure(w.plan, replies)
+                pending_reasons[why] = pending_reasons.get(why, 0) + 1
+                continue
+            judged.append(_label_row(w.measure, w.response_id, score))
+            w.counts.labelled += 1
+            _count(w.counts, score.label)
     return judged
 
 

@@ -4,12 +4,13 @@ Judge calls are ordinary runner items (`purpose="judge"`, `sample` = vote
 index), so they are cached in the store, retried, costed, budgeted and
 resumable like model calls. A text is scored in two steps: `plan_score`
 either scores it at once or lists the judge requests it needs; after the
-requests have run, `resolve_score` reads the replies back from the store.
+requests have run, `read_replies` reads the replies back from the store and
+`resolve_score` turns them into a score.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, Field
@@ -25,7 +26,7 @@ from afdsl.models.base import Request
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions, RunSummary
-    from afdsl.store import ResponseRow, Store
+    from afdsl.store import Reply, ResponseKey, Store
 
 
 class Target(BaseModel):
@@ -114,30 +115,39 @@ def score_replies(spec: MeasureSpec, replies: Sequence[str]) -> Score:
     return result
 
 
-def _judge_rows(plan: Plan, store: Store) -> list[ResponseRow | None]:
-    """The stored reply of each judge request of `plan` (None: never sent)."""
-    return [
-        store.get_response(r.prompt_hash, r.model.spec, r.model.params_hash(), r.sample)
-        for r in plan.requests
-    ]
+def _reply_keys(plan: Plan) -> list[ResponseKey]:
+    """The cache key of each judge request of `plan` (all of them ask one judge model)."""
+    if not plan.requests:
+        return []
+    model = plan.requests[0].model
+    params = model.params_hash()
+    return [(r.prompt_hash, model.spec, params, r.sample) for r in plan.requests]
 
 
-def resolve_score(measure: Measure, plan: Plan, store: Store) -> Score | None:
-    """The plan's score, reading judge replies from the store; None while any call is missing."""
+def read_replies(plans: Sequence[Plan], store: Store) -> dict[ResponseKey, Reply]:
+    """The stored replies to the judge requests of `plans`, read in bulk."""
+    return store.replies([key for plan in plans for key in _reply_keys(plan)])
+
+
+def resolve_score(
+    measure: Measure, plan: Plan, replies: Mapping[ResponseKey, Reply]
+) -> Score | None:
+    """The plan's score from its judges' `replies` (`read_replies`); None while any is missing."""
     if plan.score is not None:
         return plan.score
-    rows = _judge_rows(plan, store)
-    replies = [row.text or "" for row in rows if row is not None and row.status == "ok"]
-    if len(replies) < len(rows):
+    found = [replies.get(key) for key in _reply_keys(plan)]
+    texts = [r.text or "" for r in found if r is not None and r.status == "ok"]
+    if len(texts) < len(found):
         return None  # failed or not sent (budget): judged again next time
-    return score_replies(measure_spec(measure), replies)
+    return score_replies(measure_spec(measure), texts)
 
 
-def judge_failure(plan: Plan, store: Store) -> str:
+def judge_failure(plan: Plan, replies: Mapping[ResponseKey, Reply]) -> str:
     """Why a plan has no score yet: its first failed judge call's error, else "not sent"."""
-    for row in _judge_rows(plan, store):
-        if row is not None and row.status != "ok":
-            return row.error_message or row.error_kind or "judge call failed"
+    for key in _reply_keys(plan):
+        reply = replies.get(key)
+        if reply is not None and reply.status != "ok":
+            return reply.error_message or reply.error_kind or "judge call failed"
     return "not sent"
 
 
@@ -182,7 +192,8 @@ def score_texts(
     from afdsl.run import RunOptions
 
     summary = run_judges(plans, store, options or RunOptions(progress=False))
-    return [resolve_score(measure, p, store) for p in plans], summary
+    replies = read_replies(plans, store)
+    return [resolve_score(measure, p, replies) for p in plans], summary
 
 
 def score_text(

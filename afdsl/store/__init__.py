@@ -25,6 +25,8 @@ from afdsl.store._rows import (
     LabelRow,
     Outcome,
     QueryCounts,
+    Reply,
+    ResponseKey,
     ResponseResult,
     ResponseRow,
 )
@@ -39,6 +41,8 @@ __all__ = [
     "LabelRow",
     "Outcome",
     "QueryCounts",
+    "Reply",
+    "ResponseKey",
     "ResponseResult",
     "ResponseRow",
     "Store",

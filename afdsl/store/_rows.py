@@ -90,6 +90,19 @@ class QueryCounts(NamedTuple):
     prompts: str  # "prompt_hash:sample" of each response, comma-separated
 
 
+ResponseKey = tuple[str, str, str, int]
+"""A response's cache key: (prompt_hash, model spec, params_hash, sample)."""
+
+
+class Reply(NamedTuple):
+    """What is stored under one cache key, without cell metadata: what a judge vote is read from."""
+
+    status: str
+    text: str | None
+    error_kind: str | None
+    error_message: str | None
+
+
 class LabelRow(BaseModel):
     """A classifier's verdict on one response. `label` None means unparseable."""
 

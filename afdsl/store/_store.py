@@ -20,6 +20,8 @@ from afdsl.store._rows import (
     LabelRow,
     Outcome,
     QueryCounts,
+    Reply,
+    ResponseKey,
     ResponseRow,
 )
 from afdsl.store._sql import (
@@ -33,6 +35,9 @@ from afdsl.store._sql import (
     SCHEMA_VERSION,
     query_counts_sql,
 )
+
+# Keys per lookup in `replies`: 4 parameters each stays under SQLite's oldest limit of 999.
+_KEYS_PER_QUERY = 200
 
 
 class StoreBusy(Exception):
@@ -234,6 +239,28 @@ class Store:
         )
         values = cur.fetchone()
         return None if values is None else _row(values)
+
+    def replies(self, keys: Sequence[ResponseKey]) -> dict[ResponseKey, Reply]:
+        """Status, text and error stored under each cache key; a key never stored is absent.
+
+        The bulk read of judge replies: one indexed query per few hundred keys
+        and a tuple per row, where `get_response` costs a query and a validated
+        row per key.
+        """
+        found: dict[ResponseKey, Reply] = {}
+        for start in range(0, len(keys), _KEYS_PER_QUERY):
+            chunk = keys[start : start + _KEYS_PER_QUERY]
+            # A join with the keys as a table uses the unique index; `IN (VALUES ...)` scans.
+            cur = self.db.execute(
+                f"WITH k (h, m, p, s) AS (VALUES {','.join(['(?,?,?,?)'] * len(chunk))}) "
+                "SELECT r.prompt_hash, r.model, r.params_hash, r.sample, r.status, r.text, "
+                "r.error_kind, r.error_message FROM k CROSS JOIN responses r ON "
+                "r.prompt_hash = k.h AND r.model = k.m AND r.params_hash = k.p AND r.sample = k.s",
+                [value for key in chunk for value in key],
+            )
+            for h, m, p, s, *reply in cur:
+                found[(h, m, p, s)] = Reply(*reply)
+        return found
 
     def cells(self, experiment: str, purpose: str = "model") -> list[CellRow]:
         """Every stored response of `experiment`'s cells (ok and error), without text.

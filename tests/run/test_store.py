@@ -110,3 +110,19 @@ def test_a_store_from_a_newer_afdsl_is_refused_not_written(tmp_path):
         db.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(AfsError, match="written by a newer afdsl"):
         Store(path)
+
+
+def test_replies_reads_many_keys_at_once_and_leaves_out_those_never_stored(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.put_outcomes([_outcome("h", sample=s, text=f"vote {s}") for s in range(450)])
+    store.put_outcomes([_outcome("bad", error_kind="server", error_message="boom")])
+    keys = [("h", "sim:x", "p", s) for s in range(450)] + [
+        ("bad", "sim:x", "p", 0),
+        ("never", "sim:x", "p", 0),
+    ]
+    replies = store.replies(keys)
+    assert len(replies) == 451  # more keys than one query takes
+    assert replies[("h", "sim:x", "p", 449)].text == "vote 449"
+    bad = replies[("bad", "sim:x", "p", 0)]
+    assert bad.status == "error" and bad.error_message == "boom"
+    assert ("never", "sim:x", "p", 0) not in replies
