@@ -67,7 +67,7 @@ def register(subparsers: Any) -> None:
         "--effect",
         type=float,
         help="assumed true left side minus bound, positive when the hypothesis holds "
-        "(for ==: the assumed distance from the bound, default 0)",
+        "(== hypotheses take --tost-difference instead)",
     )
     power.add_argument(
         "--query-sd",

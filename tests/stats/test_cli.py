@@ -185,6 +185,15 @@ def test_power_refuses_numbers_that_are_not_finite(monkeypatch, capsys, option, 
     assert f"{option} must be a finite number" in err
 
 
+def test_power_help_sends_equivalence_effects_to_tost_difference(capsys):
+    # --effect's help said it was the distance from the bound for ==, which the plan ignored.
+    with pytest.raises(SystemExit):
+        main(["power", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    effect = help_text.split("--effect EFFECT ")[-1].split(" --query-sd QUERY_SD ")[0]
+    assert "--tost-difference" in effect and "for ==: the assumed distance" not in effect
+
+
 def test_power_needs_an_sd_or_a_pilot(monkeypatch, capsys):
     import afdsl.check
 
