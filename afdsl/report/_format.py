@@ -40,14 +40,23 @@ def ci(bounds: tuple[float, float] | None, *, points: bool = True, digits: int =
     return f"[{f(bounds[0], digits)}, {f(bounds[1], digits)}]"
 
 
-def pval(p: float | None) -> str:
-    """p-values with two significant digits, floored at <0.001 (more digits would be noise)."""
+def pval(p: float | None, alpha: float | None = None) -> str:
+    """p-values with two significant digits, floored at <0.001 (more digits would be noise).
+
+    With `alpha`, the text falls on the same side of α as `p`: an adjusted p of 0.0495
+    reads '0.0495', not '0.050' beside a PASS (or a filled mark) that says it is below α.
+    """
     if _bad(p):
         return "n/a"
     assert p is not None
     if p < 0.001:
         return "<0.001"
-    return f"{p:.3f}" if p < 0.1 else f"{p:.2f}"
+    digits = 3 if round(p, 3) < 0.1 else 2  # 0.09996 reads '0.10', not '0.100'
+    text = f"{p:.{digits}f}"
+    while alpha is not None and (float(text) < alpha) != (p < alpha) and digits < 6:
+        digits += 1
+        text = f"{p:.{digits}f}"
+    return text
 
 
 def number(x: float | None, digits: int = 3) -> str:

@@ -121,7 +121,7 @@ def variant_rows(
             rate_cell(est, analysis.deployment, style),
             diff_cell(est.gap, est.gap_ci, style),
             "—" if c is None else diff_cell(c.delta_gap, c.ci, style),
-            "" if c is None else f.pval(c.p_adjusted),
+            "" if c is None else f.pval(c.p_adjusted, analysis.alpha),
         ]
         n = (counts or {}).get((model or "", est.variant))
         rows.append(row + _extra_cells(style, str(est.n_queries), n, measure))
@@ -191,7 +191,7 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
             h.expression,
             f"{f.pp(h.estimate)} {f.ci(h.ci)}",
             f.pval(h.p_value),
-            f.pval(h.p_adjusted),
+            f.pval(h.p_adjusted, analysis.alpha),
             h.method,
         ]
         for h in analysis.hypotheses

@@ -109,7 +109,7 @@ def _mark(
     significant = c.p_adjusted < alpha
     colour = "#0b5cad" if significant else "#8a96a3"
     label = f"{c.variant} vs {c.against}"
-    tip = f"{label}: {f.pp(est)} pp {f.ci(c.ci)}, p adj {f.pval(c.p_adjusted)}"
+    tip = f"{label}: {f.pp(est)} pp {f.ci(c.ci)}, p adj {f.pval(c.p_adjusted, alpha)}"
     out = [
         f'<g class="forest-mark" data-model="{escape(model or "")}" '
         f'data-variant="{escape(c.variant)}"><title>{escape(tip)}</title>',

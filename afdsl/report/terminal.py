@@ -201,7 +201,7 @@ def _hypotheses(analysis: AnalysisResult) -> RenderableType:
                 head.append(f"  [{model}]", style="dim")
             detail = Text(
                 f"est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value)} · "
-                f"p adj {f.pval(h.p_adjusted)} · {h.method}",
+                f"p adj {f.pval(h.p_adjusted, analysis.alpha)} · {h.method}",
                 style="dim",
             )
             grid.add_row(_verdict(h), head)

@@ -251,3 +251,23 @@ def test_terminal_has_a_table_per_other_measure(make_outcome):
     assert "41.0%" not in _terminal(make_outcome(), width=160)
     assert "faking" in render_markdown(outcome) and "41.0%" in render_markdown(outcome)
     assert "<caption>faking</caption>" in render_html(outcome)
+
+
+def test_an_adjusted_p_just_below_alpha_never_reads_as_alpha(make_outcome):
+    """A PASS (or a filled forest mark) beside 'p adj 0.050' contradicts 'passes when its
+    adjusted p is below α = 0.05'; every view shows the digit that decides."""
+    outcome = make_outcome()
+    analysis = outcome.analysis
+    hypotheses = [h.model_copy(update={"p_adjusted": 0.0495}) for h in analysis.hypotheses]
+    contrasts = [c.model_copy(update={"p_adjusted": 0.0496}) for c in analysis.contrasts]
+    outcome = outcome.model_copy(
+        update={"analysis": analysis.model_copy(
+            update={"hypotheses": hypotheses, "contrasts": contrasts}
+        )}
+    )  # fmt: skip
+    views = {"terminal": _terminal(outcome), "md": render_markdown(outcome)}
+    views["html"] = render_html(outcome)
+    for name, text in views.items():
+        assert "0.0495" in text and "0.0496" in text and "0.050" not in text, name
+    assert pval(0.0504, alpha=0.05) == "0.050"  # above α: the usual two digits are honest
+    assert pval(0.09996) == "0.10" and pval(0.0495) == "0.050"
