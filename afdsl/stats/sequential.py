@@ -150,11 +150,18 @@ class SequentialTest:
         b = self.hypothesis.bound
         m = self.hypothesis.margin or 0.0
 
+        def side(null: float, sign: int, worst: float, best: float) -> _OneSided:
+            # A bound at the edge of the range (`rate(V, C) > 0`) leaves no room below the
+            # null: there, the null allows only d = bound, so x = 0 and any positive scale
+            # is valid; the full range keeps x <= 1. Dividing by 0 never let such a test pass.
+            scale = worst if worst > 0 else high - low
+            return _OneSided(null, sign, scale, _ratio(best, scale))
+
         def up(null: float) -> _OneSided:  # against mean(d) <= null
-            return _OneSided(null, +1, null - low, _ratio(high - null, null - low))
+            return side(null, +1, null - low, high - null)
 
         def down(null: float) -> _OneSided:  # against mean(d) >= null
-            return _OneSided(null, -1, high - null, _ratio(null - low, high - null))
+            return side(null, -1, high - null, null - low)
 
         self._sides = {
             ">": lambda: [up(b)],

@@ -177,3 +177,23 @@ def test_early_fail_of_two_sided_and_equivalence_hypotheses():
     assert same.update(negative) == "fail"
     tests = sequential_tests([_gap_hypothesis()], 0.05, "holm", budget=60)
     assert tests[0].budget == 60
+
+
+@pytest.mark.parametrize(("op", "bound", "rate"), [(">", 0.0, 0.3), ("<", 1.0, 0.7)])
+def test_a_rate_bound_at_the_edge_of_its_range_can_pass(op, bound, rate):
+    # `rate(base, training) > 0` never passed: the distance from the bound to the lowest
+    # possible rate is 0, and the test did not bet at all (200 queries at 30%: "fail").
+    h = Hypothesis(
+        name="h",
+        expression=f"rate(base, training) {op} {bound}",
+        terms=(
+            WeightedTerm(coef=1.0, term=Term(kind="rate", variant="base", condition="training")),
+        ),
+        op=op,  # type: ignore[arg-type]
+        bound=bound,
+    )
+    rng = np.random.default_rng(4)
+    assert SequentialTest(h).update(rng.binomial(SAMPLES, rate, 200) / SAMPLES) == "pass"
+    # The null itself (every query exactly at the bound) never moves the wealth.
+    at_bound = SequentialTest(h)
+    assert at_bound.update([bound] * 400) == "continue" and at_bound.e_value == 1.0
