@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from afdsl.store import Store
 
 
+_ESTIMATE_CHUNK = 1000  # responses not yet run whose judge calls are priced at once
+
+
 class JudgeEstimate(BaseModel):
     """The judge calls a run would add: per judge model, and how many are already stored."""
 
@@ -38,13 +41,19 @@ def estimate_judges(experiment: Experiment, store: Store, options: RunOptions) -
     stored = classify_experiment(experiment, store, dry)
     judges = [m for m in effective_measures(experiment) if measure_spec(m).calls_judge]
     queries = {q.id: q.text for q in experiment.queries}
-    plans = []
-    if judges:
-        for item in _unanswered(experiment, store):
-            target = _expected_response(item, experiment.name, queries)
-            plans += [_longest_plan(m, target, experiment.seed) for m in judges]
-    ahead = run_judges(plans, store, dry)
-    merged = _merge([*stored.judge_estimates, *(ahead.estimates if ahead else [])])
+    ahead: list[ModelEstimate] = []
+    unanswered = _unanswered(experiment, store) if judges else []
+    # A stand-in response is as long as max_tokens allows (16 kB at 4,096 tokens): priced a
+    # chunk at a time, so memory stays flat however many responses the design expects.
+    for start in range(0, len(unanswered), _ESTIMATE_CHUNK):
+        plans = [
+            _longest_plan(m, _expected_response(item, experiment.name, queries), experiment.seed)
+            for item in unanswered[start : start + _ESTIMATE_CHUNK]
+            for m in judges
+        ]
+        run = run_judges(plans, store, dry)
+        ahead += run.estimates if run is not None else []
+    merged = _merge([*stored.judge_estimates, *ahead])
     return JudgeEstimate(estimates=merged, cached=stored.judge_cached)
 
 
