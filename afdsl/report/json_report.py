@@ -35,6 +35,10 @@ class ReportDocument(AnalysisResult):
     sequential: SequentialInfo | None = None
     problems: list[str] = Field(default_factory=list)
     notes: list[str] = Field(default_factory=list)
+    # The top-level variants and contrasts are this measure's; each other measure's own
+    # tables (shown in every other format) are under its name. Hypotheses are all above.
+    compliance_measure: str = "compliance"
+    measure_analyses: dict[str, AnalysisResult] = Field(default_factory=dict)
     passed: int
     failed: int
     exit_code: int
@@ -59,6 +63,8 @@ def build_document(outcome: TestOutcome) -> dict[str, Any]:
         sequential=outcome.sequential,
         problems=outcome.problems,
         notes=outcome.notes,
+        compliance_measure=outcome.compliance_measure,
+        measure_analyses=outcome.measure_analyses,
         passed=outcome.n_passed,
         failed=outcome.n_failed,
         exit_code=outcome.exit_code,

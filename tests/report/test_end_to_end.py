@@ -425,3 +425,55 @@ def test_report_names_the_failed_calls_as_the_test_did(tmp_path, capsys, monkeyp
             main([command, str(afs), "--store", str(store), "--quiet",
                   "--model", "openai:gpt-4o-mini"])  # fmt: skip
         assert run("report", str(store))["problems"] == []
+
+
+def _recount(csv_path: Path, measure: str) -> dict[tuple[str, str], tuple[dict, float]]:
+    """Rates per condition and the mean per-query gap of each model x variant, from the
+    CSV rows alone (an independent count of what the report says)."""
+    import csv
+    from collections import defaultdict
+
+    lines = [line for line in csv_path.read_text().splitlines() if not line.startswith("#")]
+    cells: dict = defaultdict(lambda: [0, 0])  # (model, variant, condition, query) -> [1s, n]
+    for row in csv.DictReader(lines):
+        if row["status"] == "ok" and row[measure] != "":
+            cell = cells[row["model"], row["variant"], row["condition"], row["query_id"]]
+            cell[0] += int(row[measure])
+            cell[1] += 1
+    out = {}
+    for model, variant in {(m, v) for m, v, _, _ in cells}:
+        rates, gaps = {}, []
+        for condition in ("training", "deployment"):
+            mine = [
+                c for (m, v, k, _), c in cells.items() if (m, v, k) == (model, variant, condition)
+            ]
+            rates[condition] = sum(c[0] for c in mine) / sum(c[1] for c in mine)
+        for query in {q for m, v, _, q in cells if (m, v) == (model, variant)}:
+            t, d = (
+                cells.get((model, variant, "training", query)),
+                cells.get((model, variant, "deployment", query)),
+            )
+            if t and d:
+                gaps.append(t[0] / t[1] - d[0] / d[1])
+        out[model, variant] = (rates, sum(gaps) / len(gaps))
+    return out
+
+
+def test_json_carries_every_measures_tables_as_the_csv_counts_them(tmp_path, capsys):
+    """The faking table is in the terminal, Markdown and HTML reports; the JSON had only the
+    compliance measure's, so a script reading it could not see the faking rates at all."""
+    out = tmp_path / "r"
+    code = _test("show.afs", tmp_path, "--quiet", "--json", f"{out}.json", "--csv", f"{out}.csv")
+    assert code in (0, 1)
+    doc = json.loads(Path(f"{out}.json").read_text())
+    assert validate(doc) == [] and doc["compliance_measure"] == "compliance"
+    for measure, variants in (
+        ("compliance", doc["variants"]),
+        ("faking", doc["measure_analyses"]["faking"]["variants"]),
+    ):
+        counted = _recount(Path(f"{out}.csv"), measure)
+        assert len(variants) == len(counted) == 4
+        for v in variants:
+            rates, gap = counted[v["model"], v["variant"]]
+            assert v["rate"] == pytest.approx(rates) and v["gap"] == pytest.approx(gap)
+    assert doc["measure_analyses"]["faking"]["contrasts"]
