@@ -191,3 +191,15 @@ def test_tour_names_every_csv_column() -> None:
     bullet = tour.split("- `--csv`:", 1)[1].split("\n- ", 1)[0]
     words = set(re.findall(r"\w+", bullet))
     assert {*FIXED_COLUMNS, "unparseable"} <= words
+
+
+def test_tour_names_every_field_of_the_json_report() -> None:
+    """The tour's `--json` bullet names each field the report adds to the analysis document."""
+    from afdsl.stats.models import AnalysisResult
+
+    schema = json.loads((ROOT / "afdsl/report/report.schema.json").read_text(encoding="utf-8"))
+    added = set(schema["properties"]) - set(AnalysisResult.model_fields)
+    tour = (ROOT / "docs" / "tour.md").read_text(encoding="utf-8")
+    bullet = tour.split("- `--json`:", 1)[1].split("\n- ", 1)[0]
+    assert added
+    assert added <= set(re.findall(r"`(\w+)`", bullet))
