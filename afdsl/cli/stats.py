@@ -13,7 +13,7 @@ from afdsl.diagnostics import AfsError, Diagnostic
 if TYPE_CHECKING:
     from rich.console import Console
 
-    from afdsl.ir import Experiment
+    from afdsl.ir import Experiment, Hypothesis
     from afdsl.stats.models import AnalysisResult
     from afdsl.stats.power import PowerPlan
     from afdsl.stats.table import LabelTable
@@ -218,25 +218,47 @@ def run_power(args: argparse.Namespace) -> int:
     alpha = args.alpha if args.alpha is not None else experiment.correction.alpha
     if not 0 < alpha < 1 or not 0 < args.power < 1:
         raise AfsError(Diagnostic(message="--alpha and --power must be between 0 and 1"))
-    # Planning for Holm or BH with Bonferroni's alpha / k is conservative and simple.
-    k = len(experiment.hypotheses)
-    level = alpha if experiment.correction.method == "none" else alpha / k
+    levels = family_levels(experiment, alpha)
     if args.pilot:
-        plans = _pilot_plans(experiment, args.pilot, level, args.power)
+        plans = _pilot_plans(experiment, args.pilot, levels, args.power)
     else:
-        plans = _assumed_plans(experiment, args, level)
+        plans = _assumed_plans(experiment, args, levels)
     from afdsl.report.terminal import plain_width, size_plain_console
 
     console = _console()
-    table = _power_table(plans, experiment, alpha, level)
+    table = _power_table(plans, experiment, alpha, levels)
     # Piped, rich would assume 80 columns and cut the names; size it to its content.
     size_plain_console(console, lambda: plain_width([table], ANALYZE_MIN, ANALYZE_MAX))
     console.print(table)
     return 0
 
 
+def family_levels(experiment: Experiment, alpha: float) -> dict[str, float]:
+    """The level each hypothesis is planned at, per family (the measure it tests).
+
+    The analysis corrects within each measure's hypotheses (a hypothesis `on faking` is
+    not in the compliance family), so each is planned at alpha / (its family's size):
+    Bonferroni, conservative and simple for Holm or BH.
+    """
+    from collections import Counter
+
+    sizes = Counter(_family(experiment, h) for h in experiment.hypotheses)
+    if experiment.correction.method == "none":
+        return {family: alpha for family in sizes}
+    return {family: alpha / k for family, k in sizes.items()}
+
+
+def _family(experiment: Experiment, hypothesis: Hypothesis) -> str:
+    from afdsl.report.collect import compliance_measure
+
+    if hypothesis.measure:
+        return hypothesis.measure
+    primary = compliance_measure(experiment)
+    return primary.name if primary else "compliance"
+
+
 def _assumed_plans(
-    experiment: Experiment, args: argparse.Namespace, level: float
+    experiment: Experiment, args: argparse.Namespace, levels: dict[str, float]
 ) -> list[PowerPlan]:
     from afdsl.stats.power import hypothesis_sd, plan
 
@@ -270,12 +292,13 @@ def _assumed_plans(
                 )
             )
         spread = hypothesis_sd(h, sd, args.correlation)
+        level = levels[_family(experiment, h)]
         plans.append(plan(h, assumed, spread, n_queries, level, args.power))
     return plans
 
 
 def _pilot_plans(
-    experiment: Experiment, store_path: str, level: float, power: float
+    experiment: Experiment, store_path: str, levels: dict[str, float], power: float
 ) -> list[PowerPlan]:
     """Effect and sd per model and hypothesis from the pilot's labels."""
     from afdsl.stats.hypotheses import hypothesis_values
@@ -294,6 +317,7 @@ def _pilot_plans(
             mean = float(data.values.mean())
             sd = float(data.values.std(ddof=1))
             effect = directed_effect(h, mean)
+            level = levels[_family(experiment, h)]
             plans.append(plan(h, effect, sd, len(experiment.queries), level, power, model))
     return plans
 
@@ -331,15 +355,20 @@ def pilot_tables(experiment: Experiment, path: str) -> dict[str | None, LabelTab
     return tables
 
 
-def _power_table(plans: list[PowerPlan], experiment: Experiment, alpha: float, level: float) -> Any:
+def _power_table(
+    plans: list[PowerPlan], experiment: Experiment, alpha: float, levels: dict[str, float]
+) -> Any:
     from rich.table import Table
 
+    if len(levels) == 1:
+        per = f"{next(iter(levels.values())):.3g} per hypothesis"
+    else:
+        per = ", ".join(f"{level:.3g} per {family} hypothesis" for family, level in levels.items())
     table = Table(
         title=f"Power per hypothesis ({len(experiment.queries)} queries x "
         f"{experiment.samples} samples now)",
         caption=f"one-sample test of the per-query values, normal approximation; "
-        f"alpha {alpha:g}, {level:.3g} per hypothesis; sd of d = spread of the "
-        "hypothesis's per-query left side",
+        f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side",
     )
     several = len({p.model for p in plans}) > 1
     for name in (["model"] if several else []) + [

@@ -154,6 +154,36 @@ def test_power_from_an_assumed_effect(monkeypatch, capsys):
     assert str(int(needed) + 1) in out and "smaller" in out and "0.424" in out
 
 
+def test_power_splits_alpha_within_each_measure_like_the_analysis(monkeypatch, capsys):
+    # Two compliance hypotheses and one `on faking`: the analysis corrects each measure's
+    # hypotheses apart, but the plan split alpha over all three (0.0167 each), asking the
+    # faking hypothesis for 1.6 times the queries it needs.
+    import math
+
+    from scipy.stats import norm
+
+    import afdsl.check
+
+    gap = (WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),)
+    hypotheses = tuple(
+        Hypothesis(name=name, expression="gap(a) > 0", terms=gap, op=">", measure=measure)
+        for name, measure in (("c1", None), ("c2", None), ("fk", "faking"))
+    )
+    experiment = _experiment(40).model_copy(update={"hypotheses": hypotheses})
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: experiment, raising=False
+    )
+    assert main(["power", "x.afs", "--effect", "0.08", "--query-sd", "0.3"]) == 0
+    rows = {line.split()[1]: line.split() for line in capsys.readouterr().out.splitlines()
+            if line.split()[1:2] in (["c1"], ["c2"], ["fk"])}  # fmt: skip
+
+    def needed(level: float) -> str:
+        return str(math.ceil((norm.ppf(1 - level) + norm.ppf(0.8)) ** 2 * (0.3 / 0.08) ** 2))
+
+    assert rows["c1"][9] == rows["c2"][9] == needed(0.025)
+    assert rows["fk"][9] == needed(0.05)
+
+
 def test_power_with_correlated_gaps_needs_fewer_queries(monkeypatch, capsys):
     import afdsl.check
 
