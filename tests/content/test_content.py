@@ -203,3 +203,13 @@ def test_tour_names_every_field_of_the_json_report() -> None:
     bullet = tour.split("- `--json`:", 1)[1].split("\n- ", 1)[0]
     assert added
     assert added <= set(re.findall(r"`(\w+)`", bullet))
+
+
+def test_language_doc_gives_the_replay_file_format() -> None:
+    """docs/language.md says which fields of a `replay:` line hold the answer and match it."""
+    from afdsl.models.replay import _TEXT_FIELDS
+
+    doc = (ROOT / "docs" / "language.md").read_text(encoding="utf-8")
+    replay = doc.split("`replay:PATH` answers from", 1)[1].split("Several `model` lines", 1)[0]
+    named = set(re.findall(r"`(\w+)`", replay))
+    assert {*_TEXT_FIELDS, "prompt_hash", "sample", "variant", "condition", "query_id"} <= named
