@@ -243,13 +243,24 @@ def collect_outcome(
     got = gather(experiment, store, only_queries, samples=samples)
     counts = got.counts
     errors = sum(c.errors for c in counts.values())
-    missing = sum(c.missing for c in counts.values())
+    # `missing` counts samples never answered and answers not labelled yet; `afdsl status`
+    # counts the answers as done, so the two are told apart here.
+    unanswered = sum(max(c.expected - c.responses, 0) for c in counts.values())
+    unlabelled = sum(c.missing for c in counts.values()) - unanswered
     if errors:
         problems.append(
             f"{errors} model call(s) failed after retries; rerun `afdsl test` to retry them"
         )
-    if missing:
-        problems.append(f"{missing} expected sample(s) have no response or label in the store")
+    if unanswered:
+        problems.append(
+            f"{unanswered} expected sample(s) have no response in the store; rerun "
+            "`afdsl test` to send them"
+        )
+    if unlabelled:
+        problems.append(
+            f"{unlabelled} stored response(s) have no label yet; rerun `afdsl test` "
+            "(or `afdsl classify`) to label them"
+        )
     if got.duplicated:
         problems.append(
             f"{got.duplicated} sample(s) are stored under two prompts (the index of an earlier "

@@ -477,3 +477,17 @@ def test_json_carries_every_measures_tables_as_the_csv_counts_them(tmp_path, cap
             rates, gap = counted[v["model"], v["variant"]]
             assert v["rate"] == pytest.approx(rates) and v["gap"] == pytest.approx(gap)
     assert doc["measure_analyses"]["faking"]["contrasts"]
+
+
+def test_report_tells_unanswered_samples_from_unlabelled_answers(tmp_path, capsys):
+    """After `afdsl run` (no classify) `afdsl status` counts the answers as done, but the
+    report said every sample had 'no response or label'; it now says which, and what to do."""
+    afs, store = _small_afs(tmp_path), str(tmp_path / "s.sqlite")
+    assert main(["run", str(afs), "--store", store, "--quiet"]) == 0
+    afs.write_text(afs.read_text().replace("limit 4", "limit 6"))  # 2 queries never sent
+    code = main(["report", str(afs), "--store", store, "--json", str(tmp_path / "r.json")])
+    assert code == 3
+    problems = json.loads((tmp_path / "r.json").read_text())["problems"]
+    assert "32 expected sample(s) have no response in the store" in problems[0]  # 2x2x2x4
+    assert "64 stored response(s) have no label yet" in problems[1]
+    assert "afdsl classify" in problems[1]
