@@ -1,9 +1,10 @@
 """Sample-size and power planning for hypotheses tested on per-query values.
 
-Normal-approximation formulas for a one-sample test of mean(d) over queries
-(d = the hypothesis's per-query left side), the same design the analysis
-uses. The per-query standard deviation combines between-query variation and
-the binomial noise of averaging `samples` labels per query:
+The one-sample t test of mean(d) over queries (d = the hypothesis's per-query
+left side) that the analysis runs, sized with the noncentral t distribution;
+normal-approximation formulas give the starting point, and TOST's plan. The
+per-query standard deviation combines between-query variation and the
+binomial noise of averaging `samples` labels per query:
     var(d_q) = omega2 + (p_t (1 - p_t) + p_d (1 - p_d)) / samples
 for a gap (stats-oracles (e)). More samples per query shrink only the second
 term, which is why adding queries beats adding samples.
@@ -129,6 +130,55 @@ def design_power(
     return _phi(shift - z) + _phi(-shift - z)
 
 
+def t_power(
+    effect: float,
+    sd: float,
+    n_queries: int,
+    alpha: float = 0.05,
+    alternative: Alternative = "two-sided",
+) -> float:
+    """Power of the one-sample t test the analysis runs, from the noncentral t distribution.
+
+    The normal approximation (`design_power`) ignores the t test's heavier tails
+    and flatters small designs: 10 queries by the normal formula reach about 70%,
+    not 80%, at alpha 0.0167.
+    """
+    if n_queries < MIN_QUERIES or sd <= 0:
+        return design_power(effect, sd, n_queries, alpha, alternative)
+    # scipy.special, not scipy.stats: the same functions, without scipy.stats' slow import.
+    from scipy.special import nctdtr, stdtrit
+
+    df = n_queries - 1
+    shift = math.sqrt(n_queries) * effect / sd
+    if alternative == "greater":
+        return float(1.0 - nctdtr(df, shift, stdtrit(df, 1 - alpha)))
+    if alternative == "less":
+        return float(nctdtr(df, shift, -stdtrit(df, 1 - alpha)))
+    critical = stdtrit(df, 1 - alpha / 2)
+    return float(1.0 - nctdtr(df, shift, critical) + nctdtr(df, shift, -critical))
+
+
+def t_queries_needed(
+    effect: float,
+    sd: float,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    alternative: Alternative = "two-sided",
+) -> float:
+    """Smallest query count (at least MIN_QUERIES) at which `t_power` reaches `power`.
+
+    The search starts from the normal formula, which never asks for more: the t test's
+    critical value is larger, so it needs at least as many queries (inf stays inf).
+    """
+    start = queries_needed(effect, sd, alpha, power, alternative)
+    if math.isinf(start):
+        return start
+    n = max(MIN_QUERIES, math.ceil(start - 1e-9))
+    while t_power(effect, sd, n, alpha, alternative) < power:
+        n += 1
+    return n
+
+
 def tost_power(
     difference: float, margin: float, sd: float, n_queries: int, alpha: float = 0.05
 ) -> float:
@@ -191,10 +241,10 @@ def plan(
         method = f"TOST, margin {margin:g}, normal approximation"
     else:
         alternative: Alternative = "two-sided" if hypothesis.op == "!=" else "greater"
-        needed = queries_needed(effect, sd, alpha, power, alternative)
-        achieved = design_power(effect, sd, n_queries, alpha, alternative)
+        needed = t_queries_needed(effect, sd, alpha, power, alternative)
+        achieved = t_power(effect, sd, n_queries, alpha, alternative)
         test = "two-sided" if alternative == "two-sided" else "one-sided"
-        method = f"one-sample test on per-query values, {test}, normal approximation"
+        method = f"one-sample t test on per-query values, {test}, noncentral t"
     return PowerPlan(
         model=model,
         name=hypothesis.name,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,6 @@ import pytest
 from afdsl.cli import main
 from afdsl.ir import Experiment, Hypothesis, Query, Scenario, Term, Variant, WeightedTerm
 from afdsl.stats import analyze_labels
-from afdsl.stats.power import queries_needed
 
 
 def _write(path: Path, records: list[dict]) -> Path:
@@ -117,6 +117,14 @@ def test_missing_file(tmp_path, capsys):
     assert "no such file" in _error_of(capsys, ["analyze", str(tmp_path / "none.jsonl")])
 
 
+def _t_needed(effect: float, sd: float, alpha: float) -> str:
+    """Queries for 80% power of the one-sided t test (statsmodels' noncentral t), rounded up."""
+    from statsmodels.stats.power import TTestPower
+
+    n = TTestPower().solve_power(effect / sd, alpha=alpha, power=0.8, alternative="larger")
+    return str(math.ceil(n))
+
+
 def _experiment(n_queries: int) -> Experiment:
     scenario = Scenario(name="s", sections=(), user_template="{query}", conditions=())
     h = Hypothesis(
@@ -150,18 +158,13 @@ def test_power_from_an_assumed_effect(monkeypatch, capsys):
     assert code == 0
     # gap(a) - gap(base): two independent per-query gaps, so sqrt(2) x one gap's sd;
     # one hypothesis: alpha unsplit.
-    needed = queries_needed(0.08, 0.3 * 2**0.5, 0.05, 0.8, "greater")
-    assert str(int(needed) + 1) in out and "smaller" in out and "0.424" in out
+    assert _t_needed(0.08, 0.3 * 2**0.5, 0.05) in out and "smaller" in out and "0.424" in out
 
 
 def test_power_splits_alpha_within_each_measure_like_the_analysis(monkeypatch, capsys):
     # Two compliance hypotheses and one `on faking`: the analysis corrects each measure's
     # hypotheses apart, but the plan split alpha over all three (0.0167 each), asking the
     # faking hypothesis for 1.6 times the queries it needs.
-    import math
-
-    from scipy.stats import norm
-
     import afdsl.check
 
     gap = (WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),)
@@ -177,11 +180,8 @@ def test_power_splits_alpha_within_each_measure_like_the_analysis(monkeypatch, c
     rows = {line.split()[1]: line.split() for line in capsys.readouterr().out.splitlines()
             if line.split()[1:2] in (["c1"], ["c2"], ["fk"])}  # fmt: skip
 
-    def needed(level: float) -> str:
-        return str(math.ceil((norm.ppf(1 - level) + norm.ppf(0.8)) ** 2 * (0.3 / 0.08) ** 2))
-
-    assert rows["c1"][9] == rows["c2"][9] == needed(0.025)
-    assert rows["fk"][9] == needed(0.05)
+    assert rows["c1"][9] == rows["c2"][9] == _t_needed(0.08, 0.3, 0.025)
+    assert rows["fk"][9] == _t_needed(0.08, 0.3, 0.05)
 
 
 def test_power_with_correlated_gaps_needs_fewer_queries(monkeypatch, capsys):
@@ -194,8 +194,7 @@ def test_power_with_correlated_gaps_needs_fewer_queries(monkeypatch, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     # var = 0.3^2 * (2 - 2 * 0.5): the contrast's spread equals one gap's.
-    needed = queries_needed(0.08, 0.3, 0.05, 0.8, "greater")
-    assert str(int(needed) + 1) in out and "0.300" in out
+    assert _t_needed(0.08, 0.3, 0.05) in out and "0.300" in out
     assert "--correlation" in _error_of(capsys, [*args[:-1], "1.5"])
 
 
@@ -265,10 +264,8 @@ def _pilot_store(path, model, measure, labels):
 
 @pytest.mark.parametrize("outside_the_design", [False, True])
 def test_power_from_a_pilot_store(tmp_path, monkeypatch, capsys, outside_the_design):
-    import math
 
     import numpy as np
-    from scipy.stats import norm
 
     import afdsl.check
     from afdsl.ir import Measure, ModelConfig
@@ -309,10 +306,10 @@ def test_power_from_a_pilot_store(tmp_path, monkeypatch, capsys, outside_the_des
     )
     effect, sd = -d.mean(), d.std(ddof=1)  # the hypothesis is gap(a) < gap(base)
     assert effect > 0
-    needed = math.ceil((norm.ppf(0.95) + norm.ppf(0.8)) ** 2 * sd**2 / effect**2)
+    needed = _t_needed(effect, sd, 0.05)
     assert main(["power", "x.afs", "--pilot", str(tmp_path / "pilot.sqlite")]) == 0
     out = capsys.readouterr().out
-    assert f"{effect:.3f}" in out and f"{sd:.3f}" in out and str(needed) in out
+    assert f"{effect:.3f}" in out and f"{sd:.3f}" in out and needed in out
 
 
 def test_power_on_a_real_experiment_file(capsys):
