@@ -10,6 +10,8 @@ re-labels it. Editing a template or a threshold thus re-labels; nothing else doe
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pydantic import BaseModel
 
 from afdsl.classify import faking, keyword, tag
@@ -90,7 +92,14 @@ def judge_model(measure: Measure, spec: MeasureSpec) -> ModelConfig:
     assert measure.model is not None
     if spec.temperature is None:
         return measure.model
-    return measure.model.model_copy(update={"temperature": spec.temperature})
+    return _with_temperature(measure.model, spec.temperature)
+
+
+@lru_cache(maxsize=64)
+def _with_temperature(model: ModelConfig, temperature: float) -> ModelConfig:
+    """One copy per judge, not one per response judged: a copy is a pydantic validation,
+    and every judge request of the experiment then shares the one object."""
+    return model.model_copy(update={"temperature": temperature})
 
 
 def template_version(spec: MeasureSpec) -> str | None:

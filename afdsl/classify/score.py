@@ -23,6 +23,7 @@ from afdsl.classify.models import Score
 from afdsl.classify.tag import split_response, tag_score
 from afdsl.ir import Measure, Message, prompt_hash
 from afdsl.models.base import Request
+from afdsl.run.scheduler import group_of
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions, RunSummary
@@ -119,9 +120,8 @@ def _reply_keys(plan: Plan) -> list[ResponseKey]:
     """The cache key of each judge request of `plan` (all of them ask one judge model)."""
     if not plan.requests:
         return []
-    model = plan.requests[0].model
-    params = model.params_hash()
-    return [(r.prompt_hash, model.spec, params, r.sample) for r in plan.requests]
+    spec, params = group_of(plan.requests[0].model)
+    return [(r.prompt_hash, spec, params, r.sample) for r in plan.requests]
 
 
 def read_replies(plans: Sequence[Plan], store: Store) -> dict[ResponseKey, Reply]:
