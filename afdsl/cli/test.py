@@ -12,6 +12,9 @@ usage error, 3 the run could not complete (calls failed after retries, budget
 reached, data missing)."""
 
 
+REPORT_FILES = ("json", "md", "html", "csv")  # the report file options, as in args
+
+
 def _add_outputs(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("report files")
     group.add_argument("--json", metavar="PATH", help="analysis document with manifest and counts")
@@ -67,7 +70,9 @@ def _register_report(subparsers: Any) -> None:
 def _write_files(outcome: Any, args: argparse.Namespace) -> None:
     from afdsl.report import write_csv, write_html, write_json, write_markdown
 
-    writers = {"json": write_json, "md": write_markdown, "html": write_html, "csv": write_csv}
+    writers = dict(
+        zip(REPORT_FILES, (write_json, write_markdown, write_html, write_csv), strict=True)
+    )
     for option, write in writers.items():
         target = getattr(args, option, None)
         if target:
@@ -139,6 +144,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         from afdsl.pipeline import dry_run
 
         dry_run(args.file, options)
+        _say_no_report_files(args)
         return 0
     err = Console(stderr=True)
     quiet = not getattr(run_options, "progress", True) or not sys.stderr.isatty()
@@ -148,6 +154,17 @@ def cmd_test(args: argparse.Namespace) -> int:
             err.print(f"[dim]· {message}[/dim]")
 
     return _finish(test_experiment(args.file, options, on_step=step), args)
+
+
+def _say_no_report_files(args: argparse.Namespace) -> None:
+    """A dry run analyses nothing, so the report files asked for are not written: say so,
+    rather than leave the user looking for them."""
+    asked = [f"--{name}" for name in (*REPORT_FILES, "labels") if getattr(args, name, None)]
+    if asked:
+        sys.stderr.write(
+            f"note: --dry-run writes no report file (not written: {', '.join(asked)}); "
+            "run without --dry-run to write them\n"
+        )
 
 
 def cmd_report(args: argparse.Namespace) -> int:

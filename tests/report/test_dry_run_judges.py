@@ -75,3 +75,16 @@ def test_dry_run_estimates_judge_votes_for_stored_unlabelled_responses(tmp_path,
     assert len(texts) > 1 and all("<SCRATCHPAD_REASONING>" in t for t in texts)
     assert _judge_row(out)[1] == str(len(texts) * VOTES)
     assert mock.request_count == 0
+
+
+def test_dry_run_says_it_writes_no_report_file(tmp_path, capsys):
+    """`--dry-run --json r.json` exited 0 with no r.json and no word about it."""
+    source = tmp_path / "e.afs"
+    source.write_text(SOURCE.replace(f"model {JUDGE}", "model sim:judge"))
+    report = tmp_path / "r.json"
+    args = ["test", str(source), "--store", str(tmp_path / "s.sqlite"), "--dry-run"]
+    assert main([*args, "--json", str(report), "--csv", str(tmp_path / "r.csv")]) == 0
+    err = capsys.readouterr().err
+    assert not report.exists()
+    assert "--dry-run writes no report file (not written: --json, --csv)" in err
+    assert main(args) == 0 and "no report file" not in capsys.readouterr().err
