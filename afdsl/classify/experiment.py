@@ -25,7 +25,7 @@ from afdsl.ir import Experiment, Measure
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions
-    from afdsl.store import LabelRow, ResponseRow, Store
+    from afdsl.store import LabelRow, Store, TextRow
 
 IMPLIED_MEASURE = Measure(name="compliance", kind="tag")
 
@@ -83,9 +83,9 @@ def classify_experiment(
 
     options = options or RunOptions()
     measures = measures if measures is not None else effective_measures(experiment)
-    rows: dict[int, ResponseRow] = {}
-    for row in store.responses(experiment=experiment.name):
-        if row.status == "ok" and (models is None or row.model in models):
+    rows: dict[int, TextRow] = {}
+    for row in store.ok_texts(experiment.name):
+        if models is None or row.model in models:
             rows.setdefault(row.id, row)
     queries = {q.id: q.text for q in experiment.queries}
     summary = ClassifySummary(experiment=experiment.name)
@@ -155,7 +155,7 @@ def _plan_measure(
     measure: Measure,
     version: str | None,
     counts: MeasureSummary,
-    rows: dict[int, ResponseRow],
+    rows: dict[int, TextRow],
     queries: dict[str, str],
     store: Store,
     seed: int,

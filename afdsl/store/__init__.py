@@ -29,6 +29,7 @@ from afdsl.store._rows import (
     ResponseKey,
     ResponseResult,
     ResponseRow,
+    TextRow,
 )
 from afdsl.store._sql import SCHEMA_VERSION
 from afdsl.store._store import Store, StoreBusy, default_store_path
@@ -47,5 +48,6 @@ __all__ = [
     "ResponseRow",
     "Store",
     "StoreBusy",
+    "TextRow",
     "default_store_path",
 ]

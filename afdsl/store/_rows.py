@@ -63,6 +63,18 @@ class CellRow(NamedTuple):
     status: str
 
 
+class TextRow(NamedTuple):
+    """One experiment cell's ok response with its text and no usage: what classifiers read."""
+
+    id: int
+    experiment: str
+    model: str
+    variant: str
+    condition: str
+    query_id: str
+    text: str | None
+
+
 class LabelCounts(NamedTuple):
     """One measure's labels among a query's ok responses in one cell."""
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from afdsl.store._rows import CellRow
+from afdsl.store._rows import CellRow, TextRow
 
 SCHEMA_VERSION = 2  # 2: cache_write_tokens, cache_read_tokens
 
@@ -100,6 +100,7 @@ LOOKUP_COLUMNS = ", ".join(
     for f in FIELDS
 )
 CELL_COLUMNS = ", ".join(QUALIFIED[name] for name in CellRow._fields)
+TEXT_COLUMNS = ", ".join(QUALIFIED[name] for name in TextRow._fields)
 JOIN = (
     "FROM items i JOIN responses r ON r.prompt_hash = i.prompt_hash AND r.model = i.model "
     "AND r.params_hash = i.params_hash AND r.sample = i.sample"

@@ -126,3 +126,12 @@ def test_replies_reads_many_keys_at_once_and_leaves_out_those_never_stored(tmp_p
     bad = replies[("bad", "sim:x", "p", 0)]
     assert bad.status == "error" and bad.error_message == "boom"
     assert ("never", "sim:x", "p", 0) not in replies
+
+
+def test_ok_texts_lists_the_ok_cells_with_their_text_in_cell_order(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.register_items([_cell("b", "h2"), _cell("a", "h1"), _cell("c", "h3")])
+    store.put_outcomes([_outcome("h1", text="one"), _outcome("h2", text="two")])
+    store.put_outcomes([_outcome("h3", error_kind="server", error_message="boom")])
+    rows = store.ok_texts("exp")
+    assert [(r.variant, r.text) for r in rows] == [("a", "one"), ("b", "two")]
