@@ -4,7 +4,9 @@ The first line is `# manifest: {json}` so the file carries its provenance;
 read it with `pandas.read_csv(path, comment="#")` or
 `read.csv(path, comment.char = "#")`. Each measure gets a column holding 1, 0,
 or nothing (unparseable, or no label because the call failed); the
-`unparseable` column names the measures whose label could not be read.
+`unparseable` column names the measures whose label could not be read. A
+measure named like a fixed column (`status`, `sample`, `unparseable`, ...) gets
+the column `NAME_measure`, so no header is written twice.
 """
 
 from __future__ import annotations
@@ -16,6 +18,13 @@ from pathlib import Path
 from afdsl.report.outcome import TestOutcome
 
 FIXED_COLUMNS = ("model", "variant", "condition", "query_id", "sample", "prompt_hash", "status")
+RESERVED = {*FIXED_COLUMNS, "unparseable"}
+
+
+def measure_column(name: str) -> str:
+    """The CSV column of measure `name`: its name, unless a fixed column has it already
+    (pandas would rename the second `status` to `status.1`, csv.DictReader keep only one)."""
+    return f"{name}_measure" if name in RESERVED else name
 
 
 def write_csv(outcome: TestOutcome, path: str | Path) -> None:
@@ -25,7 +34,7 @@ def write_csv(outcome: TestOutcome, path: str | Path) -> None:
         manifest = json.dumps(outcome.manifest.model_dump(mode="json"), separators=(",", ":"))
         handle.write(f"# manifest: {manifest}\n")
         writer = csv.writer(handle)
-        writer.writerow([*FIXED_COLUMNS, *measures, "unparseable"])
+        writer.writerow([*FIXED_COLUMNS, *map(measure_column, measures), "unparseable"])
         for row in outcome.samples:
             labels = row.labels
             cells = ["" if labels.get(name) is None else str(labels[name]) for name in measures]

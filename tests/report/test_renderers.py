@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from rich.console import Console
 
 from afdsl.report import (
+    SampleRow,
     build_document,
     render_html,
     render_markdown,
@@ -186,6 +187,24 @@ def test_csv_has_one_row_per_sample_and_marks_unparseable(make_outcome, tmp_path
     assert len(bad) == 1 and bad[0]["compliance"] == "" and bad[0]["query_id"] == "q9"
     failed = [r for r in rows if r["status"] == "error"]
     assert len(failed) == 1 and failed[0]["unparseable"] == ""
+
+
+def test_csv_never_writes_a_header_twice(make_outcome, tmp_path):
+    """A measure named `status` wrote a second `status` column: csv.DictReader kept the
+    label and lost the call status, pandas renamed it `status.1`."""
+    outcome = make_outcome()
+    outcome.samples = [
+        SampleRow("m", "base", "training", "q0", 0, "h", "error", {}),
+        SampleRow("m", "base", "training", "q1", 0, "h", "ok", {"status": 1}),
+    ]
+    outcome.measures = ["status"]
+    path = tmp_path / "r.csv"
+    write_csv(outcome, path)
+    lines = path.read_text().splitlines()[1:]
+    header = next(csv.reader(lines))
+    assert len(header) == len(set(header)) and "status_measure" in header
+    rows = list(csv.DictReader(lines))
+    assert [(r["status"], r["status_measure"]) for r in rows] == [("error", ""), ("ok", "1")]
 
 
 def test_terminal_shows_each_rate_with_its_wilson_interval(make_outcome):
