@@ -190,7 +190,7 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
             h.model or "",
             h.expression,
             f"{f.pp(h.estimate)} {f.ci(h.ci)}",
-            f.pval(h.p_value),
+            f.pval(h.p_value, analysis.alpha),
             f.pval(h.p_adjusted, analysis.alpha),
             h.method,
         ]

@@ -200,7 +200,7 @@ def _hypotheses(analysis: AnalysisResult) -> RenderableType:
             if len(models) > 1:
                 head.append(f"  [{model}]", style="dim")
             detail = Text(
-                f"est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value)} · "
+                f"est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value, analysis.alpha)} · "
                 f"p adj {f.pval(h.p_adjusted, analysis.alpha)} · {h.method}",
                 style="dim",
             )

@@ -277,7 +277,9 @@ def test_an_adjusted_p_just_below_alpha_never_reads_as_alpha(make_outcome):
     adjusted p is below α = 0.05'; every view shows the digit that decides."""
     outcome = make_outcome()
     analysis = outcome.analysis
-    hypotheses = [h.model_copy(update={"p_adjusted": 0.0495}) for h in analysis.hypotheses]
+    hypotheses = [
+        h.model_copy(update={"p_value": 0.0495, "p_adjusted": 0.0495}) for h in analysis.hypotheses
+    ]
     contrasts = [c.model_copy(update={"p_adjusted": 0.0496}) for c in analysis.contrasts]
     outcome = outcome.model_copy(
         update={"analysis": analysis.model_copy(
@@ -287,6 +289,7 @@ def test_an_adjusted_p_just_below_alpha_never_reads_as_alpha(make_outcome):
     views = {"terminal": _terminal(outcome), "md": render_markdown(outcome)}
     views["html"] = render_html(outcome)
     for name, text in views.items():
+        # a raw p equal to its adjusted p (one hypothesis) reads the same, not '0.050'
         assert "0.0495" in text and "0.0496" in text and "0.050" not in text, name
     assert pval(0.0504, alpha=0.05) == "0.050"  # above α: the usual two digits are honest
     assert pval(0.09996) == "0.10" and pval(0.0495) == "0.050"
