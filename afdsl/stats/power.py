@@ -146,16 +146,29 @@ def t_power(
     if n_queries < MIN_QUERIES or sd <= 0:
         return design_power(effect, sd, n_queries, alpha, alternative)
     # scipy.special, not scipy.stats: the same functions, without scipy.stats' slow import.
-    from scipy.special import nctdtr, stdtrit
+    from scipy.special import stdtrit
 
     df = n_queries - 1
     shift = math.sqrt(n_queries) * effect / sd
     if alternative == "greater":
-        return float(1.0 - nctdtr(df, shift, stdtrit(df, 1 - alpha)))
+        return 1.0 - _nct_cdf(df, shift, float(stdtrit(df, 1 - alpha)))
     if alternative == "less":
-        return float(nctdtr(df, shift, -stdtrit(df, 1 - alpha)))
-    critical = stdtrit(df, 1 - alpha / 2)
-    return float(1.0 - nctdtr(df, shift, critical) + nctdtr(df, shift, -critical))
+        return _nct_cdf(df, shift, -float(stdtrit(df, 1 - alpha)))
+    critical = float(stdtrit(df, 1 - alpha / 2))
+    return 1.0 - _nct_cdf(df, shift, critical) + _nct_cdf(df, shift, -critical)
+
+
+def _nct_cdf(df: int, shift: float, x: float) -> float:
+    """P(T <= x) for the noncentral t; scipy gives NaN far out in a tail, where it is 0 or 1.
+
+    (scipy 1.17: nctdtr(101, 5.6, -3.8) is NaN; its neighbours are below 1e-16.)
+    """
+    from scipy.special import nctdtr
+
+    value = float(nctdtr(df, shift, x))
+    if math.isnan(value):
+        return 1.0 if x > shift else 0.0
+    return value
 
 
 def t_queries_needed(
@@ -173,10 +186,19 @@ def t_queries_needed(
     start = queries_needed(effect, sd, alpha, power, alternative)
     if math.isinf(start):
         return start
-    n = max(MIN_QUERIES, math.ceil(start - 1e-9))
-    while t_power(effect, sd, n, alpha, alternative) < power:
-        n += 1
-    return n
+
+    def enough(n: int) -> bool:
+        return t_power(effect, sd, n, alpha, alternative) >= power
+
+    # Bracket, then bisect (`high` always enough, `low` not, once bracketed): a handful
+    # of evaluations even for billions of queries.
+    low = high = max(MIN_QUERIES, math.ceil(start - 1e-9))
+    while not enough(high):
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if enough(mid) else (mid, high)
+    return high
 
 
 def tost_power(

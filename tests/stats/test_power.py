@@ -15,6 +15,8 @@ from afdsl.stats.power import (
     plan,
     queries_needed,
     query_sd,
+    t_power,
+    t_queries_needed,
     tost_power,
     tost_queries_needed,
 )
@@ -229,3 +231,29 @@ def test_small_plans_are_sized_for_the_t_test_the_analysis_runs(op, alternative)
     scipy_alternative = "greater" if op == ">" else "two-sided"
     p = stats.ttest_1samp(d, 0.0, axis=1, alternative=scipy_alternative).pvalue
     assert float(np.mean(p < alpha)) >= 0.78
+
+
+def test_t_power_stays_a_probability_where_scipy_gives_nan():
+    # scipy's noncentral t cdf is NaN far out in a tail (nctdtr(101, 5.6, -3.8)); the
+    # two-sided power came out NaN and the planned size skipped past the right one.
+    effect, alpha = 0.5522752666220093, 0.0002689360824928592
+    for n in (102, 104, 105):
+        df = n - 1
+        critical = stats.t.ppf(1 - alpha / 2, df)
+        upper = stats.nct.sf(critical, df, math.sqrt(n) * effect)
+        # The far tail is below the central t's alpha / 2 (a positive shift moves mass up).
+        assert abs(t_power(effect, 1.0, n, alpha) - upper) <= alpha / 2
+    # The smallest design with 80% power, by brute force over n (upper tails only: the
+    # far tail is below 1e-15 here).
+    brute = next(
+        n
+        for n in range(2, 200)
+        if stats.nct.sf(stats.t.ppf(1 - alpha / 2, n - 1), n - 1, math.sqrt(n) * effect) >= 0.8
+    )
+    assert t_queries_needed(effect, 1.0, alpha, 0.8) == brute
+    # A tiny design with a huge effect, against a simulated t test (200,000 replicates:
+    # Monte Carlo sd 0.0005, tolerance 4 sd).
+    rng = np.random.default_rng(8)
+    d = rng.normal(3.61, 1.0, size=(200_000, 4))
+    simulated = float(np.mean(stats.ttest_1samp(d, 0.0, axis=1).pvalue < 0.025))
+    assert t_power(3.61, 1.0, 4, 0.025) == pytest.approx(simulated, abs=0.002)
