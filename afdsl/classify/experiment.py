@@ -25,7 +25,7 @@ from afdsl.ir import Experiment, Measure
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions
-    from afdsl.store import LabelRow, Store, TextRow
+    from afdsl.store import LabelRow, Store, StoredLabel, TextRow
 
 IMPLIED_MEASURE = Measure(name="compliance", kind="tag")
 
@@ -38,8 +38,8 @@ def effective_measures(experiment: Experiment) -> tuple[Measure, ...]:
     return experiment.measures or (IMPLIED_MEASURE,)
 
 
-def _is_current(row: LabelRow, version: str | None) -> bool:
-    return version is None or row.detail.get("template") == version
+def _is_current(stored: StoredLabel, version: str | None) -> bool:
+    return version is None or stored.template == version
 
 
 def _count(summary: MeasureSummary, label: int | None) -> None:
@@ -164,7 +164,7 @@ def _plan_measure(
 
     A stored label of the current definition and template is kept and counted.
     """
-    existing = store.labels(measure.name, measure.definition_hash())
+    existing = store.stored_labels(measure.name, measure.definition_hash())
     fresh: list[LabelRow] = []
     waiting: list[_Waiting] = []
     for response_id, row in rows.items():

@@ -29,6 +29,7 @@ from afdsl.store._rows import (
     ResponseKey,
     ResponseResult,
     ResponseRow,
+    StoredLabel,
     TextRow,
 )
 from afdsl.store._sql import SCHEMA_VERSION
@@ -48,6 +49,7 @@ __all__ = [
     "ResponseRow",
     "Store",
     "StoreBusy",
+    "StoredLabel",
     "TextRow",
     "default_store_path",
 ]

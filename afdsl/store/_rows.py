@@ -115,6 +115,13 @@ class Reply(NamedTuple):
     error_message: str | None
 
 
+class StoredLabel(NamedTuple):
+    """A stored label without its detail: what deciding whether to label again needs."""
+
+    label: int | None
+    template: str | None  # the judge prompt template's hash in the detail, if any
+
+
 class LabelRow(BaseModel):
     """A classifier's verdict on one response. `label` None means unparseable."""
 

@@ -23,6 +23,7 @@ from afdsl.store._rows import (
     Reply,
     ResponseKey,
     ResponseRow,
+    StoredLabel,
     TextRow,
 )
 from afdsl.store._sql import (
@@ -397,6 +398,19 @@ class Store:
             )
             for rid, label, score, detail in cur
         }  # fmt: skip
+
+    def stored_labels(self, measure: str, definition_hash: str) -> dict[int, StoredLabel]:
+        """Response id -> label and judge template of one measure definition.
+
+        The lean read for classifying: SQLite reads the one detail field, where
+        `labels` decodes every detail and validates a `LabelRow` per label.
+        """
+        cur = self.db.execute(
+            "SELECT response_id, label, json_extract(detail, '$.template') FROM labels "
+            "WHERE measure = ? AND definition_hash = ?",
+            (measure, definition_hash),
+        )
+        return {rid: StoredLabel(label, template) for rid, label, template in cur}
 
     def label_values(self, measure: str, definition_hash: str) -> dict[int, int | None]:
         """Response id -> label (1, 0, or None for unparseable) of one measure definition."""

@@ -135,3 +135,19 @@ def test_ok_texts_lists_the_ok_cells_with_their_text_in_cell_order(tmp_path):
     store.put_outcomes([_outcome("h3", error_kind="server", error_message="boom")])
     rows = store.ok_texts("exp")
     assert [(r.variant, r.text) for r in rows] == [("a", "one"), ("b", "two")]
+
+
+def test_stored_labels_give_each_label_and_its_judge_template(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.put_labels(
+        [
+            LabelRow(response_id=1, measure="m", definition_hash="d", label=1),
+            LabelRow(
+                response_id=2, measure="m", definition_hash="d", label=None, detail={"template": "t1"}
+            ),
+        ]
+    )
+    stored = store.stored_labels("m", "d")
+    assert stored[1].label == 1 and stored[1].template is None
+    assert stored[2].label is None and stored[2].template == "t1"
+    assert store.stored_labels("m", "other") == {}
