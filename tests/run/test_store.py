@@ -139,12 +139,11 @@ def test_ok_texts_lists_the_ok_cells_with_their_text_in_cell_order(tmp_path):
 
 def test_stored_labels_give_each_label_and_its_judge_template(tmp_path):
     store = Store(tmp_path / "s.sqlite")
+    judged = {"template": "t1"}
     store.put_labels(
         [
             LabelRow(response_id=1, measure="m", definition_hash="d", label=1),
-            LabelRow(
-                response_id=2, measure="m", definition_hash="d", label=None, detail={"template": "t1"}
-            ),
+            LabelRow(response_id=2, measure="m", definition_hash="d", label=None, detail=judged),
         ]
     )
     stored = store.stored_labels("m", "d")
