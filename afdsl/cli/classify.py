@@ -119,13 +119,14 @@ def cmd_classify(args: argparse.Namespace) -> int:
         )
     store = Store(path)
     try:
-        stored = store.responses(experiment=experiment.name)
+        # Which models have responses: the lean read (no text), not a second copy of them all.
+        stored = {cell.model for cell in store.cells(experiment.name)}
         if not stored:
             raise error(
                 f"the store {path} has no responses of experiment `{experiment.name}`",
                 hint=f"run the experiment first: afdsl run {args.file}",
             )
-        _warn_models_not_stored(args.model, {row.model for row in stored}, experiment.name)
+        _warn_models_not_stored(args.model, stored, experiment.name)
         from afdsl.classify import effective_measures
 
         measures = _with_judge(effective_measures(experiment), args.judge)
