@@ -8,7 +8,7 @@ that failed or samples that are missing become `problems` (exit code 3).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -16,7 +16,7 @@ from typing import Any
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Experiment, Measure
 from afdsl.report._rows import Cell, read_cells, read_labels
-from afdsl.report.manifest import build_manifest, prompt_set_hash
+from afdsl.report.manifest import build_manifest, hash_prompt_lines
 from afdsl.report.outcome import RunInfo, SampleRow, SequentialInfo, TestOutcome, VariantCounts
 from afdsl.stats.models import AnalysisResult
 from afdsl.stats.table import LabelTable
@@ -95,7 +95,7 @@ class Gathered:
     samples: list[SampleRow]
     primary: str
     measures: list[str]
-    prompts: list[tuple[str, str]]  # (model spec, QueryCounts.prompts) of every counted query
+    prompts: list[str]  # QueryCounts.prompts of every counted query
     duplicated: int  # samples stored under two prompts (an index of an earlier file version)
 
 
@@ -124,7 +124,7 @@ def gather(
     share = 1.0 if only_queries is None else len(only_queries) / max(len(experiment.queries), 1)
     expected = {key: round(n * share) for key, n in _expected(experiment).items()}
     tally = {key: [0, 0, 0, 0] for key in expected}  # responses, errors, unparseable, unlabelled
-    prompts: list[tuple[str, str]] = []
+    prompts: list[str] = []
     duplicated = 0
     groups = store.query_counts(
         experiment.name, [(m.name, m.definition_hash()) for m in measures], experiment.samples
@@ -138,7 +138,7 @@ def gather(
         count[0] += group.responses
         count[1] += group.errors
         duplicated += group.responses - group.samples
-        prompts.append((group.model, group.prompts))
+        prompts.append(group.prompts)
         for name, labels in zip(names, group.labels, strict=True):
             parsed = labels.labelled - labels.unparseable
             if parsed:
@@ -183,16 +183,10 @@ def _sample_rows(
     return rows
 
 
-def _stored_prompt_set_hash(prompts: Iterable[tuple[str, str]]) -> str:
+def _stored_prompt_set_hash(prompts: list[str]) -> str:
     """`prompt_set_hash` of the stored responses `gather` counted (`Gathered.prompts`)."""
-
-    def keys() -> Iterator[tuple[str, str, int]]:
-        for spec, joined in prompts:
-            for pair in joined.split(","):
-                prompt_hash, _, sample = pair.partition(":")
-                yield spec, prompt_hash, int(sample)
-
-    return prompt_set_hash(keys())
+    # One join and split of C strings instead of a tuple and a line per response.
+    return hash_prompt_lines("\n".join(prompts).split("\n"))
 
 
 def _variant_counts(

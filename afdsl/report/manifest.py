@@ -86,7 +86,13 @@ def prompt_set_hash(keys: Iterable[tuple[str, str, int]]) -> str:
     Computable both from the expanded prompts and from the stored responses, so
     a re-rendered report shows the same hash as the run that produced it.
     """
-    lines = sorted(f"{model}\t{phash}\t{sample}" for model, phash, sample in keys)
+    return hash_prompt_lines([f"{model}\t{phash}\t{sample}" for model, phash, sample in keys])
+
+
+def hash_prompt_lines(lines: list[str]) -> str:
+    """`prompt_set_hash` of keys already written as "model\tprompt_hash\tsample" lines
+    (`Store.query_counts` reads them so); sorts `lines` in place."""
+    lines.sort()
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 

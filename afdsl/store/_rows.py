@@ -99,7 +99,7 @@ class QueryCounts(NamedTuple):
     errors: int
     samples: int  # distinct sample numbers: fewer than `responses` if one has two prompts
     labels: tuple[LabelCounts, ...]  # one per measure asked for, in that order
-    prompts: str  # "prompt_hash:sample" of each response, comma-separated
+    prompts: str  # "model\tprompt_hash\tsample" of each response, one per line
 
 
 ResponseKey = tuple[str, str, str, int]

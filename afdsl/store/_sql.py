@@ -127,7 +127,8 @@ def query_counts_sql(measures: int) -> str:
     return (
         "SELECT i.model, i.params_hash, i.variant, i.condition, i.query_id, COUNT(*), "
         f"SUM(r.status != 'ok'), COUNT(DISTINCT i.sample){counts}, "
-        f"GROUP_CONCAT(i.prompt_hash || ':' || i.sample) {JOIN}{joins} "
+        "GROUP_CONCAT(i.model || char(9) || i.prompt_hash || char(9) || i.sample, char(10)) "
+        f"{JOIN}{joins} "
         "WHERE i.purpose = ? AND i.experiment = ? AND i.sample < ? "
         "GROUP BY i.model, i.params_hash, i.variant, i.condition, i.query_id"
     )

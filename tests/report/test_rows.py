@@ -124,9 +124,9 @@ def test_query_counts_agree_with_a_count_of_the_per_sample_rows(tmp_path):
     assert len(got) == len({k[:5] for k in expected}) > 20
     assert all(g.samples == g.responses for g in counted)  # one prompt per sample
     for g in counted:
-        pairs = sorted(pair.split(":") for pair in g.prompts.split(","))
+        pairs = sorted(line.split("\t") for line in g.prompts.split("\n"))
         stored = sorted(
-            [c.prompt_hash, str(c.sample)]
+            [c.model, c.prompt_hash, str(c.sample)]
             for c in cells
             if tuple(c[1:3]) == g[:2] and (c.variant, c.condition, c.query_id) == g[2:5]
         )
