@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 
+from afdsl.report.manifest import Manifest
 from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult, VariantEstimate
 
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}
@@ -139,3 +140,13 @@ def method_footnote(analysis: AnalysisResult, extra: str | None = None) -> list[
         "after `drop condition`) is listed with that reason in place of its gap.",
     ]
     return [*notes, extra] if extra else notes
+
+
+def judges_of(manifest: Manifest) -> list[tuple[str, list[str]]]:
+    """Each judge model with the measures it labels, in file order: a report names them
+    (a `sim:` judge is a simulator too, whatever the model under test is)."""
+    judges: dict[str, list[str]] = {}
+    for measure in manifest.measures:
+        if measure.judge is not None:
+            judges.setdefault(measure.judge, []).append(measure.name)
+    return list(judges.items())

@@ -210,7 +210,13 @@ def render_html(outcome: TestOutcome) -> str:
     body = [
         f"<h1>afdsl test: {escape(outcome.experiment)}</h1>",
         f'<p class="meta">file <code>{escape(outcome.file)}</code> · models {models} · '
-        f"{m.n_queries} queries x {m.samples} samples · seed {m.seed} · "
+        + "".join(
+            f"judge <code>{escape(spec)}</code>"
+            + (" " + _badge("sim", "SIMULATOR") if spec.startswith("sim:") else "")
+            + f" ({escape(', '.join(measures))}) · "
+            for spec, measures in f.judges_of(m)
+        )
+        + f"{m.n_queries} queries x {m.samples} samples · seed {m.seed} · "
         f"store <code>{escape(m.store_path)}</code>",
     ]
     if outcome.run is not None:

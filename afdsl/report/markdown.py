@@ -56,6 +56,11 @@ def _header(outcome: TestOutcome) -> list[str]:
     out += [
         f"- file: `{outcome.file}`",
         f"- models: {models}",
+        *(
+            f"- judge: `{spec}`{' (SIMULATOR)' if spec.startswith('sim:') else ''} labels "
+            + ", ".join(measures)
+            for spec, measures in f.judges_of(m)
+        ),
         f"- design: {m.n_queries} queries x {m.samples} samples, seed {m.seed}",
         f"- store: `{m.store_path}`",
     ]

@@ -56,6 +56,13 @@ def _header(outcome: TestOutcome) -> Panel:
     grid.add_column(overflow="fold")  # a long store path wraps rather than losing its end
     grid.add_row("file", outcome.file)
     grid.add_row("models", models)
+    for spec, measures in f.judges_of(m):
+        judge = Text(spec, style="bold")
+        if spec.startswith("sim:"):
+            judge.append(" ")
+            judge.append(SIM_BADGE, style="bold black on yellow")
+        judge.append(f"  labels {', '.join(measures)}", style="dim")
+        grid.add_row("judge", judge)
     size = f"{m.n_queries} queries x {m.samples} samples"
     grid.add_row("design", size)
     grid.add_row("seed", str(m.seed))

@@ -293,3 +293,19 @@ def test_an_adjusted_p_just_below_alpha_never_reads_as_alpha(make_outcome):
         assert "0.0495" in text and "0.0496" in text and "0.050" not in text, name
     assert pval(0.0504, alpha=0.05) == "0.050"  # above α: the usual two digits are honest
     assert pval(0.09996) == "0.10" and pval(0.0495) == "0.050"
+
+
+def test_a_simulated_judge_is_marked_in_every_header_even_beside_a_real_model(make_outcome):
+    from afdsl.report.manifest import MeasureEntry
+
+    outcome = make_outcome(models=("openai:gpt-4o",))
+    outcome.manifest.measures = [
+        MeasureEntry(name="compliance", kind="tag", definition_hash="a"),
+        MeasureEntry(name="faking", kind="faking", definition_hash="b", judge="sim:judge"),
+    ]
+    terminal = " ".join(_terminal(outcome).split())
+    assert "judge sim:judge SIMULATOR labels faking" in terminal
+    assert "- judge: `sim:judge` (SIMULATOR) labels faking" in render_markdown(outcome)
+    assert 'judge <code>sim:judge</code> <span class="badge sim">SIMULATOR</span>' in (
+        render_html(outcome)
+    )
