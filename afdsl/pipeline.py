@@ -51,6 +51,9 @@ class TestOptions(BaseModel):
     run: Any = None
     sequential: bool = False
     round_queries: int = 10  # queries added per round in --sequential
+    # Keep a row per sample in `outcome.samples` (only the CSV and the labels export read
+    # them; reading them costs seconds on a large design).
+    samples: bool = True
 
 
 def _with_models(experiment: Experiment, specs: list[ModelConfig] | list[str] | None) -> Experiment:
@@ -200,6 +203,7 @@ def test_experiment(
             problems=problems,
             sequential=sequential,
             only_queries=set(used) if options.sequential else None,
+            samples=options.samples,
         )
         verdicts = {key: (t.finish(), t.e_value) for key, t in tests.items()}
         outcome = _apply_sequential(outcome, verdicts)

@@ -139,6 +139,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         models=getattr(args, "model", None) or None,
         run=run_options,
         sequential=args.sequential,
+        samples=bool(args.csv or args.labels),  # both are written from the per-sample rows
     )
     if getattr(run_options, "dry_run", False):
         from afdsl.pipeline import dry_run
