@@ -129,6 +129,7 @@ def test_experiment(
     from afdsl.classify.keys import check_keys_before_test
     from afdsl.expand import expand
     from afdsl.run import RunOptions, items_from_prompts, run_experiment, run_items
+    from afdsl.run.types import BUDGET_REACHED
     from afdsl.store import Store
 
     options = options or TestOptions()
@@ -171,7 +172,7 @@ def test_experiment(
             spent += classified.judge_cost_usd
             totals.append((summary, classified))
             if summary.budget_exhausted or classified.budget_exhausted:
-                problems.append("the budget was reached; rerun with a higher --budget to continue")
+                problems.append(BUDGET_REACHED)
                 break
             if tests and _all_decided(
                 tests, gather(experiment, store, set(used), samples=False), experiment

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from afdsl.run.types import ModelEstimate
+from afdsl.run.types import BUDGET_REACHED, ModelEstimate
 
 
 class Score(BaseModel):
@@ -70,7 +70,7 @@ class ClassifySummary(BaseModel):
             for spec, error in self.judge_stopped.items()
         ]
         if self.budget_exhausted:
-            found.append("the budget was reached; rerun with a higher --budget to continue")
+            found.append(BUDGET_REACHED)
         if self.pending:
             reasons = "; ".join(f"{n} x {why}" for why, n in self.pending_reasons.items())
             found.append(

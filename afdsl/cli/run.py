@@ -155,6 +155,7 @@ def _load(args: argparse.Namespace) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from afdsl.run import run_experiment
+    from afdsl.run.types import BUDGET_REACHED
     from afdsl.store import Store, StoreBusy
 
     options = run_options_from_args(args)
@@ -178,7 +179,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             "(add one to a price file named by $AFDSL_PRICES)\n"
         )
     if summary.budget_exhausted:
-        sys.stderr.write("budget reached: stopped before exceeding it; rerun to continue\n")
+        sys.stderr.write(f"{BUDGET_REACHED}\n")
     for problem in summary.problems():
         sys.stderr.write(f"{problem}\n")
     if summary.failed:

@@ -65,6 +65,15 @@ class ModelEstimate(BaseModel):
     cache_min_tokens: int | None = None
 
 
+# What every command says when --budget stops it. The budget is per command, so a plain
+# rerun continues; a run stops below it because requests in flight count at max_tokens.
+BUDGET_REACHED = (
+    "the --budget was reached (requests in flight count at their max_tokens, so a run stops "
+    "below it); rerun to continue: each command has its own budget, and stored answers are "
+    "not paid for again"
+)
+
+
 class RunSummary(BaseModel):
     total: int = 0  # items asked for
     cached: int = 0  # already ok in the store

@@ -58,3 +58,27 @@ def test_each_sequential_round_gets_what_earlier_rounds_left(tmp_path, budgets_s
     left = [b for _, b in budgets_seen]
     expected = [max(1.0 - 0.30 * i, 0.0) for i in range(len(left))]
     assert left == pytest.approx(expected)
+
+
+def test_a_budget_stop_says_a_plain_rerun_continues_and_a_rerun_finishes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The budget is per command: the message must not ask for a higher one, and the same
+    command run again goes on from what is stored."""
+    from afdsl.cli import main
+    from afdsl.testing import MockProvider
+
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.chdir(FIXTURES)
+    args = ["test", "passing.afs", "--store", str(tmp_path / "s.sqlite"), "--quiet",
+            "--model", "openai:gpt-4o", "--budget", "0.5"]  # fmt: skip
+    with MockProvider() as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        codes = [main(args)]
+        while codes[-1] == 3 and len(codes) < 30:  # each command spends its own $0.50
+            codes.append(main(args))
+    out = " ".join(capsys.readouterr().out.split())
+    assert codes[0] == 3 and "rerun to continue: each command has its own budget" in out
+    assert "higher --budget" not in out
+    assert len(codes) > 2 and codes[-1] in (0, 1)  # plain reruns finished the test
