@@ -136,8 +136,9 @@ def method_footnote(analysis: AnalysisResult, extra: str | None = None) -> list[
         f"as separate families; a hypothesis passes when its adjusted p is below "
         f"α = {analysis.alpha:g}.",
         "Unparseable labels are excluded from the statistics and counted separately. A "
-        "variant with no usable label (`no labels`) or with one condition only (`1 cond.`, "
-        "after `drop condition`) is listed with that reason in place of its gap.",
+        "variant with no usable label (`no usable labels`, or `no labels` in a narrow table) "
+        "or with one condition only (`no gap (one condition)` or `1 cond.`, after `drop "
+        "condition`) is listed with that reason in place of its gap.",
     ]
     return [*notes, extra] if extra else notes
 
