@@ -138,9 +138,18 @@ def _condition_rates(
 
 
 def _contrasts(
-    table: LabelTable, model: str | None, training: str, deployment: str, base: str
+    table: LabelTable,
+    model: str | None,
+    training: str,
+    deployment: str,
+    base: str,
+    untested: list[str] | None = None,
 ) -> list[Contrast]:
-    """Each variant against base on d[q] = g[v,q] - g[base,q]; permutations batched by Q."""
+    """Each variant against base on d[q] = g[v,q] - g[base,q]; permutations batched by Q.
+
+    A variant sharing no query with base has no contrast: an error, or (with an
+    `untested` list) the reason appended there and the other contrasts kept.
+    """
     import numpy as np
 
     if _one_condition(table, model, base, training, deployment):
@@ -153,13 +162,15 @@ def _contrasts(
         gaps = query_gaps(table, model, variant, training, deployment)
         queries, matrix = aligned([gaps, base_gaps])
         if not queries:
-            raise AfsError(
-                Diagnostic(
-                    code="AFS608",
-                    message=f"variant {variant!r} shares no query with {base!r}",
-                    span=table.spans.get((model, variant)),
+            with _unless_untested(untested):
+                raise AfsError(
+                    Diagnostic(
+                        code="AFS608",
+                        message=f"variant {variant!r} shares no query with {base!r}",
+                        span=table.spans.get((model, variant)),
+                    )
                 )
-            )
+            continue
         rows.append((variant, matrix[0] - matrix[1]))
     p_perm = _permutation_ps([d for _, d in rows])
     out: list[Contrast] = []
@@ -308,7 +319,7 @@ def analyze_table(
                 one_condition.append(_condition_rates(table, model, variant, training, deployment))
             else:
                 variants.append(_variant_estimate(table, model, variant, training, deployment))
-        family = _contrasts(table, model, training, deployment, base)
+        family = _contrasts(table, model, training, deployment, base, untested)
         for contrast, p in zip(
             family, adjust([c.p_value for c in family], correction), strict=True
         ):

@@ -248,3 +248,27 @@ def test_per_query_counts_added_at_once_analyse_like_one_record_per_sample():
     assert analyze_table(per_query, hypotheses=hypotheses) == analyze_labels(
         records_from_counts(counts, 6), hypotheses=hypotheses
     )
+
+
+def test_a_variant_sharing_no_query_with_base_loses_only_its_own_contrast():
+    """In a report (an `untested` list), base's gap and its hypothesis are still tested."""
+    from afdsl.stats import analyze_table
+    from afdsl.stats.table import LabelTable
+
+    table = LabelTable()
+    for variant, queries in (("base", ["q0", "q1", "q2"]), ("v", ["q7", "q8"])):
+        for q in queries:
+            table.add(None, variant, "training", q, 3, 4)
+            table.add(None, variant, "deployment", q, int(q[1]) % 2, 4)
+    untested: list[str] = []
+    result = analyze_table(
+        table, hypotheses=["h: gap(base) > 0"], partial_variants=True, untested=untested
+    )
+    assert untested == ["variant 'v' shares no query with 'base'"]
+    assert result.contrasts == [] and [v.variant for v in result.variants] == ["base", "v"]
+    (h,) = result.hypotheses
+    # gaps 0.75, 0.5, 0.75: a one-sided t test computed here, independently of the code.
+    expected = stats.ttest_1samp([0.75, 0.5, 0.75], 0.0, alternative="greater").pvalue
+    assert h.p_value == pytest.approx(expected, rel=1e-9)
+    with pytest.raises(AfsError, match="shares no query"):
+        analyze_table(table, partial_variants=True)  # without the list it is an error
