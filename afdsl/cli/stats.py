@@ -135,17 +135,22 @@ def _console() -> Console:
 
 
 def _f(x: float) -> str:
-    return f"{x:.3f}"
+    text = f"{x:.3f}"
+    return "0.000" if text == "-0.000" else text  # a value that rounds to zero has no sign
 
 
 def _ci(ci: tuple[float, float]) -> str:
     if ci[0] != ci[0] or ci[1] != ci[1]:  # NaN: fewer than 2 queries, no interval
         return "n/a"  # not "[n/a]": rich would read it as markup and print nothing
-    return f"[{ci[0]:.3f}, {ci[1]:.3f}]"
+    return f"[{_f(ci[0])}, {_f(ci[1])}]"
 
 
-def _p(p: float) -> str:
-    return f"{p:.2g}" if p < 0.001 else f"{p:.3f}"
+def _p(p: float, alpha: float | None = None) -> str:
+    """Three decimals, small ones in scientific notation; with `alpha`, enough decimals to
+    fall on p's side of it (an adjusted 0.0495 beside a PASS must not read 0.050)."""
+    from afdsl.report._format import beside_alpha
+
+    return f"{p:.2g}" if p < 0.001 else beside_alpha(p, alpha, 3)
 
 
 def analysis_renderables(result: AnalysisResult) -> list[Any]:
@@ -182,7 +187,7 @@ def analysis_renderables(result: AnalysisResult) -> list[Any]:
             cells = [str(c.model)] if several else []
             cells += [
                 c.variant, str(c.n_queries), _f(c.delta_gap), _ci(c.ci),
-                _p(c.p_value), _p(c.p_permutation), _p(c.p_adjusted),
+                _p(c.p_value), _p(c.p_permutation), _p(c.p_adjusted, result.alpha),
             ]  # fmt: skip
             contrasts.add_row(*cells)
         out.append(contrasts)
@@ -201,7 +206,7 @@ def analysis_renderables(result: AnalysisResult) -> list[Any]:
             cells = [str(h.model)] if several else []
             cells += [
                 f"[bold]{h.name}[/]\n{h.expression}", _f(h.estimate), _ci(h.ci), _p(h.p_value),
-                _p(h.p_adjusted), verdict, f"{test}; {h.n_queries} queries",
+                _p(h.p_adjusted, result.alpha), verdict, f"{test}; {h.n_queries} queries",
             ]  # fmt: skip
             hypotheses.add_row(*cells)
         out.append(hypotheses)

@@ -53,6 +53,11 @@ def pval(p: float | None, alpha: float | None = None) -> str:
     if p < 0.001:
         return "<0.001"
     digits = 3 if round(p, 3) < 0.1 else 2  # 0.09996 reads '0.10', not '0.100'
+    return beside_alpha(p, alpha, digits)
+
+
+def beside_alpha(p: float, alpha: float | None, digits: int) -> str:
+    """`p` with `digits` decimals, or more (up to 6) until the text is on p's side of α."""
     text = f"{p:.{digits}f}"
     while alpha is not None and (float(text) < alpha) != (p < alpha) and digits < 6:
         digits += 1

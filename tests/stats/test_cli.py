@@ -431,3 +431,11 @@ def test_analyze_reads_a_record_holding_a_unicode_line_separator(tmp_path):
     path.write_text(json.dumps(record, ensure_ascii=False) + "\n", encoding="utf-8")
     records, _ = read_labels(path)
     assert records == [record]
+
+
+def test_analyze_tables_put_an_adjusted_p_on_its_side_of_alpha_and_drop_the_sign_of_zero():
+    from afdsl.cli.stats import _ci, _p
+
+    assert _p(0.0495, 0.05) == "0.0495"  # '0.050' beside a PASS would contradict it
+    assert _p(0.0504, 0.05) == "0.0504" and _p(0.0495) == "0.050"
+    assert _ci((-0.0001, 0.25)) == "[0.000, 0.250]"  # not '-0.000'
