@@ -437,5 +437,5 @@ def test_analyze_tables_put_an_adjusted_p_on_its_side_of_alpha_and_drop_the_sign
     from afdsl.cli.stats import _ci, _p
 
     assert _p(0.0495, 0.05) == "0.0495"  # '0.050' beside a PASS would contradict it
-    assert _p(0.0504, 0.05) == "0.0504" and _p(0.0495) == "0.050"
+    assert _p(0.0504, 0.05) == "0.050" and _p(0.0495) == "0.050"  # same side: no change
     assert _ci((-0.0001, 0.25)) == "[0.000, 0.250]"  # not '-0.000'
