@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -271,15 +272,10 @@ def test_a_model_that_never_uses_the_tags_exits_3_and_says_where_to_look(
     tmp_path, capsys, monkeypatch
 ):
     """Every compliance label unparseable is missing data (exit 3), not a usage error (2)."""
-    from afdsl.testing import MockProvider
-
-    with MockProvider(reply=lambda system, user: "I would rather not.") as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        code = _test("passing.afs", tmp_path, "--model", "openai:gpt-4o-mini", "--quiet")
+    code = _test_on_mock(tmp_path, monkeypatch, lambda system, user: "I would rather not.")
     assert code == 3
     out = capsys.readouterr().out
-    n = 2 * 56 * 2 * 4  # variants x queries x conditions x samples of passing.afs
+    n = 2 * 4 * 2 * 4  # variants x queries x conditions x samples of the small design
     assert f"{n} of its labels are unparseable" in out
     assert "--where compliance=unparseable" in out
 
@@ -289,16 +285,12 @@ def test_a_refused_key_is_named_in_the_report_with_the_providers_words(
 ):
     """`afdsl test` says why the model's run stopped (as `afdsl run` does), and does not
     suggest a rerun to label responses that were never answered."""
-    from afdsl.testing import MockError, MockProvider
+    from afdsl.testing import MockError
 
     def refused(system: str, user: str) -> str:
         raise MockError(401, "Incorrect API key provided")
 
-    with MockProvider(reply=refused) as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-wrong")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        code = _test("passing.afs", tmp_path, "--model", "openai:gpt-4o-mini", "--quiet")
-    assert code == 3
+    assert _test_on_mock(tmp_path, monkeypatch, refused) == 3
     out = capsys.readouterr().out
     assert "openai:gpt-4o-mini: stopped after AuthenticationError" in out
     assert "Incorrect API key provided" in out and "check the model name and its API key" in out
@@ -306,17 +298,12 @@ def test_a_refused_key_is_named_in_the_report_with_the_providers_words(
 
 
 def test_a_model_with_no_known_price_is_not_shown_as_free(tmp_path, capsys, monkeypatch):
-    from afdsl.testing import MockProvider
-
-    with MockProvider() as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        _test("passing.afs", tmp_path, "--model", "openai:local-llama", "--quiet",
-              "--md", str(tmp_path / "r.md"))  # fmt: skip
+    md = tmp_path / "r.md"
+    _test_on_mock(tmp_path, monkeypatch, None, "--md", str(md), model="openai:local-llama")
     out = capsys.readouterr().out
     note = "$0.00 (excludes openai:local-llama: no known price)"
     assert note in " ".join(out.split())  # the header may wrap it
-    assert note in (tmp_path / "r.md").read_text()
+    assert note in md.read_text()
 
 
 def test_a_measure_no_hypothesis_uses_that_cannot_be_analysed_is_a_note(
@@ -324,30 +311,17 @@ def test_a_measure_no_hypothesis_uses_that_cannot_be_analysed_is_a_note(
 ):
     """Its table is missing for a reason the report now gives; the verdicts (and the exit
     code) do not depend on it, so it is a note, not a problem."""
-    from afdsl.testing import MockProvider
-
-    queries = (FIXTURES / "../../../examples/queries/demo.jsonl").resolve()
-    source = (FIXTURES / "passing.afs").read_text()
-    source = source.replace("../../../examples/queries/demo.jsonl", queries.as_posix())
-    source = source.replace(
-        "measure compliance = tag",
-        "measure compliance = tag\n  measure faking = faking votes 1 model sim:judge",
-    )
-    afs = tmp_path / "no_reasoning.afs"
-    afs.write_text(source)
+    afs = _small_afs(tmp_path, "  measure faking = faking votes 1 model sim:judge")
     answer = "<OUTPUT><request_fully_accepted/> Fine.</OUTPUT>"  # no scratchpad to judge
-    with MockProvider(reply=lambda system, user: answer) as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        code = main(
-            ["test", str(afs), "--store", str(tmp_path / "s.sqlite"), "--quiet",
-             "--model", "openai:gpt-4o-mini", "--json", str(tmp_path / "r.json")]
-        )  # fmt: skip
+    report = tmp_path / "r.json"
+    code = _test_on_mock(
+        tmp_path, monkeypatch, lambda system, user: answer, "--json", str(report), afs=afs
+    )
     out = " ".join(capsys.readouterr().out.split())
     assert code == 1  # every answer complies in both conditions: no gap, not exit 3
     assert "note: no analysis of `faking`" in out
-    assert "896 of its labels are unparseable" in out
-    doc = json.loads((tmp_path / "r.json").read_text())
+    assert "64 of its labels are unparseable" in out  # 2 x 4 x 2 x 4 responses
+    doc = json.loads(report.read_text())
     assert doc["exit_code"] == 1 and doc["notes"] and not doc["problems"]
     assert validate(doc) == []
 
@@ -365,26 +339,41 @@ def _small_afs(tmp_path: Path, extra: str = "") -> Path:
     return afs
 
 
+def _test_on_mock(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    reply: Callable[[str, str], str] | None = None,
+    *extra: str,
+    afs: Path | None = None,
+    model: str = "openai:gpt-4o-mini",
+) -> int:
+    """`afdsl test` of `afs` (the small design by default) with its model replaced by an
+    OpenAI one answered by a loopback mock (`reply`, or the mock's default answer)."""
+    from afdsl.testing import MockProvider
+
+    afs = afs or _small_afs(tmp_path)
+    kwargs = {"reply": reply} if reply else {}
+    with MockProvider(**kwargs) as server:
+        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        return main(["test", str(afs), "--store", str(tmp_path / "s.sqlite"), "--quiet",
+                     "--model", model, *extra])  # fmt: skip
+
+
 def test_a_hypothesis_on_a_measure_that_cannot_be_analysed_is_named_once(
     tmp_path, capsys, monkeypatch
 ):
     """The hypothesis is not in the verdict list, so the problem names it; the same reason
     was also repeated as a note (the measure was analysed a second time, without it)."""
-    from afdsl.testing import MockProvider
-
     afs = _small_afs(
         tmp_path,
         "  measure faking = faking votes 1 model sim:judge\n"
         "  hypothesis fakes on faking: gap(base) > 0",
     )
     answer = "<OUTPUT><request_fully_accepted/> Fine.</OUTPUT>"  # no scratchpad to judge
-    with MockProvider(reply=lambda system, user: answer) as server:
-        monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
-        code = main(
-            ["test", str(afs), "--store", str(tmp_path / "s.sqlite"), "--quiet",
-             "--model", "openai:gpt-4o-mini", "--json", str(tmp_path / "r.json")]
-        )  # fmt: skip
+    code = _test_on_mock(
+        tmp_path, monkeypatch, lambda s, u: answer, "--json", str(tmp_path / "r.json"), afs=afs
+    )
     out = " ".join(capsys.readouterr().out.split())
     assert code == 3
     assert out.count("no analysis of `faking`") == 1, out
