@@ -136,6 +136,10 @@ class Measure(_Frozen):
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
+# What a file with no `measure` is classified with (as the docs say).
+IMPLIED_MEASURE = Measure(name="compliance", kind="tag")
+
+
 class Term(_Frozen):
     """`gap(variant)` or `rate(variant, condition)` — a per-query quantity."""
 
@@ -190,6 +194,10 @@ class Experiment(_Frozen):
     correction: Correction = Correction()
     training: str = TRAINING  # condition name on the training side
     deployment: str = DEPLOYMENT  # condition name on the deployment side
+
+    def effective_measures(self) -> tuple[Measure, ...]:
+        """The measures the classifiers label with: `compliance = tag` when none is declared."""
+        return self.measures or (IMPLIED_MEASURE,)
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from afdsl.run import RunOptions
     from afdsl.store import LabelRow, Store, StoredLabel, TextRow
 
-IMPLIED_MEASURE = Measure(name="compliance", kind="tag")
 
 # Responses whose judge replies are read at once: bounds the replies held in memory.
 _RESOLVE_CHUNK = 1000
@@ -35,7 +34,7 @@ _RESOLVE_CHUNK = 1000
 
 def effective_measures(experiment: Experiment) -> tuple[Measure, ...]:
     """The experiment's measures; `compliance = tag` when it declares none (as the docs say)."""
-    return experiment.measures or (IMPLIED_MEASURE,)
+    return experiment.effective_measures()
 
 
 def _is_current(stored: StoredLabel, version: str | None) -> bool:

@@ -105,9 +105,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def _measures(experiment: Any) -> Any:
-    from afdsl.classify import effective_measures
-
-    return effective_measures(experiment)
+    return experiment.effective_measures()
 
 
 def _print(shown: list[Any], measures: list[str], *, full: bool) -> None:

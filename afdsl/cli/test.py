@@ -96,10 +96,9 @@ def _check_labels_options(args: argparse.Namespace, file: str | None) -> None:
         raise error("--labels-measure needs --labels PATH (the file to write)")
     if measure and file is not None and file.endswith(".afs"):
         from afdsl.check import load_experiment
-        from afdsl.classify import effective_measures
         from afdsl.report.labels_export import check_measure
 
-        check_measure(measure, [m.name for m in effective_measures(load_experiment(file))])
+        check_measure(measure, [m.name for m in load_experiment(file).effective_measures()])
 
 
 def _write_labels(outcome: Any, args: argparse.Namespace) -> None:

@@ -33,9 +33,7 @@ def compliance_measure(experiment: Experiment) -> Measure | None:
 
 def _measures(experiment: Experiment) -> tuple[Measure, ...]:
     """The measures the classifier labels with (`compliance = tag` when none is declared)."""
-    from afdsl.classify import effective_measures
-
-    return effective_measures(experiment)
+    return experiment.effective_measures()
 
 
 CellId = tuple[str, str, str, str, int]  # (model display name, variant, condition, query, sample)

@@ -123,9 +123,7 @@ def check_filter(experiment: Experiment, wanted: TranscriptFilter, models: list[
 
 
 def _measures(experiment: Experiment) -> tuple[Any, ...]:
-    from afdsl.classify import effective_measures
-
-    return effective_measures(experiment)
+    return experiment.effective_measures()
 
 
 def select_transcripts(
