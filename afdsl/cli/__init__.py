@@ -53,7 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _one_blas_thread() -> None:
+    """Run numpy's BLAS on one thread unless the user says otherwise.
+
+    afdsl's numeric work is small vector operations, where a BLAS thread pool
+    only spins: `afdsl report` on 100,000 samples used 2.1 s of CPU for 1.7 s
+    of wall time on 2 cores, and 1.6 s for 1.6 s with one thread. Set before
+    numpy is first imported (commands import it lazily), so it takes effect.
+    """
+    for name in ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(name, "1")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    _one_blas_thread()
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
