@@ -43,7 +43,7 @@ def _convert(ctx: Context, value: A.Value, kind: type, key: str) -> object | Non
 
 
 def build_measure(
-    ctx: Context, decl: A.MeasureDecl, folder: Path, judges: dict[str, Judge] | None = None
+    ctx: Context, decl: A.MeasureDecl, folder: Path, judges: dict[str, Judge]
 ) -> ir.Measure | None:
     """The measure's kind, parameters (defaults filled in) and judge model, checked.
     `judges` are the experiment's judge blocks, which `model NAME` names."""
@@ -52,10 +52,10 @@ def build_measure(
         ctx.unknown("AFS152", "measure kind", decl.kind, set(PARAMS), "kinds")
         return None
     params = _params(ctx, kind, list(decl.args))
-    model, model_ok = _judge_model(ctx, decl, kind, folder, judges or {})
+    model, model_ok = _judge_model(ctx, decl, kind, folder, judges)
     if params is None or not model_ok:
         return None
-    if model is not None and _takes_block_temperature(decl, kind, judges or {}):
+    if model is not None and _takes_block_temperature(decl, kind, judges):
         # A faking measure always sends its own `temperature` (default 1.0); when the
         # measure does not set one, the judge block's is the one the researcher wrote.
         params["temperature"] = model.temperature
