@@ -61,13 +61,14 @@ def _unanswered(experiment: Experiment, store: Store) -> list[RunItem]:
     """The experiment's model calls with no ok response in the store (what a run would send)."""
     from afdsl.expand import expand
     from afdsl.run import items_from_prompts
+    from afdsl.run.scheduler import GroupKey, group_of
 
-    statuses: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
+    statuses: dict[GroupKey, dict[tuple[str, int], str]] = {}
     missing: list[RunItem] = []
     seen: set[tuple[str, str, str, int]] = set()
     for item in items_from_prompts(expand(experiment), experiment):
         r = item.request
-        group = (r.model.spec, r.model.params_hash())
+        group = group_of(r.model)  # params_hash once per model, not once per item
         if group not in statuses:
             statuses[group] = store.statuses(*group)
         key = (*group, r.prompt_hash, r.sample)
