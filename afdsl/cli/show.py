@@ -89,7 +89,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         (sys.stderr if args.json else sys.stdout).write(message + "\n")
         return 0
     shown = found[: args.limit] if args.limit else found
-    measures = [m.name for m in _measures(experiment)]
+    measures = [m.name for m in experiment.effective_measures()]
     if args.json:
         from afdsl.report.transcript_view import json_record
 
@@ -102,10 +102,6 @@ def cmd_show(args: argparse.Namespace) -> int:
         out = sys.stderr if args.json else sys.stdout
         out.write(f"showing {len(shown)} of {len(found)} matching responses; --limit 0 shows all\n")
     return 0
-
-
-def _measures(experiment: Any) -> Any:
-    return experiment.effective_measures()
 
 
 def _print(shown: list[Any], measures: list[str], *, full: bool) -> None:

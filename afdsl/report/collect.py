@@ -24,16 +24,11 @@ from afdsl.stats.table import LabelTable
 
 def compliance_measure(experiment: Experiment) -> Measure | None:
     """What hypotheses test unless they say `on MEASURE`: `compliance`, else the first tag."""
-    measures = _measures(experiment)
+    measures = experiment.effective_measures()
     by_name = {m.name: m for m in measures}
     if "compliance" in by_name:
         return by_name["compliance"]
     return next((m for m in measures if m.kind == "tag"), None) or next(iter(measures), None)
-
-
-def _measures(experiment: Experiment) -> tuple[Measure, ...]:
-    """The measures the classifier labels with (`compliance = tag` when none is declared)."""
-    return experiment.effective_measures()
 
 
 CellId = tuple[str, str, str, str, int]  # (model display name, variant, condition, query, sample)
@@ -112,7 +107,7 @@ def gather(
     (only the CSV and the labels export need them).
     """
     design = _Design.of(experiment, only_queries)
-    measures = _measures(experiment)
+    measures = experiment.effective_measures()
     names = [m.name for m in measures]
     primary = compliance_measure(experiment)
     primary_name = primary.name if primary else "compliance"
@@ -281,7 +276,7 @@ def collect_outcome(
         prompt_set=prompt_set,
         started_at=started_at,
         finished_at=finished_at,
-        measures=_measures(experiment),
+        measures=experiment.effective_measures(),
     )
     return TestOutcome(
         experiment=experiment.name,

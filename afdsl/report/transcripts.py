@@ -99,7 +99,7 @@ def check_filter(experiment: Experiment, wanted: TranscriptFilter, models: list[
     variants = {v.name for v in experiment.variants}
     conditions = {c.name for v in experiment.variants for c in v.scenario.conditions}
     queries = {q.id for q in experiment.queries}
-    measures = {m.name for m in _measures(experiment)}
+    measures = {m.name for m in experiment.effective_measures()}
     for name in wanted.models:
         if name not in models:
             unknown("model", name, set(models), "models")
@@ -120,10 +120,6 @@ def check_filter(experiment: Experiment, wanted: TranscriptFilter, models: list[
         problems.append(Diagnostic(code=FILTER_ERROR, message=message))
     if problems:
         raise AfsError(problems)
-
-
-def _measures(experiment: Experiment) -> tuple[Any, ...]:
-    return experiment.effective_measures()
 
 
 def select_transcripts(
@@ -152,7 +148,9 @@ def select_transcripts(
         v.name: hashlib.sha256(v.scenario.system_prompt().encode("utf-8")).hexdigest()
         for v in experiment.variants
     }
-    labels = {m.name: store.labels(m.name, m.definition_hash()) for m in _measures(experiment)}
+    labels = {
+        m.name: store.labels(m.name, m.definition_hash()) for m in experiment.effective_measures()
+    }
     chosen = []
     for row in rows:
         if (row.variant, row.condition) not in condition_rank or row.query_id not in query_rank:
