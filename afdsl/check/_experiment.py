@@ -249,8 +249,9 @@ def build_experiment(
     hypotheses = _hypotheses(ctx, decl, variants, variant_decls)
     correction = build_correction(ctx, decl.corrections)
     if samples:
-        design = (len(models), variants, len(queries))
-        _check_size(ctx, decl, settings.get("samples"), *design, samples)
+        _check_size(
+            ctx, decl, settings.get("samples"), len(models), variants, len(queries), samples
+        )
 
     if ctx.error_count > errors_before or base is None:
         return BuiltExperiment(None, applied, variant_decls)
