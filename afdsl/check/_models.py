@@ -72,13 +72,14 @@ def _number(ctx: Context, value: A.Value, what: str, *, integer: bool) -> float 
 
 def _replay_ok(ctx: Context, value: A.Value, folder: Path) -> bool:
     """`replay:PATH` names a file that exists (a relative PATH is beside the .afs file)."""
-    path = folder / Path(value.value.partition(":")[2]).expanduser()
+    written = value.value.partition(":")[2]
+    path = folder / Path(written).expanduser()
     if path.is_file():
         ctx.data_files.append(str(path.resolve()))
         return True
     ctx.error(
         "AFS147",
-        f"cannot find replay file `{value.value.partition(':')[2]}`",
+        f"cannot find replay file `{written}`",
         value.span,
         hint=f"a relative path is read from {display_path(folder)}/ (the .afs file's folder)",
     )
