@@ -138,8 +138,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     if summary.dry_run:
         from afdsl.run import format_estimates
 
-        pending = sum(m.pending for m in summary.measures)
-        print(f"dry run: {pending} labels need judge calls; nothing was sent or stored")
+        print(f"dry run: {summary.pending} labels need judge calls; nothing was sent or stored")
         if summary.judge_estimates:
             print(format_estimates(summary.judge_estimates, summary.judge_cached))
         return EXIT_OK
