@@ -69,8 +69,9 @@ class _Keys(BaseModel):
         return prompt_hash(system, tuple(Message.model_validate(p) for p in pairs))
 
 
-def _keys(path: Path, number: int, record: Any) -> _Keys:
-    """Line `number`'s keys; a malformed line is the user's to fix, with its line number."""
+def _keys(path: Path, number: int, record: Any) -> tuple[_Keys, str | None]:
+    """Line `number`'s keys and prompt hash (see `_Keys.hash`); a malformed line is the
+    user's to fix, with its line number."""
     if not isinstance(record, dict) or _text_of(record) is None:
         raise error(
             f"{path}:{number}: a transcript needs a text field",
@@ -78,7 +79,7 @@ def _keys(path: Path, number: int, record: Any) -> _Keys:
         )
     try:
         keys = _Keys.model_validate(record)
-        keys.hash()
+        key = keys.hash()  # validates the messages too
     except ValidationError as exc:
         problem = exc.errors()[0]
         where = ".".join(str(part) for part in problem["loc"])
@@ -87,7 +88,7 @@ def _keys(path: Path, number: int, record: Any) -> _Keys:
             f"{path}:{number}: `{where}`: {problem['msg']}",
             hint=MESSAGES_HINT if in_messages else None,
         ) from None
-    return keys
+    return keys, key
 
 
 def load_transcripts(
@@ -107,8 +108,7 @@ def load_transcripts(
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise error(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-        keys = _keys(path, number, record)
-        key = keys.hash()
+        keys, key = _keys(path, number, record)
         if key is not None:
             by_hash[(key, keys.sample)] = record
         if keys.query_id is not None:
