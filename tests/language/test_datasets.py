@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from afdsl.check import check_file
 from afdsl.datasets import inline_queries, read_queries
-from afdsl.diagnostics import AfsError
+from afdsl.diagnostics import AfsError, Diagnostic
 
 from .conftest import experiment
 
@@ -18,6 +19,13 @@ def jsonl(tmp_path: Path, rows: list[dict[str, object]], name: str = "q.jsonl") 
     path = tmp_path / name
     path.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
     return path
+
+
+def read_error(path: Path, **options: Any) -> Diagnostic:
+    """The first diagnostic `read_queries(path, **options)` raises (the test fails if none)."""
+    with pytest.raises(AfsError) as info:
+        read_queries(path, **options)
+    return info.value.diagnostics[0]
 
 
 def test_jsonl_with_extra_columns_as_slots(tmp_path: Path) -> None:
@@ -35,18 +43,14 @@ def test_csv_with_mapped_fields(tmp_path: Path) -> None:
 
 def test_missing_text_field_reports_the_line(tmp_path: Path) -> None:
     path = jsonl(tmp_path, [{"id": "a", "text": "x"}, {"id": "b", "prompt": "y"}])
-    with pytest.raises(AfsError) as info:
-        read_queries(path)
-    span = info.value.diagnostics[0].span
+    span = read_error(path).span
     assert span is not None and span.line == 2
 
 
 def test_invalid_json_reports_the_line(tmp_path: Path) -> None:
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": "a", "text": "x"}\n\n{"id": "b", text}\n', encoding="utf-8")
-    with pytest.raises(AfsError) as info:
-        read_queries(path)
-    span = info.value.diagnostics[0].span
+    span = read_error(path).span
     assert span is not None and span.line == 3
 
 
@@ -118,9 +122,7 @@ def test_csv_with_a_byte_order_mark_reads_its_first_column(tmp_path: Path) -> No
 def test_file_that_is_not_utf8_is_a_located_error(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_bytes(b"id,text\nc1,fine\nc2,caf\xe9 review\n")
-    with pytest.raises(AfsError) as info:
-        read_queries(path)
-    diag = info.value.diagnostics[0]
+    diag = read_error(path)
     assert diag.span is not None and diag.span.line == 3
     assert "UTF-8" in diag.message
 
@@ -128,9 +130,7 @@ def test_file_that_is_not_utf8_is_a_located_error(tmp_path: Path) -> None:
 def test_short_csv_row_is_reported_as_short(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_text("id,text\nd1\nd2,ok\n", encoding="utf-8")
-    with pytest.raises(AfsError) as info:
-        read_queries(path)
-    diag = info.value.diagnostics[0]
+    diag = read_error(path)
     assert diag.span is not None and diag.span.line == 2
     assert "fewer cells than the header" in diag.message
 
@@ -138,9 +138,7 @@ def test_short_csv_row_is_reported_as_short(tmp_path: Path) -> None:
 @pytest.mark.parametrize("text", ["", "   ", None])
 def test_empty_query_text_is_an_error(tmp_path: Path, text: str | None) -> None:
     path = jsonl(tmp_path, [{"id": "a", "text": "ok"}, {"id": "b", "text": text}])
-    with pytest.raises(AfsError) as info:
-        read_queries(path)
-    diag = info.value.diagnostics[0]
+    diag = read_error(path)
     assert diag.span is not None and diag.span.line == 2
     assert "empty" in diag.message
 
@@ -148,9 +146,7 @@ def test_empty_query_text_is_an_error(tmp_path: Path, text: str | None) -> None:
 def test_missing_mapped_id_field_lists_the_fields(tmp_path: Path) -> None:
     path = tmp_path / "q.csv"
     path.write_text("qid,prompt\n1,Hi\n", encoding="utf-8")
-    with pytest.raises(AfsError) as info:
-        read_queries(path, id_field="qidd", text_field="prompt", id_required=True)
-    diag = info.value.diagnostics[0]
+    diag = read_error(path, id_field="qidd", text_field="prompt", id_required=True)
     assert "fields: prompt, qid" in diag.message
     assert diag.hint is not None and 'id "name"' in diag.hint
 
@@ -200,9 +196,7 @@ def test_empty_id_is_an_error_at_its_line(tmp_path: Path, row: str) -> None:
     # A null id became the id `None`, and a second null one a "duplicate id `None`".
     path = tmp_path / "q.jsonl"
     path.write_text('{"id": "a", "text": "x"}\n' + row + "\n", encoding="utf-8")
-    with pytest.raises(AfsError) as info:
-        read_queries(path)
-    diag = info.value.diagnostics[0]
+    diag = read_error(path)
     assert diag.message == "the `id` field is empty"
     assert diag.span is not None and diag.span.line == 2
 
