@@ -15,11 +15,11 @@ from typing import Any
 
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Experiment, Measure
-from afdsl.report._rows import Cell, read_cells, read_labels
 from afdsl.report.manifest import build_manifest, hash_prompt_lines
 from afdsl.report.outcome import RunInfo, SampleRow, SequentialInfo, TestOutcome, VariantCounts
 from afdsl.stats.models import AnalysisResult
 from afdsl.stats.table import LabelTable
+from afdsl.store import CellRow
 
 
 def compliance_measure(experiment: Experiment) -> Measure | None:
@@ -153,10 +153,14 @@ def gather(
 def _sample_rows(
     store: Any, experiment: Experiment, design: _Design, measures: Iterable[Measure]
 ) -> list[SampleRow]:
-    """One row per stored response of the design, with its labels by measure."""
-    labels = {m.name: read_labels(store, m.name, m.definition_hash()) for m in measures}
-    chosen: dict[CellId, Cell] = {}
-    for row in read_cells(store, experiment.name):
+    """One row per stored response of the design, with its labels by measure.
+
+    Reads the store's lean API (`cells`, `label_values`: tuples and plain dicts,
+    never the response text) rather than a validated `ResponseRow` per sample.
+    """
+    labels = {m.name: store.label_values(m.name, m.definition_hash()) for m in measures}
+    chosen: dict[CellId, CellRow] = {}
+    for row in store.cells(experiment.name, purpose="model"):
         model = design.model(row.model, row.params_hash, row.variant, row.query_id)
         if model is not None and row.sample < design.samples:
             chosen[(model, row.variant, row.condition, row.query_id, row.sample)] = row

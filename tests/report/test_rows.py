@@ -1,4 +1,5 @@
-"""The report's lean store reads agree with the store's full API on a real store."""
+"""The lean store reads a report makes (`Store.cells`, `Store.label_values`,
+`Store.query_counts`) agree with the store's full API on a real store."""
 
 from __future__ import annotations
 
@@ -9,7 +10,6 @@ from pathlib import Path
 from afdsl.check import load_experiment
 from afdsl.classify import effective_measures
 from afdsl.cli import main
-from afdsl.report._rows import read_cells, read_labels
 from afdsl.store import ItemKey, LabelRow, Outcome, Store
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -21,7 +21,7 @@ def test_lean_reads_match_the_full_rows_of_a_tested_experiment(tmp_path, monkeyp
     main(["test", str(FIXTURES / "failing.afs"), "--store", str(store_path), "--quiet"])
     capsys.readouterr()
     with Store(store_path) as store:
-        cells = read_cells(store, "failing")
+        cells = store.cells("failing")
         full = store.responses(experiment="failing", purpose="model")
         projected = [
             (r.id, r.model, r.params_hash, r.prompt_hash, r.sample, r.variant, r.condition,
@@ -31,12 +31,12 @@ def test_lean_reads_match_the_full_rows_of_a_tested_experiment(tmp_path, monkeyp
         assert sorted(cells) == sorted(projected) and len(cells) == 2 * 2 * 24 * 2
         (measure,) = effective_measures(load_experiment(FIXTURES / "failing.afs"))
         definition = measure.definition_hash()
-        labels = read_labels(store, "compliance", definition)
+        labels = store.label_values("compliance", definition)
         assert labels == {
             rid: row.label for rid, row in store.labels("compliance", definition).items()
         }
         assert set(labels) == {c.id for c in cells}
-        assert read_labels(store, "compliance", "another-definition") == {}
+        assert store.label_values("compliance", "another-definition") == {}
 
 
 def test_cells_keep_errors_and_leave_out_judge_calls_and_other_experiments(tmp_path):
@@ -55,7 +55,7 @@ def test_cells_keep_errors_and_leave_out_judge_calls_and_other_experiments(tmp_p
         ]
         failed = Outcome("h2", "sim:x", "p", 0, "model", {}, error_kind="server", error_message="x")
         store.put_outcomes([*answered, failed])
-        cells = read_cells(store, "exp")
+        cells = store.cells("exp")
     assert sorted((c.condition, c.status) for c in cells) == [
         ("deployment", "error"),
         ("training", "ok"),
@@ -63,7 +63,7 @@ def test_cells_keep_errors_and_leave_out_judge_calls_and_other_experiments(tmp_p
 
 
 def test_query_counts_agree_with_a_count_of_the_per_sample_rows(tmp_path):
-    """`Store.query_counts` against the same counts done in Python over `read_cells`/labels:
+    """`Store.query_counts` against the same counts done in Python over `Store.cells`/labels:
     errors, unparseable and unlabelled samples, two measures, a sample limit, a judge call
     and another experiment's cells in the same store."""
     rng = random.Random(3)
@@ -91,7 +91,7 @@ def test_query_counts_agree_with_a_count_of_the_per_sample_rows(tmp_path):
                 if rng.random() > 0.1  # some samples have no response at all
             ]
         )  # fmt: skip
-        cells = [c for c in read_cells(store, "exp") if c.sample < 4]
+        cells = [c for c in store.cells("exp") if c.sample < 4]
         for name, definition in measures:
             store.put_labels(
                 [
@@ -103,7 +103,7 @@ def test_query_counts_agree_with_a_count_of_the_per_sample_rows(tmp_path):
                     if rng.random() > 0.2  # some are not labelled yet; errors never count
                 ]
             )  # fmt: skip
-        labels = [read_labels(store, name, definition) for name, definition in measures]
+        labels = [store.label_values(name, definition) for name, definition in measures]
         counted = store.query_counts("exp", measures, samples=4)
 
     expected: dict[tuple[str, ...], list[int]] = {}
