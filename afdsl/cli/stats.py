@@ -140,7 +140,7 @@ def _f(x: float) -> str:
 
 
 def _ci(ci: tuple[float, float]) -> str:
-    if ci[0] != ci[0] or ci[1] != ci[1]:  # NaN: fewer than 2 queries, no interval
+    if math.isnan(ci[0]) or math.isnan(ci[1]):  # fewer than 2 queries: no interval
         return "n/a"  # not "[n/a]": rich would read it as markup and print nothing
     return f"[{_f(ci[0])}, {_f(ci[1])}]"
 
