@@ -65,11 +65,6 @@ def beside_alpha(p: float, alpha: float | None, digits: int) -> str:
     return text
 
 
-def number(x: float | None, digits: int = 3) -> str:
-    """`x` to `digits` significant figures; "n/a" for None or NaN."""
-    return "n/a" if _bad(x) else f"{x:.{digits}g}"
-
-
 def models_of(analysis: AnalysisResult) -> list[str | None]:
     """Models in first-seen order (None for single-model analyses without a model name)."""
     seen: dict[str | None, None] = {}
