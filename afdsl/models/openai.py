@@ -48,7 +48,7 @@ class OpenAIBackend:
     def _completion(doc: Any, latency_s: float) -> Completion:
         choice = doc.choices[0] if doc.choices else None
         usage = doc.usage
-        details = getattr(usage, "prompt_tokens_details", None) if usage else None
+        details = getattr(usage, "prompt_tokens_details", None)  # None without usage too
         return Completion(
             text=(choice.message.content or "") if choice else "",
             model_id=doc.model or "",
@@ -56,7 +56,7 @@ class OpenAIBackend:
             output_tokens=(usage.completion_tokens if usage else 0) or 0,
             finish_reason=choice.finish_reason if choice else None,
             latency_s=latency_s,
-            cache_read_tokens=(getattr(details, "cached_tokens", None) or 0) if details else 0,
+            cache_read_tokens=getattr(details, "cached_tokens", None) or 0,
         )
 
     async def complete(self, request: Request) -> Completion:
