@@ -183,12 +183,17 @@ def test_language_doc_lists_every_warning_the_checker_gives() -> None:
     assert codes <= set(re.findall(r"AFS\d+", listed))
 
 
+def _tour_bullet(option: str) -> str:
+    """The text of docs/tour.md's bullet for a report `option`, up to the next bullet."""
+    tour = (ROOT / "docs" / "tour.md").read_text(encoding="utf-8")
+    return tour.split(f"- `{option}`:", 1)[1].split("\n- ", 1)[0]
+
+
 def test_tour_names_every_csv_column() -> None:
     """The tour's `--csv` bullet names each column the CSV report writes besides the measures."""
     from afdsl.report.csv_report import FIXED_COLUMNS
 
-    tour = (ROOT / "docs" / "tour.md").read_text(encoding="utf-8")
-    bullet = tour.split("- `--csv`:", 1)[1].split("\n- ", 1)[0]
+    bullet = _tour_bullet("--csv")
     words = set(re.findall(r"\w+", bullet))
     assert {*FIXED_COLUMNS, "unparseable"} <= words
 
@@ -199,8 +204,7 @@ def test_tour_names_every_field_of_the_json_report() -> None:
 
     schema = json.loads((ROOT / "afdsl/report/report.schema.json").read_text(encoding="utf-8"))
     added = set(schema["properties"]) - set(AnalysisResult.model_fields)
-    tour = (ROOT / "docs" / "tour.md").read_text(encoding="utf-8")
-    bullet = tour.split("- `--json`:", 1)[1].split("\n- ", 1)[0]
+    bullet = _tour_bullet("--json")
     assert added
     assert added <= set(re.findall(r"`(\w+)`", bullet))
 
