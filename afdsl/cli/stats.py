@@ -307,22 +307,25 @@ def _pilot_plans(
 ) -> list[PowerPlan]:
     """Effect and sd per model and hypothesis from the pilot's labels."""
     from afdsl.stats.hypotheses import hypothesis_values
-    from afdsl.stats.power import directed_effect, plan
+    from afdsl.stats.power import MIN_QUERIES, directed_effect, plan
 
     tables = pilot_tables(experiment, store_path)
     plans = []
     for h in experiment.hypotheses:
         table = tables[h.measure]
+        level = levels[_family(experiment, h)]
         for model in table.models():
             data = hypothesis_values(table, model, h, experiment.training, experiment.deployment)
-            if len(data.queries) < 2:
+            if len(data.queries) < MIN_QUERIES:
                 raise AfsError(
-                    Diagnostic(message=f"the pilot has fewer than 2 complete queries for {h.name}")
+                    Diagnostic(
+                        message=f"the pilot has fewer than {MIN_QUERIES} complete queries "
+                        f"for {h.name}"
+                    )
                 )
             mean = float(data.values.mean())
             sd = float(data.values.std(ddof=1))
             effect = directed_effect(h, mean)
-            level = levels[_family(experiment, h)]
             plans.append(plan(h, effect, sd, len(experiment.queries), level, power, model))
     return plans
 
