@@ -86,8 +86,8 @@ def _pick_constructor() -> Callable[[dict[str, Any]], ir.Prompt]:
         "prompt_hash": "h",
     }
     try:
-        fast = _fast_prompt(dict(probe))
-        if fast == ir.Prompt(**probe) and fast.model_dump() == ir.Prompt(**probe).model_dump():
+        fast, reference = _fast_prompt(dict(probe)), ir.Prompt(**probe)
+        if fast == reference and fast.model_dump() == reference.model_dump():
             return _fast_prompt
     except Exception:
         pass
