@@ -256,18 +256,11 @@ def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list
     """The compliance table of `model`, then one small table per other measure."""
     analysis = outcome.analysis
     assert analysis is not None
-    tables = [
-        _fitted_table(
-            width,
-            _model_label(outcome, model, outcome.compliance_measure),
-            analysis,
-            model,
-            counts=t.counts_by_variant(outcome),
-        )
-    ]
+    counts = t.counts_by_variant(outcome)
+    title = _model_label(outcome, model, outcome.compliance_measure)
+    tables = [_fitted_table(width, title, analysis, model, counts)]
     for measure, result in t.other_measures(outcome, model):
         title = _model_label(outcome, model, measure)
-        counts = t.counts_by_variant(outcome)
         tables.append(_fitted_table(width, title, result, model, counts, measure))
     return tables
 
