@@ -27,26 +27,13 @@ from typing import NamedTuple
 
 from _inspect_adapter import available, bench_inspect, inspect_version, loopback_only
 
-from afdsl.ir import Message, ModelConfig, prompt_hash
-from afdsl.models.base import Request
+from afdsl.ir import ModelConfig
 from afdsl.run import RunItem, RunOptions, run_items
 from afdsl.store import Store
 from afdsl.testing import MockProvider
+from afdsl.testing.helpers import make_items
 
-
-def make_items(config: ModelConfig, n: int) -> list[RunItem]:
-    system = "You are an assistant being evaluated. Answer the user's request."
-    items = []
-    for i in range(n):
-        messages = (Message(role="user", content=f"Request {i}: summarise the plot of a fable."),)
-        request = Request(
-            prompt_hash=prompt_hash(system, messages),
-            system=system,
-            messages=messages,
-            model=config,
-        )
-        items.append(RunItem(request=request, experiment="bench", variant="base", query_id=f"q{i}"))
-    return items
+SYSTEM = "You are an assistant being evaluated. Answer the user's request."
 
 
 def bench_afdsl(items: list[RunItem], concurrency: int) -> float:
@@ -114,7 +101,7 @@ def measure(
     with MockProvider(latency=latency, process=True) as server:
         os.environ["OPENAI_API_KEY"] = "bench-key"
         config = ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url)
-        items = make_items(config, n)
+        items = make_items(config, n, system=SYSTEM)
         bench_bare(items[:100], concurrency, server.openai_base_url)  # warm-up: imports, sockets
         if with_inspect:
             bench_inspect_checked(items[:100], concurrency, server)  # warm-up: its imports too
