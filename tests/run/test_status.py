@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from afdsl.check import load_experiment
 from afdsl.expand import expand
+from afdsl.ir import Experiment, ModelConfig, Prompt
 from afdsl.run.status import tally
 from afdsl.store import Outcome, Store
 
@@ -19,12 +22,16 @@ experiment statustest {
 """  # 2 queries x 2 conditions x 2 samples = 8 cells
 
 
-def test_failed_cells_are_counted_by_error_kind(tmp_path):
+def _load(tmp_path: Path) -> tuple[Experiment, list[Prompt], ModelConfig]:
+    """The experiment, its expanded prompts, and its one model."""
     afs = tmp_path / "status.afs"
     afs.write_text(EXPERIMENT)
     experiment = load_experiment(afs)
-    prompts = list(expand(experiment))
-    config = experiment.models[0]
+    return experiment, list(expand(experiment)), experiment.models[0]
+
+
+def test_failed_cells_are_counted_by_error_kind(tmp_path):
+    experiment, prompts, config = _load(tmp_path)
 
     def outcome(index: int, **result) -> Outcome:
         p = prompts[index]
@@ -49,11 +56,7 @@ def test_cells_waiting_in_a_submitted_batch_are_shown_as_such(tmp_path):
 
     from afdsl.run.status import status_table
 
-    afs = tmp_path / "status.afs"
-    afs.write_text(EXPERIMENT)
-    experiment = load_experiment(afs)
-    prompts = list(expand(experiment))
-    config = experiment.models[0]
+    experiment, prompts, config = _load(tmp_path)
     entries = [(f"c{i}", p.prompt_hash, p.sample) for i, p in enumerate(prompts[:3])]
     with Store(tmp_path / "s.sqlite") as store:
         store.add_batch("batch_1", "openai", config.spec, config.params_hash(), entries)
