@@ -177,17 +177,21 @@ def build_table(
     """
     table = LabelTable()
     seen: dict[tuple[Any, ...], int] = {}
+
     # Spans are looked up only when needed: `spans` may build them on demand.
+    def span_at(index: int) -> Span | None:
+        return spans[index] if spans is not None else None
+
     for index, record in enumerate(records):
         key = _fast_fields(record) if type(record) is dict else None
         if key is None:
-            key = _checked_fields(record, index, spans[index] if spans is not None else None)
+            key = _checked_fields(record, index, span_at(index))
         model, variant, condition, query_id, sample, complied = key
         identity = key[:5]
         if identity in seen:
-            span = spans[index] if spans is not None else None
+            span = span_at(index)
             first = seen[identity]
-            first_span = spans[first] if spans is not None else None
+            first_span = span_at(first)
             raise AfsError(
                 Diagnostic(
                     code="AFS602",
@@ -201,6 +205,6 @@ def build_table(
             )
         seen[identity] = index
         if (model, variant) not in table.spans:
-            table.spans[(model, variant)] = spans[index] if spans is not None else None
+            table.spans[(model, variant)] = span_at(index)
         table.add(model, variant, condition, query_id, complied)
     return table
