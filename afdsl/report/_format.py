@@ -143,11 +143,12 @@ def method_footnote(analysis: AnalysisResult, extra: str | None = None) -> list[
     return [*notes, extra] if extra else notes
 
 
-def judges_of(manifest: Manifest) -> list[tuple[str, list[str]]]:
-    """Each judge model with the measures it labels, in file order: a report names them
-    (a `sim:` judge is a simulator too, whatever the model under test is)."""
+def judges_of(manifest: Manifest) -> list[tuple[str, bool, list[str]]]:
+    """Each judge model, whether it is a simulator, and the measures it labels, in file
+    order: a report names them (a `sim:` judge is a simulator too, whatever the model
+    under test is)."""
     judges: dict[str, list[str]] = {}
     for measure in manifest.measures:
         if measure.judge is not None:
             judges.setdefault(measure.judge, []).append(measure.name)
-    return list(judges.items())
+    return [(spec, spec.startswith("sim:"), names) for spec, names in judges.items()]

@@ -212,9 +212,9 @@ def render_html(outcome: TestOutcome) -> str:
         f'<p class="meta">file <code>{escape(outcome.file)}</code> · models {models} · '
         + "".join(
             f"judge <code>{escape(spec)}</code>"
-            + (" " + _badge("sim", "SIMULATOR") if spec.startswith("sim:") else "")
+            + (" " + _badge("sim", "SIMULATOR") if simulator else "")
             + f" ({escape(', '.join(measures))}) · "
-            for spec, measures in f.judges_of(m)
+            for spec, simulator, measures in f.judges_of(m)
         )
         + f"{m.n_queries} queries x {m.samples} samples · seed {m.seed} · "
         f"store <code>{escape(m.store_path)}</code>",

@@ -57,9 +57,8 @@ def _header(outcome: TestOutcome) -> list[str]:
         f"- file: `{outcome.file}`",
         f"- models: {models}",
         *(
-            f"- judge: `{spec}`{' (SIMULATOR)' if spec.startswith('sim:') else ''} labels "
-            + ", ".join(measures)
-            for spec, measures in f.judges_of(m)
+            f"- judge: `{spec}`{' (SIMULATOR)' if simulator else ''} labels " + ", ".join(measures)
+            for spec, simulator, measures in f.judges_of(m)
         ),
         f"- design: {m.n_queries} queries x {m.samples} samples, seed {m.seed}",
         f"- store: `{m.store_path}`",

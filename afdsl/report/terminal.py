@@ -56,9 +56,9 @@ def _header(outcome: TestOutcome) -> Panel:
     grid.add_column(overflow="fold")  # a long store path wraps rather than losing its end
     grid.add_row("file", outcome.file)
     grid.add_row("models", models)
-    for spec, measures in f.judges_of(m):
+    for spec, simulator, measures in f.judges_of(m):
         judge = Text(spec, style="bold")
-        if spec.startswith("sim:"):
+        if simulator:
             judge.append(" ")
             judge.append(SIM_BADGE, style="bold black on yellow")
         judge.append(f"  labels {', '.join(measures)}", style="dim")
