@@ -138,7 +138,7 @@ def cmd_test(args: argparse.Namespace) -> int:
         models=getattr(args, "model", None) or None,
         run=run_options,
         sequential=args.sequential,
-        samples=bool(args.csv or args.labels),  # both are written from the per-sample rows
+        samples=_wants_samples(args),
     )
     if getattr(run_options, "dry_run", False):
         from afdsl.pipeline import dry_run
@@ -156,6 +156,11 @@ def cmd_test(args: argparse.Namespace) -> int:
     return _finish(test_experiment(args.file, options, on_step=step), args)
 
 
+def _wants_samples(args: argparse.Namespace) -> bool:
+    """Whether the outcome needs its per-sample rows: only --csv and --labels write them."""
+    return bool(args.csv or args.labels)
+
+
 def _say_no_report_files(args: argparse.Namespace) -> None:
     """A dry run analyses nothing, so the report files asked for are not written: say so,
     rather than leave the user looking for them."""
@@ -171,6 +176,5 @@ def cmd_report(args: argparse.Namespace) -> int:
     from afdsl.pipeline import report_from_store
 
     _check_labels_options(args, args.target)
-    samples = bool(args.csv or args.labels)  # both are written from the per-sample rows
-    outcome = report_from_store(args.target, store_path=args.store, samples=samples)
+    outcome = report_from_store(args.target, store_path=args.store, samples=_wants_samples(args))
     return _finish(outcome, args)
