@@ -265,19 +265,10 @@ def _sequential_tests(experiment: Experiment) -> dict[tuple[str, str], Any]:
         raise error("--sequential needs at least one hypothesis to decide when to stop")
     method = experiment.correction
     tests: dict[tuple[str, str], Any] = {}
+    queries = len(experiment.queries)  # lets a test fail early once passing is out of reach
     for model in experiment.models:
-        for h, t in zip(
-            experiment.hypotheses,
-            sequential_tests(
-                experiment.hypotheses,
-                method.alpha,
-                method.method,
-                budget=len(
-                    experiment.queries
-                ),  # lets a test fail early once passing is out of reach
-            ),
-            strict=True,
-        ):
+        made = sequential_tests(experiment.hypotheses, method.alpha, method.method, budget=queries)
+        for h, t in zip(experiment.hypotheses, made, strict=True):
             tests[(model.display, h.name)] = t
     return tests
 
