@@ -112,7 +112,7 @@ def run_options_from_args(args: argparse.Namespace) -> Any:
         batch=args.batch,
         progress=not args.quiet,
     )
-    if getattr(args, "no_cache_prompts", False):  # otherwise the default ($AFDSL_NO_PROMPT_CACHE)
+    if args.no_cache_prompts:  # otherwise the default ($AFDSL_NO_PROMPT_CACHE)
         options.cache_prompts = False
     return options
 
