@@ -88,9 +88,8 @@ class MockApp:
         self.base_url = base_url
         self._rng = random.Random(config.seed)
         self._ids = 0
-        self._instance = random.Random().getrandbits(
-            32
-        )  # ids differ between servers, as real ones do
+        # Ids differ between servers, as real ones do.
+        self._instance = random.Random().getrandbits(32)
 
     def _next_id(self, prefix: str) -> str:
         self._ids += 1
