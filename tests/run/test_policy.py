@@ -32,7 +32,7 @@ def test_backoff_grows_and_never_undercuts_retry_after():
 
 def test_token_bucket_limits_the_rate():
     async def go() -> float:
-        bucket = TokenBucket(per_minute=600)  # 10 a second, burst of 600
+        bucket = TokenBucket(per_minute=600)  # 10 a second, burst of 10
         bucket.level = 0  # start empty to see the refill rate
         start = time.monotonic()
         for _ in range(3):
