@@ -207,11 +207,9 @@ def summary_text(experiment: Any, summary: Any, path: Path) -> str:
         return "SIMULATOR run: " + counts
     if not any(simulated):
         return counts
-    models = ", ".join(
-        m.display + (" [SIMULATOR]" if sim else "")
-        for m, sim in zip(experiment.models, simulated, strict=True)
-    )
-    return f"models: {models}\n{counts}"
+    from afdsl.run.scheduler import run_label
+
+    return f"models: {run_label(experiment.models)}\n{counts}"
 
 
 def cmd_status(args: argparse.Namespace) -> int:
