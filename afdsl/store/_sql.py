@@ -101,6 +101,8 @@ LOOKUP_COLUMNS = ", ".join(
 )
 CELL_COLUMNS = ", ".join(QUALIFIED[name] for name in CellRow._fields)
 TEXT_COLUMNS = ", ".join(QUALIFIED[name] for name in TextRow._fields)
+# The stable order of cells that `responses` and `ok_texts` share.
+CELL_ORDER = "ORDER BY i.experiment, i.model, i.variant, i.condition, i.query_id, i.sample"
 JOIN = (
     "FROM items i JOIN responses r ON r.prompt_hash = i.prompt_hash AND r.model = i.model "
     "AND r.params_hash = i.params_hash AND r.sample = i.sample"

@@ -29,6 +29,7 @@ from afdsl.store._rows import (
 from afdsl.store._sql import (
     ADDED_COLUMNS,
     CELL_COLUMNS,
+    CELL_ORDER,
     JOIN,
     LOOKUP_COLUMNS,
     NAMES,
@@ -226,7 +227,7 @@ class Store:
         if experiment is not None:
             sql += " AND i.experiment = ?"
             args.append(experiment)
-        sql += " ORDER BY i.experiment, i.model, i.variant, i.condition, i.query_id, i.sample"
+        sql += f" {CELL_ORDER}"
         return [_row(v) for v in self.db.execute(sql, args)]
 
     def ok_texts(self, experiment: str, purpose: str = "model") -> list[TextRow]:
@@ -237,8 +238,7 @@ class Store:
         """
         cur = self.db.execute(
             f"SELECT {TEXT_COLUMNS} {JOIN} WHERE i.purpose = ? AND i.experiment = ? "
-            "AND r.status = 'ok' "
-            "ORDER BY i.experiment, i.model, i.variant, i.condition, i.query_id, i.sample",
+            f"AND r.status = 'ok' {CELL_ORDER}",
             (purpose, experiment),
         )
         return list(map(TextRow._make, cur))
