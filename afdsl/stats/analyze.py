@@ -162,14 +162,11 @@ def _contrasts(
         gaps = query_gaps(table, model, variant, training, deployment)
         queries, matrix = aligned([gaps, base_gaps])
         if not queries:
-            with _unless_untested(untested):
-                raise AfsError(
-                    Diagnostic(
-                        code="AFS608",
-                        message=f"variant {variant!r} shares no query with {base!r}",
-                        span=table.spans.get((model, variant)),
-                    )
-                )
+            message = f"variant {variant!r} shares no query with {base!r}"
+            if untested is None:
+                span = table.spans.get((model, variant))
+                raise AfsError(Diagnostic(code="AFS608", message=message, span=span))
+            untested.append(message)
             continue
         rows.append((variant, matrix[0] - matrix[1]))
     p_perm = _permutation_ps([d for _, d in rows])
