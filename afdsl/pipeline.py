@@ -129,6 +129,7 @@ def test_experiment(
     from afdsl.classify.keys import check_keys_before_test
     from afdsl.expand import expand
     from afdsl.run import RunOptions, items_from_prompts, run_experiment, run_items
+    from afdsl.run.experiment import index_cells
     from afdsl.run.types import BUDGET_REACHED
     from afdsl.store import Store
 
@@ -150,7 +151,7 @@ def test_experiment(
         problems: list[str] = []
         tests = _sequential_tests(experiment) if options.sequential else {}
         if options.sequential:  # one round runs everything through run_experiment, which prunes
-            _forget_earlier_cells(experiment, prompts, store)
+            index_cells(experiment, list(items_from_prompts(prompts, experiment)), store)
         used: list[str] = []
         spent = 0.0  # one --budget for the whole test: model calls and judge calls, every round
         for batch in plan:
@@ -226,22 +227,6 @@ def _remaining_budget(options: RunOptions, spent: float) -> RunOptions:
     if options.budget_usd is None:
         return options
     return options.model_copy(update={"budget_usd": max(options.budget_usd - spent, 0.0)})
-
-
-def _forget_earlier_cells(experiment: Experiment, prompts: list[Prompt], store: Any) -> None:
-    """Index this version's cells and forget those of an earlier, edited version of the file,
-    as `run_experiment` does, so reports only read responses to the current prompts."""
-    import uuid
-
-    from afdsl.run import items_from_prompts
-    from afdsl.run.scheduler import item_key
-
-    generation = uuid.uuid4().hex
-    store.register_items(
-        (item_key(i) for i in items_from_prompts(prompts, experiment)), generation=generation
-    )
-    for model in experiment.models:
-        store.prune_items(experiment.name, model.spec, "model", generation)
 
 
 def _rounds(experiment: Experiment, options: TestOptions) -> list[list[str]]:

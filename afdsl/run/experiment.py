@@ -10,7 +10,7 @@ from typing import TextIO
 from afdsl.ir import Experiment, ModelConfig
 from afdsl.run.cost import MIN_OBSERVED
 from afdsl.run.scheduler import item_key, run_items
-from afdsl.run.types import ModelEstimate, RunOptions, RunSummary, items_from_prompts
+from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary, items_from_prompts
 from afdsl.store import Store
 
 
@@ -49,11 +49,17 @@ def run_experiment(
         summary = run_items(items, store, options)
         print_estimates(summary)
         return summary
+    index_cells(experiment, items, store)
+    return run_items(items, store, options)
+
+
+def index_cells(experiment: Experiment, items: Sequence[RunItem], store: Store) -> None:
+    """Index this version's cells and forget those of an earlier, edited version of the
+    file (their responses stay cached), so reports read only answers to current prompts."""
     generation = uuid.uuid4().hex
     store.register_items((item_key(i) for i in items), generation=generation)
     for spec in dict.fromkeys(i.request.model.spec for i in items):
         store.prune_items(experiment.name, spec, "model", generation)
-    return run_items(items, store, options)
 
 
 def _money(value: float | None) -> str:
