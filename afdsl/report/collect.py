@@ -281,6 +281,9 @@ def collect_outcome(
         started_at=started_at,
         finished_at=finished_at,
         measures=experiment.effective_measures(),
+        served_ids={
+            m.spec: store.served_model_ids(m.spec, m.params_hash()) for m in experiment.models
+        },
     )
     return TestOutcome(
         experiment=experiment.name,

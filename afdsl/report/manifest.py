@@ -5,12 +5,12 @@ from __future__ import annotations
 import hashlib
 import platform
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from afdsl import __version__
 from afdsl.ir import Experiment, Measure
@@ -32,6 +32,8 @@ class ModelEntry(BaseModel):
     max_tokens: int
     params_hash: str
     base_url: str | None = None
+    # The ids the provider answered as (its dated release of `spec`), read from the store.
+    served_ids: list[str] = Field(default_factory=list)
 
 
 class MeasureEntry(BaseModel):
@@ -115,8 +117,12 @@ def build_manifest(
     started_at: str,
     finished_at: str | None = None,
     measures: Iterable[Measure] | None = None,
+    served_ids: Mapping[str, list[str]] | None = None,
 ) -> Manifest:
-    """Collect the manifest for `experiment`; hashes the .afs and data files as they are now."""
+    """Collect the manifest for `experiment`; hashes the .afs and data files as they are now.
+
+    `served_ids` maps a model spec to the ids its provider answered as.
+    """
     return Manifest(
         afdsl_version=__version__,
         python_version=sys.version.split()[0],
@@ -137,6 +143,7 @@ def build_manifest(
                 max_tokens=m.max_tokens,
                 params_hash=m.params_hash(),
                 base_url=m.base_url,
+                served_ids=(served_ids or {}).get(m.spec, []),
             )
             for m in experiment.models
         ],

@@ -324,6 +324,16 @@ class Store:
         )
         return {(h, s): kind for h, s, kind in cur}
 
+    def served_model_ids(self, model: str, params_hash: str) -> list[str]:
+        """The model ids the provider reported answering as (a spec such as
+        `anthropic:claude-sonnet-4-5` may name a dated release), sorted."""
+        cur = self.db.execute(
+            "SELECT DISTINCT model_id FROM responses WHERE model = ? AND params_hash = ? "
+            "AND status = 'ok' AND model_id IS NOT NULL ORDER BY model_id",
+            (model, params_hash),
+        )
+        return [model_id for (model_id,) in cur]
+
     def output_tokens_seen(self, model: str, params_hash: str) -> tuple[int, int]:
         """(number, total output tokens) of the ok responses stored for one model and params."""
         cur = self.db.execute(

@@ -480,3 +480,15 @@ def test_report_tells_unanswered_samples_from_unlabelled_answers(tmp_path, capsy
     assert "32 expected sample(s) have no response in the store" in problems[0]  # 2x2x2x4
     assert "64 stored response(s) have no label yet" in problems[1]
     assert "afdsl classify" in problems[1]
+
+
+def test_the_manifest_names_the_model_ids_the_provider_answered_as(tmp_path, monkeypatch):
+    """A spec may name a moving alias; the manifest records what actually answered (the
+    mock answers as the model it was asked for), in the test's JSON and a re-render's."""
+    report = tmp_path / "r.json"
+    _test_on_mock(tmp_path, monkeypatch, None, "--json", str(report))
+    (entry,) = json.loads(report.read_text())["manifest"]["models"]
+    assert (entry["spec"], entry["served_ids"]) == ("openai:gpt-4o-mini", ["gpt-4o-mini"])
+    store = tmp_path / "s.sqlite"
+    assert main(["report", str(store), "--json", str(report)]) in (0, 1)
+    assert json.loads(report.read_text())["manifest"]["models"][0]["served_ids"] == ["gpt-4o-mini"]
