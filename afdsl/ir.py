@@ -78,6 +78,11 @@ class ModelConfig(_Frozen):
     # Folder of the .afs file that names a `replay:PATH` model: a relative PATH is read
     # from there. Not a sampling parameter, so not part of `params_hash()`.
     source_dir: str | None = None
+    # How to reach the model, not what it answers (so not part of `params_hash()` either):
+    # requests in flight (None: the command's --concurrency) and seconds a request may take,
+    # time queued at the server included (None: the client's default).
+    concurrency: int | None = None
+    timeout: float | None = None
 
     @property
     def provider(self) -> str:
@@ -127,12 +132,11 @@ class Measure(_Frozen):
 
     def definition_hash(self) -> str:
         """Changes exactly when the measure's definition changes (re-labels on edit)."""
-        # Where a replay file lives, what the judge is called and which variable holds its
-        # key do not change a label: moving or renaming must not pay for the judge again.
-        doc = self.model_dump(
-            mode="json",
-            exclude={"name": True, "model": {"source_dir", "label", "api_key_env"}},
-        )
+        # Where a replay file lives, what the judge is called, which variable holds its
+        # key and how it is reached do not change a label: moving or renaming must not pay
+        # for the judge again.
+        transport = {"source_dir", "label", "api_key_env", "concurrency", "timeout"}
+        doc = self.model_dump(mode="json", exclude={"name": True, "model": transport})
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 

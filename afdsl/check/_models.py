@@ -12,7 +12,10 @@ from afdsl.models.base import PROVIDERS
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
 
-_FIELDS = ("spec", "label", "base_url", "api_key_env", "temperature", "max_tokens")
+_FIELDS = (
+    "spec", "label", "base_url", "api_key_env", "temperature", "max_tokens", "concurrency",
+    "timeout",
+)  # fmt: skip
 
 
 def spec_problem(spec: str) -> tuple[str, str, str | None] | None:
@@ -141,11 +144,23 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
         temperature = _number(ctx, fields["temperature"], "temperature", integer=False)
         ok = ok and temperature is not None
         config["temperature"] = temperature
-    if "max_tokens" in fields:
-        max_tokens = _number(ctx, fields["max_tokens"], "max_tokens", integer=True)
-        if max_tokens is not None and max_tokens < 1:
-            ctx.error("AFS142", "`max_tokens` must be at least 1", fields["max_tokens"].span)
-            max_tokens = None
-        ok = ok and max_tokens is not None
-        config["max_tokens"] = int(max_tokens or 1)
+    for name, integer in (("max_tokens", True), ("concurrency", True), ("timeout", False)):
+        if name in fields:
+            number = _positive(ctx, fields[name], name, integer=integer)
+            ok = ok and number is not None
+            config[name] = number
     return ir.ModelConfig.model_validate(config) if ok else None
+
+
+def _positive(ctx: Context, value: A.Value, what: str, *, integer: bool) -> float | None:
+    """A `max_tokens`, `concurrency` (whole numbers, at least 1) or `timeout` (seconds, > 0)."""
+    number = _number(ctx, value, what, integer=integer)
+    if number is None:
+        return None
+    if integer and number < 1:
+        ctx.error("AFS142", f"`{what}` must be at least 1", value.span)
+        return None
+    if not integer and number <= 0:
+        ctx.error("AFS142", f"`{what}` must be more than 0 seconds", value.span)
+        return None
+    return int(number) if integer else number

@@ -70,12 +70,14 @@ def check_api_keys(configs: Iterable[ModelConfig]) -> None:
 
 
 def client_options(config: ModelConfig) -> dict[str, Any]:
-    """Keyword arguments for `AsyncAnthropic` / `AsyncOpenAI`: no SDK retries, key, base URL.
+    """Keyword arguments for `AsyncAnthropic` / `AsyncOpenAI`: no SDK retries, timeout
+    (the model's `timeout`, else `CLIENT_TIMEOUT_S`), key, base URL.
 
     The SDK's own retries are off: the scheduler owns the one retry budget.
     """
     check_api_keys([config])
-    options: dict[str, Any] = {"max_retries": 0, "timeout": CLIENT_TIMEOUT_S}
+    timeout = config.timeout if config.timeout is not None else CLIENT_TIMEOUT_S
+    options: dict[str, Any] = {"max_retries": 0, "timeout": timeout}
     variable = key_variable(config)
     if variable is not None:
         options["api_key"] = os.environ[variable]
@@ -125,16 +127,44 @@ def _provider_message(exc: Exception, status: int | None) -> str | None:
     return f"Error code: {status} - {detail}" if isinstance(detail, str) and detail else None
 
 
+def _url(exc: Exception) -> str | None:
+    """The URL of the request that failed, without credentials or query."""
+    url = getattr(getattr(exc, "request", None), "url", None)
+    if url is None:
+        return None
+    return f"{url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path}"
+
+
 def _where(exc: Exception) -> str:
-    """` (URL)` of the request that got no answer, without credentials or query.
+    """` (URL)` of the request that got no answer.
 
     "Connection error." alone does not say that OPENAI_BASE_URL points at a
     server that is not running.
     """
-    url = getattr(getattr(exc, "request", None), "url", None)
-    if url is None:
+    url = _url(exc)
+    return f" ({url})" if url else ""
+
+
+# The providers' own hosts: a 404 there means an unknown model, not a wrong base_url.
+PROVIDER_HOSTS = frozenset({"api.openai.com", "api.anthropic.com"})
+CHAT_PATHS = ("/chat/completions", "/messages")
+
+
+def _not_found_advice(exc: Exception) -> str:
+    """For a 404 from a server a `base_url` names: the URL tried, and what to try instead.
+
+    A local server (llama.cpp, vLLM, Ollama) answers 404 on a path it does not
+    serve; the SDK's message alone ("Error code: 404") names neither the URL nor
+    the usual cause, a `base_url` without `/v1`.
+    """
+    url = _url(exc)
+    host = getattr(getattr(getattr(exc, "request", None), "url", None), "host", None)
+    if url is None or host in PROVIDER_HOSTS:
         return ""
-    return f" ({url.scheme}://{url.host}{f':{url.port}' if url.port else ''}{url.path})"
+    root = next((url[: -len(p)].rstrip("/") for p in CHAT_PATHS if url.endswith(p)), None)
+    if root is not None and "/v1" not in root:
+        return f' from {url}: OpenAI-compatible servers answer under /v1; try base_url "{root}/v1"'
+    return f" from {url}: check the model name and that base_url names the server's API root"
 
 
 def classify_sdk_error(exc: Exception) -> BackendError:
@@ -154,6 +184,8 @@ def classify_sdk_error(exc: Exception) -> BackendError:
     message = _provider_message(exc, status) or getattr(exc, "message", None) or str(exc) or name
     if kind in ("connection", "timeout"):
         message += _where(exc)
+    elif status == 404:
+        message += _not_found_advice(exc)
     return BackendError(
         kind,
         f"{name}: {message}"[:500],

@@ -7,6 +7,7 @@ own: the scheduler owns the single retry budget.
 
 from __future__ import annotations
 
+import hashlib
 import importlib
 from collections.abc import Callable
 from typing import Literal, Protocol
@@ -43,6 +44,29 @@ class Completion(BaseModel):
     # Parts of input_tokens billed at the provider's prompt-cache prices.
     cache_write_tokens: int = 0
     cache_read_tokens: int = 0
+    seed: int | None = None  # the seed sent, for providers that take one (`sample_seed`)
+
+
+# The words providers use for an answer cut off by `max_tokens` (OpenAI, llama.cpp, vLLM,
+# Ollama: "length"; Anthropic: "max_tokens").
+TRUNCATED_REASONS: frozenset[str] = frozenset({"length", "max_tokens"})
+
+
+def truncated(finish_reason: str | None) -> bool:
+    """Whether a stored finish reason says the answer stopped at `max_tokens`."""
+    return finish_reason in TRUNCATED_REASONS
+
+
+def sample_seed(request: Request) -> int:
+    """The seed sent to providers that accept one: derived from the experiment's seed,
+    the prompt and the sample, so samples (and prompts) differ while a rerun repeats.
+
+    Per prompt and not only per sample, so that no two queries share a random stream
+    (their answers would be correlated, and queries are the statistics' independent units).
+    31 bits, which every server's integer seed holds.
+    """
+    key = f"{request.seed}:{request.prompt_hash}:{request.sample}".encode()
+    return int.from_bytes(hashlib.sha256(key).digest()[:4], "big") >> 1
 
 
 class BackendError(Exception):

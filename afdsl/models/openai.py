@@ -18,7 +18,7 @@ from typing import Any, Final
 from afdsl.ir import ModelConfig
 from afdsl.jsonl import json_lines
 from afdsl.models._http import classify_sdk_error, client_options, status_kind
-from afdsl.models.base import BackendError, Completion, ErrorKind, Request
+from afdsl.models.base import BackendError, Completion, ErrorKind, Request, sample_seed
 
 BATCH_ENDPOINT: Final = "/v1/chat/completions"
 _FINISHED = {"completed", "failed", "expired", "cancelled"}
@@ -42,10 +42,12 @@ class OpenAIBackend:
             "messages": messages,
             "max_tokens": self.config.max_tokens,
             "temperature": self.config.temperature,
+            # Servers with a random default seed (llama.cpp) cannot repeat a run without it.
+            "seed": sample_seed(request),
         }
 
     @staticmethod
-    def _completion(doc: Any, latency_s: float) -> Completion:
+    def _completion(doc: Any, latency_s: float, seed: int | None = None) -> Completion:
         choice = doc.choices[0] if doc.choices else None
         usage = doc.usage
         details = getattr(usage, "prompt_tokens_details", None)  # None without usage too
@@ -57,17 +59,19 @@ class OpenAIBackend:
             finish_reason=choice.finish_reason if choice else None,
             latency_s=latency_s,
             cache_read_tokens=getattr(details, "cached_tokens", None) or 0,
+            seed=seed,
         )
 
     async def complete(self, request: Request) -> Completion:
         from openai import OpenAIError
 
+        body = self.body(request)
         start = time.perf_counter()
         try:
-            doc = await self.client.chat.completions.create(**self.body(request))
+            doc = await self.client.chat.completions.create(**body)
         except OpenAIError as exc:
             raise classify_sdk_error(exc) from None
-        return self._completion(doc, time.perf_counter() - start)
+        return self._completion(doc, time.perf_counter() - start, body["seed"])
 
     # -- Batch API ------------------------------------------------------------------------
 

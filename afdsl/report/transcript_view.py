@@ -2,7 +2,7 @@
 or one JSON record per line.
 
 A transcript shows its header (model, variant, condition, query, sample,
-prompt hash, every measure's label), the query, then the hidden reasoning and
+prompt hash, why the answer ended, every measure's label), the query, then the hidden reasoning and
 the visible output apart, because that is the comparison a reader makes.
 """
 
@@ -67,6 +67,15 @@ def label_text(name: str, label: MeasureLabel | None) -> str:
     return f"{name}={value}"
 
 
+def finish_text(finish_reason: str | None) -> str:
+    """`finished: stop`, `finished: length (truncated at max_tokens)`, or `finished: unknown`
+    for a response stored before afdsl recorded it."""
+    from afdsl.models.base import truncated
+
+    note = " (truncated at max_tokens)" if truncated(finish_reason) else ""
+    return f"finished: {finish_reason or 'unknown'}{note}"
+
+
 def header(transcript: Transcript, measures: list[str]) -> str:
     """One line saying where the response comes from and how it was labelled."""
     t = transcript
@@ -80,6 +89,7 @@ def header(transcript: Transcript, measures: list[str]) -> str:
         f"prompt {t.prompt_hash[:HASH_PREFIX]}",
     ]
     if t.status == "ok":
+        fields.append(finish_text(t.finish_reason))
         fields += [label_text(name, t.labels.get(name)) for name in measures]
     else:
         fields.append("call failed")

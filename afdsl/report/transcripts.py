@@ -67,6 +67,8 @@ class Transcript(BaseModel):
     text: str | None = None
     error_kind: str | None = None
     error_message: str | None = None
+    finish_reason: str | None = None  # the provider's word for why the answer ended
+    seed: int | None = None  # the seed sent, for providers that take one
     labels: dict[str, MeasureLabel] = Field(default_factory=dict)
 
 
@@ -201,6 +203,8 @@ def _transcript(
         text=row.text,
         error_kind=row.error_kind,
         error_message=row.error_message,
+        finish_reason=row.finish_reason,
+        seed=row.seed,
         labels=labels,
     )
 

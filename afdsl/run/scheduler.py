@@ -156,6 +156,8 @@ class RunState:
                 cost_usd=cost,
                 cache_write_tokens=result.cache_write_tokens,
                 cache_read_tokens=result.cache_read_tokens,
+                finish_reason=result.finish_reason,
+                seed=result.seed,
             )
             self.summary.succeeded += 1
             if self.prices.price(config.spec) is None and config.spec not in self.summary.unpriced:
@@ -260,7 +262,7 @@ def plan(
             cache_counted.add(group)
             n = writers.get((group, r.system), 0)
             writers[(group, r.system)] = n + 1
-            if options.batch or n < options.concurrency:
+            if options.batch or n < (r.model.concurrency or options.concurrency):
                 write = cacheable
             else:
                 read = cacheable
@@ -349,14 +351,31 @@ async def _attempt(
         return exc
 
 
-async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
-    """The worker pool: `concurrency` coroutines pulling from one iterator."""
-    options = state.options
-    limits = Limits(options.rpm, options.tpm)
+def pools(jobs: Iterable[Job], default: int) -> list[tuple[Iterator[Job], int]]:
+    """The worker pools of a run as (jobs, workers): one per model whose block sets its own
+    `concurrency`, and one of `default` (--concurrency) workers shared by the others.
+
+    A single-slot local server wants 1 request in flight while a cloud model in the
+    same run wants 16; one shared pool could give neither.
+    """
+    own: dict[GroupKey, list[Job]] = {}
+    shared: list[Job] = []
+    for job in jobs:
+        if job.config.concurrency is None:
+            shared.append(job)
+        else:
+            own.setdefault(job.group, []).append(job)
+    found = [(iter(js), js[0].config.concurrency or default) for js in own.values()]
+    return [(iter(shared), default), *found] if shared else found
+
+
+async def run_jobs(jobs: Iterable[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
+    """The worker pools (see `pools`): coroutines pulling from their pool's iterator."""
+    limits = Limits(state.options.rpm, state.options.tpm)
     rng = random.Random()
 
-    async def worker() -> None:
-        for job in jobs:
+    async def worker(queue: Iterator[Job]) -> None:
+        for job in queue:
             if not state.sendable(job, job.est_cost):
                 continue
             state.summary.sent += 1
@@ -369,7 +388,8 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             state.budget.settle(job.est_cost, cost)
             state.stop_if_fatal(job.config, result)
 
-    await asyncio.gather(*(worker() for _ in range(options.concurrency)))
+    workers = [worker(q) for q, n in pools(jobs, state.options.concurrency) for _ in range(n)]
+    await asyncio.gather(*workers)
 
 
 async def arun_items(
@@ -414,7 +434,7 @@ async def arun_items(
                 (batched if supports_batch(backends[job.group]) else direct).append(job)
             await run_batches(batched, backends, state)
             jobs = direct
-        await run_jobs(iter(jobs), backends, state)
+        await run_jobs(jobs, backends, state)
     finally:
         state.interrupt.remove()
         state.flush()

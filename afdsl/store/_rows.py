@@ -27,6 +27,8 @@ class ResponseResult:
     cost_usd: float = 0.0
     cache_write_tokens: int = 0  # prompt tokens written to the provider's cache
     cache_read_tokens: int = 0  # prompt tokens read from it
+    finish_reason: str | None = None  # the provider's word: "stop", "length", "end_turn", ...
+    seed: int | None = None  # the seed sent, for providers that take one
 
 
 class ResponseRow(BaseModel, ResponseResult):

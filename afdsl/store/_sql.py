@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from afdsl.store._rows import CellRow, TextRow
 
-SCHEMA_VERSION = 2  # 2: cache_write_tokens, cache_read_tokens
+SCHEMA_VERSION = 3  # 2: cache_write_tokens, cache_read_tokens; 3: finish_reason, seed
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS responses (
     created_at TEXT NOT NULL,
     cache_write_tokens INTEGER NOT NULL DEFAULT 0,
     cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    finish_reason TEXT,
+    seed INTEGER,
     UNIQUE (prompt_hash, model, params_hash, sample)
 );
 CREATE INDEX IF NOT EXISTS responses_model ON responses (model, params_hash);
@@ -80,6 +82,8 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "responses": (
         ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
         ("cache_read_tokens", "INTEGER NOT NULL DEFAULT 0"),
+        ("finish_reason", "TEXT"),
+        ("seed", "INTEGER"),
     ),
 }
 
@@ -89,7 +93,7 @@ FIELDS = (
     "i.condition", "i.query_id", "i.purpose", "r.status", "r.text", "r.error_kind",
     "r.error_message", "r.input_tokens", "r.output_tokens", "r.latency_s", "r.model_id",
     "r.cost_usd", "r.created_at", "r.params", "r.afdsl_version", "r.attempts",
-    "r.cache_write_tokens", "r.cache_read_tokens",
+    "r.cache_write_tokens", "r.cache_read_tokens", "r.finish_reason", "r.seed",
 )  # fmt: skip
 NAMES = tuple(f.split(".")[1] for f in FIELDS)
 QUALIFIED = dict(zip(NAMES, FIELDS, strict=True))

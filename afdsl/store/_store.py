@@ -197,7 +197,7 @@ class Store:
              "ok" if o.error_kind is None else "error", o.text, o.error_kind, o.error_message,
              o.input_tokens, o.output_tokens, o.latency_s, o.model_id, o.cost_usd,
              json.dumps(o.params, sort_keys=True), __version__, now, o.cache_write_tokens,
-             o.cache_read_tokens)
+             o.cache_read_tokens, o.finish_reason, o.seed)
             for o in outcomes
         ]  # fmt: skip
         with self.transaction():
@@ -205,7 +205,8 @@ class Store:
                 "INSERT INTO responses (prompt_hash, model, params_hash, sample, purpose, "
                 "status, text, error_kind, error_message, input_tokens, output_tokens, latency_s, "
                 "model_id, cost_usd, params, afdsl_version, created_at, cache_write_tokens, "
-                "cache_read_tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+                "cache_read_tokens, finish_reason, seed) "
+                "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
                 "ON CONFLICT (prompt_hash, model, params_hash, sample) DO UPDATE SET "
                 "status = excluded.status, text = excluded.text, error_kind = excluded.error_kind, "
                 "error_message = excluded.error_message, input_tokens = excluded.input_tokens, "
@@ -213,6 +214,7 @@ class Store:
                 "model_id = excluded.model_id, cost_usd = excluded.cost_usd, "
                 "cache_write_tokens = excluded.cache_write_tokens, "
                 "cache_read_tokens = excluded.cache_read_tokens, "
+                "finish_reason = excluded.finish_reason, seed = excluded.seed, "
                 "afdsl_version = excluded.afdsl_version, created_at = excluded.created_at, "
                 "attempts = responses.attempts + 1 WHERE responses.status != 'ok'",
                 rows,

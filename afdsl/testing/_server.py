@@ -73,10 +73,19 @@ class MockState:
     cached_prompts: set[tuple[str, str, str]] = field(default_factory=set)  # (api, model, system)
     batches: dict[str, dict[str, Any]] = field(default_factory=dict)
     files: dict[str, bytes] = field(default_factory=dict)
+    seeds: list[int | None] = field(default_factory=list)  # each OpenAI completion's `seed`
 
 
 def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
+
+
+def _cut(text: str, max_tokens: object) -> tuple[str, bool]:
+    """`text` cut to `max_tokens` (about 4 characters a token) as a server would, and
+    whether it was cut."""
+    if not isinstance(max_tokens, int) or _tokens(text) <= max_tokens:
+        return text, False
+    return text[: max_tokens * 4], True
 
 
 class MockApp:
@@ -186,14 +195,14 @@ class MockApp:
         if marked:
             self.state.cache_marked += 1
             written, read = self._cache("anthropic", str(payload.get("model")), system)
-        text = self.config.reply(system, user)
+        text, cut = _cut(self.config.reply(system, user), payload.get("max_tokens"))
         return {
             "id": self._next_id("msg"),
             "type": "message",
             "role": "assistant",
             "model": payload.get("model", "mock"),
             "content": [{"type": "text", "text": text}],
-            "stop_reason": "end_turn",
+            "stop_reason": "max_tokens" if cut else "end_turn",
             "stop_sequence": None,
             "usage": {
                 "input_tokens": n_in - written - read,  # Anthropic counts only uncached tokens
@@ -209,7 +218,8 @@ class MockApp:
         rest = [m for m in messages if m.get("role") != "system"]
         system, user, n_in = self._texts(system, rest)
         _, read = self._cache("openai", str(payload.get("model")), system)
-        text = self.config.reply(system, user)
+        self.state.seeds.append(payload.get("seed"))
+        text, cut = _cut(self.config.reply(system, user), payload.get("max_tokens"))
         n_out = _tokens(text)
         return {
             "id": self._next_id("chatcmpl"),
@@ -220,7 +230,7 @@ class MockApp:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
+                    "finish_reason": "length" if cut else "stop",
                 }
             ],
             "usage": {

@@ -209,6 +209,11 @@ class MockProvider:
         return self.stats()["completion_requests"]
 
     @property
+    def seeds(self) -> list[int | None]:
+        """The `seed` of each OpenAI chat completion, in arrival order (thread mode only)."""
+        return list(self._app.state.seeds) if self._app else []
+
+    @property
     def auth_values(self) -> set[str]:
         """API keys the clients presented (thread mode only), to check keys are passed through."""
         return set(self._app.state.auth_values) if self._app else set()
