@@ -129,7 +129,7 @@ def test_experiment(
     from afdsl.classify.keys import check_keys_before_test
     from afdsl.expand import expand
     from afdsl.run import RunOptions, items_from_prompts, run_experiment, run_items
-    from afdsl.run.experiment import index_cells
+    from afdsl.run.experiment import check_budget_prices, index_cells
     from afdsl.run.types import BUDGET_REACHED
     from afdsl.store import Store
 
@@ -140,6 +140,7 @@ def test_experiment(
     _notify(on_step, f"checking {path}")
     experiment = _with_models(load_experiment(path), options.models)
     prompts: list[Prompt] = list(expand(experiment))
+    check_budget_prices(experiment, run_options, judges=True)  # before the store is created
     store_path = Path(options.store) if options.store else default_store_path(path)
     store_path.parent.mkdir(parents=True, exist_ok=True)
     store = Store(store_path)
@@ -300,6 +301,7 @@ def dry_run(path: str | Path, options: TestOptions) -> None:
     from afdsl.check import load_experiment
     from afdsl.classify.estimate import estimate_judges
     from afdsl.run import format_estimates, run_experiment
+    from afdsl.run.experiment import total_cost
     from afdsl.store import Store
 
     experiment = _with_models(load_experiment(path), options.models)
@@ -311,10 +313,10 @@ def dry_run(path: str | Path, options: TestOptions) -> None:
         judges = estimate_judges(experiment, store, options.run)
     finally:
         store.close()
+    everything = [*models.estimates, *judges.estimates]
     if judges.estimates:
         print(f"\njudge calls\n{format_estimates(judges.estimates, judges.cached)}")
-        known = [e.cost_usd for e in [*models.estimates, *judges.estimates] if e.cost_usd]
-        print(f"\ntotal (model and judge calls): ${sum(known):,.4f}")
+        print(f"\ntotal (model and judge calls): {total_cost(everything)}")
 
 
 test_experiment.__test__ = False  # type: ignore[attr-defined]  # not a pytest test

@@ -155,11 +155,13 @@ def _load(args: argparse.Namespace) -> Any:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from afdsl.run import run_experiment
+    from afdsl.run.experiment import check_budget_prices
     from afdsl.run.types import BUDGET_REACHED
     from afdsl.store import Store, StoreBusy
 
     options = run_options_from_args(args)
     experiment = _load(args)
+    check_budget_prices(experiment, options)  # before the store file is created
     path = _store_path(args)
     # A dry run against a store that does not exist yet must not create one.
     store = Store(":memory:") if options.dry_run and not path.exists() else Store(path)

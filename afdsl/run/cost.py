@@ -15,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
@@ -142,6 +143,25 @@ def price_table() -> PriceTable:
     """The packaged prices merged with the user's price file, if any."""
     user = _user_price_file()
     return _load(str(user) if user else None)
+
+
+def check_priced(specs: Iterable[str], budget_usd: float | None) -> None:
+    """Raise `AfsError` when a `--budget` cannot be kept because a model has no price.
+
+    Called before a command opens its store, so a refused command leaves no file.
+    A local model is free to run but not free by default: a price file with a zero
+    price says so (docs/local-models.md).
+    """
+    if budget_usd is None:
+        return
+    table = price_table()
+    unpriced = sorted({spec for spec in specs if table.price(spec) is None})
+    if unpriced:
+        raise error(
+            f"--budget needs a price for {', '.join(unpriced)}",
+            hint="add it to a price file named by $AFDSL_PRICES (see afdsl/data/prices.json); "
+            'a local model costs nothing: {"models": {"openai:NAME": {"input": 0, "output": 0}}}',
+        )
 
 
 def estimate_tokens(request: Request, output_tokens: int | None = None) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from typing import TextIO
 
 from afdsl.ir import Experiment, ModelConfig
-from afdsl.run.cost import MIN_OBSERVED
+from afdsl.run.cost import MIN_OBSERVED, check_priced
 from afdsl.run.scheduler import item_key, run_items
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary, items_from_prompts
 from afdsl.store import Store
@@ -53,6 +53,19 @@ def run_experiment(
     return run_items(items, store, options)
 
 
+def check_budget_prices(
+    experiment: Experiment, options: RunOptions, *, judges: bool = False
+) -> None:
+    """Refuse a `--budget` that an unpriced model (or, with `judges`, judge) would make
+    unenforceable, before the command opens (and so creates) its store."""
+    if options.dry_run:
+        return
+    specs = [m.spec for m in experiment.models]
+    if judges:
+        specs += [m.model.spec for m in experiment.effective_measures() if m.model is not None]
+    check_priced(specs, options.budget_usd)
+
+
 def index_cells(experiment: Experiment, items: Sequence[RunItem], store: Store) -> None:
     """Index this version's cells and forget those of an earlier, edited version of the
     file (their responses stay cached), so reports read only answers to current prompts."""
@@ -64,6 +77,16 @@ def index_cells(experiment: Experiment, items: Sequence[RunItem], store: Store) 
 
 def _money(value: float | None) -> str:
     return "no price" if value is None else f"${value:,.4f}"
+
+
+def total_cost(estimates: Sequence[ModelEstimate]) -> str:
+    """The estimated total: `no price` when no model to call has one (a `$0.0000` would
+    read as free), and the priced part `+ no price` when only some have one."""
+    known = [e.cost_usd for e in estimates if e.cost_usd is not None]
+    unpriced = any(e.cost_usd is None and e.requests for e in estimates)
+    if unpriced and not any(e.cost_usd is not None and e.requests for e in estimates):
+        return "no price"
+    return _money(sum(known)) + (" + no price" if unpriced else "")
 
 
 def format_estimates(estimates: list[ModelEstimate], cached: int) -> str:
@@ -86,9 +109,8 @@ def format_estimates(estimates: list[ModelEstimate], cached: int) -> str:
         )
         for e in estimates
     ]
-    known = [e.cost_usd for e in estimates if e.cost_usd is not None]
     total = ("total", f"{sum(e.requests for e in estimates):,}", "", "", "", "", "")
-    rows.append((*total, _money(sum(known))))
+    rows.append((*total, total_cost(estimates)))
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         "  ".join(

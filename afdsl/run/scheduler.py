@@ -24,6 +24,7 @@ from afdsl.run.cost import (
     OutputEstimate,
     PriceTable,
     cache_rule,
+    check_priced,
     estimate_tokens,
     expected_output,
     price_table,
@@ -407,13 +408,7 @@ async def arun_items(
         return RunSummary(total=len(items), cached=p.cached, estimates=estimates(p, prices))
     store.register_items(item_key(i) for i in items)
     p = plan(items, store, prices, options)
-    if options.budget_usd is not None:
-        unpriced = sorted({j.config.spec for j in p.jobs if prices.price(j.config.spec) is None})
-        if unpriced:
-            raise error(
-                f"--budget needs a price for {', '.join(unpriced)}",
-                hint="add it to a price file named by $AFDSL_PRICES (see afdsl/data/prices.json)",
-            )
+    check_priced((j.config.spec for j in p.jobs), options.budget_usd)
     summary = RunSummary(total=len(items), cached=p.cached)
     needed = {j.group for j in p.jobs}  # nothing to send: no client
     check_api_keys(c for g, c in p.configs.items() if g in needed)  # before anything is sent

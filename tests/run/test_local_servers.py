@@ -4,13 +4,16 @@ per-model concurrency and timeout, and a 404 that names the URL tried."""
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
 from afdsl.check import check_file, load_experiment
+from afdsl.cli import main
 from afdsl.ir import ModelConfig
 from afdsl.models.base import BackendError, Completion, Request, make_backend, sample_seed
-from afdsl.run import RunOptions, run_items
+from afdsl.run import ModelEstimate, RunOptions, format_estimates, run_items
+from afdsl.run.experiment import check_budget_prices, total_cost
 from afdsl.run.scheduler import Job, pools
 from afdsl.store import Store
 from afdsl.testing import MockProvider
@@ -171,3 +174,56 @@ experiment local {{
   queries ["Say hello."]
 }}
 """
+
+
+LOCAL = """use helpful_only
+
+experiment local {
+  base helpful_only
+  model small {
+    spec "openai:smol"
+    base_url "http://127.0.0.1:9/v1"
+  }
+  queries ["Say hello."]
+}
+"""
+
+
+@pytest.mark.parametrize("command", ["run", "test"])
+def test_a_budget_with_an_unpriced_model_is_refused_without_creating_the_store(
+    tmp_path, monkeypatch, capsys, command
+):
+    monkeypatch.delenv("AFDSL_PRICES", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.config/afdsl/prices.json
+    path = tmp_path / "local.afs"
+    path.write_text(LOCAL)
+    assert main([command, str(path), "--budget", "1", "--quiet"]) == 2
+    assert "--budget needs a price for openai:smol" in capsys.readouterr().err
+    assert not (tmp_path / ".afdsl").exists()
+
+
+def test_with_a_zero_price_file_the_budget_is_accepted(tmp_path, monkeypatch):
+    prices = tmp_path / "prices.json"
+    prices.write_text(json.dumps({"models": {"openai:smol": {"input": 0, "output": 0}}}))
+    monkeypatch.setenv("AFDSL_PRICES", str(prices))
+    experiment = load_experiment(_write(tmp_path, LOCAL))
+    check_budget_prices(experiment, RunOptions(budget_usd=1.0))  # no error
+
+
+def _write(folder, text: str):
+    path = folder / "local.afs"
+    path.write_text(text)
+    return path
+
+
+def test_a_dry_run_total_of_unpriced_models_is_no_price_not_zero():
+    def estimate(model: str, cost: float | None) -> ModelEstimate:
+        return ModelEstimate(
+            model=model, requests=4, input_tokens=9, output_tokens=9, cost_usd=cost
+        )
+
+    assert total_cost([estimate("openai:smol", None)]) == "no price"
+    assert total_cost([estimate("openai:smol", None), estimate("x", 0.5)]) == "$0.5000 + no price"
+    assert total_cost([estimate("x", 0.5)]) == "$0.5000"
+    table = format_estimates([estimate("openai:smol", None)], 0).splitlines()
+    assert table[2].startswith("total") and table[2].endswith("no price")
