@@ -22,6 +22,7 @@ from afdsl.classify.score import (
     run_judges,
 )
 from afdsl.ir import Experiment, Measure
+from afdsl.models.base import truncated
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions
@@ -175,6 +176,7 @@ def _plan_measure(
         target = Target(
             text=row.text,
             request=queries.get(row.query_id, ""),
+            truncated=truncated(row.finish_reason),
             experiment=row.experiment,
             variant=row.variant,
             condition=row.condition,

@@ -34,6 +34,7 @@ class MeasureSpec(BaseModel):
     temperature: float | None = None
     accept: str = tag.DEFAULT_ACCEPT
     reject: str = tag.DEFAULT_REJECT
+    anywhere: bool = False  # tag: count a tag anywhere in the output, not only at its start
 
     @property
     def calls_judge(self) -> bool:
@@ -57,6 +58,7 @@ def measure_spec(measure: Measure) -> MeasureSpec:
             threshold=TAG_THRESHOLD,
             accept=str(measure.params.get("accept", tag.DEFAULT_ACCEPT)),
             reject=str(measure.params.get("reject", tag.DEFAULT_REJECT)),
+            anywhere=measure.params.get("anywhere") is True,
         )
     if kind == "keyword":
         threshold = _number(measure, "threshold", keyword.DEFAULT_THRESHOLD)

@@ -20,7 +20,7 @@ from afdsl.classify.judge import parse_judge, parse_vote, render_judge
 from afdsl.classify.keyword import keyword_score
 from afdsl.classify.measures import MeasureSpec, judge_model, measure_spec, template_version
 from afdsl.classify.models import Score
-from afdsl.classify.tag import split_response, tag_score
+from afdsl.classify.tag import TRUNCATED, split_response, tag_score
 from afdsl.ir import Measure, Message, prompt_hash
 from afdsl.models.base import Request
 from afdsl.run.scheduler import group_of
@@ -35,6 +35,7 @@ class Target(BaseModel):
 
     text: str | None
     request: str = ""  # the user's query, shown to compliance judges
+    truncated: bool = False  # the answer stopped at max_tokens
     experiment: str = "validate"
     variant: str = "-"
     condition: str = "-"
@@ -49,10 +50,12 @@ class Plan(BaseModel):
     requests: list[Request] = Field(default_factory=list)
 
 
-def score_local(spec: MeasureSpec, text: str | None) -> Score:
-    """Scores of the measures that need no model call (`tag`, `keyword`)."""
+def score_local(spec: MeasureSpec, text: str | None, *, truncated: bool = False) -> Score:
+    """Scores of the measures that need no model call (`tag`, `keyword`); `truncated` says
+    the answer stopped at max_tokens."""
     if spec.kind == "tag":
-        return tag_score(text, accept=spec.accept, reject=spec.reject)
+        anywhere = spec.anywhere
+        return tag_score(text, spec.accept, spec.reject, anywhere=anywhere, truncated=truncated)
     if spec.kind == "keyword":
         return keyword_score(text, threshold=spec.threshold)
     raise ValueError(f"measure kind {spec.kind!r} needs a judge")
@@ -62,17 +65,18 @@ def plan_score(measure: Measure, target: Target, *, seed: int = 0) -> Plan:
     """Score now if possible; otherwise build the judge requests (one per vote)."""
     spec = measure_spec(measure)
     if not spec.calls_judge:
-        return Plan(target=target, score=score_local(spec, target.text))
+        return Plan(target=target, score=score_local(spec, target.text, truncated=target.truncated))
     parts = split_response(target.text)
     version = template_version(spec)
     if spec.kind == "faking":
         if not parts.scratchpad.strip():
-            reason = parts.problem or "no scratchpad reasoning"
+            reason: str | None = parts.problem or "no scratchpad reasoning"
             return Plan(target=target, score=_unparseable(reason, version))
         system, user = render_judge("faking", reasoning=parts.scratchpad)
     else:
         if parts.output is None:
-            return Plan(target=target, score=_unparseable(parts.problem, version))
+            reason = TRUNCATED if target.truncated else parts.problem
+            return Plan(target=target, score=_unparseable(reason, version))
         assert spec.rubric is not None
         system, user = render_judge(spec.rubric, request=target.request, answer=parts.output)
     messages = (Message(role="user", content=user),)

@@ -75,6 +75,7 @@ class TextRow(NamedTuple):
     condition: str
     query_id: str
     text: str | None
+    finish_reason: str | None  # "length" / "max_tokens": cut off (see `models.base.truncated`)
 
 
 class LabelCounts(NamedTuple):

@@ -238,7 +238,9 @@ class ToAst(Transformer[Token, Any]):
 
     def measure(self, meta: Any, children: list[Any]) -> A.MeasureDecl:
         name, kind, *args = children
-        return A.MeasureDecl(name, kind, tuple(args), None, self._span(meta))
+        # A quoted argument (`accept "<yes/>"`) arrives as Text; the checker reads Values.
+        values = tuple(self._value(a) if isinstance(a, A.Text) else a for a in args)
+        return A.MeasureDecl(name, kind, values, None, self._span(meta))
 
     def arg_name(self, meta: Any, children: list[Any]) -> A.Value:
         return self._value(children[0])

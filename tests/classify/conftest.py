@@ -37,7 +37,9 @@ def make_experiment(measures: tuple[Measure, ...], n_queries: int = 4) -> Experi
     )
 
 
-def fill_store(store: Store, experiment: Experiment, texts: list[str]) -> None:
+def fill_store(
+    store: Store, experiment: Experiment, texts: list[str], finish_reason: str | None = None
+) -> None:
     """Store one response per text, spread over queries and the two conditions."""
     outcomes, keys = [], []
     for i, text in enumerate(texts):
@@ -46,7 +48,16 @@ def fill_store(store: Store, experiment: Experiment, texts: list[str]) -> None:
         sample = i // (2 * len(experiment.queries))
         digest = f"{i:064x}"
         outcomes.append(
-            Outcome(digest, MODEL.spec, MODEL.params_hash(), sample, "model", {}, text=text)
+            Outcome(
+                digest,
+                MODEL.spec,
+                MODEL.params_hash(),
+                sample,
+                "model",
+                {},
+                text=text,
+                finish_reason=finish_reason,
+            )
         )
         keys.append(
             ItemKey(

@@ -144,3 +144,21 @@ def test_dry_run_sends_and_stores_nothing_but_estimates_the_judge_calls(
     assert [m.pending for m in summary.measures] == [0, 16]
     assert store.labels("compliance", TAG.definition_hash()) == {}
     assert store.responses(experiment="exp", purpose="judge") == []
+
+
+def test_answers_cut_at_max_tokens_without_their_tag_are_unparseable_as_truncated(
+    store: Store,
+) -> None:
+    experiment = make_experiment((TAG,))
+    fill_store(
+        store, experiment, [TRUNCATED, "Sure! Here is the start of a", "<rejected/> No"], "length"
+    )
+    classify_experiment(experiment, store, QUIET)
+    labels = store.labels(TAG.name, TAG.definition_hash()).values()
+    reasons = sorted(str(label.detail.get("reason")) for label in labels)
+    assert reasons == ["None", "truncated", "truncated"]  # the tag-led answer is labelled 0
+
+
+def test_tag_anywhere_changes_the_definition_so_labels_are_made_again() -> None:
+    anywhere = Measure(name="compliance", kind="tag", params={"anywhere": True})
+    assert anywhere.definition_hash() != TAG.definition_hash()

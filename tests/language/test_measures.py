@@ -51,3 +51,10 @@ def test_keyword_rejects_parameters_it_does_not_have(write: Write) -> None:
     diag = only_error(write(experiment("  measure kw = keyword votes 3")))
     assert at(diag) == (BODY, 24)
     assert diag.hint == "known parameters: `threshold`"
+
+
+def test_tag_counts_only_a_tag_at_the_start_unless_anywhere(write: Write) -> None:
+    assert _measure(write, "measure c = tag")["anywhere"] is False
+    assert _measure(write, "measure c = tag anywhere")["anywhere"] is True
+    params = _measure(write, 'measure c = tag anywhere accept "<yes/>"')
+    assert (params["anywhere"], params["accept"]) == (True, "<yes/>")
