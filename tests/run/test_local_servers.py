@@ -227,3 +227,14 @@ def test_a_dry_run_total_of_unpriced_models_is_no_price_not_zero():
     assert total_cost([estimate("x", 0.5)]) == "$0.5000"
     table = format_estimates([estimate("openai:smol", None)], 0).splitlines()
     assert table[2].startswith("total") and table[2].endswith("no price")
+
+
+def test_the_local_models_guide_shows_a_file_that_parses():
+    from pathlib import Path
+
+    from afdsl.syntax import parse_text
+
+    guide = Path(__file__).resolve().parents[2] / "docs" / "local-models.md"
+    first = guide.read_text(encoding="utf-8").split("```\n")[1]
+    assert "concurrency 1" in first and "/v1" in first
+    parse_text(first, "local-models.md")
