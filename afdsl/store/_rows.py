@@ -105,6 +105,18 @@ class QueryCounts(NamedTuple):
     prompts: str  # "model\tprompt_hash\tsample" of each response, one per line
 
 
+class ReasonCount(NamedTuple):
+    """How many responses of one cell (model, params, variant, condition) share one reason:
+    an unparseable label's, or a finish reason (None: not recorded)."""
+
+    model: str
+    params_hash: str
+    variant: str
+    condition: str
+    reason: str | None
+    responses: int
+
+
 ResponseKey = tuple[str, str, str, int]
 """A response's cache key: (prompt_hash, model spec, params_hash, sample)."""
 

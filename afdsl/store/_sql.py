@@ -113,6 +113,21 @@ JOIN = (
 )
 
 
+# Counts per experiment cell and reason; `{reason}` is a column of `r` or `l` (the labels).
+REASON_COUNTS = (
+    "SELECT i.model, i.params_hash, i.variant, i.condition, {reason}, COUNT(*) {join} {extra} "
+    "WHERE i.purpose = ? AND i.experiment = ? AND i.sample < ? AND r.status = 'ok' {where} "
+    "GROUP BY i.model, i.params_hash, i.variant, i.condition, {reason}"
+)
+UNPARSEABLE_REASONS = REASON_COUNTS.format(
+    reason="json_extract(l.detail, '$.reason')",
+    join=JOIN,
+    extra="JOIN labels l ON l.response_id = r.id AND l.measure = ? AND l.definition_hash = ?",
+    where="AND l.label IS NULL",
+)
+FINISH_REASONS = REASON_COUNTS.format(reason="r.finish_reason", join=JOIN, extra="", where="")
+
+
 def query_counts_sql(measures: int) -> str:
     """`Store.query_counts`'s query: one row per (model, params, variant, condition, query).
 

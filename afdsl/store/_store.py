@@ -20,6 +20,7 @@ from afdsl.store._rows import (
     LabelRow,
     Outcome,
     QueryCounts,
+    ReasonCount,
     Reply,
     ResponseKey,
     ResponseRow,
@@ -30,6 +31,7 @@ from afdsl.store._sql import (
     ADDED_COLUMNS,
     CELL_COLUMNS,
     CELL_ORDER,
+    FINISH_REASONS,
     JOIN,
     LOOKUP_COLUMNS,
     NAMES,
@@ -37,6 +39,7 @@ from afdsl.store._sql import (
     SCHEMA,
     SCHEMA_VERSION,
     TEXT_COLUMNS,
+    UNPARSEABLE_REASONS,
     query_counts_sql,
 )
 
@@ -316,6 +319,22 @@ class Store:
             labels = tuple(LabelCounts(*flat[j : j + 3]) for j in range(0, len(flat), 3))
             rows.append(QueryCounts._make((*values[:8], labels, values[-1])))
         return rows
+
+    def unparseable_reasons(
+        self, experiment: str, measure: tuple[str, str], samples: int, purpose: str = "model"
+    ) -> list[ReasonCount]:
+        """Why one measure's labels (name, definition hash) are unparseable, counted per
+        cell of `experiment` and reason (samples below `samples`)."""
+        args = (*measure, purpose, experiment, samples)
+        return list(map(ReasonCount._make, self.db.execute(UNPARSEABLE_REASONS, args)))
+
+    def finish_reasons(
+        self, experiment: str, samples: int, purpose: str = "model"
+    ) -> list[ReasonCount]:
+        """How the ok answers of `experiment` ended ("stop", "length", ...), counted per
+        cell and finish reason (samples below `samples`)."""
+        args = (purpose, experiment, samples)
+        return list(map(ReasonCount._make, self.db.execute(FINISH_REASONS, args)))
 
     def error_kinds(self, model: str, params_hash: str) -> dict[tuple[str, int], str]:
         """(prompt_hash, sample) -> error kind of every failed response of one model and params."""

@@ -12,8 +12,7 @@ from afdsl.cli import main
 from afdsl.cli.run import add_run_options, run_options_from_args
 from afdsl.ir import ModelConfig
 from afdsl.run import RunOptions, format_estimates, run_items
-from afdsl.store import Store
-from afdsl.store._sql import SCHEMA_VERSION
+from afdsl.store import SCHEMA_VERSION, Store
 from afdsl.testing import MockProvider
 from afdsl.testing.helpers import make_items
 

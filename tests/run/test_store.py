@@ -150,3 +150,26 @@ def test_stored_labels_give_each_label_and_its_judge_template(tmp_path):
     assert stored[1].label == 1 and stored[1].template is None
     assert stored[2].label is None and stored[2].template == "t1"
     assert store.stored_labels("m", "other") == {}
+
+
+def test_unparseable_reasons_and_finish_reasons_are_counted_per_cell(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    store.register_items([_cell("base", f"h{i}", sample=i) for i in range(4)])
+    ends = ["length", "length", "stop", None]
+    store.put_outcomes([_outcome(f"h{i}", i, text="t", finish_reason=ends[i]) for i in range(4)])
+    ids = {r.sample: r.id for r in store.responses(experiment="exp")}
+    why = ["truncated", "truncated", "neither tag in output", None]
+    store.put_labels(
+        [
+            LabelRow(
+                response_id=ids[i], measure="m", definition_hash="d",
+                label=None if why[i] else 1, detail={"reason": why[i]} if why[i] else {},
+            )
+            for i in range(4)
+        ]
+    )  # fmt: skip
+    reasons = {(r.reason, r.responses) for r in store.unparseable_reasons("exp", ("m", "d"), 9)}
+    assert reasons == {("truncated", 2), ("neither tag in output", 1)}
+    assert {r.reason for r in store.unparseable_reasons("exp", ("m", "d"), 1)} == {"truncated"}
+    finished = {(r.variant, r.reason, r.responses) for r in store.finish_reasons("exp", 9)}
+    assert finished == {("base", "length", 2), ("base", "stop", 1), ("base", None, 1)}
