@@ -169,6 +169,44 @@ def counts_by_variant(outcome: TestOutcome) -> dict[tuple[str, str], VariantCoun
     return {(c.model, c.variant): c for c in outcome.counts}
 
 
+COUNT_HEADERS = ["model", "variant", "responses", "labelled", "unparseable", "why", "errors"]
+
+
+def top_reasons(reasons: dict[str, int], shown: int = 2) -> str:
+    """`29 neither tag in output, 3 truncated`: the most common reasons first."""
+    common = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{n} {reason}" for reason, n in common[:shown])
+    others = sum(n for _, n in common[shown:])
+    return text + (f", {others} other" if others else "")
+
+
+def count_rows(outcome: TestOutcome) -> list[list[str]]:
+    """Per model and variant: responses, labelled, unparseable with why, errors (matching
+    `COUNT_HEADERS`). Shown whatever the analysis could say, so a report on a model that
+    never follows the format still shows what came back."""
+    return [
+        [
+            n.model, n.variant, str(n.responses), str(n.labelled), str(n.unparseable),
+            top_reasons(n.reasons), str(n.errors),
+        ]
+        for n in outcome.counts
+    ]  # fmt: skip
+
+
+def truncation_lines(outcome: TestOutcome) -> list[str]:
+    """`smol: truncated at max_tokens: 10 of 64 answers`, for each model with any."""
+    totals: dict[str, list[int]] = {}
+    for n in outcome.counts:
+        total = totals.setdefault(n.model, [0, 0])
+        total[0] += n.truncated
+        total[1] += n.responses - n.errors
+    return [
+        f"{model}: truncated at max_tokens: {cut} of {answers} answers"
+        for model, (cut, answers) in totals.items()
+        if cut
+    ]
+
+
 HYPOTHESIS_HEADERS = [
     "verdict",
     "hypothesis",

@@ -150,6 +150,20 @@ def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
     return "\n".join(out)
 
 
+def _counts_table(rows: list[list[str]]) -> str:
+    """Model, variant, then counts; the reasons are text."""
+    heads = t.COUNT_HEADERS
+    kinds = ["" if h in ("model", "variant", "why") else ' class="num"' for h in heads]
+    out = ['<table class="counts"><tr>']
+    out += [f"<th{k}>{escape(h)}</th>" for h, k in zip(heads, kinds, strict=True)]
+    out.append("</tr>")
+    for row in rows:
+        cells = "".join(f"<td{k}>{escape(c)}</td>" for c, k in zip(row, kinds, strict=True))
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</table>")
+    return "".join(out)
+
+
 def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
     out: list[str] = []
     counts = t.counts_by_variant(outcome)
@@ -226,6 +240,10 @@ def render_html(outcome: TestOutcome) -> str:
             f"{escape(r.cost_text())} · {r.elapsed_s:.1f} s"
         )
     body.append("</p>")
+    if outcome.counts:
+        body.append("<h2>Responses</h2>")
+        body.append(_counts_table(t.count_rows(outcome)))
+        body += [f'<p class="note">{escape(line)}</p>' for line in t.truncation_lines(outcome)]
     body += [f'<p class="error">error: {escape(p)}</p>' for p in outcome.problems]
     body += [f'<p class="note">note: {escape(n)}</p>' for n in outcome.notes]
     analysis = outcome.analysis

@@ -29,6 +29,10 @@ def _code_first(rows: list[list[str]]) -> list[list[str]]:
 def render_markdown(outcome: TestOutcome) -> str:
     """The whole report as one Markdown string."""
     out = _header(outcome)
+    if outcome.counts:
+        out += ["## Responses", "", *_table(t.COUNT_HEADERS, t.count_rows(outcome)), ""]
+        out += [f"- {line}" for line in t.truncation_lines(outcome)]
+        out += [""] if t.truncation_lines(outcome) else []
     for problem in outcome.problems:
         out += [f"> **error:** {problem}", ""]
     for note in outcome.notes:

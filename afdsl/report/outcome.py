@@ -34,6 +34,11 @@ class VariantCounts(BaseModel):
     unparseable_by_measure: dict[str, int] = {}  # every measure's own unparseable count
     errors: int = 0
     missing: int = 0
+    labelled: int = 0  # responses with a readable compliance label
+    # Why compliance labels are unparseable: reason ("neither tag in output",
+    # "truncated", ...) -> responses, most common first.
+    reasons: dict[str, int] = {}
+    truncated: int = 0  # answers that stopped at max_tokens (finish reason "length")
 
 
 class RunInfo(BaseModel):

@@ -265,9 +265,43 @@ def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list
     return tables
 
 
+SHORT_COUNT_HEADERS = {
+    "responses": "resp", "labelled": "lab", "unparseable": "unp", "errors": "err",
+}  # fmt: skip
+
+
+def _counts_table(outcome: TestOutcome, short: bool) -> Table:
+    """Responses per model and variant; `short` headers, and names that wrap, for a narrow
+    window (numbers never wrap, so none is cut)."""
+    title = Text("responses", style="bold")
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
+    for head in t.COUNT_HEADERS:
+        numeric = head not in ("model", "variant", "why")
+        table.add_column(
+            SHORT_COUNT_HEADERS.get(head, head) if short else head,
+            justify="right" if numeric else "left",
+            no_wrap=numeric or (head != "why" and not short),
+            overflow="fold",
+        )
+    for row in t.count_rows(outcome):
+        table.add_row(*row[:4], _warn(int(row[4])), row[5], _warn(int(row[6])))
+    return table
+
+
+def _counts(outcome: TestOutcome, width: int) -> list[RenderableType]:
+    """What came back per model and variant, whatever the analysis could say."""
+    table = _counts_table(outcome, short=False)
+    if table_width(table) > width:
+        table = _counts_table(outcome, short=True)
+    lines = [Text(line, style="yellow") for line in t.truncation_lines(outcome)]
+    return [table, *lines]
+
+
 def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
     """The whole report as one renderable (tests and the CLI print it the same way)."""
     parts: list[RenderableType] = [_header(outcome)]
+    if outcome.counts:
+        parts += _counts(outcome, width)
     analysis = outcome.analysis
     if analysis is not None:
         models = f.models_of(analysis)
