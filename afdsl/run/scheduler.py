@@ -12,14 +12,21 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
 
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
 from afdsl.models._http import check_api_keys
 from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
+from afdsl.run.conversation import (
+    conversation_completion,
+    is_finished,
+    next_request,
+    response_key,
+    turn_of,
+)
 from afdsl.run.cost import (
     OutputEstimate,
     PriceTable,
@@ -33,7 +40,7 @@ from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
 from afdsl.run.retry import stops_model, with_retries
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
-from afdsl.store import ItemKey, Outcome, Store
+from afdsl.store import ItemKey, Outcome, ResponseKey, Store, Turn
 
 GroupKey = tuple[str, str]  # (model spec, params_hash)
 
@@ -113,6 +120,7 @@ class RunState:
     budget: Budget
     summary: RunSummary
     pending: list[Outcome] = field(default_factory=list)
+    pending_turns: list[tuple[ResponseKey, Turn]] = field(default_factory=list)
     flush_scheduled: bool = False
     interrupt: Interrupt = field(default_factory=Interrupt)
 
@@ -130,8 +138,13 @@ class RunState:
         result: Completion | Exception,
         *,
         batch: bool = False,
+        conversation: tuple[float, float] | None = None,
     ) -> float:
-        """Queue one result (group commit on the next loop turn); returns its cost."""
+        """Queue one result (group commit on the next loop turn); returns its cost.
+
+        A conversation passes (its cost over every turn, what this run spent on
+        it): its turns were charged as they arrived (`record_turn`).
+        """
         common = {
             "prompt_hash": prompt_hash,
             "model": config.spec,
@@ -142,10 +155,9 @@ class RunState:
         }
         cost = 0.0
         if isinstance(result, Completion):
-            cost = self.prices.cost(
-                config.spec, result.input_tokens, result.output_tokens, batch=batch,
-                cache_write=result.cache_write_tokens, cache_read=result.cache_read_tokens,
-            )  # fmt: skip
+            cost = self.completion_cost(config, result, batch=batch)
+            if conversation is not None:
+                cost = conversation[0]
             outcome = Outcome(
                 **common,  # type: ignore[arg-type]
                 text=result.text,
@@ -170,13 +182,30 @@ class RunState:
             outcome = Outcome(**common, error_kind=kind, error_message=message[:1000])  # type: ignore[arg-type]
             self.summary.failed += 1
             self.summary.count_error(f"{config.spec}: {message[:300]}")
-        self.summary.cost_usd += cost
+        spent = cost if conversation is None else conversation[1]
+        if conversation is None:
+            self.summary.cost_usd += cost
         self.pending.append(outcome)
+        self.schedule_flush()
+        self.progress.advance(ok=isinstance(result, Completion), cost_usd=spent)
+        return cost
+
+    def completion_cost(self, config: ModelConfig, result: Completion, *, batch: bool) -> float:
+        return self.prices.cost(
+            config.spec, result.input_tokens, result.output_tokens, batch=batch,
+            cache_write=result.cache_write_tokens, cache_read=result.cache_read_tokens,
+        )  # fmt: skip
+
+    def record_turn(self, key: ResponseKey, turn: Turn) -> None:
+        """Queue one conversation turn for the store (written before any response)."""
+        self.summary.cost_usd += turn.cost_usd
+        self.pending_turns.append((key, turn))
+        self.schedule_flush()
+
+    def schedule_flush(self) -> None:
         if not self.flush_scheduled:
             self.flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
-        self.progress.advance(ok=isinstance(result, Completion), cost_usd=cost)
-        return cost
 
     def stop_if_fatal(self, config: ModelConfig, result: Completion | Exception) -> None:
         """After a bad key or unknown model, send nothing more to that model in this run."""
@@ -197,6 +226,8 @@ class RunState:
 
     def flush(self) -> None:
         self.flush_scheduled = False
+        turns, self.pending_turns = self.pending_turns, []
+        self.store.put_turns(turns)  # first: a conversation's row never lacks its turns
         batch, self.pending = self.pending, []
         self.store.put_outcomes(batch)
 
@@ -322,6 +353,9 @@ async def _call(backend: Backend, item: RunItem) -> Completion:
     return await backend.complete(item.request)
 
 
+Attempt = Callable[[Job], Awaitable[Completion | Exception]]
+
+
 class NotSent(Exception):
     """An attempt not made because the run was interrupted (nothing to record or pay)."""
 
@@ -360,6 +394,13 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             if not state.sendable(job, job.est_cost):
                 continue
             state.summary.sent += 1
+            if job.item.request.continuation is not None:
+                await converse(
+                    job,
+                    state,
+                    partial(_attempt, backends[job.group], state=state, rng=rng, limits=limits),
+                )
+                continue
             result = await _attempt(backends[job.group], job, state, rng, limits)
             if isinstance(result, NotSent):
                 state.summary.skipped += 1
@@ -370,6 +411,67 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             state.stop_if_fatal(job.config, result)
 
     await asyncio.gather(*(worker() for _ in range(options.concurrency)))
+
+
+async def converse(job: Job, state: RunState, attempt: Attempt) -> None:
+    """Run one conversation to its end, storing each turn as it arrives (see
+    `conversation.py`). `sendable` has reserved the first call's budget; each
+    further call reserves its own, and a run stopped between calls leaves the
+    stored turns for the next run to go on from."""
+    request = job.item.request
+    continuation = request.continuation
+    assert continuation is not None
+    key = response_key(request, params_hash(job.config))
+    turns = state.store.turns(key)
+    spent = 0.0
+    reserved: float | None = job.est_cost
+    while not is_finished(continuation, turns):
+        if reserved is None:
+            reserved = _turn_estimate(job, turns, state)
+            if state.interrupt.requested or not state.budget.reserve(reserved):
+                state.summary.skipped += 1
+                return
+        turn_request = next_request(request, turns)
+        result = await attempt(
+            replace(job, item=job.item.model_copy(update={"request": turn_request}))
+        )
+        if not isinstance(result, Completion):
+            state.budget.settle(reserved, 0.0)
+            _conversation_failed(job, state, result, spent)
+            return
+        cost = state.completion_cost(job.config, result, batch=False)
+        state.budget.settle(reserved, cost)
+        reserved = None
+        spent += cost
+        turns.append(turn_of(len(turns) + 1, result, cost))
+        state.record_turn(key, turns[-1])
+    if reserved is not None:  # the stored turns had already ended it: nothing was sent
+        state.budget.settle(reserved, 0.0)
+    total = conversation_completion(continuation, turns)
+    whole = (sum(t.cost_usd for t in turns), spent)
+    state.record_key(
+        job.config, request.prompt_hash, request.sample, request.purpose, total, conversation=whole
+    )
+
+
+def _conversation_failed(job: Job, state: RunState, error: Exception, spent: float) -> None:
+    """A call of a conversation failed or was not sent: its stored turns stay for a rerun."""
+    if isinstance(error, NotSent):
+        state.summary.skipped += 1
+        return
+    r = job.item.request
+    state.record_key(
+        job.config, r.prompt_hash, r.sample, r.purpose, error, conversation=(0.0, spent)
+    )
+    state.stop_if_fatal(job.config, error)
+
+
+def _turn_estimate(job: Job, turns: list[Turn], state: RunState) -> float:
+    """A further call's cost estimate: the first call's, with the turns so far as input."""
+    assert job.item.request.continuation is not None
+    send = len(job.item.request.continuation.send) // 4 + 1
+    grown = job.est_input + sum(t.output_tokens + send for t in turns)
+    return state.prices.cost(job.config.spec, grown, job.est_output)
 
 
 async def arun_items(
