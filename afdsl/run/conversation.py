@@ -12,10 +12,15 @@ summed over its turns.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from afdsl.ir import Continuation, Message
 from afdsl.models.base import Completion, Request
 from afdsl.store import ResponseKey, Turn
+
+if TYPE_CHECKING:
+    from afdsl.run.cost import PriceTable
+    from afdsl.run.scheduler import Job
 
 
 def response_key(request: Request, params_hash: str) -> ResponseKey:
@@ -92,3 +97,11 @@ def turn_of(number: int, completion: Completion, cost: float) -> Turn:
         cost_usd=cost,
         model_id=completion.model_id,
     )
+
+
+def further_call_cost(job: Job, turns: Sequence[Turn], prices: PriceTable) -> float:
+    """A further call's cost estimate: the first call's, with the turns so far as input."""
+    continuation = job.item.request.continuation
+    send = len(continuation.send) // 4 + 1 if continuation is not None else 0
+    grown = job.est_input + sum(t.output_tokens + send for t in turns)
+    return prices.cost(job.config.spec, grown, job.est_output)

@@ -22,6 +22,7 @@ from afdsl.models._http import check_api_keys
 from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
 from afdsl.run.conversation import (
     conversation_completion,
+    further_call_cost,
     is_finished,
     next_request,
     response_key,
@@ -196,11 +197,30 @@ class RunState:
             cache_write=result.cache_write_tokens, cache_read=result.cache_read_tokens,
         )  # fmt: skip
 
-    def record_turn(self, key: ResponseKey, turn: Turn) -> None:
-        """Queue one conversation turn for the store (written before any response)."""
-        self.summary.cost_usd += turn.cost_usd
-        self.pending_turns.append((key, turn))
+    def record_reply(
+        self, job: Job, turns: list[Turn], reply: Completion, *, batch: bool = False
+    ) -> float:
+        """Queue a conversation call's reply as its next turn (`turns` grows by it; the
+        store writes turns before responses); returns the call's cost."""
+        cost = self.completion_cost(job.config, reply, batch=batch)
+        turns.append(turn_of(len(turns) + 1, reply, cost))
+        self.summary.cost_usd += cost
+        self.pending_turns.append(
+            (response_key(job.item.request, params_hash(job.config)), turns[-1])
+        )
         self.schedule_flush()
+        return cost
+
+    def record_conversation(self, job: Job, turns: list[Turn], spent: float) -> None:
+        """Queue a finished conversation's response row: every turn, usage summed
+        (`spent`: what this run paid for it, already counted turn by turn)."""
+        r = job.item.request
+        assert r.continuation is not None
+        whole = conversation_completion(r.continuation, turns)
+        cost = sum(t.cost_usd for t in turns)
+        self.record_key(
+            job.config, r.prompt_hash, r.sample, r.purpose, whole, conversation=(cost, spent)
+        )
 
     def schedule_flush(self) -> None:
         if not self.flush_scheduled:
@@ -421,13 +441,12 @@ async def converse(job: Job, state: RunState, attempt: Attempt) -> None:
     request = job.item.request
     continuation = request.continuation
     assert continuation is not None
-    key = response_key(request, params_hash(job.config))
-    turns = state.store.turns(key)
+    turns = state.store.turns(response_key(request, params_hash(job.config)))
     spent = 0.0
     reserved: float | None = job.est_cost
     while not is_finished(continuation, turns):
         if reserved is None:
-            reserved = _turn_estimate(job, turns, state)
+            reserved = further_call_cost(job, turns, state.prices)
             if state.interrupt.requested or not state.budget.reserve(reserved):
                 state.summary.skipped += 1
                 return
@@ -439,19 +458,12 @@ async def converse(job: Job, state: RunState, attempt: Attempt) -> None:
             state.budget.settle(reserved, 0.0)
             _conversation_failed(job, state, result, spent)
             return
-        cost = state.completion_cost(job.config, result, batch=False)
+        cost = state.record_reply(job, turns, result)
         state.budget.settle(reserved, cost)
-        reserved = None
-        spent += cost
-        turns.append(turn_of(len(turns) + 1, result, cost))
-        state.record_turn(key, turns[-1])
+        spent, reserved = spent + cost, None
     if reserved is not None:  # the stored turns had already ended it: nothing was sent
         state.budget.settle(reserved, 0.0)
-    total = conversation_completion(continuation, turns)
-    whole = (sum(t.cost_usd for t in turns), spent)
-    state.record_key(
-        job.config, request.prompt_hash, request.sample, request.purpose, total, conversation=whole
-    )
+    state.record_conversation(job, turns, spent)
 
 
 def _conversation_failed(job: Job, state: RunState, error: Exception, spent: float) -> None:
@@ -464,14 +476,6 @@ def _conversation_failed(job: Job, state: RunState, error: Exception, spent: flo
         job.config, r.prompt_hash, r.sample, r.purpose, error, conversation=(0.0, spent)
     )
     state.stop_if_fatal(job.config, error)
-
-
-def _turn_estimate(job: Job, turns: list[Turn], state: RunState) -> float:
-    """A further call's cost estimate: the first call's, with the turns so far as input."""
-    assert job.item.request.continuation is not None
-    send = len(job.item.request.continuation.send) // 4 + 1
-    grown = job.est_input + sum(t.output_tokens + send for t in turns)
-    return state.prices.cost(job.config.spec, grown, job.est_output)
 
 
 async def arun_items(
