@@ -221,3 +221,39 @@ def _write(folder: Path, model: str) -> Path:
     path = folder / "talk.afs"
     path.write_text(_afs(model, samples=1))
     return path
+
+
+def test_the_budget_stops_a_conversation_between_calls_and_a_rerun_goes_on(
+    tmp_path, keyed_env, monkeypatch
+):
+    prices = tmp_path / "prices.json"
+    prices.write_text('{"models": {"openai:priced": {"input": 1000.0, "output": 1000.0}}}')
+    monkeypatch.setenv("AFDSL_PRICES", str(prices))
+    with MockProvider(conversation_reply=conversation_reply) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        experiment = load_experiment(_write(tmp_path, "openai:priced"))
+        items = [
+            i
+            for i in items_from_prompts(expand(experiment), experiment)
+            if i.query_id == "q2" and i.condition == "training"  # three calls
+        ]
+        store = Store(tmp_path / "s.sqlite")
+        first_call = run_items(items, store, RunOptions(dry_run=True)).estimates[0].cost_usd
+        assert first_call is not None
+        # Enough for the first call's estimate; the second then no longer fits.
+        stopped = run_items(items, store, RunOptions(progress=False, budget_usd=first_call))
+        assert stopped.budget_exhausted and stopped.skipped == 1 and stopped.succeeded == 0
+        assert server.completion_requests == 1 and stopped.cost_usd > 0
+        assert len(store.turns(_key(items[0]))) == 1
+        done = run_items(items, store, RunOptions(progress=False))
+        assert done.succeeded == 1 and server.completion_requests == NEEDED["q2"]
+    row = store.responses(experiment="talk")[0]
+    turns = store.turns(_key(items[0]))
+    assert row.status == "ok" and [t.turn for t in turns] == [1, 2, 3]
+    assert row.cost_usd == pytest.approx(sum(t.cost_usd for t in turns))
+    assert row.cost_usd == pytest.approx(stopped.cost_usd + done.cost_usd)
+
+
+def _key(item: Any) -> tuple[str, str, str, int]:
+    r = item.request
+    return (r.prompt_hash, r.model.spec, r.model.params_hash(), r.sample)
