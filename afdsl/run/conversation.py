@@ -105,3 +105,17 @@ def further_call_cost(job: Job, turns: Sequence[Turn], prices: PriceTable) -> fl
     send = len(continuation.send) // 4 + 1 if continuation is not None else 0
     grown = job.est_input + sum(t.output_tokens + send for t in turns)
     return prices.cost(job.config.spec, grown, job.est_output)
+
+
+def possible_calls(job: Job) -> list[tuple[int, int]]:
+    """(input, output) token estimates of each call a job may make, for a dry run: one;
+    for a conversation `max_calls`, each carrying the replies before it (an upper bound,
+    as the budget's estimates are)."""
+    continuation = job.item.request.continuation
+    if continuation is None:
+        return [(job.est_input, job.est_output)]
+    send = len(continuation.send) // 4 + 1
+    return [
+        (job.est_input + k * (job.est_output + send), job.est_output)
+        for k in range(continuation.max_calls)
+    ]

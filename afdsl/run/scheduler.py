@@ -25,6 +25,7 @@ from afdsl.run.conversation import (
     further_call_cost,
     is_finished,
     next_request,
+    possible_calls,
     response_key,
     turn_of,
 )
@@ -335,13 +336,15 @@ def estimates(p: Plan, prices: PriceTable) -> list[ModelEstimate]:
         )  # fmt: skip
     for job in p.jobs:
         e = out[job.config.spec]
-        e.requests += 1
-        e.input_tokens += job.est_input
-        e.output_tokens += job.est_output
+        calls = possible_calls(job)  # one, or each call a conversation may make
+        e.requests += len(calls)
+        e.input_tokens += sum(tokens_in for tokens_in, _ in calls)
+        e.output_tokens += sum(tokens_out for _, tokens_out in calls)
         e.cache_write_tokens += job.est_cache_write
         e.cache_read_tokens += job.est_cache_read
         if e.cost_usd is not None:
-            e.cost_usd += job.est_cost
+            further = (prices.cost(job.config.spec, i, o) for i, o in calls[1:])
+            e.cost_usd += job.est_cost + sum(further)
     return list(out.values())
 
 

@@ -19,7 +19,8 @@ from afdsl.classify import classify_experiment
 from afdsl.cli import main
 from afdsl.expand import expand
 from afdsl.ir import ModelConfig
-from afdsl.run import RunOptions, items_from_prompts, run_experiment, run_items
+from afdsl.run import RunOptions, items_from_prompts, price_table, run_experiment, run_items
+from afdsl.run.scheduler import plan
 from afdsl.store import Store
 from afdsl.testing import MockError, MockProvider
 from afdsl.testing.helpers import FAKE_KEY
@@ -238,8 +239,10 @@ def test_the_budget_stops_a_conversation_between_calls_and_a_rerun_goes_on(
             if i.query_id == "q2" and i.condition == "training"  # three calls
         ]
         store = Store(tmp_path / "s.sqlite")
-        first_call = run_items(items, store, RunOptions(dry_run=True)).estimates[0].cost_usd
-        assert first_call is not None
+        first_call = plan(items, store, price_table()).jobs[0].est_cost
+        dry = run_items(items, store, RunOptions(dry_run=True)).estimates[0]
+        # A dry run counts a conversation at its `max` calls, each carrying the ones before.
+        assert dry.requests == 4 and dry.cost_usd is not None and dry.cost_usd > 4 * first_call
         # Enough for the first call's estimate; the second then no longer fits.
         stopped = run_items(items, store, RunOptions(progress=False, budget_usd=first_call))
         assert stopped.budget_exhausted and stopped.skipped == 1 and stopped.succeeded == 0
