@@ -25,9 +25,18 @@ def supports_batch(backend: object) -> bool:
     return all(hasattr(backend, name) for name in ("submit_batch", "batch_done", "batch_results"))
 
 
-def custom_id(prompt_hash: str, sample: int) -> str:
-    """Unique per request in a batch; fits Anthropic's `[A-Za-z0-9_-]{1,64}`."""
-    return f"{prompt_hash[:48]}-{sample}"
+def custom_id(prompt_hash: str, sample: int, turn: int | None = None) -> str:
+    """Unique per request in a batch; fits Anthropic's `[A-Za-z0-9_-]{1,64}`. A
+    conversation's call also names its turn, so a result polled again after a kill
+    is not taken for the next turn."""
+    cid = f"{prompt_hash[:48]}-{sample}"
+    return cid if turn is None else f"{cid}-t{turn}"
+
+
+def _turn_in(cid: str) -> int | None:
+    """The turn a conversation's custom id names (None for a single call)."""
+    last = cid.rsplit("-", 1)[-1]
+    return int(last[1:]) if last.startswith("t") and last[1:].isdigit() else None
 
 
 async def run_batches(
@@ -117,6 +126,10 @@ class _Rounds:
         cost = further_call_cost(job, turns, self.state.prices) if turns else job.est_cost
         return float(cost * self.state.prices.batch_discount)
 
+    def custom_id(self, job: Any) -> str:
+        turns = self.turns.get(_key(job))
+        return custom_id(*_key(job), None if turns is None else len(turns) + 1)
+
     def request(self, job: Any) -> Any:
         """What this round sends for `job`: a conversation carries its turns so far."""
         return next_request(job.item.request, self.turns.get(_key(job), []))
@@ -138,7 +151,7 @@ async def _submit(
                 rounds.settled.add(_key(job))
         if not chunk:
             continue
-        entries = [(custom_id(*_key(j)), rounds.request(j)) for j in chunk]
+        entries = [(rounds.custom_id(j), rounds.request(j)) for j in chunk]
         batch_id = await with_retries(partial(backend.submit_batch, entries), options)
         # Written before anything else can fail: this id is what prevents paying twice.
         rows = [(cid, req.prompt_hash, req.sample) for cid, req in entries]
@@ -159,7 +172,7 @@ async def _collect(open_batches: dict[str, Any], backend: Any, rounds: _Rounds) 
                 continue
             for cid, key in open_batches.pop(batch_id).items():
                 result = results.get(cid) or BackendError("server", "missing from the batch output")
-                if _record(key, result, rounds):
+                if _record(key, cid, result, rounds):
                     again.append(rounds.by_key[key])
             state.flush()  # the turns are stored before the next round is sent
             state.store.close_batch(batch_id)
@@ -168,7 +181,7 @@ async def _collect(open_batches: dict[str, Any], backend: Any, rounds: _Rounds) 
     return again
 
 
-def _record(key: tuple[str, int], result: Any, rounds: _Rounds) -> bool:
+def _record(key: tuple[str, int], cid: str, result: Any, rounds: _Rounds) -> bool:
     """Record one batch entry's result; True when its conversation needs another call."""
     state = rounds.state
     job = rounds.by_key.get(key)
@@ -183,7 +196,10 @@ def _record(key: tuple[str, int], result: Any, rounds: _Rounds) -> bool:
         state.budget.settle(reserved, cost)
         rounds.settled.add(key)
         return False
-    cost = state.record_reply(job, turns, result, batch=True)
+    turn = _turn_in(cid)
+    cost = 0.0
+    if turn is None or turn > len(turns):  # else stored before a kill: not a new turn
+        cost = state.record_reply(job, turns, result, batch=True)
     state.budget.settle(reserved, cost)
     rounds.spent[key] = rounds.spent.get(key, 0.0) + cost
     if not is_finished(job.item.request.continuation, turns):

@@ -188,6 +188,28 @@ def test_batch_sends_each_further_turn_as_a_new_round(tmp_path, keyed_env, provi
     assert [label.label for label in labels.values()].count(None) == 2  # NEVER, both sides
 
 
+def test_a_batch_polled_again_after_a_kill_adds_no_turn(tmp_path, keyed_env):
+    with MockProvider(conversation_reply=conversation_reply, batch_delay=0.02) as server:
+        config = ModelConfig(spec="openai:mock", base_url=server.openai_base_url)
+        experiment = load_experiment(_write(tmp_path, "openai:mock"))
+        store = Store(tmp_path / "s.sqlite")
+        options = RunOptions(batch=True, batch_poll_s=0.02, progress=False)
+        run_experiment(experiment, store, options, models=[config])
+        before = {(r.prompt_hash, r.sample): r.text for r in store.responses()}
+        # Killed after the last round's turns were written, before its responses and
+        # before the batch was marked collected: the next run polls that batch again.
+        last = store.db.execute("SELECT id FROM batches ORDER BY rowid DESC LIMIT 1").fetchone()
+        with store.transaction():
+            store.db.execute("UPDATE batches SET status = 'open' WHERE id = ?", last)
+            store.db.execute("DELETE FROM responses")
+        again = run_experiment(experiment, store, options, models=[config])
+        assert len(server._app.state.batches) == max(NEEDED.values())  # nothing submitted
+    assert again.succeeded == len(before)
+    assert {(r.prompt_hash, r.sample): r.text for r in store.responses()} == before
+    _, turns = _stored(tmp_path / "s.sqlite")
+    assert sum(n for n, _ in turns.values()) == _calls_needed(1)
+
+
 def test_kill_9_mid_conversation_resends_at_most_the_calls_in_flight(tmp_path):
     samples, concurrency = 4, 4
     afs = tmp_path / "kill.afs"
