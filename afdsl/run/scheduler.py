@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import lru_cache, partial
+from typing import Any
 
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
@@ -145,7 +146,7 @@ class RunState:
         """Queue one result (group commit on the next loop turn); returns its cost.
 
         A conversation passes (its cost over every turn, what this run spent on
-        it): its turns were charged as they arrived (`record_turn`).
+        it): its turns were charged as they arrived (`record_reply`).
         """
         common = {
             "prompt_hash": prompt_hash,
@@ -157,9 +158,11 @@ class RunState:
         }
         cost = 0.0
         if isinstance(result, Completion):
-            cost = self.completion_cost(config, result, batch=batch)
-            if conversation is not None:
-                cost = conversation[0]
+            cost = (
+                self.completion_cost(config, result, batch=batch)
+                if conversation is None
+                else conversation[0]
+            )
             outcome = Outcome(
                 **common,  # type: ignore[arg-type]
                 text=result.text,
@@ -175,15 +178,7 @@ class RunState:
             if self.prices.price(config.spec) is None and config.spec not in self.summary.unpriced:
                 self.summary.unpriced.append(config.spec)  # its $0 is unknown, not free
         else:
-            kind = result.kind if isinstance(result, BackendError) else "other"
-            message = (
-                str(result)
-                if isinstance(result, BackendError)
-                else f"{type(result).__name__}: {result}"
-            )
-            outcome = Outcome(**common, error_kind=kind, error_message=message[:1000])  # type: ignore[arg-type]
-            self.summary.failed += 1
-            self.summary.count_error(f"{config.spec}: {message[:300]}")
+            outcome = self._failure(common, config.spec, result)
         spent = cost if conversation is None else conversation[1]
         if conversation is None:
             self.summary.cost_usd += cost
@@ -191,6 +186,18 @@ class RunState:
         self.schedule_flush()
         self.progress.advance(ok=isinstance(result, Completion), cost_usd=spent)
         return cost
+
+    def _failure(self, common: dict[str, Any], spec: str, result: Exception) -> Outcome:
+        """The outcome of a failed request, counted in the summary."""
+        kind = result.kind if isinstance(result, BackendError) else "other"
+        message = (
+            str(result)
+            if isinstance(result, BackendError)
+            else f"{type(result).__name__}: {result}"
+        )
+        self.summary.failed += 1
+        self.summary.count_error(f"{spec}: {message[:300]}")
+        return Outcome(**common, error_kind=kind, error_message=message[:1000])
 
     def completion_cost(self, config: ModelConfig, result: Completion, *, batch: bool) -> float:
         return self.prices.cost(
