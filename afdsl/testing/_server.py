@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ReplyFn = Callable[[str, str], str]  # (system, last user message) -> reply text
+# (system, every message of the conversation) -> reply text: for multi-turn tests.
+ConversationReplyFn = Callable[[str, list[dict[str, Any]]], str]
 
 
 class MockError(Exception):
@@ -58,6 +60,7 @@ class MockConfig:
     seed: int = 0
     reply: ReplyFn = default_reply
     cache_min_tokens: int = 1024  # both providers' smallest cacheable prefix
+    conversation_reply: ConversationReplyFn | None = None  # used instead of `reply` if set
 
 
 @dataclass
@@ -173,6 +176,11 @@ class MockApp:
         prompt_tokens = _tokens(system) + sum(_tokens(str(m.get("content", ""))) for m in messages)
         return system, user, prompt_tokens
 
+    def _answer(self, system: str, user: str, messages: list[dict[str, Any]]) -> str:
+        if self.config.conversation_reply is not None:
+            return self.config.conversation_reply(system, messages)
+        return self.config.reply(system, user)
+
     def _cache(self, api: str, model: str, system: str) -> tuple[int, int]:
         """(written, read) prompt tokens for a cacheable system prompt, as the provider would."""
         tokens = _tokens(system) if system else 0
@@ -195,7 +203,8 @@ class MockApp:
         if marked:
             self.state.cache_marked += 1
             written, read = self._cache("anthropic", str(payload.get("model")), system)
-        text, cut = _cut(self.config.reply(system, user), payload.get("max_tokens"))
+        answer = self._answer(system, user, payload.get("messages", []))
+        text, cut = _cut(answer, payload.get("max_tokens"))
         return {
             "id": self._next_id("msg"),
             "type": "message",
@@ -219,7 +228,7 @@ class MockApp:
         system, user, n_in = self._texts(system, rest)
         _, read = self._cache("openai", str(payload.get("model")), system)
         self.state.seeds.append(payload.get("seed"))
-        text, cut = _cut(self.config.reply(system, user), payload.get("max_tokens"))
+        text, cut = _cut(self._answer(system, user, rest), payload.get("max_tokens"))
         n_out = _tokens(text)
         return {
             "id": self._next_id("chatcmpl"),
