@@ -14,12 +14,15 @@ from pathlib import Path
 
 from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.jsonl import json_lines
 
 
-def _error(path: str, line: int, message: str, hint: str | None = None) -> Diagnostic:
+def _error(
+    path: str, line: int, message: str, hint: str | None = None, col: int | None = None
+) -> Diagnostic:
     return Diagnostic(
-        code="AFS020", message=message, span=Span(path=path, line=line, col=1), hint=hint
+        code="AFS020", message=message, span=Span(path=path, line=line, col=col or 1), hint=hint
     )
 
 
@@ -33,9 +36,9 @@ def _rows_jsonl(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
     rows = []
     for number, line in json_lines(text):
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AfsError(_error(shown, number, f"invalid JSON: {exc.msg}")) from None
+            row = parse_json_line(line)
+        except InputError as exc:
+            raise AfsError(_error(shown, number, exc.message, col=exc.col)) from None
         if not isinstance(row, dict):
             raise AfsError(_error(shown, number, "each line must be a JSON object"))
         rows.append((number, row))
@@ -123,17 +126,13 @@ def read_queries(
 def _read_rows(path: Path, shown: str) -> list[tuple[int, dict[str, object]]]:
     """The file's rows with their line numbers; at least one, or AfsError."""
     try:
-        # utf-8-sig: spreadsheet programs start a CSV export with a byte-order mark.
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        # decode_utf8 drops the byte-order mark spreadsheet programs start a CSV export with.
+        text = decode_utf8(read_input(path, MAX_DATA_BYTES))
+    except InputError as exc:
+        if exc.line is None:
+            raise AfsError(Diagnostic(code="AFS020", message=f"{shown} {exc.message}")) from None
         raise AfsError(
-            _error(
-                shown,
-                line,
-                f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
-                hint="save the file as UTF-8",
-            )
+            _error(shown, exc.line, exc.message, hint="save the file as UTF-8", col=exc.col)
         ) from None
     suffix = path.suffix.lower()
     if suffix == ".csv":

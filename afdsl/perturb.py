@@ -13,6 +13,7 @@ from typing import Any
 
 from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span, suggest
+from afdsl.inputs import regex_problem
 from afdsl.syntax import _ast as A
 from afdsl.syntax._slots import slot_names
 
@@ -95,6 +96,9 @@ def _replace(scenario: ir.Scenario, op: A.Replace, text_of: TextOf) -> ir.Scenar
             pattern = re.compile(op.old.value)
         except re.error as exc:
             raise PerturbError(f"invalid regular expression: {exc}", span=op.old.span) from None
+        risk = regex_problem(op.old.value)
+        if risk is not None:
+            raise PerturbError(f"regular expression refused: {risk}", span=op.old.span)
     else:
         pattern = re.compile(re.escape(op.old.value))
     if not op.old.value:

@@ -15,6 +15,7 @@ from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
 from afdsl.datasets import inline_queries, read_queries, select_queries
 from afdsl.diagnostics import AfsError, Note, Span
+from afdsl.inputs import MAX_DATA_BYTES, file_problem
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
 
@@ -126,13 +127,17 @@ def _read_source(
 ) -> list[ir.Query] | None:
     """The queries of a data file (relative to the .afs file), or None (reported)."""
     path = (Path(owner.abs_path).parent / file.value).resolve()
-    if not path.is_file():
+    problem = file_problem(path, MAX_DATA_BYTES)
+    if problem == "not found":
         ctx.error(
             "AFS194",
             f'cannot find data file "{file.value}"',
             file.span,
             hint=f"paths are relative to {display_path(path.parent)}/",
         )
+        return None
+    if problem is not None:
+        ctx.error("AFS194", f'cannot read data file "{file.value}": it {problem}', file.span)
         return None
     ctx.data_files.append(str(path))
     try:

@@ -8,7 +8,9 @@ from pathlib import Path
 from afdsl import ir
 from afdsl.check._context import Context, number_of, suggest
 from afdsl.diagnostics import AfsError, Diagnostic
+from afdsl.inputs import MAX_DATA_BYTES, file_problem
 from afdsl.models.base import PROVIDERS
+from afdsl.redact import key_name_problem
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
 
@@ -74,9 +76,13 @@ def _replay_ok(ctx: Context, value: A.Value, folder: Path) -> bool:
     """`replay:PATH` names a file that exists (a relative PATH is beside the .afs file)."""
     written = value.value.partition(":")[2]
     path = folder / Path(written).expanduser()
-    if path.is_file():
+    problem = file_problem(path, MAX_DATA_BYTES)
+    if problem is None:
         ctx.data_files.append(str(path.resolve()))
         return True
+    if problem != "not found":
+        ctx.error("AFS147", f"cannot read replay file `{written}`: it {problem}", value.span)
+        return False
     ctx.error(
         "AFS147",
         f"cannot find replay file `{written}`",
@@ -129,12 +135,14 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
         if name in fields:
             config[name] = fields[name].value
     key_env = fields.get("api_key_env")
-    if key_env is not None and not key_env.value.replace("_", "").isalnum():
+    key_problem = key_name_problem(key_env.value) if key_env is not None else None
+    if key_env is not None and key_problem is not None:
         ctx.error(
             "AFS146",
-            "`api_key_env` names an environment variable, e.g. MY_API_KEY",
+            key_problem,
             key_env.span,
-            hint="never write the key itself into a .afs file",
+            hint="never write the key itself into a .afs file; the variable's value is sent "
+            "as a bearer token to the model's server",
         )
         ok = False
     if "temperature" in fields:
