@@ -16,6 +16,8 @@ from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.jsonl import json_lines
+from afdsl.redact import secret_in
+from afdsl.sanitize import for_terminal
 
 
 def _error(
@@ -111,6 +113,10 @@ def read_queries(
             qid = "" if row[id_field] is None else _as_text(row[id_field]).strip()
             if not qid:
                 raise AfsError(_error(shown, line, f"the `{id_field}` field is empty"))
+            if for_terminal(qid, keep_newlines=False) != qid:
+                # Ids are printed and written everywhere: an escape sequence in one would
+                # reach every terminal and file that shows it.
+                raise AfsError(_error(shown, line, f"the `{id_field}` holds a control character"))
         elif id_required:
             raise AfsError(_missing_field(shown, line, row, id_field, "id"))
         else:
@@ -119,8 +125,24 @@ def read_queries(
             raise AfsError(_error(shown, line, f"duplicate id `{qid}` (first on line {seen[qid]})"))
         seen[qid] = line
         slots = {k: _as_text(v) for k, v in row.items() if k not in (id_field, text_field)}
+        _refuse_secret(shown, line, [_as_text(row[text_field]), *slots.values()])
         queries.append(ir.Query(id=qid, text=_as_text(row[text_field]), slots=slots))
     return select_queries(queries, limit=limit, sample=sample, seed=seed)
+
+
+def _refuse_secret(shown: str, line: int, texts: list[str]) -> None:
+    """A row whose text holds a key's value would send the key to the model: refused."""
+    secret = secret_in("\n".join(texts))
+    if secret is not None:
+        raise AfsError(
+            _error(
+                shown,
+                line,
+                f"this row holds the value of ${secret}, a key: it would be sent to the "
+                "model and saved with the results",
+                hint="remove the key from the file; afdsl reads keys from the environment only",
+            )
+        )
 
 
 def _read_rows(path: Path, shown: str) -> list[tuple[int, dict[str, object]]]:

@@ -9,6 +9,7 @@ from afdsl import ir
 from afdsl.check._context import Context
 from afdsl.check._families import expand_families
 from afdsl.check._judges import Judge, build_judges, warn_unused_judges
+from afdsl.check._limits import in_range
 from afdsl.check._measures import PARAMS, build_correction, build_measure, check_hypothesis
 from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
@@ -29,7 +30,8 @@ def _integer(ctx: Context, setting: A.Setting, minimum: int) -> int | None:
             setting.value.span,
         )
         return None
-    return int(raw)
+    checked = in_range(ctx, setting.key, int(raw), setting.value.span)
+    return None if checked is None else int(raw)
 
 
 def _settings(ctx: Context, decl: A.ExperimentDecl) -> dict[str, A.Setting]:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from afdsl import ir
 from afdsl.check._context import Context, number_of, suggest
+from afdsl.check._limits import in_range
 from afdsl.diagnostics import AfsError, Diagnostic
 from afdsl.inputs import MAX_DATA_BYTES, file_problem
 from afdsl.models.base import PROVIDERS
@@ -147,6 +148,7 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
         ok = False
     if "temperature" in fields:
         temperature = _number(ctx, fields["temperature"], "temperature", integer=False)
+        temperature = in_range(ctx, "temperature", temperature, fields["temperature"].span)
         ok = ok and temperature is not None
         config["temperature"] = temperature
     if "max_tokens" in fields:
@@ -154,6 +156,7 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
         if max_tokens is not None and max_tokens < 1:
             ctx.error("AFS142", "`max_tokens` must be at least 1", fields["max_tokens"].span)
             max_tokens = None
+        max_tokens = in_range(ctx, "max_tokens", max_tokens, fields["max_tokens"].span)
         ok = ok and max_tokens is not None
         config["max_tokens"] = int(max_tokens or 1)
     return ir.ModelConfig.model_validate(config) if ok else None

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.inputs import MAX_SOURCE_BYTES, InputError, decode_utf8, read_input
+from afdsl.redact import secret_in, secret_values
 from afdsl.resources import scenarios_dir
 from afdsl.syntax import _ast as A
 from afdsl.syntax._parser import parse_text
@@ -83,6 +84,9 @@ class LoadedProgram:
             raise AfsError(
                 input_diagnostic(exc, "AFS010", f"cannot read `{ref.value}`", path, ref.span, hint)
             ) from None
+        secret = secret_in(content)
+        if secret is not None:
+            raise AfsError(_secret_diagnostic(secret, f"`{ref.value}`", ref.span))
         shown = self._remember(path, content)
         # A trailing newline ends the file, it is not part of the section text.
         value = content[:-1] if content.endswith("\n") else content
@@ -157,6 +161,11 @@ def _load(
     if key not in program.source_files:
         program.source_files.append(key)
     program.sources[shown] = text
+    secret = secret_in(text)
+    if secret is not None:
+        at = program.span_at(shown, *_first_secret_offsets(text))
+        program.diagnostics.append(_secret_diagnostic(secret, shown, at))
+        return None
     try:
         ast = parse_text(text, shown, key)
     except AfsError as exc:
@@ -194,6 +203,26 @@ def _load(
     program._loaded[key] = ast
     program.files.append(ast)
     return ast
+
+
+def _secret_diagnostic(variable: str, what: str, span: Span | None) -> Diagnostic:
+    """A file that holds a key's value: its text would be sent to a model and saved."""
+    return Diagnostic(
+        code="AFS055",
+        message=f"{what} holds the value of ${variable}, a key: it could be sent to the model "
+        "and saved with the results",
+        span=span,
+        hint="remove the key from the file; afdsl reads keys from the environment only",
+    )
+
+
+def _first_secret_offsets(text: str) -> tuple[int, int]:
+    """[start, end) of the first key value in `text` (one is known to be there)."""
+    for value in secret_values():
+        start = text.find(value)
+        if start >= 0:
+            return start, start + len(value)
+    return 0, 1
 
 
 def _abs_stack(program: LoadedProgram, chain: list[str]) -> list[str]:
