@@ -56,7 +56,7 @@ class InputError(ValueError):
 
 
 def _size_words(n: int) -> str:
-    return f"{n // (1024 * 1024)} MiB" if n >= 1024 * 1024 else f"{n} bytes"
+    return f"{n / (1024 * 1024):,.1f} MiB" if n >= 1024 * 1024 else f"{n:,} bytes"
 
 
 def _forbidden_root(path: Path) -> str | None:
