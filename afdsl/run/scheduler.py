@@ -20,6 +20,7 @@ from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
 from afdsl.models._http import check_api_keys
 from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
+from afdsl.redact import redact
 from afdsl.run.cost import (
     OutputEstimate,
     PriceTable,
@@ -163,9 +164,9 @@ class RunState:
         else:
             kind = result.kind if isinstance(result, BackendError) else "other"
             message = (
-                str(result)
+                str(result)  # redacted when made
                 if isinstance(result, BackendError)
-                else f"{type(result).__name__}: {result}"
+                else redact(f"{type(result).__name__}: {result}")
             )
             outcome = Outcome(**common, error_kind=kind, error_message=message[:1000])  # type: ignore[arg-type]
             self.summary.failed += 1
