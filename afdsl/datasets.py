@@ -110,13 +110,7 @@ def read_queries(
         if row[text_field] is None or not _as_text(row[text_field]).strip():
             raise AfsError(_error(shown, line, f"the `{text_field}` field is empty"))
         if id_field in row:
-            qid = "" if row[id_field] is None else _as_text(row[id_field]).strip()
-            if not qid:
-                raise AfsError(_error(shown, line, f"the `{id_field}` field is empty"))
-            if for_terminal(qid, keep_newlines=False) != qid:
-                # Ids are printed and written everywhere: an escape sequence in one would
-                # reach every terminal and file that shows it.
-                raise AfsError(_error(shown, line, f"the `{id_field}` holds a control character"))
+            qid = _row_id(shown, line, row[id_field], id_field)
         elif id_required:
             raise AfsError(_missing_field(shown, line, row, id_field, "id"))
         else:
@@ -128,6 +122,18 @@ def read_queries(
         _refuse_secret(shown, line, [_as_text(row[text_field]), *slots.values()])
         queries.append(ir.Query(id=qid, text=_as_text(row[text_field]), slots=slots))
     return select_queries(queries, limit=limit, sample=sample, seed=seed)
+
+
+def _row_id(shown: str, line: int, value: object, id_field: str) -> str:
+    """A row's id as text; empty, or holding a control character, is an error. Ids are
+    printed and written everywhere: an escape sequence in one would reach every terminal
+    and file that shows it."""
+    qid = "" if value is None else _as_text(value).strip()
+    if not qid:
+        raise AfsError(_error(shown, line, f"the `{id_field}` field is empty"))
+    if for_terminal(qid, keep_newlines=False) != qid:
+        raise AfsError(_error(shown, line, f"the `{id_field}` holds a control character"))
+    return qid
 
 
 def _refuse_secret(shown: str, line: int, texts: list[str]) -> None:

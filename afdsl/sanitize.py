@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["for_csv", "for_markdown", "for_terminal", "json_line", "line_break", "source_lines"]
+__all__ = ["for_csv", "for_markdown", "for_terminal", "json_line", "source_lines"]
 
 # U+2028/2029 and NEL break lines in some renderers; the bidi controls reorder what is
 # shown ("Trojan source"); U+FEFF, U+200B-U+200F hide text.
@@ -72,15 +72,8 @@ def json_line(doc: object) -> str:
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
-def line_break(text: str, start: int = 0) -> int:
-    """Offset of the next line break at or after `start` (len(text) when none). Lines
-    end at "\\n" only: the lark lexer counts lines that way, so every position and
-    every excerpt agree (form feed, U+2028, NEL and the like are characters on a line)."""
-    found = text.find("\n", start)
-    return len(text) if found < 0 else found
-
-
 def source_lines(text: str) -> list[str]:
-    """The lines of a source text by the one rule of `line_break` (a Windows line end's
-    "\\r" dropped)."""
+    """The lines of a source text, split where the lark lexer counts lines: at "\\n" only
+    (a Windows line end's "\\r" dropped), so every position and every excerpt agree. A
+    form feed, U+2028, NEL and the like are characters on a line, shown by `for_terminal`."""
     return [line.removesuffix("\r") for line in text.split("\n")]

@@ -93,6 +93,21 @@ def _replay_ok(ctx: Context, value: A.Value, folder: Path) -> bool:
     return False
 
 
+def _key_env_ok(ctx: Context, key_env: A.Value | None) -> bool:
+    """`api_key_env` names a key variable (see `afdsl.redact.key_name_problem`)."""
+    problem = key_name_problem(key_env.value) if key_env is not None else None
+    if key_env is not None and problem is not None:
+        ctx.error(
+            "AFS146",
+            problem,
+            key_env.span,
+            hint="never write the key itself into a .afs file; the variable's value is sent "
+            "as a bearer token to the model's server",
+        )
+        return False
+    return True
+
+
 def build_model(ctx: Context, decl: A.ModelDecl, folder: Path) -> ir.ModelConfig | None:
     """A `ModelConfig` from `model SPEC` or a `model LABEL { ... }` block; `folder` is
     the folder of the .afs file, where a `replay:PATH` model's relative PATH starts."""
@@ -135,17 +150,7 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
     for name in ("base_url", "api_key_env"):
         if name in fields:
             config[name] = fields[name].value
-    key_env = fields.get("api_key_env")
-    key_problem = key_name_problem(key_env.value) if key_env is not None else None
-    if key_env is not None and key_problem is not None:
-        ctx.error(
-            "AFS146",
-            key_problem,
-            key_env.span,
-            hint="never write the key itself into a .afs file; the variable's value is sent "
-            "as a bearer token to the model's server",
-        )
-        ok = False
+    ok = _key_env_ok(ctx, fields.get("api_key_env")) and ok
     if "temperature" in fields:
         temperature = _number(ctx, fields["temperature"], "temperature", integer=False)
         temperature = in_range(ctx, "temperature", temperature, fields["temperature"].span)

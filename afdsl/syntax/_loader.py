@@ -161,10 +161,7 @@ def _load(
     if key not in program.source_files:
         program.source_files.append(key)
     program.sources[shown] = text
-    secret = secret_in(text)
-    if secret is not None:
-        at = program.span_at(shown, *_first_secret_offsets(text))
-        program.diagnostics.append(_secret_diagnostic(secret, shown, at))
+    if _holds_secret(program, shown, text):
         return None
     try:
         ast = parse_text(text, shown, key)
@@ -216,13 +213,15 @@ def _secret_diagnostic(variable: str, what: str, span: Span | None) -> Diagnosti
     )
 
 
-def _first_secret_offsets(text: str) -> tuple[int, int]:
-    """[start, end) of the first key value in `text` (one is known to be there)."""
-    for value in secret_values():
+def _holds_secret(program: LoadedProgram, shown: str, text: str) -> bool:
+    """Whether the .afs text holds a key's value, reported at the first one."""
+    for value, variable in secret_values().items():
         start = text.find(value)
         if start >= 0:
-            return start, start + len(value)
-    return 0, 1
+            at = program.span_at(shown, start, start + len(value))
+            program.diagnostics.append(_secret_diagnostic(variable, shown, at))
+            return True
+    return False
 
 
 def _abs_stack(program: LoadedProgram, chain: list[str]) -> list[str]:
