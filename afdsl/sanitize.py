@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["for_csv", "for_markdown", "for_terminal", "json_line", "source_lines"]
+__all__ = ["for_csv", "for_markdown", "for_terminal", "json_line", "json_safe", "source_lines"]
 
 # U+2028/2029 and NEL break lines in some renderers; the bidi controls reorder what is
 # shown ("Trojan source"); U+FEFF, U+200B-U+200F hide text.
@@ -62,14 +62,18 @@ def for_csv(value: str) -> str:
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
 
 
+def json_safe(text: str) -> str:
+    """Serialised JSON made safe to print: JSON encoders escape C0 controls themselves;
+    DEL, the C1 controls (`\\x9b` starts an escape sequence on some terminals) and the
+    line separators can only stand inside strings, where `\\uXXXX` means the same."""
+    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+
+
 def json_line(doc: object) -> str:
-    """`doc` as one line of JSON that is safe to print: `json.dumps` escapes C0 controls
-    itself; DEL, the C1 controls (`\\x9b` starts an escape sequence on some terminals) and
-    the line separators are escaped here too, which leaves the JSON's meaning unchanged."""
+    """`doc` as one line of JSON that is safe to print (see `json_safe`)."""
     import json
 
-    text = json.dumps(doc, ensure_ascii=False)
-    return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return json_safe(json.dumps(doc, ensure_ascii=False))
 
 
 def source_lines(text: str) -> list[str]:
