@@ -26,7 +26,10 @@ __all__ = ["for_csv", "for_markdown", "for_terminal", "json_line", "json_safe", 
 
 # U+2028/2029 and NEL break lines in some renderers; the bidi controls reorder what is
 # shown ("Trojan source"); U+FEFF, U+200B-U+200F hide text.
-_UNSAFE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ufeff]")
+# Unpaired surrogates (a lone `\ud83d` from a JSON escape) cannot be written as UTF-8.
+_UNSAFE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff]"
+)
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -59,13 +62,14 @@ def for_csv(value: str) -> str:
     return "'" + value if value.startswith(_FORMULA_START) else value
 
 
-_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029]")
+_JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def json_safe(text: str) -> str:
     """Serialised JSON made safe to print: JSON encoders escape C0 controls themselves;
-    DEL, the C1 controls (`\\x9b` starts an escape sequence on some terminals) and the
-    line separators can only stand inside strings, where `\\uXXXX` means the same."""
+    DEL, the C1 controls (`\\x9b` starts an escape sequence on some terminals), the line
+    separators and unpaired surrogates (which UTF-8 cannot encode) can only stand inside
+    strings, where `\\uXXXX` means the same."""
     return _JSON_UNSAFE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 

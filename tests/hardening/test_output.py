@@ -50,6 +50,12 @@ def test_markdown_is_escaped_and_csv_formulas_are_text():
     assert "\x9b" not in json_line({"t": HOSTILE})
 
 
+def test_an_unpaired_surrogate_prints_as_a_replacement_and_stays_exact_in_json():
+    assert for_terminal("half \ud83d").encode("utf-8") == "half \ufffd".encode()
+    line = json_line({"text": "half \ud83d"})
+    assert line.encode("utf-8") and json.loads(line) == {"text": "half \ud83d"}
+
+
 def _replay_study(tmp_path: Path) -> Path:
     answers = tmp_path / "answers.jsonl"
     rows = [
