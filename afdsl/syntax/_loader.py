@@ -202,10 +202,13 @@ def _load(
     return ast
 
 
+SECRET_CODE = "AFS055"  # a file holding a key's value
+
+
 def _secret_diagnostic(variable: str, what: str, span: Span | None) -> Diagnostic:
     """A file that holds a key's value: its text would be sent to a model and saved."""
     return Diagnostic(
-        code="AFS055",
+        code=SECRET_CODE,
         message=f"{what} holds the value of ${variable}, a key: it could be sent to the model "
         "and saved with the results",
         span=span,
