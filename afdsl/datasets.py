@@ -16,8 +16,8 @@ from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.jsonl import json_lines
-from afdsl.redact import secret_in
-from afdsl.sanitize import for_terminal
+from afdsl.redact import secret_in, secret_values
+from afdsl.sanitize import has_controls
 
 
 def _error(
@@ -104,6 +104,7 @@ def read_queries(
     rows = _read_rows(path, shown)
     queries: list[ir.Query] = []
     seen: dict[str, int] = {}
+    secrets = secret_values()
     for index, (line, row) in enumerate(rows, start=1):
         if text_field not in row:
             raise AfsError(_missing_field(shown, line, row, text_field, "text"))
@@ -119,7 +120,7 @@ def read_queries(
             raise AfsError(_error(shown, line, f"duplicate id `{qid}` (first on line {seen[qid]})"))
         seen[qid] = line
         slots = {k: _as_text(v) for k, v in row.items() if k not in (id_field, text_field)}
-        _refuse_secret(shown, line, [_as_text(row[text_field]), *slots.values()])
+        _refuse_secret(shown, line, [_as_text(row[text_field]), *slots.values()], secrets)
         queries.append(ir.Query(id=qid, text=_as_text(row[text_field]), slots=slots))
     return select_queries(queries, limit=limit, sample=sample, seed=seed)
 
@@ -131,14 +132,14 @@ def _row_id(shown: str, line: int, value: object, id_field: str) -> str:
     qid = "" if value is None else _as_text(value).strip()
     if not qid:
         raise AfsError(_error(shown, line, f"the `{id_field}` field is empty"))
-    if for_terminal(qid, keep_newlines=False) != qid:
+    if has_controls(qid):
         raise AfsError(_error(shown, line, f"the `{id_field}` holds a control character"))
     return qid
 
 
-def _refuse_secret(shown: str, line: int, texts: list[str]) -> None:
+def _refuse_secret(shown: str, line: int, texts: list[str], secrets: dict[str, str]) -> None:
     """A row whose text holds a key's value would send the key to the model: refused."""
-    secret = secret_in("\n".join(texts))
+    secret = secret_in("\n".join(texts), secrets)
     if secret is not None:
         raise AfsError(
             _error(

@@ -170,6 +170,9 @@ def _depth(line: str) -> int:
     return deepest
 
 
+_decode = json.JSONDecoder().decode  # json.loads without its per-call checks
+
+
 def parse_json_line(line: str, *, surrogates: bool = False) -> Any:
     """One JSON value; raises InputError (with the column when JSON gives one) for
     malformed JSON, a number over Python's 4,300-digit limit, nesting deeper than
@@ -178,7 +181,7 @@ def parse_json_line(line: str, *, surrogates: bool = False) -> Any:
     if line.count("[") + line.count("{") > MAX_JSON_DEPTH and _depth(line) > MAX_JSON_DEPTH:
         raise InputError(f"JSON nested more than {MAX_JSON_DEPTH} levels deep")
     try:
-        value = json.loads(line)
+        value = _decode(line)
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", col=exc.colno) from None
     except ValueError:  # int("9" * 5000): Python's limit on integer digits

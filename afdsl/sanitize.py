@@ -22,7 +22,15 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["for_csv", "for_markdown", "for_terminal", "json_line", "json_safe", "source_lines"]
+__all__ = [
+    "for_csv",
+    "for_markdown",
+    "for_terminal",
+    "has_controls",
+    "json_line",
+    "json_safe",
+    "source_lines",
+]
 
 # U+2028/2029 and NEL break lines in some renderers; the bidi controls reorder what is
 # shown ("Trojan source"); U+FEFF, U+200B-U+200F hide text.
@@ -47,6 +55,11 @@ def for_terminal(text: str, *, keep_newlines: bool = True) -> str:
     unless `keep_newlines` is false (then shown as `␊`), tabs always kept."""
     shown = _UNSAFE.sub(lambda m: "\n" if m.group() == "\n" else _stand_in(m), text)
     return shown if keep_newlines else shown.replace("\n", "\u240a")
+
+
+def has_controls(text: str) -> bool:
+    """Whether `for_terminal` would change `text` (newlines and tabs included)."""
+    return _UNSAFE.search(text) is not None
 
 
 def for_markdown(text: str) -> str:
