@@ -24,6 +24,7 @@ from afdsl.diagnostics import Span, error
 from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.ir import Measure
 from afdsl.jsonl import json_lines
+from afdsl.redact import secret_in, secret_values
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions, RunSummary
@@ -85,7 +86,11 @@ def load_labelled(path: str | Path) -> list[LabelledRecord]:
             raise _bad(shown, exc.line, exc.message) from None
         raise error(f"cannot read labels file {shown}: {exc.message}") from None
     records: list[LabelledRecord] = []
+    secrets = secret_values()
     for number, raw in json_lines(content):
+        secret = secret_in(raw, secrets)
+        if secret is not None:  # the record's text would be sent to the judge
+            raise _bad(shown, number, f"this record holds the value of ${secret}, a key")
         try:
             doc = parse_json_line(raw)
         except InputError as exc:

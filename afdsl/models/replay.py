@@ -26,6 +26,7 @@ from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_lin
 from afdsl.ir import Message, ModelConfig, prompt_hash
 from afdsl.jsonl import json_lines
 from afdsl.models.base import BackendError, Completion, Request
+from afdsl.redact import secret_in, secret_values
 
 _TEXT_FIELDS = ("text", "response", "output", "completion")
 MESSAGES_HINT = 'each message is {"role": "user" or "assistant", "content": TEXT}'
@@ -101,7 +102,11 @@ def load_transcripts(
         text = decode_utf8(read_input(path, MAX_DATA_BYTES))
     except InputError as exc:
         raise error(f"cannot read replay file {path}: {exc.message}") from None
+    secrets = secret_values()
     for number, line in json_lines(text):
+        secret = secret_in(line, secrets)
+        if secret is not None:  # it would be stored, and sent to any judge
+            raise error(f"{path}:{number}: this line holds the value of ${secret}, a key")
         try:
             # An answer may hold an unpaired surrogate: it is data, stored as the store
             # stores such text, not a mistake in the file.

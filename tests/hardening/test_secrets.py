@@ -127,3 +127,41 @@ def test_a_model_built_in_python_is_held_to_the_same_rule(monkeypatch):
     monkeypatch.setenv("HOME", "/root")
     with pytest.raises(AfsError, match="key variable"):
         make_backend(ModelConfig(spec="openai:gpt-4o", api_key_env="HOME"))
+
+
+def test_a_server_answering_with_the_key_does_not_get_it_stored(
+    tmp_path, capsys, keyed, monkeypatch
+):
+    def reply(system: str, user: str) -> str:
+        return f"<request_fully_accepted/> your key is {FAKE_KEY}"
+
+    afs = tmp_path / "study.afs"
+    afs.write_text(experiment().replace("sim:opus_like", "openai:gpt-mock"), encoding="utf-8")
+    with MockProvider(reply=reply) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        assert main(["test", str(afs), f"--csv={tmp_path / 'r.csv'}"]) in (0, 1)
+        assert main(["show", str(afs), "--full"]) == 0
+    printed = capsys.readouterr()
+    assert "your key is [redacted OPENAI_API_KEY]" in printed.out
+    assert FAKE_KEY not in printed.out + printed.err
+    assert FAKE_KEY.encode() not in _all_bytes(tmp_path)
+
+
+def test_replay_and_labels_files_holding_a_key_are_refused_at_the_line(tmp_path, keyed):
+    from afdsl.classify.validate import load_labelled
+    from afdsl.diagnostics import AfsError
+    from afdsl.models.replay import load_transcripts
+
+    path = tmp_path / "r.jsonl"
+    path.write_text(
+        '{"text": "<rejected/>", "label": 0}\n'
+        + json.dumps({"text": f"the key {FAKE_KEY}", "label": 1})
+        + "\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(AfsError, match=r"r\.jsonl:2: .*OPENAI_API_KEY") as replay:
+        load_transcripts(path)
+    with pytest.raises(AfsError) as labels:
+        load_labelled(path)
+    assert labels.value.diagnostics[0].span.line == 2
+    assert FAKE_KEY not in str(replay.value) + str(labels.value)
