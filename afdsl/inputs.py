@@ -28,6 +28,7 @@ from typing import Any
 MAX_SOURCE_BYTES = 4 * 1024 * 1024  # a .afs file or a section's text file
 MAX_DATA_BYTES = 512 * 1024 * 1024  # a queries, replay or labels file
 FORBIDDEN_ROOTS = ("/proc", "/sys", "/dev")
+NOT_FOUND = "not found"  # the problem callers word their own way ("cannot find ...")
 MAX_JSON_DEPTH = 100  # nesting of arrays and objects in one JSON record
 
 __all__ = [
@@ -35,6 +36,7 @@ __all__ = [
     "MAX_DATA_BYTES",
     "MAX_JSON_DEPTH",
     "MAX_SOURCE_BYTES",
+    "NOT_FOUND",
     "InputError",
     "decode_utf8",
     "file_problem",
@@ -68,6 +70,24 @@ def _forbidden_root(path: Path) -> str | None:
     return None
 
 
+def _system_device(device: int) -> str | None:
+    """The open file is on the file system mounted at /proc, /sys or /dev (a link swapped
+    in after the path was checked): `/proc/self/environ` is a regular file there. A root
+    that is a plain folder of `/` (no mount of its own) is left to the path check."""
+    try:
+        top = os.stat("/").st_dev
+    except OSError:
+        return None
+    for root in FORBIDDEN_ROOTS:
+        try:
+            own = os.stat(root).st_dev
+        except OSError:
+            continue
+        if own == device and own != top:
+            return f"is under {root}, which afdsl never reads"
+    return None
+
+
 def _kind_problem(mode: int) -> str | None:
     if stat.S_ISREG(mode):
         return None
@@ -91,7 +111,7 @@ def file_problem(path: Path, limit: int) -> str | None:
     try:
         info = os.stat(path)
     except FileNotFoundError:
-        return "not found"
+        return NOT_FOUND
     except OSError as exc:
         return exc.strerror or str(exc)
     problem = _kind_problem(info.st_mode)
@@ -115,7 +135,8 @@ def read_input(path: Path, limit: int) -> bytes:
     except OSError as exc:
         raise InputError(exc.strerror or str(exc)) from None
     with os.fdopen(fd, "rb") as handle:
-        problem = _kind_problem(os.fstat(fd).st_mode)
+        info = os.fstat(fd)
+        problem = _kind_problem(info.st_mode) or _system_device(info.st_dev)
         if problem is not None:
             raise InputError(problem)
         data = handle.read(limit + 1)

@@ -16,7 +16,7 @@ from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
 from afdsl.datasets import inline_queries, read_queries, select_queries
 from afdsl.diagnostics import AfsError, Note, Span
-from afdsl.inputs import MAX_DATA_BYTES, file_problem
+from afdsl.inputs import MAX_DATA_BYTES, NOT_FOUND, file_problem
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
 
@@ -130,7 +130,7 @@ def _read_source(
     """The queries of a data file (relative to the .afs file), or None (reported)."""
     path = (Path(owner.abs_path).parent / file.value).resolve()
     problem = file_problem(path, MAX_DATA_BYTES)
-    if problem == "not found":
+    if problem == NOT_FOUND:
         ctx.error(
             "AFS194",
             f'cannot find data file "{file.value}"',

@@ -9,7 +9,7 @@ from afdsl import ir
 from afdsl.check._context import Context, number_of, suggest
 from afdsl.check._limits import in_range
 from afdsl.diagnostics import AfsError, Diagnostic
-from afdsl.inputs import MAX_DATA_BYTES, file_problem
+from afdsl.inputs import MAX_DATA_BYTES, NOT_FOUND, file_problem
 from afdsl.models.base import PROVIDERS
 from afdsl.redact import key_name_problem
 from afdsl.syntax import _ast as A
@@ -81,7 +81,7 @@ def _replay_ok(ctx: Context, value: A.Value, folder: Path) -> bool:
     if problem is None:
         ctx.data_files.append(str(path.resolve()))
         return True
-    if problem != "not found":
+    if problem != NOT_FOUND:
         ctx.error("AFS147", f"cannot read replay file `{written}`: it {problem}", value.span)
         return False
     ctx.error(

@@ -7,7 +7,14 @@ from pathlib import Path
 from typing import Any, overload
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
-from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
+from afdsl.inputs import (
+    MAX_DATA_BYTES,
+    NOT_FOUND,
+    InputError,
+    decode_utf8,
+    parse_json_line,
+    read_input,
+)
 from afdsl.jsonl import json_lines
 
 
@@ -45,7 +52,7 @@ def read_labels(path: str | Path) -> tuple[list[dict[str, Any]], LineSpans]:
     try:
         text = decode_utf8(read_input(Path(path), MAX_DATA_BYTES))
     except InputError as exc:
-        if exc.message == "not found":
+        if exc.message == NOT_FOUND:
             exc.message = "no such file"
         span = Span(path=name, line=exc.line, col=exc.col or 1) if exc.line else None
         raise AfsError(

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
-from afdsl.inputs import MAX_SOURCE_BYTES, InputError, decode_utf8, read_input
+from afdsl.inputs import MAX_SOURCE_BYTES, NOT_FOUND, InputError, decode_utf8, read_input
 from afdsl.redact import secret_in, secret_values
 from afdsl.resources import scenarios_dir
 from afdsl.syntax import _ast as A
@@ -80,7 +80,7 @@ class LoadedProgram:
             content = read_source(path)
         except InputError as exc:
             folder = display_path(Path(owner.abs_path).parent)
-            hint = f"paths are relative to {folder}/" if exc.message == "not found" else None
+            hint = f"paths are relative to {folder}/" if exc.message == NOT_FOUND else None
             raise AfsError(
                 input_diagnostic(exc, "AFS010", f"cannot read `{ref.value}`", path, ref.span, hint)
             ) from None
@@ -133,7 +133,7 @@ def load_program(path: str | Path) -> LoadedProgram:
     try:
         text = read_source(root_path)
     except InputError as exc:
-        if exc.message == "not found":
+        if exc.message == NOT_FOUND:
             exc.message = "no such file"
         program.diagnostics.append(
             input_diagnostic(exc, "AFS011", f"cannot read {path}", root_path, None, None)

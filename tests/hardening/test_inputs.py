@@ -253,3 +253,15 @@ def test_the_excerpt_shows_the_line_the_position_names(write, separator):
     assert diag.span.line == 5
     shown = rendered(write(program))
     assert "\n    modl sim:opus_like\n" in shown  # the excerpt is the line named, not another
+
+
+def test_a_link_to_proc_is_refused_by_path_and_by_the_open_file(tmp_path):
+    from afdsl.inputs import InputError, _system_device, read_input
+
+    link = tmp_path / "innocent.txt"
+    link.symlink_to("/proc/self/environ")
+    with pytest.raises(InputError, match="under /proc"):
+        read_input(link, MAX_SOURCE_BYTES)
+    if os.stat("/proc").st_dev != os.stat("/").st_dev:  # /proc is a mount of its own
+        assert _system_device(os.stat("/proc/self/environ").st_dev) is not None
+    assert _system_device(os.stat(tmp_path).st_dev) is None
