@@ -32,12 +32,10 @@ def _is_key_name(name: str) -> bool:
 def secret_values() -> dict[str, str]:
     """value -> variable name for every key variable set in the environment, longest
     value first (so a key that contains another is replaced whole)."""
-    found = {
-        value: name
-        for name, value in os.environ.items()
-        if _is_key_name(name) and len(value.strip()) >= MIN_SECRET_LENGTH
-    }
-    return dict(sorted(found.items(), key=lambda item: -len(item[0])))
+    names = [name for name in os.environ if _is_key_name(name)]  # values only of keys
+    found = [(os.environ[name], name) for name in names]
+    found = [(value, name) for value, name in found if len(value.strip()) >= MIN_SECRET_LENGTH]
+    return dict(sorted(found, key=lambda item: -len(item[0])))
 
 
 def redact(text: str) -> str:
