@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from afdsl.diagnostics import Diagnostic, Note, Span, suggest
+from afdsl.diagnostics import AfsError, Diagnostic, Note, Span, suggest
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import LoadedProgram
 
@@ -69,6 +69,11 @@ class Context:
             name.span,
             hint=suggest(name.value, options, plural),
         )
+
+    def report(self, exc: AfsError) -> None:
+        """Record the diagnostics an AfsError carries (a file that cannot be read) as errors."""
+        for d in exc.diagnostics:
+            self.error(d.code, d.message, d.span, d.hint)
 
     def warning(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from afdsl import ir
 from afdsl.check._context import Context, suggest
+from afdsl.check._spans import build_spans
 from afdsl.diagnostics import AfsError, Note
 from afdsl.syntax import _ast as A
 from afdsl.syntax._slots import find_slots
@@ -21,6 +22,7 @@ class BuiltScenario:
     decl: A.ScenarioDecl
     user: A.Text | None
     condition_decls: dict[str, A.ConditionDecl]
+    origins: dict[str, str | None] = field(default_factory=dict)  # section -> file shown
 
 
 def source_text(ctx: Context, owner: A.FileAst, source: A.TextSource) -> A.Text:
@@ -73,6 +75,8 @@ class ScenarioBuilder:
         user_template: str | None = None
         conditions: dict[str, ir.Condition] = {}
         condition_decls: dict[str, A.ConditionDecl] = {}
+        spans: tuple[ir.TextSpan, ...] = ()
+        origins: dict[str, str | None] = {}
         if decl.extends is not None:
             parent = self.get(decl.extends)
             if parent is None:
@@ -81,11 +85,20 @@ class ScenarioBuilder:
             user, user_template = parent.user, parent.scenario.user_template
             conditions = {c.name: c for c in parent.scenario.conditions}
             condition_decls = dict(parent.condition_decls)
-        sections = self._sections(decl, owner, sections)
+            spans, origins = parent.scenario.spans, dict(parent.origins)
+        sections = self._sections(decl, owner, sections, origins)
+        # A redefined section drops the spans declared on its old text.
+        spans = tuple(s for s in spans if s.section not in {d.name.value for d in decl.sections})
+        spans = build_spans(ctx, decl.spans, sections, spans)
         for extra in decl.users[1:]:
             ctx.error("AFS113", "the user template is defined twice", extra.span)
         if decl.users:
-            user, user_template = decl.users[0], decl.users[0].value
+            try:
+                user = source_text(ctx, owner, decl.users[0])
+                user_template = user.value
+            except AfsError as exc:
+                ctx.report(exc)
+                return None
         if user_template is None:
             ctx.error(
                 "AFS114",
@@ -114,13 +127,18 @@ class ScenarioBuilder:
             sections=tuple(sections),
             user_template=user_template,
             conditions=tuple(conditions.values()),
+            spans=spans,
         )
-        result = BuiltScenario(scenario, decl, user, condition_decls)
+        result = BuiltScenario(scenario, decl, user, condition_decls, origins)
         self._check_sides(result)
         return result
 
     def _sections(
-        self, decl: A.ScenarioDecl, owner: A.FileAst, inherited: list[ir.Section]
+        self,
+        decl: A.ScenarioDecl,
+        owner: A.FileAst,
+        inherited: list[ir.Section],
+        origins: dict[str, str | None],
     ) -> list[ir.Section]:
         """The inherited sections with this scenario's own added or redefined."""
         sections = list(inherited)
@@ -136,12 +154,12 @@ class ScenarioBuilder:
                 continue
             seen[section.name.value] = section
             try:
-                text = source_text(self.ctx, owner, section.source).value
+                text = source_text(self.ctx, owner, section.source)
             except AfsError as exc:
-                for d in exc.diagnostics:
-                    self.ctx.error(d.code, d.message, d.span, d.hint)
+                self.ctx.report(exc)
                 continue
-            new = ir.Section(name=section.name.value, text=text)
+            new = ir.Section(name=section.name.value, text=text.value)
+            origins[new.name] = text.origin if section.source.kind == "file" else None
             names = [s.name for s in sections]
             if new.name in names:  # redefining an inherited section keeps its place
                 sections[names.index(new.name)] = new

@@ -83,8 +83,7 @@ class VariantResolver:
                 self._report(step, exc)
                 return None
             except AfsError as exc:  # a `from "file"` that cannot be read
-                for d in exc.diagnostics:
-                    self.ctx.error(d.code, d.message, d.span, d.hint)
+                self.ctx.report(exc)
                 return None
         if not self._slots_filled(decl, steps, scenario):
             return None
@@ -134,11 +133,12 @@ class VariantResolver:
         template in; else (a `replace` made the slot) the variant's name."""
         if user is None or not isinstance(user.op, A.SetUser):
             return decl.name.span
-        if user.op.text.value != scenario.user_template:
+        text = source_text(self.ctx, user.owner, user.op.source)
+        if text.value != scenario.user_template:
             return decl.name.span
         if user.via:
             return user.via[0].span
-        return self.ctx.program.text_span(user.op.text, start, end)
+        return self.ctx.program.text_span(text, start, end)
 
     def _text_of(self, owner: A.FileAst):  # type: ignore[no-untyped-def]
         return lambda source: source_text(self.ctx, owner, source).value
@@ -237,5 +237,6 @@ class VariantResolver:
 
 
 def _names(scenario: ir.Scenario) -> set[str]:
-    """The scenario's section and condition names."""
-    return {s.name for s in scenario.sections} | {c.name for c in scenario.conditions}
+    """The scenario's section, span and condition names."""
+    names = {s.name for s in scenario.sections} | {s.name for s in scenario.spans}
+    return names | {c.name for c in scenario.conditions}

@@ -76,9 +76,10 @@ class LoadedProgram:
                 )
             ) from None
         shown = self._remember(path, content)
-        # A trailing newline ends the file, it is not part of the section text.
-        value = content[:-1] if content.endswith("\n") else content
-        return A.Text(value, ref.span, shown, tuple(range(len(value))))
+        # Taken exactly, final line break included: a prompt loaded whole must render
+        # byte for byte as its file (Scenario.system_prompt counts that break towards
+        # the blank line between sections).
+        return A.Text(content, ref.span, shown, tuple(range(len(content))))
 
     def _remember(self, path: Path, content: str) -> str:
         shown = display_path(path)
