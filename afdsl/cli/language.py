@@ -103,6 +103,8 @@ def run_check(args: argparse.Namespace) -> int:
                 f"ok: {path}: experiment `{e.name}`, {plural(len(e.variants), 'variant')}, "
                 f"{plural(count(e), 'prompt')}\n"
             )
+            if result.layout:
+                sys.stdout.write(f"  base prompt: {result.layout}\n")
         else:
             sys.stdout.write(f"ok: {path}\n")
     return status
