@@ -143,6 +143,9 @@ class Variant(_Frozen):
     name: str
     description: str = ""
     operations: tuple[str, ...] = ()
+    # One short line per operation saying what it did (`remove span rlhf (451 chars)`),
+    # for listings where the operation's source text would run to many lines.
+    summary: tuple[str, ...] = ()
     scenario: Scenario
 
 

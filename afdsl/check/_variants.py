@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.check._scenarios import source_text
+from afdsl.check._summary import describe_apply, describe_step
 from afdsl.diagnostics import AfsError, Note, Span
 from afdsl.perturb import LIBRARY_NAME, PerturbError, apply_operator
 from afdsl.syntax import _ast as A
@@ -74,7 +75,9 @@ class VariantResolver:
         if steps is None:
             return None
         scenario = self.base
+        summary: dict[int, list[str]] = {}  # id of the declared operator -> what its steps did
         for step in steps:
+            before = scenario
             try:
                 scenario = apply_operator(scenario, step.op, self._text_of(step.owner))
             except PerturbError as exc:
@@ -85,8 +88,16 @@ class VariantResolver:
             except AfsError as exc:  # a `from "file"` that cannot be read
                 self.ctx.report(exc)
                 return None
+            origin = step.via[0] if step.via else step.op
+            summary.setdefault(id(origin), []).append(describe_step(step.op, before, scenario))
         if not self._slots_filled(decl, steps, scenario):
             return None
+        summaries = [
+            describe_apply(op.name.value, summary.get(id(op), []))
+            if isinstance(op, A.Apply)
+            else summary[id(op)][0]
+            for op in decl.ops
+        ]
         operations = [self.ctx.snippet(op.span) for op in decl.ops]
         if decl.binding is not None:
             param, value = decl.binding
@@ -95,6 +106,7 @@ class VariantResolver:
             name=decl.name.value,
             description=self._description(decl),
             operations=tuple(operations),
+            summary=tuple(summaries),
             scenario=scenario,
         )
 
