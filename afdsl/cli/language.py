@@ -104,8 +104,9 @@ def run_check(args: argparse.Namespace) -> int:
     status = EXIT_OK
     for path in args.files:
         result = check_file(path, strict=args.strict)
-        emit(result.diagnostics, result.sources, sys.stderr)
-        if not result.ok:
+        extra = _simulator_warnings(result.experiment, strict=args.strict)
+        emit(result.diagnostics + extra, result.sources, sys.stderr)
+        if not result.ok or any(d.is_error for d in extra):
             status = EXIT_USAGE
             continue
         if result.experiment is not None:
@@ -119,6 +120,21 @@ def run_check(args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(f"ok: {path}\n")
     return status
+
+
+def _simulator_warnings(experiment: ir.Experiment | None, *, strict: bool) -> list[Diagnostic]:
+    """A warning (an error with --strict) per variant where a `sim:` organism recognises
+    none of the wording of a cue it reads, so its numbers there mean nothing."""
+    if experiment is None or not any(m.provider == "sim" for m in experiment.models):
+        return []
+    from afdsl.models.sim_cues import CUE_HINT, cue_warnings
+
+    return [
+        Diagnostic(
+            severity="error" if strict else "warning", code="AFS905", message=m, hint=CUE_HINT
+        )
+        for m in cue_warnings(experiment)
+    ]
 
 
 @_reported
@@ -240,6 +256,7 @@ def run_list(args: argparse.Namespace) -> int:
             "\n".join(v.summary or v.operations) or "(unperturbed)",
         )
     console.print(table)
+    _print_simulator_features(console, e)
     models = ", ".join(m.display for m in e.models)
     console.print(
         f"models: {models}\nqueries: {len(e.queries)}  samples: {e.samples}  seed: {e.seed}\n"
@@ -249,6 +266,20 @@ def run_list(args: argparse.Namespace) -> int:
         highlight=False,
     )
     return EXIT_OK
+
+
+def _print_simulator_features(console: Any, e: ir.Experiment) -> None:
+    """For a `sim:` experiment, what the simulator reads in each variant's prompt."""
+    if not any(m.provider == "sim" and not m.name.startswith("judge") for m in e.models):
+        return
+    from afdsl.models.sim_cues import features_line
+
+    sides = "/".join(c.name for c in e.variants[0].scenario.conditions)
+    console.print(
+        f"simulator features (tier read in {sides}: features turned on):", highlight=False
+    )
+    for v in e.variants:
+        console.print(f"  {v.name}: {features_line(e, v)}", highlight=False)
 
 
 def run_perturbations(args: argparse.Namespace) -> int:
