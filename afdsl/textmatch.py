@@ -103,7 +103,7 @@ def nearest(needle: str, text: str) -> str | None:
     size = len(needle)
     if not size or not text:
         return None
-    starts = [0] + [i + 1 for i, ch in enumerate(text) if ch.isspace() and i + 1 < len(text)]
+    starts = [i for i, ch in enumerate(text) if not ch.isspace() and (i == 0 or text[i - 1].isspace())]
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(needle)
     best, best_ratio = None, 0.5
