@@ -70,8 +70,10 @@ def _causes(wrote: str, found: str) -> list[str]:
         cause = _LOOKALIKES.get(ch, ("", ""))[1]
         if cause and (ch in found) != (ch in wrote) and cause not in causes:
             causes.append(cause)
-    spaces_found = [c for c in found if c.isspace() and c not in _LOOKALIKES]
-    spaces_wrote = [c for c in wrote if c.isspace() and c not in _LOOKALIKES]
+    plain_found = [_LOOKALIKES.get(c, (c, ""))[0] for c in found]
+    plain_wrote = [_LOOKALIKES.get(c, (c, ""))[0] for c in wrote]
+    spaces_found = [c for c in plain_found if c.isspace()]
+    spaces_wrote = [c for c in plain_wrote if c.isspace()]
     if spaces_found != spaces_wrote:
         line_breaks = "\n" in spaces_found or "\n" in spaces_wrote
         causes.append("line breaks" if line_breaks else "whitespace")
@@ -103,7 +105,9 @@ def nearest(needle: str, text: str) -> str | None:
     size = len(needle)
     if not size or not text:
         return None
-    starts = [i for i, ch in enumerate(text) if not ch.isspace() and (i == 0 or text[i - 1].isspace())]
+    starts = [
+        i for i, ch in enumerate(text) if not ch.isspace() and (i == 0 or text[i - 1].isspace())
+    ]
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(needle)
     best, best_ratio = None, 0.5

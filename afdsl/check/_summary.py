@@ -30,12 +30,7 @@ def describe_step(op: A.Op, before: ir.Scenario, after: ir.Scenario) -> str:
         return f"remove between {ends}{where} ({removed:,} chars)"
     if isinstance(op, A.Replace):
         where = f" in {op.section.value}" if op.section else ""
-        new = (
-            "from " + quote(op.new.text.value)
-            if op.new.kind == "file"
-            else quote(op.new.text.value, _QUOTED)
-        )
-        return f"replace {quote(op.old.value, _QUOTED)} with {new}{where} ({_chars(before, after)})"
+        return f"replace {quote(op.old.value, _QUOTED)}{where} ({_chars(before, after)})"
     if isinstance(op, A.SwapSection):
         return f"swap {_kind(before, op.section)} {op.section.value} ({_chars(before, after)})"
     if isinstance(op, A.AddText):
@@ -52,5 +47,5 @@ def describe_step(op: A.Op, before: ir.Scenario, after: ir.Scenario) -> str:
 
 
 def describe_apply(name: str, steps: list[str]) -> str:
-    """`apply NAME: STEP` for one step; the steps joined with `;` otherwise."""
-    return f"apply {name}: " + "; ".join(steps)
+    """`NAME: STEP; STEP` for `apply NAME`."""
+    return f"{name}: " + "; ".join(steps)

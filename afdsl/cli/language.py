@@ -234,32 +234,28 @@ def run_list(args: argparse.Namespace) -> int:
     e = _load(args.file)
     console = Console()
     table = Table(title=f"experiment {e.name} (base scenario {e.base_scenario})")
-    widest = {
-        "variant": max(len(v.name) for v in e.variants),
-        "conditions": max(
-            len(", ".join(c.name for c in v.scenario.conditions)) for v in e.variants
-        ),
-        "system chars": len("system chars"),
-    }
-    for column, width in widest.items():
+    conditions = {v.name: ", ".join(c.name for c in v.scenario.conditions) for v in e.variants}
+    # The conditions get a column only when a variant changes them: the operations
+    # need the room.
+    columns = {"variant": max(len(n) for n in conditions), "system chars": len("system chars")}
+    if len(set(conditions.values())) > 1:
+        columns["conditions"] = max(len(c) for c in conditions.values())
+    for column, width in columns.items():
         table.add_column(column, no_wrap=True, min_width=width)
     # One line per operation, cut to the table's width: a long `replace` or a pasted
     # paragraph would otherwise fill the screen.
-    rest = console.width - sum(widest.values()) - 13  # what the borders and padding leave
+    rest = console.width - sum(columns.values()) - 3 * len(columns) - 4
     table.add_column("operations", overflow="ellipsis", no_wrap=True, max_width=max(rest, 24))
     for v in e.variants:
-        conditions = ", ".join(c.name for c in v.scenario.conditions)
-        table.add_row(
-            v.name,
-            conditions,
-            str(len(v.scenario.system_prompt())),
-            "\n".join(v.summary or v.operations) or "(unperturbed)",
-        )
+        cells = [v.name, str(len(v.scenario.system_prompt()))]
+        cells += [conditions[v.name]] if "conditions" in columns else []
+        table.add_row(*cells, "\n".join(v.summary or v.operations) or "(unperturbed)")
     console.print(table)
     _print_simulator_features(console, e)
     models = ", ".join(m.display for m in e.models)
     console.print(
         f"models: {models}\nqueries: {len(e.queries)}  samples: {e.samples}  seed: {e.seed}\n"
+        f"conditions (base): {conditions[e.variants[0].name]}\n"
         f"training: {e.training}  deployment: {e.deployment}\n"
         f"measures: {', '.join(m.name for m in e.measures)}  "
         f"hypotheses: {len(e.hypotheses)}\nprompts: {count(e)}",
