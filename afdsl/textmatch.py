@@ -9,6 +9,7 @@ differ only in such characters, the likely cause.
 from __future__ import annotations
 
 import difflib
+import re
 
 # Characters that look like a plainer one, and how a hint names them.
 _LOOKALIKES: dict[str, tuple[str, str]] = {
@@ -32,6 +33,8 @@ _LOOKALIKES: dict[str, tuple[str, str]] = {
     "\ufeff": ("", "zero-width spaces"),
 }
 _SHOWN = 80  # characters of nearest text a hint quotes
+_SCAN_ALL = 40  # needles up to this long are compared at every word start
+_WORD = re.compile(r"\S+")
 
 
 def occurrences(text: str, needle: str, lo: int = 0, hi: int | None = None) -> list[int]:
@@ -100,17 +103,18 @@ def typographic_match(needle: str, text: str) -> tuple[str, list[str]] | None:
 
 
 def nearest(needle: str, text: str) -> str | None:
-    """The stretch of `text` most like `needle` (difflib ratio at word starts), if any
-    is at least half alike."""
+    """The stretch of `text` most like `needle` (difflib ratio, from a word start), if
+    one is at least 60% alike. A long needle is compared only where its words are
+    densest, so a miss on a 26,000-character prompt stays fast."""
     size = len(needle)
     if not size or not text:
         return None
-    starts = [
-        i for i, ch in enumerate(text) if not ch.isspace() and (i == 0 or text[i - 1].isspace())
-    ]
+    starts = [m.start() for m in _WORD.finditer(text)]
+    if size > _SCAN_ALL:
+        starts = _densest(needle, text, starts)
     matcher = difflib.SequenceMatcher(autojunk=False)
     matcher.set_seq2(needle)
-    best, best_ratio = None, 0.5
+    best, best_ratio = None, 0.6
     for start in starts:
         matcher.set_seq1(text[start : start + size])
         if matcher.real_quick_ratio() <= best_ratio or matcher.quick_ratio() <= best_ratio:
@@ -119,6 +123,21 @@ def nearest(needle: str, text: str) -> str | None:
         if ratio > best_ratio:
             best, best_ratio = text[start : start + size], ratio
     return best
+
+
+def _densest(needle: str, text: str, starts: list[int], keep: int = 40) -> list[int]:
+    """The `keep` word starts whose next words share the most words with `needle`."""
+    wanted = set(needle.split())
+    words = [m.group() for m in _WORD.finditer(text)]
+    width = max(len(needle.split()), 1)
+    hits = [w in wanted for w in words]
+    scores: list[int] = []
+    score = sum(hits[:width])
+    for i in range(len(words)):
+        scores.append(score)
+        score += (hits[i + width] if i + width < len(words) else 0) - hits[i]
+    densest = sorted(range(len(words)), key=lambda i: (-scores[i], i))[:keep]
+    return sorted(starts[i] for i in densest)
 
 
 def miss_hint(needle: str, texts: list[str]) -> str | None:

@@ -203,7 +203,7 @@ def test_a_boundary_with_a_curly_apostrophe_names_the_cause(write: Write) -> Non
         write, 'section end in p from "Don\'t stop." to "stop."', text
     )
     assert message == '"Don\'t stop." matches no text in `p`'
-    assert hint == '"the prompt has "Don\u2019t stop.": it differs in curly quotes"'.strip('"')
+    assert hint == 'the prompt has "Don\u2019t stop.": it differs in curly quotes'
     assert where == (4, 25)
 
 
