@@ -171,7 +171,7 @@ def _remove_between(scenario: ir.Scenario, op: A.RemoveBetween, text_of: TextOf)
         after = text[start + len(op.start.value) : hi]
         raise PerturbError(
             f"{quote(op.end.value)} does not occur after {quote(op.start.value, 40)} in {where}",
-            hint=miss_hint(op.end.value, [after]),
+            hint=miss_hint(op.end.value, [after]) or "the end text must come after the start text",
             span=op.end.span,
         )
     return _cut(scenario, index, start, end + len(op.end.value), "remove between")
@@ -194,9 +194,9 @@ def _count_message(needle: str, count: int, where: str) -> str:
     return f"{quote(needle)} occurs {count} times in {where}; it must occur once"
 
 
-def _count_hint(needle: str, found: list[Any], texts: list[str]) -> str | None:
+def _count_hint(needle: str, found: list[Any], texts: list[str]) -> str:
     if not found:
-        return miss_hint(needle, texts)
+        return miss_hint(needle, texts) or "nothing in the text is close; copy it from the prompt"
     return "quote more of the text around it, so that it occurs only once"
 
 

@@ -90,15 +90,11 @@ class ScenarioBuilder:
         # A redefined section drops the spans declared on its old text.
         spans = tuple(s for s in spans if s.section not in {d.name.value for d in decl.sections})
         spans = build_spans(ctx, decl.spans, sections, spans)
-        for extra in decl.users[1:]:
-            ctx.error("AFS113", "the user template is defined twice", extra.span)
         if decl.users:
-            try:
-                user = source_text(ctx, owner, decl.users[0])
-                user_template = user.value
-            except AfsError as exc:
-                ctx.report(exc)
+            user = self._user(decl, owner)
+            if user is None:
                 return None
+            user_template = user.value
         if user_template is None:
             ctx.error(
                 "AFS114",
@@ -107,21 +103,7 @@ class ScenarioBuilder:
                 hint='add `user """... {query} ..."""`',
             )
             return None
-        own: dict[str, A.ConditionDecl] = {}  # redefining an inherited condition is fine
-        for cond in decl.conditions:
-            first = own.setdefault(cond.name.value, cond)
-            if first is not cond:
-                ctx.error(
-                    "AFS123",
-                    f"condition `{cond.name.value}` is defined twice in this scenario",
-                    cond.name.span,
-                    notes=[Note(span=first.name.span, message="first here")],
-                )
-                continue
-            built = self._condition(cond)
-            if built is not None:
-                conditions[built.name] = built
-                condition_decls[built.name] = cond
+        self._own_conditions(decl, conditions, condition_decls)
         scenario = ir.Scenario(
             name=decl.name.value,
             sections=tuple(sections),
@@ -132,6 +114,39 @@ class ScenarioBuilder:
         result = BuiltScenario(scenario, decl, user, condition_decls, origins)
         self._check_sides(result)
         return result
+
+    def _user(self, decl: A.ScenarioDecl, owner: A.FileAst) -> A.Text | None:
+        """The scenario's own user template (inline or from a file); None if unreadable."""
+        for extra in decl.users[1:]:
+            self.ctx.error("AFS113", "the user template is defined twice", extra.span)
+        try:
+            return source_text(self.ctx, owner, decl.users[0])
+        except AfsError as exc:
+            self.ctx.report(exc)
+            return None
+
+    def _own_conditions(
+        self,
+        decl: A.ScenarioDecl,
+        conditions: dict[str, ir.Condition],
+        condition_decls: dict[str, A.ConditionDecl],
+    ) -> None:
+        """Add the scenario's conditions (an inherited one may be redefined, not its own)."""
+        own: dict[str, A.ConditionDecl] = {}
+        for cond in decl.conditions:
+            first = own.setdefault(cond.name.value, cond)
+            if first is not cond:
+                self.ctx.error(
+                    "AFS123",
+                    f"condition `{cond.name.value}` is defined twice in this scenario",
+                    cond.name.span,
+                    notes=[Note(span=first.name.span, message="first here")],
+                )
+                continue
+            built = self._condition(cond)
+            if built is not None:
+                conditions[built.name] = built
+                condition_decls[built.name] = cond
 
     def _sections(
         self,

@@ -10,6 +10,9 @@ from afdsl.syntax import _ast as A
 from afdsl.textmatch import miss_hint, occurrences, quote
 
 
+_NOTHING_CLOSE = "nothing in the text is close; copy the words from the prompt file itself"
+
+
 def build_spans(
     ctx: Context,
     decls: tuple[A.SpanDecl, ...],
@@ -69,8 +72,10 @@ def _locate(
         )
         return None
     lo, hi = (parent.start, parent.end) if parent else (0, len(section.text))
-    start = _boundary(ctx, decl.start, section.text, lo, hi, decl.parent.value)
-    end = _boundary(ctx, decl.end, section.text, lo, hi, decl.parent.value)
+    start, end = (
+        _boundary(ctx, text, section.text, lo, hi, decl.parent.value)
+        for text in (decl.start, decl.end)
+    )
     if start is None or end is None:
         return None
     if end < start:
@@ -89,7 +94,12 @@ def _locate(
 def _boundary(ctx: Context, text: A.Text, whole: str, lo: int, hi: int, where: str) -> int | None:
     """Where `text` occurs in `whole[lo:hi]`: it must occur exactly once."""
     if not text.value:
-        ctx.error("AFS125", "a span boundary cannot be empty", text.span)
+        ctx.error(
+            "AFS125",
+            "a span boundary cannot be empty",
+            text.span,
+            hint="quote a few words of the text where the span begins or ends",
+        )
         return None
     found = occurrences(whole, text.value, lo, hi)
     if len(found) == 1:
@@ -99,7 +109,7 @@ def _boundary(ctx: Context, text: A.Text, whole: str, lo: int, hi: int, where: s
             "AFS125",
             f"{quote(text.value)} matches no text in `{where}`",
             text.span,
-            hint=miss_hint(text.value, [whole[lo:hi]]),
+            hint=miss_hint(text.value, [whole[lo:hi]]) or _NOTHING_CLOSE,
         )
     else:
         ctx.error(
