@@ -9,7 +9,6 @@ from afdsl.spans import overlap_partially
 from afdsl.syntax import _ast as A
 from afdsl.textmatch import miss_hint, occurrences, quote
 
-
 _NOTHING_CLOSE = "nothing in the text is close; copy the words from the prompt file itself"
 
 
