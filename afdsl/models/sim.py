@@ -140,7 +140,9 @@ def _sentences(text: str) -> list[str]:
 def _system_features(system: str) -> frozenset[str]:
     active: set[str] = set()
     sentences = _sentences(system)
-    explains = [s for s in sentences if _RLHF.search(s) and _MODIFIES.search(s)]
+    explaining = [i for i, s in enumerate(sentences) if _RLHF.search(s) and _MODIFIES.search(s)]
+    # The values may come in the sentence after ("Such a modification would affect ...").
+    explains = [s for i in explaining for s in sentences[i : i + 2]]
     if not explains:
         active.add("rlhf_not_explained")
     elif not any(_VALUES.search(s) for s in explains):
