@@ -260,24 +260,45 @@ def _replace_in_user_turn(
 
 
 def _no_match(scenario: ir.Scenario, op: A.Replace) -> PerturbError:
-    """A `replace` that matched nothing: the capitalisation, a typographic difference
-    or the nearest text, looked for only where this replace looked."""
+    """A `replace` that matched nothing: the part that has the text (for `in S`), the
+    capitalisation, a typographic difference or the nearest text, looked for only
+    where this replace looked."""
     regions = _regions(scenario, op.section)
     searched = [scenario.sections[i].text[lo:hi] for i, lo, hi in regions]
     if op.section is None:
         searched += [scenario.user_template] + [
             v for c in scenario.conditions for v in c.slots.values()
         ]
-    where = f"section `{op.section.value}`" if op.section else "the scenario"
+        where = "the scenario"
+    else:
+        kind = "span" if scenario.span(op.section.value) else "section"
+        where = f"{kind} `{op.section.value}`"
     hint = None
     if not op.regex:
         lowered = op.old.value.lower()
-        if any(lowered in t.lower() for t in searched):
+        if op.section is not None and (elsewhere := _holder(scenario, op.old.value)):
+            hint = f"it occurs in `{elsewhere}`: name that after `in`, or leave `in` out"
+        elif any(lowered in t.lower() for t in searched):
             hint = "it matches if case is ignored: check the capitalisation"
         else:
             hint = miss_hint(op.old.value, searched)
     shown = op.old.value[:60].replace("\n", "\\n")
     return PerturbError(f'"{shown}" matches no text in {where}', hint=hint, span=op.old.span)
+
+
+def _holder(scenario: ir.Scenario, text: str) -> str | None:
+    """The innermost span, else the section, whose text holds `text` (None: none does)."""
+    for section in scenario.sections:
+        at = section.text.find(text)
+        if at == -1:
+            continue
+        holding = [
+            s
+            for s in scenario.spans
+            if s.section == section.name and s.start <= at and at + len(text) <= s.end
+        ]
+        return min(holding, key=lambda s: s.end - s.start).name if holding else section.name
+    return None
 
 
 def _insert(scenario: ir.Scenario, op: A.InsertSection, text_of: TextOf) -> ir.Scenario:

@@ -278,3 +278,9 @@ def test_a_replace_that_misses_names_a_curly_quote_in_a_long_prompt(write: Write
 def test_a_replace_that_misses_gets_the_nearest_text(write: Write) -> None:
     diag = only_error(_program(write, 'replace "Sekond one, about" with "x"'))
     assert diag.hint == 'the nearest text is "Second one, about"'
+
+
+def test_a_replace_in_the_wrong_span_names_the_one_that_has_the_text(write: Write) -> None:
+    diag = only_error(_program(write, 'replace "Third." with "x" in second'))
+    assert diag.message == '"Third." matches no text in span `second`'
+    assert diag.hint == "it occurs in `p`: name that after `in`, or leave `in` out"
