@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from afdsl import ir
 from afdsl.diagnostics import plural
 
@@ -19,6 +21,8 @@ def describe_layout(
     if len(files) == 1 and files[0] is not None:
         same = prompt == sources.get(files[0])
         verdict = "byte-identical to" if same else "differs from"
+        if same and _windows_line_endings(files[0]):
+            verdict = "identical, but for its Windows line endings (read as \\n), to"
         return f"{verdict} {files[0]} ({len(prompt):,} chars{spans})"
     if None in files:
         inline = files.count(None)
@@ -44,3 +48,11 @@ def describe_layout(
         f"end{'s' if len(cut) == 1 else ''} with one; to keep a prompt byte for byte, load "
         "it whole from one file and declare spans on it"
     )
+
+
+def _windows_line_endings(shown: str) -> bool:
+    """Whether the file has CRLF line endings, which reading turns into `\\n`."""
+    try:
+        return b"\r\n" in Path(shown).read_bytes()
+    except OSError:
+        return False

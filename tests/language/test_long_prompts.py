@@ -174,3 +174,16 @@ def test_the_report_carries_the_cue_warning(
     main(["test", str(path), "--store", str(tmp_path / "s.sqlite"), "--json", str(out)])
     notes = __import__("json").loads(out.read_text())["notes"]
     assert any("sim:opus_like recognises no tier cue" in n for n in notes)
+
+
+def test_check_says_when_a_file_has_windows_line_endings(
+    write: Write, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    path = _cut_files(write, "")
+    (tmp_path / "one.txt").write_bytes(b"Line one.\r\nLine two.\r\n")
+    path.write_text(path.read_text().replace('  section b from "two.txt"\n', ""))
+    layout = check_file(path.name).layout
+    assert layout == (
+        "identical, but for its Windows line endings (read as \\n), to one.txt (20 chars)"
+    )
