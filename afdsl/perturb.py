@@ -66,27 +66,24 @@ def _target(scenario: ir.Scenario, name: A.Ident) -> tuple[int, ir.TextSpan | No
     `name` and that span; PerturbError if neither exists."""
     span = scenario.span(name.value)
     if span is None:
-        return _index_of(scenario.sections, name, "section", scenario.name), None
+        return _index_of(scenario, scenario.sections, name, "section"), None
     names = [s.name for s in scenario.sections]
     return names.index(span.section), span
 
 
 def _condition_index(scenario: ir.Scenario, name: A.Ident) -> int:
-    return _index_of(scenario.conditions, name, "condition", scenario.name)
+    return _index_of(scenario, scenario.conditions, name, "condition")
 
 
-def _index_of(items: tuple[Any, ...], name: A.Ident, what: str, scenario: ir.Scenario | str) -> int:
+def _index_of(scenario: ir.Scenario, items: tuple[Any, ...], name: A.Ident, what: str) -> int:
     """Position of the section or condition called `name`; PerturbError if none is."""
     names = [item.name for item in items]
     if name.value in names:
         return names.index(name.value)
-    options = list(names)
-    if what == "section" and isinstance(scenario, ir.Scenario):
-        options += [s.name for s in scenario.spans]
-    title = scenario.name if isinstance(scenario, ir.Scenario) else scenario
+    spans = [s.name for s in scenario.spans] if what == "section" else []
     raise PerturbError(
-        f"no {what} `{name.value}` in scenario `{title}`",
-        hint=suggest(name.value, options, f"{what}s"),
+        f"no {what} `{name.value}` in scenario `{scenario.name}`",
+        hint=suggest(name.value, names + spans, "sections and spans" if spans else f"{what}s"),
         span=name.span,
         missing=name.value,
     )

@@ -284,3 +284,9 @@ def test_a_replace_in_the_wrong_span_names_the_one_that_has_the_text(write: Writ
     diag = only_error(_program(write, 'replace "Third." with "x" in second'))
     assert diag.message == '"Third." matches no text in span `second`'
     assert diag.hint == "it occurs in `p`: name that after `in`, or leave `in` out"
+
+
+def test_an_unknown_section_hint_lists_the_spans_too(write: Write) -> None:
+    diag = only_error(_program(write, "apply honesty"))
+    assert diag.message == "`apply honesty`: no section `intro` in scenario `s`"
+    assert diag.hint == "known sections and spans: `p`, `second`"
