@@ -126,12 +126,22 @@ def _newlines_after(text: str, at: int) -> int:
     return len(text) - at - len(text[at:].lstrip("\n"))
 
 
+def _gap_before(text: str, at: int) -> int:
+    """The line breaks just before `at`, else 1 for a space there."""
+    return _newlines_before(text, at) or int(text[at - 1 : at] == " ")
+
+
+def _gap_after(text: str, at: int) -> int:
+    """The line breaks just after `at`, else 1 for a space there."""
+    return _newlines_after(text, at) or int(text[at : at + 1] == " ")
+
+
 def cuts(text: str, start: int, end: int) -> list[Edit]:
     """Edits that remove `text[start:end]`, best first: with the line break (or space)
-    it would leave doubled (of the two runs of line breaks around it the shorter goes;
-    at the start or end of the text, the run between it and the text goes), then
-    without. The caller takes the first that cuts no other span in two."""
-    before, after = _newlines_before(text, start), _newlines_after(text, end)
+    it would leave doubled (of the two gaps around it the shorter goes; at the start
+    or end of the text, the gap between it and the text goes), then without. The
+    caller takes the first that cuts no other span in two."""
+    before, after = _gap_before(text, start), _gap_after(text, end)
     plain = Edit(start, end, "")
     if not text[:start].strip("\n"):
         return [Edit(start, end + after, ""), plain]
@@ -140,8 +150,6 @@ def cuts(text: str, start: int, end: int) -> list[Edit]:
     if before and after:
         later, earlier = Edit(start, end + after, ""), Edit(start - before, end, "")
         return [later, earlier, plain] if after <= before else [earlier, later, plain]
-    if text[start - 1 : start] == " " and text[end : end + 1] in (" ", ""):
-        return [Edit(start - 1, end, ""), plain]
     return [plain]
 
 
