@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from afdsl import ir
-from afdsl.check import load_experiment
+from afdsl.check import check_file, load_experiment
 from afdsl.cli import main
 
-from .conftest import Write, at, only_error
+from .conftest import Write, at, errors, only_error
 
 FIXTURE = Path(__file__).parent / "fixtures" / "original"
 PROMPT = (FIXTURE / "prompt.txt").read_text(encoding="utf-8")
@@ -290,3 +290,19 @@ def test_an_unknown_section_hint_lists_the_spans_too(write: Write) -> None:
     diag = only_error(_program(write, "apply honesty"))
     assert diag.message == "`apply honesty`: no section `intro` in scenario `s`"
     assert diag.hint == "known sections and spans: `p`, `second`"
+
+
+def test_spans_are_inherited_and_a_redefined_section_drops_its_spans(write: Write) -> None:
+    path = _program(write, "remove section second")
+    src = path.read_text().replace("base s", "base t")
+    child = 'scenario t extends s {\n  section third in p from "Third." to "Third."\n}\n'
+    path.write_text(child + src)
+    scenario = load_experiment(path).variant("v").scenario
+    assert [s.name for s in scenario.spans] == ["third"]
+    assert scenario.system_prompt() == "First paragraph.\n\nThird.\n"
+    path.write_text(child.replace("section third", 'section p "New text."\n  section third') + src)
+    assert [e.message for e in errors(check_file(path))] == [
+        '"Third." matches no text in `p`',  # the span's start and end, in the new text
+        '"Third." matches no text in `p`',
+        "no section `second` in scenario `t`",  # declared on the old text: dropped
+    ]
