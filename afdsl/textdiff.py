@@ -96,7 +96,9 @@ def _word_changes(a: list[str], b: list[str]) -> list[tuple[str, int, int, int, 
 
 def _changed_chars(old: str, new: str) -> tuple[int, int]:
     """(characters removed, characters added) from `old` to `new`, compared word by word."""
-    a, b = _WORDS.findall(old), _WORDS.findall(new)
+    if old == new:
+        return 0, 0
+    a, b = _trimmed(_WORDS.findall(old), _WORDS.findall(new))
     removed = added = 0
     matcher = difflib.SequenceMatcher(None, a, b, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
@@ -104,6 +106,18 @@ def _changed_chars(old: str, new: str) -> tuple[int, int]:
             removed += sum(len(t) for t in a[i1:i2])
             added += sum(len(t) for t in b[j1:j2])
     return removed, added
+
+
+def _trimmed(a: list[str], b: list[str]) -> tuple[list[str], list[str]]:
+    """`a` and `b` without the words they start and end with alike: difflib's time grows
+    with the square of what it compares, and most edits touch one place."""
+    head = 0
+    while head < min(len(a), len(b)) and a[head] == b[head]:
+        head += 1
+    tail = 0
+    while tail < min(len(a), len(b)) - head and a[-1 - tail] == b[-1 - tail]:
+        tail += 1
+    return a[head : len(a) - tail], b[head : len(b) - tail]
 
 
 def _parts(scenario: ir.Scenario) -> dict[str, str]:
