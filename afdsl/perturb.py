@@ -57,10 +57,6 @@ def _nothing_hint(op: A.Op) -> str:
     return "the new text is the same as the old"
 
 
-def _section_index(scenario: ir.Scenario, name: A.Ident) -> int:
-    return _target(scenario, name)[0]
-
-
 def _target(scenario: ir.Scenario, name: A.Ident) -> tuple[int, ir.TextSpan | None]:
     """The section called `name` (span None), or the section holding the span called
     `name` and that span; PerturbError if neither exists."""
@@ -80,10 +76,12 @@ def _index_of(scenario: ir.Scenario, items: tuple[Any, ...], name: A.Ident, what
     names = [item.name for item in items]
     if name.value in names:
         return names.index(name.value)
-    spans = [s.name for s in scenario.spans] if what == "section" else []
+    span_names = [s.name for s in scenario.spans] if what == "section" else []
     raise PerturbError(
         f"no {what} `{name.value}` in scenario `{scenario.name}`",
-        hint=suggest(name.value, names + spans, "sections and spans" if spans else f"{what}s"),
+        hint=suggest(
+            name.value, names + span_names, "sections and spans" if span_names else f"{what}s"
+        ),
         span=name.span,
         missing=name.value,
     )
@@ -146,6 +144,13 @@ def _remove(scenario: ir.Scenario, op: A.RemoveSection, text_of: TextOf) -> ir.S
 
 
 def _remove_between(scenario: ir.Scenario, op: A.RemoveBetween, text_of: TextOf) -> ir.Scenario:
+    for end in (op.start, op.end):
+        if not end.value:
+            raise PerturbError(
+                "`remove between` needs text at both ends",
+                hint="quote a few words where the cut begins and where it ends",
+                span=end.span,
+            )
     regions = _regions(scenario, op.section)
     where = f"`{op.section.value}`" if op.section else "the system prompt"
     found = [

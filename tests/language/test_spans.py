@@ -306,3 +306,9 @@ def test_spans_are_inherited_and_a_redefined_section_drops_its_spans(write: Writ
         '"Third." matches no text in `p`',
         "no section `second` in scenario `t`",  # declared on the old text: dropped
     ]
+
+
+def test_remove_between_needs_text_at_both_ends(write: Write) -> None:
+    diag = only_error(_program(write, 'remove between "" and "Third."'))
+    assert diag.message == "`remove between` needs text at both ends"
+    assert diag.hint == "quote a few words where the cut begins and where it ends"
