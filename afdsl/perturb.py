@@ -144,12 +144,12 @@ def _remove(scenario: ir.Scenario, op: A.RemoveSection, text_of: TextOf) -> ir.S
 
 
 def _remove_between(scenario: ir.Scenario, op: A.RemoveBetween, text_of: TextOf) -> ir.Scenario:
-    for end in (op.start, op.end):
-        if not end.value:
+    for edge in (op.start, op.end):
+        if not edge.value:
             raise PerturbError(
                 "`remove between` needs text at both ends",
                 hint="quote a few words where the cut begins and where it ends",
-                span=end.span,
+                span=edge.span,
             )
     regions = _regions(scenario, op.section)
     where = f"`{op.section.value}`" if op.section else "the system prompt"
