@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 from afdsl import ir
 from afdsl.check._context import Context, suggest
+from afdsl.check._continuation import build_continuation
 from afdsl.check._spans import build_spans
 from afdsl.diagnostics import AfsError, Note
 from afdsl.syntax import _ast as A
@@ -77,6 +78,7 @@ class ScenarioBuilder:
         condition_decls: dict[str, A.ConditionDecl] = {}
         spans: tuple[ir.TextSpan, ...] = ()
         origins: dict[str, str | None] = {}
+        continuation: ir.Continuation | None = None
         if decl.extends is not None:
             parent = self.get(decl.extends)
             if parent is None:
@@ -86,6 +88,7 @@ class ScenarioBuilder:
             conditions = {c.name: c for c in parent.scenario.conditions}
             condition_decls = dict(parent.condition_decls)
             spans, origins = parent.scenario.spans, dict(parent.origins)
+            continuation = parent.scenario.continuation
         sections = self._sections(decl, owner, sections, origins)
         # A redefined section drops the spans declared on its old text.
         spans = tuple(s for s in spans if s.section not in {d.name.value for d in decl.sections})
@@ -110,6 +113,7 @@ class ScenarioBuilder:
             user_template=user_template,
             conditions=tuple(conditions.values()),
             spans=spans,
+            continuation=build_continuation(ctx, decl.continuations, continuation),
         )
         result = BuiltScenario(scenario, decl, user, condition_decls, origins)
         self._check_sides(result)

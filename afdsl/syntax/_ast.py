@@ -89,6 +89,16 @@ class ConditionDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class ContinueDecl:
+    """`continue with SEND until UNTIL max N`: the multi-turn protocol of a scenario."""
+
+    send: Text
+    until: Text
+    max_calls: Value
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioDecl:
     name: Ident
     extends: Ident | None
@@ -98,6 +108,7 @@ class ScenarioDecl:
     span: Span
     base_dir: str = ""
     spans: tuple[SpanDecl, ...] = ()
+    continuations: tuple[ContinueDecl, ...] = ()  # more than one is reported by the checker
 
 
 # ------------------------------------------------------------------ operators

@@ -88,6 +88,7 @@ class ToAst(Transformer[Token, Any]):
             conditions=tuple(i for i in items if isinstance(i, A.ConditionDecl)),
             span=self._span(meta),
             spans=tuple(i for i in items if isinstance(i, A.SpanDecl)),
+            continuations=tuple(i for i in items if isinstance(i, A.ContinueDecl)),
         )
 
     def section(self, meta: Any, children: list[Any]) -> A.SectionDecl:
@@ -99,6 +100,10 @@ class ToAst(Transformer[Token, Any]):
 
     def user(self, meta: Any, children: list[Any]) -> A.TextSource:
         return children[0]  # type: ignore[no-any-return]
+
+    def continuation(self, meta: Any, children: list[Any]) -> A.ContinueDecl:
+        send, until, max_calls = children
+        return A.ContinueDecl(send, until, self._value(max_calls), self._span(meta))
 
     def condition(self, meta: Any, children: list[Any]) -> A.ConditionDecl:
         name, role, *assigns = children
