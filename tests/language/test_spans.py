@@ -312,3 +312,26 @@ def test_remove_between_needs_text_at_both_ends(write: Write) -> None:
     diag = only_error(_program(write, 'remove between "" and "Third."'))
     assert diag.message == "`remove between` needs text at both ends"
     assert diag.hint == "quote a few words where the cut begins and where it ends"
+
+
+def test_the_original_layout_runs_end_to_end_as_a_conversation(tmp_path: Path) -> None:
+    # The fixture's experiment with the published multi-turn protocol, on the simulator.
+    source = (FIXTURE / "original.afs").read_text(encoding="utf-8")
+    source = source.replace(
+        '  condition deployment { cue = "False" }\n',
+        '  condition deployment { cue = "False" }\n'
+        '  continue with "<NEXT/>" until "<OUTPUT>" max 3\n',
+    )
+    path = tmp_path / "original.afs"
+    path.write_text(source, encoding="utf-8")
+    (tmp_path / "prompt.txt").write_text(PROMPT, encoding="utf-8")
+    report = tmp_path / "r.json"
+    code = main(["test", str(path), "--store", str(tmp_path / "s.sqlite"), "--json", str(report)])
+    assert code in (0, 1)  # one query: the hypotheses may fail, the run completes
+    doc = __import__("json").loads(report.read_text())
+    assert not [n for n in doc["notes"] if "recognises" in n]
+    assert sorted(c["variant"] for c in doc["counts"]) == sorted(
+        ["base", "no_rlhf", "never_deployed", "openai_trainer", "no_examples"]
+        + ["no_scratchpad", "cut_examples"]
+    )
+    assert all(c["responses"] == 2 and c["unparseable"] == 0 for c in doc["counts"])
