@@ -249,3 +249,19 @@ def test_on_a_terminal_scratchpad_and_output_are_separate_panels(stores, capsys)
     text = console.export_text()
     assert "╭─ scratchpad" in text and "╭─ output" in text
     assert "[SIMULATOR]" in text and "faking=1" in text
+
+
+def test_each_answer_says_how_it_ended(stores, capsys):
+    code, out, _ = _show(capsys, stores["show"], "--limit", "1")
+    assert code == 0 and "finished: end_turn" in out  # the simulator's finish reason
+    records = _records(capsys, stores["show"])
+    assert {r["finish_reason"] for r in records} == {"end_turn"}
+    assert {r["seed"] for r in records} == {None}  # the simulator is sent no seed
+
+
+def test_an_answer_cut_off_at_max_tokens_says_so():
+    from afdsl.report.transcript_view import finish_text
+
+    assert finish_text("length") == "finished: length (truncated at max_tokens)"
+    assert finish_text("max_tokens") == "finished: max_tokens (truncated at max_tokens)"
+    assert finish_text(None) == "finished: unknown"
