@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.ir import Hypothesis, Term
+from afdsl.stats.bounded import degenerate_reason, value_range
 from afdsl.stats.estimates import aligned, query_gaps, query_rates
 from afdsl.stats.models import HypothesisResult
 from afdsl.stats.paired import t_test, tost
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 CONFIDENCE = 0.95
-TOST_ALPHA = 0.05  # the equivalence interval is the matching 90% one
 
 
 @dataclass(frozen=True)
@@ -179,18 +179,21 @@ def hypothesis_values(
     return HypothesisValues(queries, values, n_samples)
 
 
-def _method(hypothesis: Hypothesis, n: int, degenerate: bool) -> str:
+def _method(hypothesis: Hypothesis, n: int, alpha: float, degenerate_note: str | None) -> str:
     single = len(hypothesis.terms) == 1
     base = "one-sample t" if single else "paired t"
     base += " (queries as clusters)"
     if hypothesis.op == "==":
-        text = f"TOST, {base}, margin {hypothesis.margin:g}, 90% CI"
+        text = f"TOST, {base}, skewness-corrected, margin {hypothesis.margin:g}"
+        text += f", {100 * (1 - 2 * alpha):g}% CI"
+    elif hypothesis.op == "!=":
+        text = f"{base}, two-sided"
     else:
-        text = f"{base}, {'two-sided' if hypothesis.op == '!=' else 'one-sided'}"
+        text = f"{base}, one-sided, skewness-corrected"
     if n < 2:
         text += "; fewer than 2 queries, no test"
-    elif degenerate:
-        text += "; all per-query values equal"
+    elif degenerate_note:
+        text += f"; {degenerate_note}"
     return text
 
 
@@ -200,31 +203,49 @@ def evaluate_hypothesis(
     hypothesis: Hypothesis,
     training: str = "training",
     deployment: str = "deployment",
+    alpha: float = 0.05,
 ) -> HypothesisResult:
-    """Unadjusted result (p_adjusted = p_value, verdict from p < 0.05); the caller corrects."""
+    """Unadjusted result (p_adjusted = p_value, verdict from p < alpha); the caller corrects.
+
+    One-sided tests (and TOST's two) use Hall's skewness correction, so a bound
+    near the edge of what a rate can be keeps its level; values with no spread
+    get the exact bound of `afdsl.stats.bounded`. The TOST interval is the
+    1 - 2 * alpha one that matches its decision.
+    """
     data = hypothesis_values(table, model, hypothesis, training, deployment)
     n = len(data.queries)
     if n == 0:
         raise _error(hypothesis, "no query is present in every cell it refers to", None)
     bound = hypothesis.bound
+    bounds = value_range(hypothesis)
     if hypothesis.op == "==":
         margin = hypothesis.margin or 0.0
-        result = tost(data.values, bound - margin, bound + margin, TOST_ALPHA)
+        edges = (bound - margin, bound + margin)
+        result = tost(data.values, *edges, alpha, bounds=bounds, correct_skew=True)
     else:
         alternative = {"<": "less", ">": "greater", "!=": "two-sided"}[hypothesis.op]
-        result = t_test(data.values, bound, alternative, CONFIDENCE)  # type: ignore[arg-type]
-    degenerate = n >= 2 and float(result.ci_low) == float(result.ci_high)
+        result = t_test(
+            data.values,
+            bound,
+            alternative,  # type: ignore[arg-type]
+            CONFIDENCE,
+            bounds=bounds,
+            correct_skew=True,
+        )
     p = float(result.p_value)
+    note = None
+    if n >= 2 and result.degenerate is not None and bool(result.degenerate):
+        note = degenerate_reason(float(result.estimate), n, p)
     return HypothesisResult(
         model=model,
         name=hypothesis.name,
         expression=hypothesis.expression,
-        verdict="pass" if p < 0.05 else "fail",
+        verdict="pass" if p < alpha else "fail",
         estimate=float(result.estimate),
         ci=(float(result.ci_low), float(result.ci_high)),
         p_value=p,
         p_adjusted=p,
-        method=_method(hypothesis, n, degenerate),
+        method=_method(hypothesis, n, alpha, note),
         n_queries=n,
         n_samples=data.n_samples,
     )

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
+
+from afdsl.stats.bounded import Alternative, Bounds, degenerate_interval, degenerate_p
 
 if TYPE_CHECKING:
     import numpy as np
     from numpy.typing import ArrayLike, NDArray
-
-Alternative = Literal["two-sided", "less", "greater"]
 
 # Values closer than this are treated as equal: a mean of identical labels can
 # differ from them in the last bits, which must not turn into a huge t statistic.
@@ -36,6 +36,7 @@ class TTest:
     ci_high: NDArray[np.float64]
     p_value: NDArray[np.float64]
     n: int
+    degenerate: NDArray[np.bool_] | None = None  # rows whose values are all equal
 
 
 def t_test(
@@ -43,15 +44,23 @@ def t_test(
     null: float = 0.0,
     alternative: Alternative = "two-sided",
     confidence: float = 0.95,
+    *,
+    bounds: Bounds | None = None,
+    correct_skew: bool = False,
 ) -> TTest:
     """One-sample t test of the mean of `values` (last axis) against `null`.
 
-    The interval is always two-sided at `confidence`. Degenerate data never
-    yields NaN: when all values are equal (zero spread) the p value is 0 if
-    they lie on the alternative's side of the null and 1 otherwise, and the
-    interval collapses to the point; with fewer than two values there is no
-    test (p = 1) and no interval (NaN bounds: one query says nothing about
-    the spread between queries, so a zero-width interval would claim certainty).
+    The interval is always the two-sided t interval at `confidence`.
+    `correct_skew`: a one-sided p comes from Hall's (1992) skewness-corrected
+    statistic (`skew_corrected_t`), which keeps the level when per-query values
+    are skewed (rates near 0 or 1); symmetric data give the plain t test.
+
+    Degenerate data never yields NaN or p = 0. When all values are equal
+    (zero spread), p and the interval come from the range of possible values
+    (`bounds`, see `afdsl.stats.bounded`); without bounds p = 1 and the
+    interval collapses to the point. With fewer than two values there is no
+    test (p = 1) and no interval (NaN bounds: one query says nothing about the
+    spread between queries, so a zero-width interval would claim certainty).
     """
     import numpy as np
 
@@ -67,42 +76,119 @@ def t_test(
     if n < 2:
         point = np.asarray(mean, dtype=np.float64)
         undefined = np.full_like(point, np.nan)
-        return TTest(point, undefined, undefined, np.ones_like(point), n)
+        flat = np.zeros(point.shape, dtype=bool)
+        return TTest(point, undefined, undefined, np.ones_like(point), n, flat)
     sd = d.std(axis=-1, ddof=1)
     degenerate = sd <= _EQUAL * np.maximum(1.0, np.abs(mean))
     se = np.where(degenerate, 1.0, sd / np.sqrt(n))
     t = (mean - null) / se
+    if correct_skew and alternative != "two-sided":
+        t = skew_corrected_t(t, skewness(d, degenerate), n)
     if alternative == "less":
         p = stdtr(n - 1, t)
-        p_degenerate = np.where(mean < null - _EQUAL, 0.0, 1.0)
     elif alternative == "greater":
         p = stdtr(n - 1, -t)
-        p_degenerate = np.where(mean > null + _EQUAL, 0.0, 1.0)
     else:
         p = 2.0 * stdtr(n - 1, -np.abs(t))
-        p_degenerate = np.where(np.abs(mean - null) > _EQUAL, 0.0, 1.0)
-    half = stdtrit(n - 1, 0.5 + confidence / 2.0) * se
-    half = np.where(degenerate, 0.0, half)
+    half = np.where(degenerate, 0.0, stdtrit(n - 1, 0.5 + confidence / 2.0) * se)
+    low, high = mean - half, mean + half
+    if bounds is None:
+        p_degenerate = np.ones_like(mean)
+    else:
+        p_degenerate = degenerate_p(mean, null, alternative, bounds, n)
+        exact_low, exact_high = degenerate_interval(mean, bounds, n, confidence)
+        low, high = np.where(degenerate, exact_low, low), np.where(degenerate, exact_high, high)
     p = np.minimum(np.where(degenerate, p_degenerate, p), 1.0)
-    return TTest(mean, mean - half, mean + half, p, n)
+    return TTest(mean, low, high, p, n, degenerate)
 
 
-def tost(values: ArrayLike, low: float, high: float, alpha: float = 0.05) -> TTest:
-    """Two one-sided t tests: is the mean inside (low, high)?
+def skewness(d: NDArray[np.float64], degenerate: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Sample skewness m3 / m2^1.5 along the last axis (0 where the values have no spread)."""
+    import numpy as np
 
-    p is the larger of the two one-sided p values (equivalence is claimed only
-    when both bounds are excluded); the interval is the matching 1 - 2*alpha one.
+    centred = d - d.mean(axis=-1, keepdims=True)
+    m2 = (centred**2).mean(axis=-1)
+    m3 = (centred**3).mean(axis=-1)
+    safe = np.where(degenerate, 1.0, m2)
+    return np.asarray(np.where(degenerate, 0.0, m3 / safe**1.5), dtype=np.float64)
+
+
+def skew_corrected_t(t: ArrayLike, skew: ArrayLike, n: int) -> NDArray[np.float64]:
+    """Hall's (1992) monotone transformation of a t statistic that removes its skewness.
+
+    With a = skew / sqrt(n): T = t + a t^2 / 3 + a^2 t^3 / 27 + a / 6, which is
+    ((1 + a t / 3)^3 - 1) / a + a / 6, increasing in t; a = 0 gives t back.
+    Right-skewed values (rates near 0) shrink a very negative t, whose small
+    spread came with its small mean, and stretch a positive one.
     """
     import numpy as np
 
-    above = t_test(values, low, "greater", confidence=1.0 - 2.0 * alpha)
-    below = t_test(values, high, "less")
+    t = np.asarray(t, dtype=np.float64)
+    a = np.asarray(skew, dtype=np.float64) / np.sqrt(n)
+    return np.asarray(t + a * t * t / 3.0 + a * a * t**3 / 27.0 + a / 6.0, dtype=np.float64)
+
+
+def skew_corrected_interval(
+    values: ArrayLike, confidence: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The means that Hall's corrected one-sided tests do not reject at (1 - confidence) / 2.
+
+    Inverts `skew_corrected_t` in closed form (a cubic in 1 + a t / 3); values
+    with no spread give the point.
+    """
+    import numpy as np
+    from scipy.special import stdtrit
+
+    d = np.asarray(values, dtype=np.float64)
+    n = d.shape[-1]
+    mean, sd = d.mean(axis=-1), d.std(axis=-1, ddof=1)
+    degenerate = sd <= _EQUAL * np.maximum(1.0, np.abs(mean))
+    a = skewness(d, degenerate) / np.sqrt(n)
+    critical = float(stdtrit(n - 1, 0.5 + confidence / 2.0))
+    flat = np.abs(a) < 1e-9
+    safe = np.where(flat, 1.0, a)
+
+    def t_at(target: float) -> NDArray[np.float64]:  # the t whose corrected value is `target`
+        root = 3.0 / safe * (np.cbrt(1.0 + safe * (target - safe / 6.0)) - 1.0)
+        return np.asarray(np.where(flat, target, root), dtype=np.float64)
+
+    se = sd / np.sqrt(n)
+    return mean - t_at(critical) * se, mean - t_at(-critical) * se
+
+
+def tost(
+    values: ArrayLike,
+    low: float,
+    high: float,
+    alpha: float = 0.05,
+    *,
+    bounds: Bounds | None = None,
+    correct_skew: bool = False,
+) -> TTest:
+    """Two one-sided t tests: is the mean inside (low, high)?
+
+    p is the larger of the two one-sided p values (equivalence is claimed only
+    when both bounds are excluded); the interval is the matching 1 - 2*alpha
+    one (Hall's skewness-corrected interval with `correct_skew`), so
+    p < alpha exactly when it lies inside (low, high).
+    """
+    import numpy as np
+
+    confidence = 1.0 - 2.0 * alpha
+    above = t_test(values, low, "greater", confidence, bounds=bounds, correct_skew=correct_skew)
+    below = t_test(values, high, "less", confidence, bounds=bounds, correct_skew=correct_skew)
+    ci_low, ci_high = above.ci_low, above.ci_high
+    if correct_skew and above.n >= 2:
+        skewed_low, skewed_high = skew_corrected_interval(values, confidence)
+        ci_low = np.where(above.degenerate, ci_low, skewed_low)
+        ci_high = np.where(above.degenerate, ci_high, skewed_high)
     return TTest(
         above.estimate,
-        above.ci_low,
-        above.ci_high,
+        ci_low,
+        ci_high,
         np.maximum(above.p_value, below.p_value),
         above.n,
+        above.degenerate,
     )
 
 

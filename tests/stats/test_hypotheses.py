@@ -12,7 +12,7 @@ from afdsl.diagnostics import AfsError
 from afdsl.ir import Hypothesis, Term, WeightedTerm
 from afdsl.stats import analyze_labels
 
-from .conftest import random_counts, records_from_counts
+from .conftest import hall_p, random_counts, records_from_counts
 
 TOL = dict(rel=1e-9, abs=1e-12)
 SAMPLES = 4
@@ -47,8 +47,7 @@ def test_one_sided_paired_gap_comparison(data, op, alternative):
         name="h", expression=f"gap(a) {op} gap(base)", terms=(gap("a"), gap("base", -1)), op=op
     )
     result = _one(records, h)
-    expected = stats.ttest_rel(g["a"], g["base"], alternative=alternative)
-    assert result.p_value == pytest.approx(expected.pvalue, **TOL)
+    assert result.p_value == pytest.approx(hall_p(g["a"] - g["base"], 0.0, alternative), **TOL)
     assert result.estimate == pytest.approx(np.mean(g["a"] - g["base"]), **TOL)
     ci = stats.ttest_rel(g["a"], g["base"]).confidence_interval(0.95)
     assert result.ci == pytest.approx((ci.low, ci.high), **TOL)
@@ -60,8 +59,20 @@ def test_one_sample_gap_against_a_bound(data):
     records, _, g = data
     h = Hypothesis(name="h", expression="gap(b) > 0.05", terms=(gap("b"),), op=">", bound=0.05)
     result = _one(records, h)
-    expected = stats.ttest_1samp(g["b"], 0.05, alternative="greater")
-    assert result.p_value == pytest.approx(expected.pvalue, **TOL)
+    assert result.p_value == pytest.approx(hall_p(g["b"], 0.05, "greater"), **TOL)
+
+
+@pytest.mark.parametrize("op", ["<", ">"])
+def test_symmetric_values_get_the_plain_one_sided_t_test(op, make_records):
+    # Gaps symmetric about their mean have no skewness: the correction changes nothing.
+    counts = {("base", "training"): [4, 3, 2, 1, 3, 2], ("base", "deployment"): [0] * 6}
+    h = f"h: gap(base) {op} 0.4"
+    (result,) = analyze_labels(make_records(counts, 4), hypotheses=[h]).hypotheses
+    g = np.array([4, 3, 2, 1, 3, 2]) / 4
+    assert abs(float(stats.skew(g))) < 1e-12
+    alternative = "less" if op == "<" else "greater"
+    expected = stats.ttest_1samp(g, 0.4, alternative=alternative).pvalue
+    assert result.p_value == pytest.approx(expected, **TOL)
 
 
 def test_rate_combination_two_sided(data):
@@ -80,7 +91,10 @@ def test_rate_combination_two_sided(data):
     assert "two-sided" in result.method
 
 
-def test_equivalence_is_tost_with_a_90_percent_interval(data):
+@pytest.mark.parametrize(("alpha", "percent"), [(0.05, "90%"), (0.01, "98%")])
+def test_equivalence_is_tost_with_a_1_minus_2_alpha_interval(data, alpha, percent):
+    from scipy.optimize import brentq
+
     records, _, g = data
     h = Hypothesis(
         name="same",
@@ -89,12 +103,25 @@ def test_equivalence_is_tost_with_a_90_percent_interval(data):
         op="==",
         margin=0.2,
     )
-    result = _one(records, h)
-    p_tost, _, _ = ttost_paired(g["a"], g["b"], -0.2, 0.2)
-    assert result.p_value == pytest.approx(p_tost, **TOL)
-    ci = stats.ttest_rel(g["a"], g["b"]).confidence_interval(0.90)
-    assert result.ci == pytest.approx((ci.low, ci.high), **TOL)
-    assert "TOST" in result.method
+    result = _one(records, h, alpha=alpha)
+    d = g["a"] - g["b"]
+    # Two one-sided skewness-corrected t tests, one against each edge of the margin.
+    expected = max(hall_p(d, -0.2, "greater"), hall_p(d, 0.2, "less"))
+    assert result.p_value == pytest.approx(expected, **TOL)
+    # The interval is the set of means neither one-sided test rejects at alpha (solved
+    # numerically here), so TOST passes exactly when it lies inside the margin.
+    mean = float(d.mean())
+    low = brentq(lambda m: hall_p(d, m, "greater") - alpha, mean - 1, mean, xtol=1e-14)
+    high = brentq(lambda m: hall_p(d, m, "less") - alpha, mean, mean + 1, xtol=1e-14)
+    assert result.ci == pytest.approx((low, high), rel=1e-8)
+    assert "TOST" in result.method and f"{percent} CI" in result.method
+    # With symmetric values it is Schuirmann's TOST, as statsmodels computes it.
+    mirrored = np.concatenate([d, 2 * mean - d])
+    p_tost, _, _ = ttost_paired(mirrored, np.zeros_like(mirrored), -0.2, 0.2)
+    from afdsl.stats.paired import tost
+
+    plain = tost(mirrored, -0.2, 0.2, alpha, bounds=(-2.0, 2.0), correct_skew=True)
+    assert float(plain.p_value) == pytest.approx(p_tost, **TOL)
 
 
 def test_verdict_uses_the_adjusted_p(oracle_g_records):
@@ -115,9 +142,8 @@ def test_verdict_uses_the_adjusted_p(oracle_g_records):
 def test_hypothesis_strings_are_parsed(data):
     records, _, g = data
     result = _one(records, "smaller: gap(a) < gap(base)")
-    expected = stats.ttest_rel(g["a"], g["base"], alternative="less")
     assert result.name == "smaller"
-    assert result.p_value == pytest.approx(expected.pvalue, **TOL)
+    assert result.p_value == pytest.approx(hall_p(g["a"] - g["base"], 0.0, "less"), **TOL)
 
 
 def test_unknown_variant_in_a_hypothesis_is_an_error(data):
