@@ -36,7 +36,7 @@ class TTest:
     ci_high: NDArray[np.float64]
     p_value: NDArray[np.float64]
     n: int
-    degenerate: NDArray[np.bool_] | None = None  # rows whose values are all equal
+    degenerate: NDArray[np.bool_]  # rows whose values are all equal (no spread)
 
 
 def t_test(
