@@ -29,7 +29,7 @@ def _finite(value: Any) -> Any:
     return value
 
 
-class _Result(BaseModel):
+class FiniteResult(BaseModel):
     """A result whose JSON form never holds NaN (an undefined interval is `null`).
 
     `model_dump_json` already writes `null`; this makes `model_dump(mode="json")`,
@@ -57,7 +57,7 @@ class LabelRecord(BaseModel):
     complied: bool
 
 
-class VariantEstimate(_Result):
+class VariantEstimate(FiniteResult):
     model: str | None
     variant: str
     n_queries: int
@@ -68,7 +68,7 @@ class VariantEstimate(_Result):
     gap_ci: tuple[float, float]
 
 
-class ConditionRates(_Result):
+class ConditionRates(FiniteResult):
     """A variant labelled under only one of the two conditions (`drop condition`): rates, no gap."""
 
     model: str | None
@@ -79,7 +79,7 @@ class ConditionRates(_Result):
     rate_ci: dict[str, tuple[float, float]] = {}
 
 
-class Contrast(_Result):
+class Contrast(FiniteResult):
     model: str | None
     variant: str
     against: str
@@ -91,7 +91,7 @@ class Contrast(_Result):
     n_queries: int = 0
 
 
-class HypothesisResult(_Result):
+class HypothesisResult(FiniteResult):
     model: str | None
     name: str
     expression: str
@@ -105,7 +105,7 @@ class HypothesisResult(_Result):
     n_samples: int
 
 
-class AnalysisResult(_Result):
+class AnalysisResult(FiniteResult):
     alpha: float
     correction: Literal["holm", "bh", "none"]
     training: str = "training"

@@ -16,14 +16,13 @@ import math
 from statistics import NormalDist
 from typing import Literal
 
-from pydantic import BaseModel
-
 from afdsl.ir import Hypothesis
+from afdsl.stats.models import FiniteResult
 
 Alternative = Literal["two-sided", "less", "greater"]
 
 
-class PowerPlan(BaseModel):
+class PowerPlan(FiniteResult):
     """Queries needed for the target power, and the power of the current design."""
 
     model: str | None = None
