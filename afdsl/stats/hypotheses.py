@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.ir import Hypothesis, Term
-from afdsl.stats.bounded import degenerate_reason, value_range
+from afdsl.stats.bounded import Alternative, degenerate_reason, value_range
 from afdsl.stats.estimates import aligned, query_gaps, query_rates
 from afdsl.stats.models import HypothesisResult
-from afdsl.stats.paired import t_test, tost
+from afdsl.stats.paired import TTest, t_test, tost
 from afdsl.stats.table import LabelTable
 
 if TYPE_CHECKING:
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 CONFIDENCE = 0.95
+_ALTERNATIVES: dict[str, Alternative] = {"<": "less", ">": "greater", "!=": "two-sided"}
 
 
 @dataclass(frozen=True)
@@ -197,6 +198,17 @@ def _method(hypothesis: Hypothesis, n: int, alpha: float, degenerate_note: str |
     return text
 
 
+def _test(values: NDArray[np.float64], hypothesis: Hypothesis, alpha: float) -> TTest:
+    """The test the hypothesis's operator calls for, on its per-query values."""
+    bound = hypothesis.bound
+    bounds = value_range(hypothesis)
+    if hypothesis.op == "==":
+        margin = hypothesis.margin or 0.0
+        return tost(values, bound - margin, bound + margin, alpha, bounds=bounds)
+    alternative = _ALTERNATIVES[hypothesis.op]
+    return t_test(values, bound, alternative, CONFIDENCE, bounds=bounds, correct_skew=True)
+
+
 def evaluate_hypothesis(
     table: LabelTable,
     model: str | None,
@@ -217,22 +229,7 @@ def evaluate_hypothesis(
     n = len(data.queries)
     if n == 0:
         raise _error(hypothesis, "no query is present in every cell it refers to", None)
-    bound = hypothesis.bound
-    bounds = value_range(hypothesis)
-    if hypothesis.op == "==":
-        margin = hypothesis.margin or 0.0
-        edges = (bound - margin, bound + margin)
-        result = tost(data.values, *edges, alpha, bounds=bounds)
-    else:
-        alternative = {"<": "less", ">": "greater", "!=": "two-sided"}[hypothesis.op]
-        result = t_test(
-            data.values,
-            bound,
-            alternative,  # type: ignore[arg-type]
-            CONFIDENCE,
-            bounds=bounds,
-            correct_skew=True,
-        )
+    result = _test(data.values, hypothesis, alpha)
     p = float(result.p_value)
     note = None
     if n >= 2 and bool(result.degenerate):

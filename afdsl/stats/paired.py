@@ -66,7 +66,7 @@ def t_test(
 
     # scipy.special, not scipy.stats: the same functions scipy.stats.t calls
     # (identical values), without scipy.stats' ~0.85 s import.
-    from scipy.special import stdtr, stdtrit
+    from scipy.special import stdtrit
 
     d = np.asarray(values, dtype=np.float64)
     n = d.shape[-1]
@@ -84,12 +84,7 @@ def t_test(
     t = (mean - null) / se
     if correct_skew and alternative != "two-sided":
         t = skew_corrected_t(t, skewness(d, degenerate), n)
-    if alternative == "less":
-        p = stdtr(n - 1, t)
-    elif alternative == "greater":
-        p = stdtr(n - 1, -t)
-    else:
-        p = 2.0 * stdtr(n - 1, -np.abs(t))
+    p = _t_tail(t, n - 1, alternative)
     half = np.where(degenerate, 0.0, stdtrit(n - 1, 0.5 + confidence / 2.0) * se)
     low, high = mean - half, mean + half
     if bounds is None:
@@ -100,6 +95,18 @@ def t_test(
         low, high = np.where(degenerate, exact_low, low), np.where(degenerate, exact_high, high)
     p = np.minimum(np.where(degenerate, p_degenerate, p), 1.0)
     return TTest(mean, low, high, p, n, degenerate)
+
+
+def _t_tail(t: NDArray[np.float64], df: int, alternative: Alternative) -> NDArray[np.float64]:
+    """p of a t statistic on `df` degrees of freedom in the alternative's direction."""
+    import numpy as np
+    from scipy.special import stdtr
+
+    if alternative == "less":
+        return np.asarray(stdtr(df, t), dtype=np.float64)
+    if alternative == "greater":
+        return np.asarray(stdtr(df, -t), dtype=np.float64)
+    return np.asarray(2.0 * stdtr(df, -np.abs(t)), dtype=np.float64)
 
 
 def skewness(d: NDArray[np.float64], degenerate: NDArray[np.bool_]) -> NDArray[np.float64]:
