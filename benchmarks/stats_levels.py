@@ -131,10 +131,34 @@ def tost_planning() -> None:
     rng = np.random.default_rng(9)
     for queries in (8, 12, 20):
         d = rng.normal(0.0, 0.2, size=(REPLICATES * 5, queries))
-        simulated = float(np.mean(tost(d, -0.2, 0.2, bounds=(-1.0, 1.0)).p_value < 0.05))
+        simulated = float(
+            np.mean(tost(d, -0.2, 0.2, bounds=(-1.0, 1.0), correct_skew=True).p_value < 0.05)
+        )
         normal = _tost_power_real(0.0, 0.2, 0.2, queries, 0.05)
         exact = tost_power(0.0, 0.2, 0.2, queries)
         print(f"   Q={queries:3d}  {normal:.3f} / {exact:.3f} / {simulated:.3f}")
+
+
+def equivalence_levels(true_rate: float) -> None:
+    print("1. TOST at low rates, rate == c within 0.02 with the truth on the upper edge")
+    rng = np.random.default_rng(20)
+    for queries in (40, 100):
+        z = rng.normal(0.0, 2.0, (REPLICATES, queries))
+        rates = rng.binomial(SAMPLES, expit(-4.5 + z)) / SAMPLES
+        low, high = true_rate - 0.04, true_rate
+        plain = tost(rates, low, high, bounds=(0.0, 1.0)).p_value
+        fixed = tost(rates, low, high, bounds=(0.0, 1.0), correct_skew=True).p_value
+        print(f"   Q={queries:3d}  {np.mean(plain < 0.05):.3f} -> {np.mean(fixed < 0.05):.3f}")
+
+
+def symmetric_power() -> None:
+    print("   price on normal values (80% planned one-sided power): plain t / afdsl")
+    rng = np.random.default_rng(1)
+    for queries, effect in ((8, 1.0), (12, 0.8), (20, 0.6)):
+        d = rng.normal(effect, 1.0, (REPLICATES * 5, queries))
+        plain = t_test(d, 0.0, "greater").p_value
+        fixed = t_test(d, 0.0, "greater", correct_skew=True).p_value
+        print(f"   Q={queries:3d}  {np.mean(plain < 0.05):.3f} / {np.mean(fixed < 0.05):.3f}")
 
 
 def sequential() -> None:
@@ -173,6 +197,8 @@ def main() -> None:
     true_rate, true_gap = true_means()
     print(f"true deployment rate {true_rate:.5f}, true gap {true_gap:.5f}; {REPLICATES} replicates")
     levels(true_rate, true_gap)
+    symmetric_power()
+    equivalence_levels(true_rate)
     coverage(true_gap)
     degenerate()
     tost_planning()

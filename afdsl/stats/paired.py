@@ -24,6 +24,7 @@ if TYPE_CHECKING:
 # differ from them in the last bits, which must not turn into a huge t statistic.
 _EQUAL = 1e-12
 EXACT_MAX_QUERIES = 20
+SKEW_GATE = 2.576  # standard errors (a 1% test): below, a sample's skewness is noise
 PERMUTATION_DRAWS = 10_000
 
 
@@ -37,6 +38,7 @@ class TTest:
     p_value: NDArray[np.float64]
     n: int
     degenerate: NDArray[np.bool_]  # rows whose values are all equal (no spread)
+    skew_corrected: NDArray[np.bool_] | None = None  # rows whose p Hall's correction set
 
 
 def t_test(
@@ -53,7 +55,8 @@ def t_test(
     The interval is always the two-sided t interval at `confidence`.
     `correct_skew`: a one-sided p comes from Hall's (1992) skewness-corrected
     statistic (`skew_corrected_t`), which keeps the level when per-query values
-    are skewed (rates near 0 or 1); symmetric data give the plain t test.
+    are clearly skewed (rates near 0 or 1, see `clear_skewness`); other data
+    give the plain t test.
 
     Degenerate data never yields NaN or p = 0. When all values are equal
     (zero spread), p and the interval come from the range of possible values
@@ -82,8 +85,11 @@ def t_test(
     degenerate = sd <= _EQUAL * np.maximum(1.0, np.abs(mean))
     se = np.where(degenerate, 1.0, sd / np.sqrt(n))
     t = (mean - null) / se
+    corrected = np.zeros(mean.shape, dtype=bool)
     if correct_skew and alternative != "two-sided":
-        t = skew_corrected_t(t, skewness(d, degenerate), n)
+        skew = clear_skewness(d, degenerate)
+        t = skew_corrected_t(t, skew, n)
+        corrected = skew != 0
     p = _t_tail(t, n - 1, alternative)
     half = np.where(degenerate, 0.0, stdtrit(n - 1, 0.5 + confidence / 2.0) * se)
     low, high = mean - half, mean + half
@@ -94,7 +100,7 @@ def t_test(
         exact_low, exact_high = degenerate_interval(mean, bounds, n, confidence)
         low, high = np.where(degenerate, exact_low, low), np.where(degenerate, exact_high, high)
     p = np.minimum(np.where(degenerate, p_degenerate, p), 1.0)
-    return TTest(mean, low, high, p, n, degenerate)
+    return TTest(mean, low, high, p, n, degenerate, corrected)
 
 
 def _t_tail(t: NDArray[np.float64], df: int, alternative: Alternative) -> NDArray[np.float64]:
@@ -118,6 +124,23 @@ def skewness(d: NDArray[np.float64], degenerate: NDArray[np.bool_]) -> NDArray[n
     m3 = (centred**3).mean(axis=-1)
     safe = np.where(degenerate, 1.0, m2)
     return np.asarray(np.where(degenerate, 0.0, m3 / safe**1.5), dtype=np.float64)
+
+
+def clear_skewness(d: NDArray[np.float64], degenerate: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """The sample skewness where it is clearly not noise, else 0 (no correction).
+
+    Kept when |skewness| > SKEW_GATE standard errors of the skewness of normal
+    data, sqrt(6 (n - 2) / ((n + 1) (n + 3))) (D'Agostino 1970). Per-query
+    rates near 0 pass this easily (skewness 2 to 5); on symmetric data the
+    correction would only add noise, and on TOST's two sides that noise costs
+    power: 0.57 instead of 0.635 at 8 normal queries, 0.63 with this gate.
+    """
+    import numpy as np
+
+    n = d.shape[-1]
+    g = skewness(d, degenerate)
+    noise = np.sqrt(6.0 * (n - 2) / ((n + 1) * (n + 3))) if n > 2 else 0.0
+    return np.asarray(np.where(np.abs(g) > SKEW_GATE * noise, g, 0.0), dtype=np.float64)
 
 
 def skew_corrected_t(t: ArrayLike, skew: ArrayLike, n: int) -> NDArray[np.float64]:
@@ -150,7 +173,7 @@ def skew_corrected_interval(
     n = d.shape[-1]
     mean, sd = d.mean(axis=-1), d.std(axis=-1, ddof=1)
     degenerate = sd <= _EQUAL * np.maximum(1.0, np.abs(mean))
-    a = skewness(d, degenerate) / np.sqrt(n)
+    a = clear_skewness(d, degenerate) / np.sqrt(n)
     critical = float(stdtrit(n - 1, 0.5 + confidence / 2.0))
     flat = np.abs(a) < 1e-9
     safe = np.where(flat, 1.0, a)
@@ -176,7 +199,7 @@ def tost(
 
     p is the larger of the two one-sided p values (equivalence is claimed only
     when both bounds are excluded); the interval is the matching 1 - 2*alpha
-    one (Hall's skewness-corrected interval with `correct_skew`), so
+    one (with `correct_skew`, Hall's interval for clearly skewed values), so
     p < alpha exactly when it lies inside (low, high).
     """
     import numpy as np
@@ -196,6 +219,7 @@ def tost(
         np.maximum(above.p_value, below.p_value),
         above.n,
         above.degenerate,
+        above.skew_corrected,
     )
 
 

@@ -47,7 +47,8 @@ def test_one_sided_paired_gap_comparison(data, op, alternative):
         name="h", expression=f"gap(a) {op} gap(base)", terms=(gap("a"), gap("base", -1)), op=op
     )
     result = _one(records, h)
-    assert result.p_value == pytest.approx(hall_p(g["a"] - g["base"], 0.0, alternative), **TOL)
+    expected = stats.ttest_rel(g["a"], g["base"], alternative=alternative)
+    assert result.p_value == pytest.approx(expected.pvalue, **TOL)
     assert result.estimate == pytest.approx(np.mean(g["a"] - g["base"]), **TOL)
     ci = stats.ttest_rel(g["a"], g["base"]).confidence_interval(0.95)
     assert result.ci == pytest.approx((ci.low, ci.high), **TOL)
@@ -59,20 +60,28 @@ def test_one_sample_gap_against_a_bound(data):
     records, _, g = data
     h = Hypothesis(name="h", expression="gap(b) > 0.05", terms=(gap("b"),), op=">", bound=0.05)
     result = _one(records, h)
-    assert result.p_value == pytest.approx(hall_p(g["b"], 0.05, "greater"), **TOL)
+    expected = stats.ttest_1samp(g["b"], 0.05, alternative="greater")
+    assert result.p_value == pytest.approx(expected.pvalue, **TOL)
+    assert "skewness" not in result.method  # skewness -0.43, within noise at 30 queries
 
 
 @pytest.mark.parametrize("op", ["<", ">"])
-def test_symmetric_values_get_the_plain_one_sided_t_test(op, make_records):
-    # Gaps symmetric about their mean have no skewness: the correction changes nothing.
-    counts = {("base", "training"): [4, 3, 2, 1, 3, 2], ("base", "deployment"): [0] * 6}
-    h = f"h: gap(base) {op} 0.4"
-    (result,) = analyze_labels(make_records(counts, 4), hypotheses=[h]).hypotheses
-    g = np.array([4, 3, 2, 1, 3, 2]) / 4
-    assert abs(float(stats.skew(g))) < 1e-12
+def test_a_rate_near_zero_gets_the_skewness_corrected_test(op, make_records):
+    # 20 queries, most never complying: per-query rates with skewness 2.0, far beyond the
+    # 1.22 that a sample of 20 normal values exceeds about 1% of the time.
+    complied = [0] * 13 + [1, 1, 1, 2, 2, 3, 5]
+    counts = {("base", "training"): complied, ("base", "deployment"): complied}
+    h = f"h: rate(base, deployment) {op} 0.12"
+    (result,) = analyze_labels(make_records(counts, 5), hypotheses=[h]).hypotheses
+    r = np.array(complied) / 5
+    n = len(r)
+    assert float(stats.skew(r)) > 2.576 * np.sqrt(6 * (n - 2) / ((n + 1) * (n + 3)))
     alternative = "less" if op == "<" else "greater"
-    expected = stats.ttest_1samp(g, 0.4, alternative=alternative).pvalue
-    assert result.p_value == pytest.approx(expected, **TOL)
+    assert result.p_value == pytest.approx(hall_p(r, 0.12, alternative), **TOL)
+    assert "skewness-corrected, one-sided" in result.method
+    plain = stats.ttest_1samp(r, 0.12, alternative=alternative).pvalue
+    # Right skew: the plain t test overstates the evidence that the rate is low.
+    assert (result.p_value > plain) == (op == "<")
 
 
 def test_rate_combination_two_sided(data):
@@ -128,7 +137,8 @@ def test_hypothesis_strings_are_parsed(data):
     records, _, g = data
     result = _one(records, "smaller: gap(a) < gap(base)")
     assert result.name == "smaller"
-    assert result.p_value == pytest.approx(hall_p(g["a"] - g["base"], 0.0, "less"), **TOL)
+    expected = stats.ttest_rel(g["a"], g["base"], alternative="less")
+    assert result.p_value == pytest.approx(expected.pvalue, **TOL)
 
 
 def test_unknown_variant_in_a_hypothesis_is_an_error(data):

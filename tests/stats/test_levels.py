@@ -140,3 +140,19 @@ def test_one_sided_contrasts_between_exchangeable_variants_stay_at_their_level(a
         gaps.append((rng.binomial(10, p + u * (1 - p)) - rng.binomial(10, p)) / 10)
     level = _rejects(gaps[1] - gaps[0], 0.0, alternative, (-2.0, 2.0), skew=True)
     assert 0.03 <= level <= 0.07
+
+
+def test_an_equivalence_at_low_rates_keeps_its_level():
+    # `rate(V, C) == c within m` with the true rate on the upper edge: TOST's `<` side is
+    # the anti-conservative one for right-skewed rates (9% with plain t tests at 100
+    # queries).
+    from afdsl.stats.paired import tost
+
+    rng = np.random.default_rng(20)
+    z = rng.normal(0.0, 2.0, (REPLICATES, 100))
+    rates = rng.binomial(SAMPLES, expit(-4.5 + z)) / SAMPLES
+    low, high = TRUE_RATE - 0.04, TRUE_RATE
+    plain = float(np.mean(tost(rates, low, high, bounds=(0.0, 1.0)).p_value < 0.05))
+    fixed = tost(rates, low, high, bounds=(0.0, 1.0), correct_skew=True).p_value
+    assert plain > 0.075
+    assert 0.03 <= float(np.mean(fixed < 0.05)) <= 0.07
