@@ -95,7 +95,7 @@ def degenerate_interval(
 def degenerate_reason(value: float, n: int, p: float) -> str:
     """Why a test of n equal values has the p it has, for the method text of a result."""
     if p >= 1.0:
-        return f"all {n} per-query values equal {value:g}: no spread, no test (p = 1)"
+        return f"all {n} per-query values equal {value:g}, on the null's side (p = 1)"
     floor = 0.5**n
     if abs(p - floor) <= 1e-12 * floor or abs(p - 2 * floor) <= 1e-12 * floor:
         return (

@@ -115,3 +115,15 @@ def test_wilson_interval_oracle_a():
     assert wilson_interval(28, 200) == pytest.approx((0.0986698, 0.194899), abs=5e-7)
     assert wilson_interval(6, 200) == pytest.approx((0.0138203, 0.0638943), abs=5e-7)
     assert wilson_interval(0, 200) == pytest.approx((0.0, 0.0188453), abs=5e-7)
+
+
+def test_the_reason_names_what_decided_p():
+    from afdsl.stats.bounded import degenerate_reason
+
+    assert degenerate_reason(1.0, 2, 0.25) == (
+        "all 2 queries agree (1); the smallest attainable p with 2 queries is 0.25"
+    )
+    assert "exact bound from the range of values, p = 0.617" in degenerate_reason(
+        0.0, 10, 0.953**10
+    )
+    assert "on the null's side (p = 1)" in degenerate_reason(0.0, 5, 1.0)
