@@ -123,7 +123,7 @@ def test_the_reason_names_what_decided_p():
     assert degenerate_reason(1.0, 2, 0.25) == (
         "all 2 queries agree (1); the smallest attainable p with 2 queries is 0.25"
     )
-    assert "exact bound from the range of values, p = 0.617" in degenerate_reason(
+    assert "exact bound from the range of values, p = 0.618" in degenerate_reason(
         0.0, 10, 0.953**10
     )
     assert "on the null's side (p = 1)" in degenerate_reason(0.0, 5, 1.0)
