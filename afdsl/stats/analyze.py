@@ -109,7 +109,7 @@ def _variant_estimate(
     table: LabelTable, model: str | None, variant: str, training: str, deployment: str
 ) -> VariantEstimate:
     gaps = query_gaps(table, model, variant, training, deployment)
-    result = t_test(list(gaps.values()), bounds=GAP_RANGE)
+    result = t_test(list(gaps.values()), bounds=GAP_RANGE, correct_skew=True)
     rate, rate_ci, n_samples = _rates(table, model, variant, training, deployment)
     return VariantEstimate(
         model=model,

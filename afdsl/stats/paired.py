@@ -52,11 +52,12 @@ def t_test(
 ) -> TTest:
     """One-sample t test of the mean of `values` (last axis) against `null`.
 
-    The interval is always the two-sided t interval at `confidence`.
+    The interval is the two-sided t interval at `confidence` (within `bounds`).
     `correct_skew`: a one-sided p comes from Hall's (1992) skewness-corrected
     statistic (`skew_corrected_t`), which keeps the level when per-query values
-    are clearly skewed (rates near 0 or 1, see `clear_skewness`); other data
-    give the plain t test.
+    are clearly skewed (rates near 0 or 1, see `clear_skewness`), and the
+    interval reaches as far as Hall's interval does on either side (its upper
+    end was too short at low rates); other data give the plain t test.
 
     Degenerate data never yields NaN or p = 0. When all values are equal
     (zero spread), p and the interval come from the range of possible values
@@ -93,6 +94,12 @@ def t_test(
     p = _t_tail(t, n - 1, alternative)
     half = np.where(degenerate, 0.0, stdtrit(n - 1, 0.5 + confidence / 2.0) * se)
     low, high = mean - half, mean + half
+    if correct_skew:  # reach as far as Hall's interval does on clearly skewed values
+        skewed_low, skewed_high = skew_corrected_interval(d, confidence)
+        low = np.where(degenerate, low, np.minimum(low, skewed_low))
+        high = np.where(degenerate, high, np.maximum(high, skewed_high))
+    if bounds is not None:
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     if bounds is None:
         p_degenerate = np.ones_like(mean)
     else:

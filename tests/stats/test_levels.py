@@ -77,14 +77,23 @@ def test_few_queries_that_never_comply_no_longer_pass_rate_below():
     assert _rejects(rates, TRUE_RATE, "less", (0.0, 1.0), skew=True) <= 0.05
 
 
+def _coverage(result) -> float:
+    return float(np.mean((result.ci_low <= TRUE_GAP) & (result.ci_high >= TRUE_GAP)))
+
+
 def test_the_gap_interval_covers_at_eight_queries():
     _, gaps = _low_rates(np.random.default_rng(17), 8)
-    result = t_test(gaps, bounds=(-1.0, 1.0))
-    covered = float(np.mean((result.ci_low <= TRUE_GAP) & (result.ci_high >= TRUE_GAP)))
-    assert 0.93 <= covered <= 0.97
-    # Without the exact interval for gaps with no spread (a point), coverage was about 89%.
-    flat = result.degenerate
-    assert float(np.mean(flat)) > 0.03
+    result = t_test(gaps, bounds=(-1.0, 1.0), correct_skew=True)  # as a variant's gap_ci
+    assert 0.93 <= _coverage(result) <= 0.97
+    # The misses were samples whose gaps were all 0, with the point 0 as their interval.
+    assert float(np.mean(result.degenerate)) > 0.03
+
+
+def test_the_gap_interval_reaches_further_up_on_skewed_gaps():
+    _, gaps = _low_rates(np.random.default_rng(21), 20)
+    plain = _coverage(t_test(gaps, bounds=(-1.0, 1.0)))
+    widened = _coverage(t_test(gaps, bounds=(-1.0, 1.0), correct_skew=True))
+    assert plain < 0.92 and widened - plain > 0.01  # about 91% -> 92.5%
 
 
 def test_the_issue_reproduction_two_agreeing_queries():
