@@ -302,3 +302,11 @@ def test_tost_plan_is_the_smallest_design_with_exact_power():
     assert tost_power(0.05, 0.2, 0.2, n) >= 0.8 > tost_power(0.05, 0.2, 0.2, n - 1)
     assert result.power == pytest.approx(tost_power(0.05, 0.2, 0.2, 8))
     assert "exact" in result.method
+
+
+def test_the_fixed_design_the_sequential_docs_compare_with():
+    # docs/statistics.md section 8: a gap of 0.11 (14% vs 3%, 4 samples per query) needs
+    # 21 queries for 80% one-sided power (the docs said "about 25").
+    sd = query_sd(0.14, 0.03, 4)
+    assert t_queries_needed(0.11, sd, 0.05, 0.8, "greater") == 21
+    assert math.ceil(queries_needed(0.11, sd, 0.05, 0.8, "greater")) == 20
