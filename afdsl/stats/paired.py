@@ -98,11 +98,10 @@ def t_test(
         skewed_low, skewed_high = skew_corrected_interval(d, confidence)
         low = np.where(degenerate, low, np.minimum(low, skewed_low))
         high = np.where(degenerate, high, np.maximum(high, skewed_high))
-    if bounds is not None:
-        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     if bounds is None:
         p_degenerate = np.ones_like(mean)
-    else:
+    else:  # the mean lies in the range; equal values get the range's exact answer
+        low, high = np.clip(low, *bounds), np.clip(high, *bounds)
         p_degenerate = degenerate_p(mean, null, alternative, bounds, n)
         exact_low, exact_high = degenerate_interval(mean, bounds, n, confidence)
         low, high = np.where(degenerate, exact_low, low), np.where(degenerate, exact_high, high)
