@@ -68,10 +68,6 @@ def t_test(
     """
     import numpy as np
 
-    # scipy.special, not scipy.stats: the same functions scipy.stats.t calls
-    # (identical values), without scipy.stats' ~0.85 s import.
-    from scipy.special import stdtrit
-
     d = np.asarray(values, dtype=np.float64)
     n = d.shape[-1]
     if n == 0:
@@ -92,12 +88,7 @@ def t_test(
         t = skew_corrected_t(t, skew, n)
         corrected = skew != 0
     p = _t_tail(t, n - 1, alternative)
-    half = np.where(degenerate, 0.0, stdtrit(n - 1, 0.5 + confidence / 2.0) * se)
-    low, high = mean - half, mean + half
-    if correct_skew:  # reach as far as Hall's interval does on clearly skewed values
-        skewed_low, skewed_high = skew_corrected_interval(d, confidence)
-        low = np.where(degenerate, low, np.minimum(low, skewed_low))
-        high = np.where(degenerate, high, np.maximum(high, skewed_high))
+    low, high = _interval(d, se, degenerate, confidence, correct_skew)
     if bounds is None:
         p_degenerate = np.ones_like(mean)
     else:  # the mean lies in the range; equal values get the range's exact answer
@@ -109,9 +100,33 @@ def t_test(
     return TTest(mean, low, high, p, n, degenerate, corrected)
 
 
+def _interval(
+    d: NDArray[np.float64],
+    se: NDArray[np.float64],
+    degenerate: NDArray[np.bool_],
+    confidence: float,
+    correct_skew: bool,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """The two-sided t interval; with `correct_skew`, as far as Hall's reaches on either side."""
+    import numpy as np
+    from scipy.special import stdtrit
+
+    mean, n = d.mean(axis=-1), d.shape[-1]
+    half = np.where(degenerate, 0.0, stdtrit(n - 1, 0.5 + confidence / 2.0) * se)
+    low, high = mean - half, mean + half
+    if correct_skew:  # Hall's interval equals the t interval unless clearly skewed
+        skewed_low, skewed_high = skew_corrected_interval(d, confidence)
+        low = np.where(degenerate, low, np.minimum(low, skewed_low))
+        high = np.where(degenerate, high, np.maximum(high, skewed_high))
+    return low, high
+
+
 def _t_tail(t: NDArray[np.float64], df: int, alternative: Alternative) -> NDArray[np.float64]:
     """p of a t statistic on `df` degrees of freedom in the alternative's direction."""
     import numpy as np
+
+    # scipy.special, not scipy.stats: the same functions scipy.stats.t calls
+    # (identical values), without scipy.stats' ~0.85 s import.
     from scipy.special import stdtr
 
     if alternative == "less":
