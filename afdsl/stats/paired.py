@@ -231,6 +231,8 @@ def tost(
     ci_low, ci_high = above.ci_low, above.ci_high
     if correct_skew and above.n >= 2:
         skewed_low, skewed_high = skew_corrected_interval(values, confidence)
+        if bounds is not None:
+            skewed_low, skewed_high = np.clip(skewed_low, *bounds), np.clip(skewed_high, *bounds)
         ci_low = np.where(above.degenerate, ci_low, skewed_low)
         ci_high = np.where(above.degenerate, ci_high, skewed_high)
     return TTest(
