@@ -106,13 +106,14 @@ class QueryCounts(NamedTuple):
 
 
 class ReasonCount(NamedTuple):
-    """How many responses of one cell (model, params, variant, condition) share one reason:
-    an unparseable label's, or a finish reason (None: not recorded)."""
+    """How many responses to one query in one cell (model, params, variant, condition) share
+    one reason: an unparseable label's, or a finish reason (None: not recorded)."""
 
     model: str
     params_hash: str
     variant: str
     condition: str
+    query_id: str
     reason: str | None
     responses: int
 

@@ -132,9 +132,10 @@ JOIN = (
 
 # Counts per experiment cell and reason; `{reason}` is a column of `r` or `l` (the labels).
 REASON_COUNTS = (
-    "SELECT i.model, i.params_hash, i.variant, i.condition, {reason}, COUNT(*) {join} {extra} "
+    "SELECT i.model, i.params_hash, i.variant, i.condition, i.query_id, {reason}, COUNT(*) "
+    "{join} {extra} "
     "WHERE i.purpose = ? AND i.experiment = ? AND i.sample < ? AND r.status = 'ok' {where} "
-    "GROUP BY i.model, i.params_hash, i.variant, i.condition, {reason}"
+    "GROUP BY i.model, i.params_hash, i.variant, i.condition, i.query_id, {reason}"
 )
 UNPARSEABLE_REASONS = REASON_COUNTS.format(
     reason="json_extract(l.detail, '$.reason')",

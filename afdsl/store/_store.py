@@ -326,7 +326,7 @@ class Store:
         self, experiment: str, measure: tuple[str, str], samples: int, purpose: str = "model"
     ) -> list[ReasonCount]:
         """Why one measure's labels (name, definition hash) are unparseable, counted per
-        cell of `experiment` and reason (samples below `samples`)."""
+        query, cell of `experiment` and reason (samples below `samples`)."""
         args = (*measure, purpose, experiment, samples)
         return list(map(ReasonCount._make, self.db.execute(UNPARSEABLE_REASONS, args)))
 
@@ -334,7 +334,7 @@ class Store:
         self, experiment: str, samples: int, purpose: str = "model"
     ) -> list[ReasonCount]:
         """How the ok answers of `experiment` ended ("stop", "length", ...), counted per
-        cell and finish reason (samples below `samples`)."""
+        query, cell and finish reason (samples below `samples`)."""
         args = (purpose, experiment, samples)
         return list(map(ReasonCount._make, self.db.execute(FINISH_REASONS, args)))
 

@@ -169,6 +169,7 @@ def test_unparseable_reasons_and_finish_reasons_are_counted_per_cell(tmp_path):
         ]
     )  # fmt: skip
     reasons = {(r.reason, r.responses) for r in store.unparseable_reasons("exp", ("m", "d"), 9)}
+    assert {r.query_id for r in store.unparseable_reasons("exp", ("m", "d"), 9)} == {"q1"}
     assert reasons == {("truncated", 2), ("neither tag in output", 1)}
     assert {r.reason for r in store.unparseable_reasons("exp", ("m", "d"), 1)} == {"truncated"}
     finished = {(r.variant, r.reason, r.responses) for r in store.finish_reasons("exp", 9)}
