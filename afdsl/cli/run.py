@@ -7,6 +7,7 @@ Also exports `add_run_options(parser)` and `run_options_from_args(args)` so
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,22 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _concurrency(text: str) -> int:
+    from afdsl.run.types import MAX_CONCURRENCY
+
+    value = _positive_int(text)
+    if value > MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_CONCURRENCY}, got {value}")
+    return value
+
+
 def _dollars(text: str) -> float:
     try:
         value = float(text.lstrip("$"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an amount in USD, got {text!r}") from None
+    if not math.isfinite(value):  # float() reads "nan" and "inf"; neither is a budget
+        raise argparse.ArgumentTypeError(f"expected a finite amount in USD, got {text!r}")
     if value < 0:
         raise argparse.ArgumentTypeError("the budget cannot be negative")
     return value
@@ -62,7 +74,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--store", metavar="PATH", help="store file (default: .afdsl/STEM.sqlite)")
     group.add_argument(
-        "--concurrency", type=_positive_int, default=16, metavar="N", help="requests in flight"
+        "--concurrency",
+        type=_concurrency,
+        default=16,
+        metavar="N",
+        help="requests in flight, 1 to 1024 (default 16)",
     )
     group.add_argument("--rpm", type=_positive_int, metavar="N", help="requests per minute limit")
     group.add_argument("--tpm", type=_positive_int, metavar="N", help="tokens per minute limit")

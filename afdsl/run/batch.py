@@ -112,8 +112,8 @@ async def _submit_and_collect(
                     state.budget.settle(job.est_cost * discount, cost)
                 else:
                     state.budget.settle(0.0, cost)
-            state.flush()
-            state.store.close_batch(batch_id)
+            if state.flush():  # else it stays open: the next run collects its results again
+                state.store.close_batch(batch_id)
         if open_batches:
             await asyncio.sleep(options.batch_poll_s)
 

@@ -33,6 +33,7 @@ from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
 from afdsl.run.retry import stops_model, with_retries
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
+from afdsl.run.writer import ResultWriter
 from afdsl.store import ItemKey, Outcome, Store
 
 GroupKey = tuple[str, str]  # (model spec, params_hash)
@@ -112,8 +113,7 @@ class RunState:
     progress: ProgressSink
     budget: Budget
     summary: RunSummary
-    pending: list[Outcome] = field(default_factory=list)
-    flush_scheduled: bool = False
+    writer: ResultWriter
     interrupt: Interrupt = field(default_factory=Interrupt)
 
     def record(self, job: Job, result: Completion | Exception, *, batch: bool = False) -> float:
@@ -171,10 +171,7 @@ class RunState:
             self.summary.failed += 1
             self.summary.count_error(f"{config.spec}: {message[:300]}")
         self.summary.cost_usd += cost
-        self.pending.append(outcome)
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
+        self.writer.add(outcome)
         self.progress.advance(ok=isinstance(result, Completion), cost_usd=cost)
         return cost
 
@@ -187,6 +184,7 @@ class RunState:
         """Whether to send `job` (reserving `cost`); counts it as skipped when not."""
         if (
             self.interrupt.requested
+            or self.writer.failed  # a commit failed: every answer from now on could be lost
             or job.config.spec in self.summary.stopped
             or self.budget.exhausted
             or not self.budget.reserve(cost)
@@ -195,10 +193,9 @@ class RunState:
             return False
         return True
 
-    def flush(self) -> None:
-        self.flush_scheduled = False
-        batch, self.pending = self.pending, []
-        self.store.put_outcomes(batch)
+    def flush(self) -> bool:
+        """Commit the results recorded so far; False (keeping them) when the store refuses."""
+        return self.writer.flush()
 
 
 def item_key(item: RunItem) -> ItemKey:
@@ -385,6 +382,7 @@ async def arun_items(
     if options.dry_run:
         p = plan(items, store, prices, options)
         return RunSummary(total=len(items), cached=p.cached, estimates=estimates(p, prices))
+    recovered = store.import_recovered()  # answers an earlier run could not store: not paid twice
     store.register_items(item_key(i) for i in items)
     p = plan(items, store, prices, options)
     if options.budget_usd is not None:
@@ -394,7 +392,7 @@ async def arun_items(
                 f"--budget needs a price for {', '.join(unpriced)}",
                 hint="add it to a price file named by $AFDSL_PRICES (see afdsl/data/prices.json)",
             )
-    summary = RunSummary(total=len(items), cached=p.cached)
+    summary = RunSummary(total=len(items), cached=p.cached, recovered=recovered)
     needed = {j.group for j in p.jobs}  # nothing to send: no client
     check_api_keys(c for g, c in p.configs.items() if g in needed)  # before anything is sent
     backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
@@ -402,7 +400,8 @@ async def arun_items(
         if hasattr(backend, "cache_prompts"):  # backends that mark prompts for caching
             backend.cache_prompts = options.cache_prompts
     progress = make_progress(options.progress)
-    state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)
+    writer = ResultWriter(store, options.store_retry_s)
+    state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary, writer)
     progress.start(len(p.jobs), run_label(p.configs.values()))
     state.interrupt.install()
     try:
@@ -417,10 +416,14 @@ async def arun_items(
         await run_jobs(iter(jobs), backends, state)
     finally:
         state.interrupt.remove()
-        state.flush()
-        progress.close()
-        for backend in backends.values():
-            await backend.aclose()
+        try:
+            await writer.finish()  # raises `StoreGaveUp` once the rest is in a recovery file
+        finally:
+            progress.close()
+            for backend in backends.values():
+                await backend.aclose()
+    if writer.failure is not None:
+        summary.store_error = str(writer.failure)
     summary.budget_exhausted = state.budget.exhausted
     summary.elapsed_s = time.monotonic() - start
     return summary

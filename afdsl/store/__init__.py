@@ -32,6 +32,8 @@ from afdsl.store._rows import (
     StoredLabel,
     TextRow,
 )
+from afdsl.store._health import TableRepair, damage_error, quick_check, repair
+from afdsl.store._recovery import StoreWriteError, recovery_paths, save_recovered
 from afdsl.store._sql import SCHEMA_VERSION
 from afdsl.store._store import Store, StoreBusy, default_store_path
 
@@ -49,7 +51,14 @@ __all__ = [
     "ResponseRow",
     "Store",
     "StoreBusy",
+    "StoreWriteError",
+    "TableRepair",
+    "damage_error",
     "StoredLabel",
     "TextRow",
     "default_store_path",
+    "quick_check",
+    "recovery_paths",
+    "repair",
+    "save_recovered",
 ]

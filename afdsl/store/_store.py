@@ -26,6 +26,17 @@ from afdsl.store._rows import (
     StoredLabel,
     TextRow,
 )
+from afdsl.store._health import damaged, quick_check, remember
+from afdsl.store._recovery import (
+    StoreWriteError,
+    clean_float,
+    clean_int,
+    is_write_fault,
+    lossless,
+    read_recovered,
+    recovery_paths,
+    save_recovered,
+)
 from afdsl.store._sql import (
     ADDED_COLUMNS,
     CELL_COLUMNS,
@@ -33,6 +44,7 @@ from afdsl.store._sql import (
     JOIN,
     LOOKUP_COLUMNS,
     NAMES,
+    PUT_OUTCOME,
     RESPONSE_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
@@ -52,6 +64,32 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
+# What one bad row raises (a value SQLite cannot bind or a column refuses), as opposed to a
+# store that cannot be written at all (`is_write_fault` tells the two apart).
+_BAD_ROW = (sqlite3.Error, ValueError, TypeError, OverflowError)
+
+
+def _outcome_values(o: Outcome, now: str) -> tuple[Any, ...]:
+    """`PUT_OUTCOME`'s parameters: text made storable, with a note of what was replaced."""
+    text, in_text = lossless(o.text)
+    message, in_message = lossless(o.error_message)
+    model_id, in_model_id = lossless(o.model_id)
+    replaced = {
+        name: found
+        for name, found in (("text", in_text), ("error_message", in_message),
+                            ("model_id", in_model_id))
+        if found
+    }  # fmt: skip
+    notes = json.dumps({"surrogates_replaced": replaced}) if replaced else None
+    return (
+        o.prompt_hash, o.model, o.params_hash, o.sample, o.purpose,
+        "ok" if o.error_kind is None else "error", text, o.error_kind, message,
+        clean_int(o.input_tokens), clean_int(o.output_tokens), clean_float(o.latency_s), model_id,
+        clean_float(o.cost_usd), json.dumps(o.params, sort_keys=True), __version__, now,
+        clean_int(o.cache_write_tokens), clean_int(o.cache_read_tokens), notes,
+    )  # fmt: skip
+
+
 def _row(values: tuple[Any, ...]) -> ResponseRow:
     doc = dict(zip(NAMES, values, strict=True))
     doc["params"] = json.loads(doc["params"] or "{}")
@@ -66,10 +104,14 @@ class Store:
         try:
             self._open()
         except (OSError, sqlite3.DatabaseError) as exc:  # a user's path, not our bug
+            found = quick_check(self.path) if self.path.is_file() else []
+            if found:
+                raise damaged(self.path, "; ".join(found[:2])) from None
             raise error(
                 f"cannot open the store {self.path}: {exc}",
                 hint="pass --store a new file name, or an afdsl store (.sqlite)",
             ) from None
+        remember(self.path)
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -187,36 +229,59 @@ class Store:
         )
         return {(h, s): status for h, s, status in cur}
 
-    def put_outcomes(self, outcomes: list[Outcome]) -> None:
-        """Write results in one transaction. An ok row is never replaced by a later error."""
+    def put_outcomes(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Write results in one transaction. An ok row is never replaced by a later error.
+
+        Returns the outcomes the database refused (a value no column can hold): one
+        bad row costs only itself, never its batch. Raises `StoreWriteError` when
+        the store cannot be written at all (disk full, I/O error, read-only).
+        """
         if not outcomes:
-            return
+            return []
         now = _now()
-        rows = [
-            (o.prompt_hash, o.model, o.params_hash, o.sample, o.purpose,
-             "ok" if o.error_kind is None else "error", o.text, o.error_kind, o.error_message,
-             o.input_tokens, o.output_tokens, o.latency_s, o.model_id, o.cost_usd,
-             json.dumps(o.params, sort_keys=True), __version__, now, o.cache_write_tokens,
-             o.cache_read_tokens)
-            for o in outcomes
-        ]  # fmt: skip
-        with self.transaction():
-            self.db.executemany(
-                "INSERT INTO responses (prompt_hash, model, params_hash, sample, purpose, "
-                "status, text, error_kind, error_message, input_tokens, output_tokens, latency_s, "
-                "model_id, cost_usd, params, afdsl_version, created_at, cache_write_tokens, "
-                "cache_read_tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (prompt_hash, model, params_hash, sample) DO UPDATE SET "
-                "status = excluded.status, text = excluded.text, error_kind = excluded.error_kind, "
-                "error_message = excluded.error_message, input_tokens = excluded.input_tokens, "
-                "output_tokens = excluded.output_tokens, latency_s = excluded.latency_s, "
-                "model_id = excluded.model_id, cost_usd = excluded.cost_usd, "
-                "cache_write_tokens = excluded.cache_write_tokens, "
-                "cache_read_tokens = excluded.cache_read_tokens, "
-                "afdsl_version = excluded.afdsl_version, created_at = excluded.created_at, "
-                "attempts = responses.attempts + 1 WHERE responses.status != 'ok'",
-                rows,
-            )
+        rows: list[tuple[Outcome, tuple[Any, ...]]] = []
+        rejected: list[Outcome] = []
+        for o in outcomes:
+            try:
+                rows.append((o, _outcome_values(o, now)))
+            except (TypeError, ValueError, OverflowError):
+                rejected.append(o)
+        try:
+            with self.transaction():
+                self.db.executemany(PUT_OUTCOME, [values for _, values in rows])
+            return rejected
+        except _BAD_ROW as exc:
+            if is_write_fault(exc):
+                raise
+        with self.transaction():  # one at a time, so only the bad row is refused
+            for o, values in rows:
+                try:
+                    self.db.execute(PUT_OUTCOME, values)
+                except _BAD_ROW as exc:
+                    if is_write_fault(exc):
+                        raise
+                    rejected.append(o)
+        return rejected
+
+    def import_recovered(self) -> int:
+        """Store the answers an earlier run could not write (its recovery files); how many.
+
+        A file is removed once its answers are committed; answers the store still
+        refuses stay in a recovery file. Importing twice stores nothing twice.
+        """
+        if str(self.path) == ":memory:":
+            return 0
+        imported = 0
+        for path in recovery_paths(self.path):
+            if not path.is_file():
+                continue
+            outcomes = read_recovered(path)
+            rejected = self.put_outcomes(outcomes)
+            path.unlink()
+            if rejected:
+                save_recovered(self.path, rejected)
+            imported += len(outcomes) - len(rejected)
+        return imported
 
     def responses(
         self, *, experiment: str | None = None, purpose: str = "model"
@@ -434,14 +499,31 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, so a concurrent reader never sees half a write."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE ... COMMIT, so a concurrent reader never sees half a write.
+
+        A store that cannot take the write (disk full, I/O error, read-only) raises
+        `StoreWriteError`, with the transaction rolled back, so the next write can try again.
+        """
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._rollback()
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._rollback()  # a failed COMMIT leaves the transaction open
+            if is_write_fault(exc):
+                raise StoreWriteError(f"cannot write to the store {self.path}: {exc}") from exc
             raise
-        self.db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            try:
+                self.db.execute("ROLLBACK")
+            except sqlite3.Error:
+                pass  # SQLite rolls back by itself when it cannot: nothing is half-written
 
     def close(self) -> None:
         self.db.close()
