@@ -85,6 +85,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_OK
     except Exception as exc:  # the user must never see a traceback unless asked
         return _outside_error(exc, args)
+    finally:  # a damaged store is looked for among this command's stores only
+        health = sys.modules.get("afdsl.store._health")
+        if health is not None:
+            health.forget_opened()
 
 
 def _outside_error(exc: Exception, args: argparse.Namespace) -> int:

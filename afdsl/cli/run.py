@@ -51,6 +51,16 @@ def _concurrency(text: str) -> int:
     return value
 
 
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}")
+    return value
+
+
 def _dollars(text: str) -> float:
     try:
         value = float(text.lstrip("$"))
@@ -102,6 +112,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         help="retries per request on 429, 5xx, timeouts and connection errors (default 6)",
     )
     group.add_argument(
+        "--max-retry-after",
+        type=_seconds,
+        default=120.0,
+        metavar="S",
+        help="wait at most S seconds when a provider's Retry-After asks for longer (default 120)",
+    )
+    group.add_argument(
         "--no-cache-prompts",
         action="store_true",
         help="do not mark system prompts for Anthropic prompt caching (also "
@@ -124,6 +141,7 @@ def run_options_from_args(args: argparse.Namespace) -> Any:
         tpm=args.tpm,
         budget_usd=args.budget,
         max_retries=args.max_retries,
+        max_retry_after_s=args.max_retry_after,
         dry_run=args.dry_run,
         batch=args.batch,
         progress=not args.quiet,
@@ -194,6 +212,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"the cost excludes {', '.join(summary.unpriced)}: no known price "
             "(add one to a price file named by $AFDSL_PRICES)\n"
         )
+    if summary.recovered:
+        sys.stderr.write(
+            f"stored {summary.recovered} answer(s) an earlier run could not write "
+            "(from its recovery file)\n"
+        )
+    if summary.stall_note():
+        sys.stderr.write(f"{summary.stall_note()}\n")
     if summary.budget_exhausted:
         sys.stderr.write(f"{BUDGET_REACHED}\n")
     for problem in summary.problems():

@@ -32,7 +32,9 @@ def register(subparsers: Any) -> None:
     )
     repair.add_argument("store", metavar="STORE", help="the store file (.sqlite)")
     repair.add_argument(
-        "--force", action="store_true", help="rebuild even when `PRAGMA quick_check` finds no damage"
+        "--force",
+        action="store_true",
+        help="rebuild even when `PRAGMA quick_check` finds no damage",
     )
     repair.set_defaults(func=cmd_repair)
 
@@ -51,6 +53,8 @@ def cmd_repair(args: argparse.Namespace) -> int:
     print(f"{path}: {'; '.join(found[:3]) or 'rebuilding on request'}")
     for table in repair(path):
         lost = ", ".join(f"rowids {a + 1}..{b}" for a, b in table.unreadable)
-        print(f"  {table.table}: {table.kept} rows kept" + (f"; unreadable: {lost}" if lost else ""))
+        print(
+            f"  {table.table}: {table.kept} rows kept" + (f"; unreadable: {lost}" if lost else "")
+        )
     print(f"repaired {path}; the damaged file is kept as {path.name}.damaged")
     return 0

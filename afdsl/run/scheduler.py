@@ -115,6 +115,7 @@ class RunState:
     summary: RunSummary
     writer: ResultWriter
     interrupt: Interrupt = field(default_factory=Interrupt)
+    last_answer: float = field(default_factory=time.monotonic)  # when a result last came
 
     def record(self, job: Job, result: Completion | Exception, *, batch: bool = False) -> float:
         """Queue one job's result for the store; returns its cost."""
@@ -171,6 +172,7 @@ class RunState:
             self.summary.failed += 1
             self.summary.count_error(f"{config.spec}: {message[:300]}")
         self.summary.cost_usd += cost
+        self.last_answer = time.monotonic()
         self.writer.add(outcome)
         self.progress.advance(ok=isinstance(result, Completion), cost_usd=cost)
         return cost
@@ -346,8 +348,14 @@ async def _attempt(
         return exc
 
 
-async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
-    """The worker pool: `concurrency` coroutines pulling from one iterator."""
+async def run_jobs(
+    jobs: Iterator[Job],
+    backends: dict[GroupKey, Backend],
+    state: RunState,
+    size: int | None = None,
+) -> None:
+    """The worker pool: `concurrency` coroutines pulling from one iterator, or fewer when
+    there are only `size` jobs (memory grows with workers, not with jobs)."""
     options = state.options
     limits = Limits(options.rpm, options.tpm)
     rng = random.Random()
@@ -366,7 +374,33 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             state.budget.settle(job.est_cost, cost)
             state.stop_if_fatal(job.config, result)
 
-    await asyncio.gather(*(worker() for _ in range(options.concurrency)))
+    workers = options.concurrency if size is None else min(options.concurrency, size)
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def watch_stalls(state: RunState) -> None:
+    """Report (progress display and summary) each stretch of `stall_s` with no answer at all:
+    a run whose every request waits on the provider must not look like one that works."""
+    every = state.options.stall_s
+    reported = 0.0
+    while True:
+        await asyncio.sleep(every / 4)
+        now = time.monotonic()
+        idle = now - state.last_answer
+        if idle >= every and now - reported >= every:
+            reported = now
+            state.summary.stalled_s = max(state.summary.stalled_s, idle)
+            state.progress.stalled(idle)
+
+
+async def run_watched(jobs: list[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
+    """`run_jobs` with `watch_stalls` beside it."""
+    state.last_answer = time.monotonic()
+    watcher = asyncio.create_task(watch_stalls(state))
+    try:
+        await run_jobs(iter(jobs), backends, state, len(jobs))
+    finally:
+        watcher.cancel()
 
 
 async def arun_items(
@@ -413,7 +447,7 @@ async def arun_items(
                 (batched if supports_batch(backends[job.group]) else direct).append(job)
             await run_batches(batched, backends, state)
             jobs = direct
-        await run_jobs(iter(jobs), backends, state)
+        await run_watched(jobs, backends, state)
     finally:
         state.interrupt.remove()
         try:

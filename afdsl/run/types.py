@@ -46,6 +46,10 @@ class RunOptions(BaseModel):
     progress: bool = True
     retry_base_s: Annotated[float, Field(ge=0)] = 1.0  # first backoff step; doubles per attempt
     retry_cap_s: Annotated[float, Field(ge=0)] = 60.0
+    # The longest a provider's Retry-After can make a request wait (`inf` or a day would
+    # stall the run); and after how long with no answer the progress display says so.
+    max_retry_after_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 120.0
+    stall_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 60.0
     batch_poll_s: Annotated[float, Field(gt=0)] = 30.0
     # First wait before a failed store commit is tried again (then doubling, four retries).
     store_retry_s: Annotated[float, Field(ge=0)] = 0.25
@@ -101,6 +105,8 @@ class RunSummary(BaseModel):
     recovered: int = 0
     # Why a commit failed in this run (all was stored in the end, but sending stopped).
     store_error: str | None = None
+    # The longest stretch with no answer, when it reached `RunOptions.stall_s` (else 0).
+    stalled_s: float = 0.0
 
     def count_error(self, message: str) -> None:
         if message in self.errors or len(self.errors) < 20:
@@ -109,6 +115,15 @@ class RunSummary(BaseModel):
     @property
     def complete(self) -> bool:
         return not self.budget_exhausted and self.skipped == 0 and self.store_error is None
+
+    def stall_note(self) -> str | None:
+        """What to say after a run that went a long time without an answer (not a failure)."""
+        if not self.stalled_s:
+            return None
+        return (
+            f"the run stalled: no answer came for {self.stalled_s:.0f} s at a time (a provider "
+            "asking to wait is waited for at most --max-retry-after seconds, default 120)"
+        )
 
     def problems(self, shown: int = 3) -> list[str]:
         """What stopped or failed, in the provider's words, most common error first

@@ -18,6 +18,8 @@ One `afdsl run` at a time per store: `run_lock()` takes an exclusive lock on
 `<store>.lock` (released by the OS even on kill -9); readers never wait.
 """
 
+from afdsl.store._health import TableRepair, damage_error, quick_check, repair
+from afdsl.store._recovery import StoreWriteError, recovery_paths, save_recovered
 from afdsl.store._rows import (
     CellRow,
     ItemKey,
@@ -32,8 +34,6 @@ from afdsl.store._rows import (
     StoredLabel,
     TextRow,
 )
-from afdsl.store._health import TableRepair, damage_error, quick_check, repair
-from afdsl.store._recovery import StoreWriteError, recovery_paths, save_recovered
 from afdsl.store._sql import SCHEMA_VERSION
 from afdsl.store._store import Store, StoreBusy, default_store_path
 
@@ -52,10 +52,10 @@ __all__ = [
     "Store",
     "StoreBusy",
     "StoreWriteError",
-    "TableRepair",
-    "damage_error",
     "StoredLabel",
+    "TableRepair",
     "TextRow",
+    "damage_error",
     "default_store_path",
     "quick_check",
     "recovery_paths",

@@ -29,6 +29,20 @@ def remember(path: Path) -> None:
         _opened[path] = None
 
 
+def forget_opened() -> None:
+    """Forget the stores opened so far (the CLI does, after each command)."""
+    _opened.clear()
+
+
+def is_sqlite_file(path: Path) -> bool:
+    """Whether `path` is an SQLite database (which may be damaged), not some other file."""
+    try:
+        with open(path, "rb") as f:
+            return f.read(16) == b"SQLite format 3\x00"
+    except OSError:
+        return False
+
+
 def quick_check(path: Path) -> list[str]:
     """What `PRAGMA quick_check` finds wrong in the store at `path` (empty: nothing)."""
     try:
@@ -55,7 +69,7 @@ def damage_error(exc: BaseException) -> AfsError | None:
         return None
     code = "_".join((getattr(exc, "sqlite_errorname", None) or "").split("_")[:2])
     for path in reversed(_opened):
-        found = quick_check(path) if path.is_file() else []
+        found = quick_check(path) if is_sqlite_file(path) else []
         if found or (code in _DAMAGE_CODES and len(_opened) == 1):
             return damaged(path, "; ".join(found[:2]) or str(exc))
     return None
@@ -123,7 +137,7 @@ def _copy_table(
         rows, failed = _read_from(src, select, after)
         dst.executemany(insert, [row[1:] for row in rows])
         done.kept += len(rows)
-        after = rows[-1][0] if rows else after
+        after = int(rows[-1][0]) if rows else after  # type: ignore[call-overload]
         if not failed:
             if len(rows) < _CHUNK:
                 break

@@ -12,6 +12,7 @@ under a name made from the store's path, where the next run looks too.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -60,10 +61,10 @@ def lossless(text: str | None) -> tuple[str | None, list[tuple[int, int]]]:
     be rebuilt from the note instead of the row being lost."""
     if text is None or not _LONE_SURROGATE.search(text):
         return text, []
-    try:  # a server's JSON may split a valid pair into two escapes: join them first
+    # A server's JSON may split a valid pair into two escapes: join them first. With a lone
+    # half somewhere this fails, and pairs stay as they are (each half is replaced below).
+    with contextlib.suppress(UnicodeDecodeError):
         text = text.encode("utf-16", "surrogatepass").decode("utf-16")
-    except UnicodeDecodeError:
-        pass  # a lone half somewhere: leave pairs as they are, replace the halves below
     replaced = [(m.start(), ord(m.group())) for m in _LONE_SURROGATE.finditer(text)]
     return _LONE_SURROGATE.sub("\ufffd", text), replaced
 
@@ -92,7 +93,9 @@ def save_recovered(store_path: Path, outcomes: Iterable[Outcome]) -> Path | None
     """Append `outcomes` to the first recovery file that can take them; its path, or None
     when no place could (then the caller must say the answers are lost)."""
     # The leading newline ends a line an earlier, interrupted save may have left unfinished.
-    lines = "\n" + "".join(json.dumps(dataclasses.asdict(o), sort_keys=True) + "\n" for o in outcomes)
+    lines = "\n" + "".join(
+        json.dumps(dataclasses.asdict(o), sort_keys=True) + "\n" for o in outcomes
+    )
     for path in recovery_paths(store_path):
         try:
             with open(path, "a", encoding="utf-8") as f:

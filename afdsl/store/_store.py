@@ -6,13 +6,24 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from afdsl import __version__
 from afdsl.diagnostics import error
+from afdsl.store._health import damaged, is_sqlite_file, quick_check, remember
+from afdsl.store._recovery import (
+    StoreWriteError,
+    clean_float,
+    clean_int,
+    is_write_fault,
+    lossless,
+    read_recovered,
+    recovery_paths,
+    save_recovered,
+)
 from afdsl.store._rows import (
     CellRow,
     ItemKey,
@@ -25,17 +36,6 @@ from afdsl.store._rows import (
     ResponseRow,
     StoredLabel,
     TextRow,
-)
-from afdsl.store._health import damaged, quick_check, remember
-from afdsl.store._recovery import (
-    StoreWriteError,
-    clean_float,
-    clean_int,
-    is_write_fault,
-    lossless,
-    read_recovered,
-    recovery_paths,
-    save_recovered,
 )
 from afdsl.store._sql import (
     ADDED_COLUMNS,
@@ -104,7 +104,7 @@ class Store:
         try:
             self._open()
         except (OSError, sqlite3.DatabaseError) as exc:  # a user's path, not our bug
-            found = quick_check(self.path) if self.path.is_file() else []
+            found = quick_check(self.path) if is_sqlite_file(self.path) else []
             if found:
                 raise damaged(self.path, "; ".join(found[:2])) from None
             raise error(
@@ -519,11 +519,10 @@ class Store:
             raise
 
     def _rollback(self) -> None:
-        if self.db.in_transaction:
-            try:
+        # When ROLLBACK itself fails, SQLite has rolled back by itself: nothing is half-written.
+        with suppress(sqlite3.Error):
+            if self.db.in_transaction:
                 self.db.execute("ROLLBACK")
-            except sqlite3.Error:
-                pass  # SQLite rolls back by itself when it cannot: nothing is half-written
 
     def close(self) -> None:
         self.db.close()

@@ -20,7 +20,9 @@ async def _interrupt_once_submitted(items, store, server) -> None:
     store has recorded it (before that, a cancel is a run that never submitted)."""
     run = asyncio.create_task(arun_items(items, store, RunOptions(**OPTS)))
     async with asyncio.timeout(30):
-        while not (server._app.state.batches and store.db.execute("SELECT 1 FROM batches").fetchone()):
+        while not (
+            server._app.state.batches and store.db.execute("SELECT 1 FROM batches").fetchone()
+        ):
             await asyncio.sleep(0.01)
     run.cancel()
     with pytest.raises(asyncio.CancelledError):
