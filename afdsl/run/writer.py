@@ -55,8 +55,10 @@ class ResultWriter:
         batch, self.pending = self.pending, []
         try:
             self.rejected += self.store.put_outcomes(batch)
-        except StoreWriteError as exc:
+        except Exception as exc:  # a bug must not lose paid answers either: keep them
             self.pending[:0] = batch
+            if not isinstance(exc, StoreWriteError):
+                exc = StoreWriteError(f"cannot write to the store {self.store.path}: {exc!r}")
             self.failure = self.failure or exc
             self._attempts += 1
             return False

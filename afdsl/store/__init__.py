@@ -14,6 +14,11 @@ Tables:
 The store never holds API keys or request headers: only model ids, sampling
 params, token counts, latency, cost and the afdsl version.
 
+Writes that cannot fail silently: every write raises `StoreWriteError` when
+the store cannot take it (disk full, I/O error, read-only), answers a run
+could not store go to a recovery file the next run imports (`_recovery`), and
+a damaged file is named with what to do, or rebuilt by `repair` (`_health`).
+
 One `afdsl run` at a time per store: `run_lock()` takes an exclusive lock on
 `<store>.lock` (released by the OS even on kill -9); readers never wait.
 """

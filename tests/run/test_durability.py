@@ -216,3 +216,33 @@ def test_a_full_disk_exits_3_with_one_line_and_the_rerun_loses_nothing(tmp_path,
         assert server.stats()["completions_ok"] == 64  # no answer was paid for twice
     keys = _ok_keys(store)
     assert len(keys) == 64 and len(set(keys)) == 64
+
+
+def test_a_read_only_store_raises_store_write_error_and_recovers_afterwards(tmp_path):
+    store = Store(tmp_path / "s.sqlite")
+    common = {"model": "m", "params_hash": "p", "sample": 0, "purpose": "model", "params": {}}
+    store.db.execute("PRAGMA query_only = 1")  # SQLITE_READONLY, as for a read-only file
+    with pytest.raises(StoreWriteError, match="readonly"):
+        store.put_outcomes([Outcome(prompt_hash="h", text="answer", **common)])
+    assert not store.db.in_transaction  # rolled back, so the next write can begin
+    store.db.execute("PRAGMA query_only = 0")
+    assert store.put_outcomes([Outcome(prompt_hash="h", text="answer", **common)]) == []
+
+
+def test_an_unexpected_error_in_a_write_still_keeps_every_answer(tmp_path, keyed_env, caplog):
+    store = Store(tmp_path / "s.sqlite")
+
+    def broken(outcomes: list[Outcome]) -> list[Outcome]:
+        raise RuntimeError("a bug in the write path")
+
+    store.put_outcomes = broken  # type: ignore[method-assign]
+    with MockProvider() as server:
+        config = ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url)
+        with caplog.at_level(logging.ERROR), pytest.raises(StoreGaveUp, match="a bug"):
+            run_items(make_items(config, 5), store, RunOptions(concurrency=1, **FAST))
+        paid = server.stats()["completions_ok"]
+    beside = recovery_paths(store.path)[0]
+    kept = [line for line in beside.read_text().splitlines() if line]
+    assert len(kept) == paid > 0 and not caplog.records
+    del store.put_outcomes  # the bug is fixed: the next run stores what was kept
+    assert Store(tmp_path / "s.sqlite").import_recovered() == paid
