@@ -9,10 +9,10 @@ from typing import Any
 EPILOG = """\
 Copies every readable row of each table into a fresh store, stepping over the
 pages SQLite cannot read, puts it in place and keeps the damaged file as
-STORE.damaged. Run it while no `afdsl run` writes to the store; responses that
-were lost are sent again by the next run. sqlite3's own `.recover` is the
-alternative (see docs/durability.md).
-exit codes: 0 repaired (or nothing to repair), 2 no such store."""
+STORE.damaged. While an `afdsl run` writes to the store it refuses (exit 3).
+Responses that were lost are sent again by the next run. sqlite3's own
+`.recover` is the alternative (see docs/durability.md).
+exit codes: 0 repaired (or nothing to repair), 2 no such store, 3 a run holds it."""
 
 
 def register(subparsers: Any) -> None:

@@ -86,7 +86,14 @@ class TableRepair:
 
 def repair(path: Path) -> list[TableRepair]:
     """Copy every readable row of the store at `path` into a fresh store and put it in place;
-    the damaged file is kept as `<name>.damaged`. Run it while no run writes to the store."""
+    the damaged file is kept as `<name>.damaged`. Raises `StoreBusy` while a run writes to it."""
+    from afdsl.store._store import hold_run_lock
+
+    with hold_run_lock(path):  # a run writing meanwhile would write to the file set aside
+        return _rebuild(path)
+
+
+def _rebuild(path: Path) -> list[TableRepair]:
     from afdsl.store._store import Store
 
     fresh = path.with_name(path.name + ".repairing")

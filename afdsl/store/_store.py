@@ -6,7 +6,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager, suppress
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -165,30 +165,9 @@ class Store:
 
     # -- the run lock ---------------------------------------------------------------------
 
-    @contextmanager
-    def run_lock(self) -> Iterator[None]:
+    def run_lock(self) -> AbstractContextManager[None]:
         """Hold the store's exclusive run lock; raises `StoreBusy` naming the holder."""
-        import fcntl
-
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise StoreBusy(
-                f"another afdsl run (pid {holder}) is writing to {self.path}; "
-                "wait for it to finish, or use a different --store"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return hold_run_lock(self.path)
 
     # -- items and responses ----------------------------------------------------------------
 
@@ -532,6 +511,33 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def hold_run_lock(path: Path) -> Iterator[None]:
+    """Hold the exclusive run lock of the store at `path` (`<store>.lock`, released by the OS
+    even on kill -9); raises `StoreBusy` naming the holder."""
+    import fcntl
+
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreBusy(
+            f"another afdsl run (pid {holder}) is writing to {path}; "
+            "wait for it to finish, or use a different --store"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    try:
+        yield
+    finally:
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def default_store_path(afs_path: str | os.PathLike[str]) -> Path:

@@ -85,3 +85,15 @@ def test_repair_of_a_sound_store_changes_nothing(complete, tmp_path, capsys):
     assert main(["store", "repair", str(copy)]) == 0
     assert "nothing to repair" in capsys.readouterr().out
     assert not (tmp_path / "sound.sqlite.damaged").exists()
+
+
+def test_repair_refuses_while_a_run_writes_to_the_store(complete, tmp_path, capsys):
+    from afdsl.store import Store
+
+    damaged = _damaged_copy(complete[1], tmp_path)
+    holder = Store(tmp_path / "other.sqlite")
+    holder.path = damaged  # the lock is taken by path, as a running `afdsl run` holds it
+    with holder.run_lock():
+        assert main(["store", "repair", str(damaged)]) == 3
+    assert "another afdsl run" in capsys.readouterr().err
+    assert not (tmp_path / "damaged.sqlite.damaged").exists()
