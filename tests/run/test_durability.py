@@ -9,7 +9,6 @@ import os
 import shutil
 import sqlite3
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -19,7 +18,7 @@ from afdsl.run import RunOptions, run_items
 from afdsl.run.writer import StoreGaveUp
 from afdsl.store import Outcome, Store, StoreWriteError, recovery_paths
 from afdsl.testing import MockProvider
-from afdsl.testing.helpers import FAKE_KEY, make_items
+from afdsl.testing.helpers import make_items
 
 FAST = {"retry_base_s": 0.005, "retry_cap_s": 0.05, "progress": False, "store_retry_s": 0.01}
 
@@ -193,26 +192,31 @@ def small_tmpfs(tmp_path):
         subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
-def test_a_full_disk_exits_3_with_one_line_and_the_rerun_loses_nothing(tmp_path, small_tmpfs):
+def test_a_full_disk_exits_3_with_one_line_and_the_rerun_loses_nothing(
+    tmp_path, small_tmpfs, keyed_env, monkeypatch, capsys
+):
+    from afdsl.cli import main
+    from afdsl.run import writer
+
+    monkeypatch.setattr(writer, "RETRIES", 1)  # one retry at the end, not four: a faster test
+    monkeypatch.setenv("TMPDIR", str(tmp_path))  # the recovery file, when the disk is full
     afs = tmp_path / "full.afs"
     queries = ", ".join(f'"Write a complaint about delay number {i}."' for i in range(8))
     afs.write_text(EXPERIMENT % queries)  # 8 queries x 2 conditions x 4 samples = 64 answers
     store = small_tmpfs / "full.sqlite"
     big = "x" * 100_000  # answers of ~100 KB: the 2 MB disk is full after about 17
     with MockProvider(reply=lambda system, user: big) as server:
-        env = dict(os.environ, OPENAI_API_KEY=FAKE_KEY, OPENAI_BASE_URL=server.openai_base_url)
-        env["TMPDIR"] = str(tmp_path)
-        command = [sys.executable, "-m", "afdsl", "run", str(afs), "--store", str(store)]
-        full = subprocess.run([*command, "--quiet"], env=env, capture_output=True, text=True)
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        command = ["run", str(afs), "--store", str(store), "--quiet"]
+        assert main(command) == 3
+        err = capsys.readouterr().err
         paid = server.stats()["completions_ok"]
-        assert full.returncode == 3, full.stderr
-        assert len(full.stderr.strip().splitlines()) == 1, full.stderr  # one clear line
-        assert "database or disk is full" in full.stderr and "Traceback" not in full.stderr
-        assert "the next run imports" in full.stderr and paid < 64
+        assert len(err.strip().splitlines()) == 1, err  # one clear line
+        assert "database or disk is full" in err and "Traceback" not in err
+        assert "the next run imports" in err and paid < 64
 
         subprocess.run(["mount", "-o", "remount,size=64m", str(small_tmpfs)], check=True)
-        rerun = subprocess.run([*command, "--quiet"], env=env, capture_output=True, text=True)
-        assert rerun.returncode == 0, rerun.stderr
+        assert main(command) == 0
         assert server.stats()["completions_ok"] == 64  # no answer was paid for twice
     keys = _ok_keys(store)
     assert len(keys) == 64 and len(set(keys)) == 64
