@@ -97,10 +97,12 @@ def _outside_error(exc: Exception, args: argparse.Namespace) -> int:
     from afdsl.store import StoreBusy, StoreWriteError, damage_error
 
     # Another run writes to the store (wait), or the disk refused a write (free space).
+    damaged = damage_error(exc)
     if isinstance(exc, StoreBusy | StoreWriteError) or _disk_refused(exc):
         sys.stderr.write(f"afdsl: {exc}\n")
+        if damaged is not None:  # a write failed on a damaged page: say how to repair it
+            sys.stderr.write(render(damaged.diagnostics) + "\n")
         return EXIT_INCOMPLETE
-    damaged = damage_error(exc)
     if damaged is not None:
         sys.stderr.write(render(damaged.diagnostics) + "\n")
         return EXIT_USAGE

@@ -86,7 +86,7 @@ class ResultWriter:
         kept = self.pending + self.rejected
         where = save_recovered(self.store.path, kept)
         self.pending, self.rejected = [], []
-        raise StoreGaveUp(self._gave_up_message(len(kept), where))
+        raise StoreGaveUp(self._gave_up_message(len(kept), where)) from self.failure
 
     def _gave_up_message(self, count: int, where: Path | None) -> str:
         why = self.failure or "the store refused some rows"

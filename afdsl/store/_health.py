@@ -65,13 +65,18 @@ def damaged(path: Path, detail: str) -> AfsError:
 
 def damage_error(exc: BaseException) -> AfsError | None:
     """If `exc` came from a damaged store this process opened, the error to show; else None."""
-    if not isinstance(exc, sqlite3.DatabaseError):
+    root: BaseException | None = exc
+    while root is not None and not isinstance(root, sqlite3.DatabaseError):
+        root = root.__cause__  # a `StoreWriteError` wraps SQLite's error
+    if root is None:
         return None
-    code = "_".join((getattr(exc, "sqlite_errorname", None) or "").split("_")[:2])
+    code = "_".join((getattr(root, "sqlite_errorname", None) or "").split("_")[:2])
+    if root is not exc and code not in _DAMAGE_CODES:
+        return None  # a write refused for want of space or permission, not for damage
     for path in reversed(_opened):
         found = quick_check(path) if is_sqlite_file(path) else []
         if found or (code in _DAMAGE_CODES and len(_opened) == 1):
-            return damaged(path, "; ".join(found[:2]) or str(exc))
+            return damaged(path, "; ".join(found[:2]) or str(root))
     return None
 
 

@@ -44,11 +44,11 @@ def _rows(store: Path, table: str) -> int:
         return int(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
 
 
-@pytest.mark.parametrize("command", ["report", "show", "test"])
+@pytest.mark.parametrize("command", ["report", "show", "test", "run"])
 def test_a_damaged_store_is_a_usage_error_naming_the_repair(command, complete, tmp_path):
     afs, store = complete
     damaged = _damaged_copy(store, tmp_path)
-    extra = ["--quiet"] if command == "test" else []
+    extra = ["--quiet"] if command in ("test", "run") else []
     done = subprocess.run(
         [sys.executable, "-m", "afdsl", command, str(afs), "--store", str(damaged), *extra],
         capture_output=True, text=True, timeout=60, env=dict(os.environ),
@@ -97,3 +97,20 @@ def test_repair_refuses_while_a_run_writes_to_the_store(complete, tmp_path, caps
         assert main(["store", "repair", str(damaged)]) == 3
     assert "another afdsl run" in capsys.readouterr().err
     assert not (tmp_path / "damaged.sqlite.damaged").exists()
+
+
+def test_a_write_that_meets_a_damaged_page_names_the_repair(complete, tmp_path):
+    from afdsl.store import Outcome, Store, StoreWriteError, damage_error
+
+    damaged = _damaged_copy(complete[1], tmp_path)
+    store = Store(damaged)  # page 1 is sound, so the file opens
+    keys = store.db.execute("SELECT prompt_hash, model, params_hash, sample FROM items").fetchall()
+    answers = [
+        Outcome(prompt_hash=h, model=m, params_hash=p, sample=n, purpose="model", params={},
+                text="again")
+        for h, m, p, n in keys
+    ]  # fmt: skip
+    with pytest.raises(StoreWriteError, match="malformed") as raised:
+        store.put_outcomes(answers)
+    found = damage_error(raised.value)
+    assert found is not None and "afdsl store repair" in (found.diagnostics[0].hint or "")
