@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from afdsl.store import Outcome, Store, StoreWriteError, save_recovered
+from afdsl.store import Outcome, ResponseKey, Store, StoreWriteError, Turn, save_recovered
 
 # Attempts at a failing store after the first, each waiting twice as long as the one before.
 RETRIES = 4
@@ -25,14 +25,18 @@ class StoreGaveUp(StoreWriteError):
 
 
 class ResultWriter:
-    """Outcomes waiting for a commit (`add`), written as a group on the next loop turn."""
+    """Outcomes and conversation turns waiting for a commit (`add`, `add_turn`), written as
+    a group on the next loop turn."""
 
     def __init__(self, store: Store, first_retry_s: float = 0.25) -> None:
         self.store = store
         # 0.25 s doubling: the store gets about 4 s to recover, during the run and at its end.
         self.retry_delays_s = tuple(first_retry_s * 2**n for n in range(RETRIES))
         self.pending: list[Outcome] = []
-        self.rejected: list[Outcome] = []  # rows the store refuses (a value no column holds)
+        self.pending_turns: list[tuple[ResponseKey, Turn]] = []
+        # Rows the store refused (a value no column holds): kept for the recovery file.
+        self.rejected: list[Outcome] = []
+        self.rejected_turns: list[tuple[ResponseKey, Turn]] = []
         self.failure: StoreWriteError | None = None  # the first failed commit of this run
         self._scheduled = False
         self._attempts = 0  # failed attempts in a row
@@ -44,18 +48,29 @@ class ResultWriter:
 
     def add(self, outcome: Outcome) -> None:
         self.pending.append(outcome)
+        self._schedule()
+
+    def add_turn(self, key: ResponseKey, turn: Turn) -> None:
+        self.pending_turns.append((key, turn))
+        self._schedule()
+
+    def _schedule(self) -> None:
         if not self._scheduled:
             self._scheduled = True
             asyncio.get_running_loop().call_soon(self._scheduled_flush)
 
     def flush(self) -> bool:
         """Commit everything pending now; False, keeping it, when the store refuses."""
-        if not self.pending:
+        if not self.pending and not self.pending_turns:
             return True
-        batch, self.pending = self.pending, []
+        turns, batch = self.pending_turns, self.pending
+        self.pending_turns, self.pending = [], []
         try:
+            self.rejected_turns += self.store.put_turns(turns)  # first: a row never lacks them
+            turns = []
             self.rejected += self.store.put_outcomes(batch)
         except Exception as exc:  # a bug must not lose paid answers either: keep them
+            self.pending_turns[:0] = turns
             self.pending[:0] = batch
             if not isinstance(exc, StoreWriteError):
                 exc = StoreWriteError(f"cannot write to the store {self.store.path}: {exc!r}")
@@ -81,12 +96,14 @@ class ResultWriter:
             await asyncio.sleep(delay)
             if self.flush():
                 break
-        if not self.pending and not self.rejected:
-            return
         kept = self.pending + self.rejected
-        where = save_recovered(self.store.path, kept)
-        self.pending, self.rejected = [], []
-        raise StoreGaveUp(self._gave_up_message(len(kept), where)) from self.failure
+        kept_turns = self.pending_turns + self.rejected_turns
+        if not kept and not kept_turns:
+            return
+        where = save_recovered(self.store.path, kept, kept_turns)
+        self.pending, self.rejected, self.pending_turns, self.rejected_turns = [], [], [], []
+        count = len(kept) + len(kept_turns)
+        raise StoreGaveUp(self._gave_up_message(count, where)) from self.failure
 
     def _gave_up_message(self, count: int, where: Path | None) -> str:
         why = self.failure or "the store refused some rows"

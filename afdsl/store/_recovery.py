@@ -25,7 +25,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from afdsl.store._rows import Outcome
+from afdsl.store._rows import Outcome, ResponseKey, Turn
 
 RECOVERY_SUFFIX = ".recovery.jsonl"
 
@@ -89,13 +89,24 @@ def recovery_paths(store_path: Path) -> list[Path]:
     ]
 
 
-def save_recovered(store_path: Path, outcomes: Iterable[Outcome]) -> Path | None:
-    """Append `outcomes` to the first recovery file that can take them; its path, or None
-    when no place could (then the caller must say the answers are lost)."""
+TurnRecord = tuple[ResponseKey, Turn]  # a conversation turn and the response it belongs to
+
+
+def _line(record: Outcome | TurnRecord) -> str:
+    if isinstance(record, Outcome):
+        return json.dumps(dataclasses.asdict(record), sort_keys=True)
+    key, turn = record
+    return json.dumps({"turn_of": list(key), "turn": turn._asdict()}, sort_keys=True)
+
+
+def save_recovered(
+    store_path: Path, outcomes: Iterable[Outcome], turns: Iterable[TurnRecord] = ()
+) -> Path | None:
+    """Append `outcomes` and conversation `turns` to the first recovery file that can take
+    them; its path, or None when no place could (then the caller must say they are lost)."""
     # The leading newline ends a line an earlier, interrupted save may have left unfinished.
-    lines = "\n" + "".join(
-        json.dumps(dataclasses.asdict(o), sort_keys=True) + "\n" for o in outcomes
-    )
+    records: list[Outcome | TurnRecord] = [*turns, *outcomes]
+    lines = "\n" + "".join(_line(r) + "\n" for r in records)
     for path in recovery_paths(store_path):
         try:
             with open(path, "a", encoding="utf-8") as f:
@@ -108,15 +119,20 @@ def save_recovered(store_path: Path, outcomes: Iterable[Outcome]) -> Path | None
     return None
 
 
-def read_recovered(path: Path) -> list[Outcome]:
-    """The outcomes in one recovery file; a line cut short by a full disk is skipped."""
-    outcomes = []
+def read_recovered(path: Path) -> tuple[list[Outcome], list[TurnRecord]]:
+    """The outcomes and turns in one recovery file; a line cut short by a full disk is skipped."""
+    outcomes: list[Outcome] = []
+    turns: list[TurnRecord] = []
     fields = {f.name for f in dataclasses.fields(Outcome)}
     with open(path, encoding="utf-8", errors="replace") as f:
         for line in f:
             try:
                 doc: Any = json.loads(line)
-                outcomes.append(Outcome(**{k: v for k, v in doc.items() if k in fields}))
-            except (ValueError, TypeError, AttributeError):
+                if "turn_of" in doc:
+                    h, m, p, s = doc["turn_of"]
+                    turns.append(((str(h), str(m), str(p), int(s)), Turn(**doc["turn"])))
+                else:
+                    outcomes.append(Outcome(**{k: v for k, v in doc.items() if k in fields}))
+            except (ValueError, TypeError, AttributeError, KeyError):
                 continue
-    return outcomes
+    return outcomes, turns

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from afdsl import __version__
 from afdsl.diagnostics import error
@@ -36,6 +36,7 @@ from afdsl.store._rows import (
     ResponseRow,
     StoredLabel,
     TextRow,
+    Turn,
 )
 from afdsl.store._sql import (
     ADDED_COLUMNS,
@@ -45,6 +46,7 @@ from afdsl.store._sql import (
     LOOKUP_COLUMNS,
     NAMES,
     PUT_OUTCOME,
+    PUT_TURN,
     RESPONSE_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
@@ -52,6 +54,8 @@ from afdsl.store._sql import (
     query_counts_sql,
 )
 
+_TURN_COLUMNS = ", ".join(Turn._fields)
+T = TypeVar("T")
 # Keys per lookup in `replies`: 4 parameters each stays under SQLite's oldest limit of 999.
 _KEYS_PER_QUERY = 200
 
@@ -87,6 +91,17 @@ def _outcome_values(o: Outcome, now: str) -> tuple[Any, ...]:
         clean_int(o.input_tokens), clean_int(o.output_tokens), clean_float(o.latency_s), model_id,
         clean_float(o.cost_usd), json.dumps(o.params, sort_keys=True), __version__, now,
         clean_int(o.cache_write_tokens), clean_int(o.cache_read_tokens), notes,
+    )  # fmt: skip
+
+
+def _turn_values(item: tuple[ResponseKey, Turn], now: str) -> tuple[Any, ...]:
+    """`PUT_TURN`'s parameters: text made storable (the conversation's response row, which
+    holds every turn's text, notes what was replaced)."""
+    key, t = item
+    return (
+        *key, t.turn, lossless(t.text)[0], clean_int(t.input_tokens), clean_int(t.output_tokens),
+        clean_int(t.cache_write_tokens), clean_int(t.cache_read_tokens),
+        clean_float(t.latency_s), clean_float(t.cost_usd), lossless(t.model_id)[0], now,
     )  # fmt: skip
 
 
@@ -215,35 +230,43 @@ class Store:
         bad row costs only itself, never its batch. Raises `StoreWriteError` when
         the store cannot be written at all (disk full, I/O error, read-only).
         """
-        if not outcomes:
+        return self._put_each(PUT_OUTCOME, outcomes, _outcome_values)
+
+    def _put_each(
+        self, sql: str, items: Sequence[T], values: Callable[[T, str], tuple[Any, ...]]
+    ) -> list[T]:
+        """Execute `sql` with `values(item, now)` of every item in one transaction; returns
+        the items the database refused, retrying one at a time so a bad row costs only itself.
+        Raises `StoreWriteError` when the store cannot be written at all."""
+        if not items:
             return []
         now = _now()
-        rows: list[tuple[Outcome, tuple[Any, ...]]] = []
-        rejected: list[Outcome] = []
-        for o in outcomes:
+        rows: list[tuple[T, tuple[Any, ...]]] = []
+        rejected: list[T] = []
+        for item in items:
             try:
-                rows.append((o, _outcome_values(o, now)))
+                rows.append((item, values(item, now)))
             except (TypeError, ValueError, OverflowError):
-                rejected.append(o)
+                rejected.append(item)
         try:
             with self.transaction():
-                self.db.executemany(PUT_OUTCOME, [values for _, values in rows])
+                self.db.executemany(sql, [row for _, row in rows])
             return rejected
-        except _BAD_ROW as exc:
-            if is_write_fault(exc):
-                raise
-        with self.transaction():  # one at a time, so only the bad row is refused
-            for o, values in rows:
+        except _BAD_ROW:
+            pass  # one row is bad (a write fault is a `StoreWriteError`): find it
+        with self.transaction():
+            for item, row in rows:
                 try:
-                    self.db.execute(PUT_OUTCOME, values)
+                    self.db.execute(sql, row)
                 except _BAD_ROW as exc:
                     if is_write_fault(exc):
                         raise
-                    rejected.append(o)
+                    rejected.append(item)
         return rejected
 
     def import_recovered(self) -> int:
-        """Store the answers an earlier run could not write (its recovery files); how many.
+        """Store the answers an earlier run could not write (its recovery files); how many
+        responses and conversation turns.
 
         A file is removed once its answers are committed; answers the store still
         refuses stay in a recovery file. Importing twice stores nothing twice.
@@ -254,12 +277,13 @@ class Store:
         for path in recovery_paths(self.path):
             if not path.is_file():
                 continue
-            outcomes = read_recovered(path)
-            rejected = self.put_outcomes(outcomes)
+            outcomes, turns = read_recovered(path)
+            refused_turns = self.put_turns(turns)  # first, as a run writes them
+            refused = self.put_outcomes(outcomes)
             path.unlink()
-            if rejected:
-                save_recovered(self.path, rejected)
-            imported += len(outcomes) - len(rejected)
+            if refused or refused_turns:
+                save_recovered(self.path, refused, refused_turns)
+            imported += len(outcomes) + len(turns) - len(refused) - len(refused_turns)
         return imported
 
     def responses(
@@ -387,6 +411,36 @@ class Store:
         )
         count, total = cur.fetchone()
         return int(count), int(total)
+
+    # -- conversations ------------------------------------------------------------------------
+
+    def put_turns(
+        self, turns: Sequence[tuple[ResponseKey, Turn]]
+    ) -> list[tuple[ResponseKey, Turn]]:
+        """Write conversation turns (keyed by response key and turn number) in one transaction;
+        returns those the database refused (see `put_outcomes`)."""
+        return self._put_each(PUT_TURN, turns, _turn_values)
+
+    def turns(self, key: ResponseKey) -> list[Turn]:
+        """The stored turns of one conversation, in order (empty when none was stored)."""
+        cur = self.db.execute(
+            f"SELECT {_TURN_COLUMNS} FROM turns WHERE prompt_hash = ? AND model = ? "
+            "AND params_hash = ? AND sample = ? ORDER BY turn",
+            key,
+        )
+        return list(map(Turn._make, cur))
+
+    def model_turns(self, model: str, params_hash: str) -> dict[tuple[str, int], list[Turn]]:
+        """(prompt_hash, sample) -> the turns of each of one model's conversations, in order."""
+        cur = self.db.execute(
+            f"SELECT prompt_hash, sample, {_TURN_COLUMNS} FROM turns WHERE model = ? "
+            "AND params_hash = ? ORDER BY prompt_hash, sample, turn",
+            (model, params_hash),
+        )
+        found: dict[tuple[str, int], list[Turn]] = {}
+        for prompt_hash, sample, *turn in cur:
+            found.setdefault((prompt_hash, sample), []).append(Turn._make(turn))
+        return found
 
     # -- batches ------------------------------------------------------------------------------
 

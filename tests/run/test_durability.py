@@ -19,6 +19,7 @@ from afdsl.run.writer import StoreGaveUp
 from afdsl.store import Outcome, Store, StoreWriteError, recovery_paths
 from afdsl.testing import MockProvider
 from afdsl.testing.helpers import make_items
+from tests.run.faulting import FullAfter
 
 FAST = {"retry_base_s": 0.005, "retry_cap_s": 0.05, "progress": False, "store_retry_s": 0.01}
 
@@ -28,26 +29,6 @@ def _ok_keys(path: Path) -> list[tuple[str, int]]:
         return db.execute(
             "SELECT prompt_hash, sample FROM responses WHERE status = 'ok'"
         ).fetchall()
-
-
-class FullAfter(Store):
-    """A real store whose database stops taking writes after `writes` commits of answers,
-    as a full disk does (SQLite's own `max_page_count` limit: SQLITE_FULL), until `free()`."""
-
-    def __init__(self, path: Path, writes: int) -> None:
-        super().__init__(path)
-        self.writes = writes
-
-    def put_outcomes(self, outcomes: list[Outcome]) -> list[Outcome]:
-        if self.writes == 0:
-            pages = self.db.execute("PRAGMA page_count").fetchone()[0]
-            self.db.execute(f"PRAGMA max_page_count = {pages}")
-        self.writes -= 1
-        return super().put_outcomes(outcomes)
-
-    def free(self) -> None:
-        self.writes = -(10**9)
-        self.db.execute("PRAGMA max_page_count = 1073741823")
 
 
 def test_a_full_store_stops_sending_and_the_next_run_imports_what_was_paid(
