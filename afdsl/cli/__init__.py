@@ -94,12 +94,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _outside_error(exc: Exception, args: argparse.Namespace) -> int:
     """Exit code for an exception no command handled: a store or disk at fault (3), a
     damaged store (2, with what to do), else an internal error (4)."""
+    from afdsl.redact import redact
+    from afdsl.sanitize import for_terminal
     from afdsl.store import StoreBusy, StoreWriteError, damage_error
 
     # Another run writes to the store (wait), or the disk refused a write (free space).
     damaged = damage_error(exc)
     if isinstance(exc, StoreBusy | StoreWriteError) or _disk_refused(exc):
-        sys.stderr.write(f"afdsl: {exc}\n")
+        sys.stderr.write(f"afdsl: {for_terminal(redact(str(exc)))}\n")
         if damaged is not None:  # a write failed on a damaged page: say how to repair it
             sys.stderr.write(render(damaged.diagnostics) + "\n")
         return EXIT_INCOMPLETE
@@ -109,7 +111,7 @@ def _outside_error(exc: Exception, args: argparse.Namespace) -> int:
     if args.debug or os.environ.get("AFDSL_DEBUG"):
         raise exc
     sys.stderr.write(
-        f"afdsl: internal error: {type(exc).__name__}: {exc}\n"
+        f"afdsl: internal error: {type(exc).__name__}: {for_terminal(redact(str(exc)))}\n"
         "rerun with --debug for the traceback, and please report it\n"
     )
     return EXIT_INTERNAL
