@@ -45,7 +45,8 @@ from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
 from afdsl.run.retry import stops_model, with_retries
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
-from afdsl.store import ItemKey, Outcome, ResponseKey, Store, Turn
+from afdsl.run.writer import ResultWriter
+from afdsl.store import ItemKey, Outcome, Store, Turn
 
 GroupKey = tuple[str, str]  # (model spec, params_hash)
 
@@ -124,10 +125,9 @@ class RunState:
     progress: ProgressSink
     budget: Budget
     summary: RunSummary
-    pending: list[Outcome] = field(default_factory=list)
-    pending_turns: list[tuple[ResponseKey, Turn]] = field(default_factory=list)
-    flush_scheduled: bool = False
+    writer: ResultWriter
     interrupt: Interrupt = field(default_factory=Interrupt)
+    last_answer: float = field(default_factory=time.monotonic)  # when a result last came
 
     def record(self, job: Job, result: Completion | Exception, *, batch: bool = False) -> float:
         """Queue one job's result for the store; returns its cost."""
@@ -186,8 +186,8 @@ class RunState:
         spent = cost if conversation is None else conversation[1]
         if conversation is None:
             self.summary.cost_usd += cost
-        self.pending.append(outcome)
-        self.schedule_flush()
+        self.last_answer = time.monotonic()
+        self.writer.add(outcome)
         self.progress.advance(ok=isinstance(result, Completion), cost_usd=spent)
         return cost
 
@@ -217,10 +217,8 @@ class RunState:
         cost = self.completion_cost(job.config, reply, batch=batch)
         turns.append(turn_of(len(turns) + 1, reply, cost))
         self.summary.cost_usd += cost
-        self.pending_turns.append(
-            (response_key(job.item.request, params_hash(job.config)), turns[-1])
-        )
-        self.schedule_flush()
+        self.last_answer = time.monotonic()
+        self.writer.add_turn(response_key(job.item.request, params_hash(job.config)), turns[-1])
         return cost
 
     def record_conversation(self, job: Job, turns: list[Turn], spent: float) -> None:
@@ -234,11 +232,6 @@ class RunState:
             job.config, r.prompt_hash, r.sample, r.purpose, whole, conversation=(cost, spent)
         )
 
-    def schedule_flush(self) -> None:
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
-
     def stop_if_fatal(self, config: ModelConfig, result: Completion | Exception) -> None:
         """After a bad key or unknown model, send nothing more to that model in this run."""
         if stops_model(result):
@@ -248,6 +241,7 @@ class RunState:
         """Whether to send `job` (reserving `cost`); counts it as skipped when not."""
         if (
             self.interrupt.requested
+            or self.writer.failed  # a commit failed: every answer from now on could be lost
             or job.config.spec in self.summary.stopped
             or self.budget.exhausted
             or not self.budget.reserve(cost)
@@ -256,12 +250,10 @@ class RunState:
             return False
         return True
 
-    def flush(self) -> None:
-        self.flush_scheduled = False
-        turns, self.pending_turns = self.pending_turns, []
-        self.store.put_turns(turns)  # first: a conversation's row never lacks its turns
-        batch, self.pending = self.pending, []
-        self.store.put_outcomes(batch)
+    def flush(self) -> bool:
+        """Commit the results recorded so far (turns first: a conversation's row never lacks
+        its turns); False, keeping them, when the store refuses."""
+        return self.writer.flush()
 
 
 def item_key(item: RunItem) -> ItemKey:
@@ -419,7 +411,8 @@ async def _attempt(
 
 def pools(jobs: Iterable[Job], default: int) -> list[tuple[Iterator[Job], int]]:
     """The worker pools of a run as (jobs, workers): one per model whose block sets its own
-    `concurrency`, and one of `default` (--concurrency) workers shared by the others.
+    `concurrency`, and one of `default` (--concurrency) workers shared by the others; no
+    pool has more workers than jobs (memory grows with workers, not with jobs).
 
     A single-slot local server wants 1 request in flight while a cloud model in the
     same run wants 16; one shared pool could give neither.
@@ -431,8 +424,9 @@ def pools(jobs: Iterable[Job], default: int) -> list[tuple[Iterator[Job], int]]:
             shared.append(job)
         else:
             own.setdefault(job.group, []).append(job)
-    found = [(iter(js), js[0].config.concurrency or default) for js in own.values()]
-    return [(iter(shared), default), *found] if shared else found
+    found = [(js, js[0].config.concurrency or default) for js in own.values()]
+    every = [(shared, default), *found] if shared else found
+    return [(iter(js), min(n, len(js))) for js, n in every]
 
 
 async def run_jobs(jobs: Iterable[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
@@ -463,6 +457,31 @@ async def run_jobs(jobs: Iterable[Job], backends: dict[GroupKey, Backend], state
 
     workers = [worker(q) for q, n in pools(jobs, state.options.concurrency) for _ in range(n)]
     await asyncio.gather(*workers)
+
+
+async def watch_stalls(state: RunState) -> None:
+    """Report (progress display and summary) each stretch of `stall_s` with no answer at all:
+    a run whose every request waits on the provider must not look like one that works."""
+    every = state.options.stall_s
+    reported = 0.0
+    while True:
+        await asyncio.sleep(every / 4)
+        now = time.monotonic()
+        idle = now - state.last_answer
+        if idle >= every and now - reported >= every:
+            reported = now
+            state.summary.stalled_s = max(state.summary.stalled_s, idle)
+            state.progress.stalled(idle)
+
+
+async def run_watched(jobs: list[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
+    """`run_jobs` with `watch_stalls` beside it."""
+    state.last_answer = time.monotonic()
+    watcher = asyncio.create_task(watch_stalls(state))
+    try:
+        await run_jobs(jobs, backends, state)
+    finally:
+        watcher.cancel()
 
 
 async def converse(job: Job, state: RunState, attempt: Attempt) -> None:
@@ -523,10 +542,11 @@ async def arun_items(
     if options.dry_run:
         p = plan(items, store, prices, options)
         return RunSummary(total=len(items), cached=p.cached, estimates=estimates(p, prices))
+    recovered = store.import_recovered()  # answers an earlier run could not store: not paid twice
     store.register_items(item_key(i) for i in items)
     p = plan(items, store, prices, options)
     check_priced((j.config.spec for j in p.jobs), options.budget_usd)
-    summary = RunSummary(total=len(items), cached=p.cached)
+    summary = RunSummary(total=len(items), cached=p.cached, recovered=recovered)
     needed = {j.group for j in p.jobs}  # nothing to send: no client
     check_api_keys(c for g, c in p.configs.items() if g in needed)  # before anything is sent
     backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
@@ -534,7 +554,8 @@ async def arun_items(
         if hasattr(backend, "cache_prompts"):  # backends that mark prompts for caching
             backend.cache_prompts = options.cache_prompts
     progress = make_progress(options.progress)
-    state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)
+    writer = ResultWriter(store, options.store_retry_s)
+    state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary, writer)
     progress.start(len(p.jobs), run_label(p.configs.values()))
     state.interrupt.install()
     try:
@@ -546,13 +567,17 @@ async def arun_items(
                 (batched if supports_batch(backends[job.group]) else direct).append(job)
             await run_batches(batched, backends, state)
             jobs = direct
-        await run_jobs(jobs, backends, state)
+        await run_watched(jobs, backends, state)
     finally:
         state.interrupt.remove()
-        state.flush()
-        progress.close()
-        for backend in backends.values():
-            await backend.aclose()
+        try:
+            await writer.finish()  # raises `StoreGaveUp` once the rest is in a recovery file
+        finally:
+            progress.close()
+            for backend in backends.values():
+                await backend.aclose()
+    if writer.failure is not None:
+        summary.store_error = str(writer.failure)
     summary.budget_exhausted = state.budget.exhausted
     summary.elapsed_s = time.monotonic() - start
     return summary

@@ -61,6 +61,9 @@ class MockConfig:
     reply: ReplyFn = default_reply
     cache_min_tokens: int = 1024  # both providers' smallest cacheable prefix
     conversation_reply: ConversationReplyFn | None = None  # used instead of `reply` if set
+    # Cut replies at the request's max_tokens, as a server does (finish reason "length" /
+    # stop reason "max_tokens"); off by default so tests may send replies of any size.
+    truncate: bool = False
 
 
 @dataclass
@@ -83,10 +86,10 @@ def _tokens(text: str) -> int:
     return max(1, len(text) // 4)
 
 
-def _cut(text: str, max_tokens: object) -> tuple[str, bool]:
-    """`text` cut to `max_tokens` (about 4 characters a token) as a server would, and
-    whether it was cut."""
-    if not isinstance(max_tokens, int) or _tokens(text) <= max_tokens:
+def _cut(text: str, max_tokens: object, truncate: bool) -> tuple[str, bool]:
+    """`text` cut to `max_tokens` (about 4 characters a token) as a server would, when
+    `truncate`, and whether it was cut."""
+    if not truncate or not isinstance(max_tokens, int) or _tokens(text) <= max_tokens:
         return text, False
     return text[: max_tokens * 4], True
 
@@ -204,7 +207,7 @@ class MockApp:
             self.state.cache_marked += 1
             written, read = self._cache("anthropic", str(payload.get("model")), system)
         answer = self._answer(system, user, payload.get("messages", []))
-        text, cut = _cut(answer, payload.get("max_tokens"))
+        text, cut = _cut(answer, payload.get("max_tokens"), self.config.truncate)
         return {
             "id": self._next_id("msg"),
             "type": "message",
@@ -228,7 +231,8 @@ class MockApp:
         system, user, n_in = self._texts(system, rest)
         _, read = self._cache("openai", str(payload.get("model")), system)
         self.state.seeds.append(payload.get("seed"))
-        text, cut = _cut(self._answer(system, user, rest), payload.get("max_tokens"))
+        answer = self._answer(system, user, rest)
+        text, cut = _cut(answer, payload.get("max_tokens"), self.config.truncate)
         n_out = _tokens(text)
         return {
             "id": self._next_id("chatcmpl"),

@@ -94,7 +94,8 @@ class MockProvider:
     `conversation_reply(system, messages) -> str`, when given, answers instead from
     every message of the conversation (a multi-turn test needs to see the turns);
     system prompts of at least `cache_min_tokens` (about 4 characters a token)
-    are cached as the providers would (see `_server`).
+    are cached as the providers would (see `_server`); with `truncate`, replies
+    stop at the request's max_tokens with the providers' finish reasons.
     """
 
     def __init__(
@@ -111,10 +112,11 @@ class MockProvider:
         port: int | None = None,
         cache_min_tokens: int = 1024,
         conversation_reply: ConversationReplyFn | None = None,
+        truncate: bool = False,
     ) -> None:
         self.config = MockConfig(
             latency, fail_500, fail_429, retry_after, batch_delay, seed, reply, cache_min_tokens,
-            conversation_reply,
+            conversation_reply, truncate,
         )  # fmt: skip
         self.port = port or _free_port()
         self.process = process

@@ -70,9 +70,7 @@ def test_missing_named_key_variable_is_a_user_error(monkeypatch):
 
 
 def _complete_twice(server, request, **attrs):
-    # max_tokens leaves room to echo a long system prompt (the mock stops at max_tokens).
-    config = ModelConfig(spec="anthropic:claude-mock", base_url=server.base_url, max_tokens=4096)
-    backend = make_backend(config)
+    backend = make_backend(ModelConfig(spec="anthropic:claude-mock", base_url=server.base_url))
     for name, value in attrs.items():
         setattr(backend, name, value)
 

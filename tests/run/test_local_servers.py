@@ -45,7 +45,7 @@ def test_the_seed_comes_from_the_experiments_seed():
 
 
 def test_finish_reason_is_stored_and_max_tokens_truncates(tmp_path, keyed_env):
-    with MockProvider(reply=lambda system, user: LONG) as server:
+    with MockProvider(reply=lambda system, user: LONG, truncate=True) as server:
         short = ModelConfig(spec="openai:local", base_url=server.openai_base_url, max_tokens=50)
         roomy = short.model_copy(update={"max_tokens": 1000})
         store = Store(tmp_path / "s.sqlite")
@@ -56,7 +56,7 @@ def test_finish_reason_is_stored_and_max_tokens_truncates(tmp_path, keyed_env):
 
 
 def test_anthropic_stop_reason_is_stored(tmp_path, keyed_env):
-    with MockProvider(reply=lambda system, user: LONG) as server:
+    with MockProvider(reply=lambda system, user: LONG, truncate=True) as server:
         config = ModelConfig(spec="anthropic:mock", base_url=server.base_url, max_tokens=20)
         store = Store(tmp_path / "s.sqlite")
         run_items(make_items(config, 1), store, RunOptions(**FAST))
@@ -133,8 +133,9 @@ def test_pools_give_a_model_with_its_own_concurrency_its_own_workers():
         return Job(make_items(config, 1)[0], 1, 1, 0.0)
 
     own, other = ModelConfig(spec="sim:a", concurrency=2), ModelConfig(spec="sim:b")
-    found = [(list(jobs), n) for jobs, n in pools([job(own), job(other), job(own)], 16)]
-    assert [(len(jobs), n) for jobs, n in found] == [(1, 16), (2, 2)]
+    found = [(list(jobs), n) for jobs, n in pools([job(own), job(other), *[job(own)] * 2], 16)]
+    # Never more workers than jobs: the shared pool's one job gets one worker, not 16.
+    assert [(len(jobs), n) for jobs, n in found] == [(1, 1), (3, 2)]
 
 
 def test_model_block_takes_concurrency_and_timeout(tmp_path):
