@@ -10,6 +10,8 @@ Tables:
 - `batches` / `batch_items`: provider batch ids, written the moment a batch is
   created so an interrupted run polls it instead of paying twice.
 - `labels`: classifier output keyed by (response_id, measure, definition_hash).
+- `run_records`: what each `afdsl test` recorded for `afdsl report` (a versioned JSON
+  document the analysis stage reads back typed).
 
 The store never holds API keys or request headers: only model ids, sampling
 params, token counts, latency, cost and the afdsl version.
@@ -29,6 +31,7 @@ from afdsl.store._rows import (
     ResponseKey,
     ResponseResult,
     ResponseRow,
+    RunRecordRow,
     StoredLabel,
     TextRow,
 )
@@ -47,6 +50,7 @@ __all__ = [
     "ResponseKey",
     "ResponseResult",
     "ResponseRow",
+    "RunRecordRow",
     "Store",
     "StoreBusy",
     "StoredLabel",

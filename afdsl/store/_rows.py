@@ -102,6 +102,16 @@ class QueryCounts(NamedTuple):
     prompts: str  # "model\tprompt_hash\tsample" of each response, one per line
 
 
+class RunRecordRow(NamedTuple):
+    """One `afdsl test` run as recorded: `record` is the analysis stage's JSON document,
+    in the version `format` says (the store keeps it, the analysis stage reads it)."""
+
+    experiment: str
+    format: int
+    record: str
+    created_at: str
+
+
 ResponseKey = tuple[str, str, str, int]
 """A response's cache key: (prompt_hash, model spec, params_hash, sample)."""
 

@@ -23,6 +23,7 @@ from afdsl.store._rows import (
     Reply,
     ResponseKey,
     ResponseRow,
+    RunRecordRow,
     StoredLabel,
     TextRow,
 )
@@ -429,6 +430,29 @@ class Store:
             (measure, definition_hash),
         )
         return dict(cur.fetchall())
+
+    # -- run records ----------------------------------------------------------------------------
+
+    def put_run_record(self, experiment: str, format: int, record: str) -> None:
+        """Add a run's record (a JSON document of the given format version)."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO run_records (experiment, format, record, created_at) VALUES (?,?,?,?)",
+                (experiment, format, record, _now()),
+            )
+
+    def last_run_record(self, experiment: str | None = None) -> RunRecordRow | None:
+        """The last run record of `experiment` (of any experiment when None)."""
+        where, args = (
+            ("WHERE experiment = ?", (experiment,)) if experiment is not None else ("", ())
+        )
+        cur = self.db.execute(
+            f"SELECT experiment, format, record, created_at FROM run_records {where} "
+            "ORDER BY id DESC LIMIT 1",
+            args,
+        )
+        values = cur.fetchone()
+        return None if values is None else RunRecordRow._make(values)
 
     # -- plumbing -----------------------------------------------------------------------------
 
