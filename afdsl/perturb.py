@@ -13,8 +13,8 @@ from typing import Any
 
 from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span, suggest
-from afdsl.syntax import _ast as A
-from afdsl.syntax._slots import slot_names
+from afdsl.syntax import nodes as A
+from afdsl.syntax import slot_names
 
 LIBRARY_NAME = "perturbations"
 
@@ -220,7 +220,7 @@ _HANDLERS: dict[type, Callable[..., ir.Scenario]] = {
 
 def library() -> list[tuple[str, str]]:
     """The built-in named perturbations as (name, one-line description); raises AfsError."""
-    from afdsl.syntax._loader import LoadedProgram, load_builtin
+    from afdsl.syntax import LoadedProgram, load_builtin
 
     program = LoadedProgram()
     ast = load_builtin(LIBRARY_NAME, program)

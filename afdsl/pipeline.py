@@ -10,7 +10,7 @@ store into the `TestRecord` the renderers read.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,6 +38,7 @@ from afdsl.classify import ClassifySummary
 from afdsl.diagnostics import error
 from afdsl.ir import Experiment, ModelConfig, Prompt
 from afdsl.run import RunOptions, RunSummary
+from afdsl.run.status import StatusRow
 from afdsl.store import Store
 from afdsl.store import default_store_path as default_store_path  # re-exported
 
@@ -61,9 +62,37 @@ class TestOptions(BaseModel):
 
 
 def _with_models(experiment: Experiment, specs: list[ModelConfig] | list[str] | None) -> Experiment:
-    from afdsl.run import with_models  # checks the specs as a .afs file's are checked
+    from afdsl.check import with_models  # checks the specs as a .afs file's are checked
 
     return with_models(experiment, specs)
+
+
+def run_experiment(
+    experiment: Experiment,
+    store: Store,
+    options: RunOptions | None = None,
+    models: Sequence[ModelConfig | str] | None = None,
+) -> RunSummary:
+    """Compile `experiment` and run every prompt not yet answered in `store` (`afdsl run`).
+
+    `models` replaces the experiment's models (checked like a .afs file's). The
+    store's cell index is replaced by this version of the experiment; a dry run
+    prints the estimates to stdout.
+    """
+    from afdsl.check import with_models
+    from afdsl.expand import expand
+    from afdsl.run import run_prompts
+
+    experiment = with_models(experiment, models)
+    return run_prompts(experiment, expand(experiment), store, options)
+
+
+def experiment_status(experiment: Experiment, store: Store) -> list[StatusRow]:
+    """Done / failed / missing cells per model and variant (`afdsl status`)."""
+    from afdsl.expand import expand
+    from afdsl.run.status import tally
+
+    return tally(experiment, expand(experiment), store)
 
 
 def _notify(on_step: StepCallback | None, message: str) -> None:
@@ -155,12 +184,11 @@ def _run_rounds(
 ) -> _Rounds:
     """Run and classify round by round (one round unless --sequential)."""
     from afdsl.classify import classify_experiment
-    from afdsl.run import items_from_prompts, run_experiment, run_items
-    from afdsl.run.experiment import index_cells
+    from afdsl.run import index_cells, items_from_prompts, run_items, run_prompts
 
     run_options = options.run or RunOptions.model_validate({})
     rounds = _Rounds(RoundTests(experiment) if options.sequential else None)
-    if rounds.tests is not None:  # one round runs everything through run_experiment (prunes)
+    if rounds.tests is not None:  # one round runs everything through run_prompts (prunes)
         index_cells(experiment, list(items_from_prompts(prompts, experiment)), store)
     spent = 0.0  # one --budget for the whole test: model calls and judge calls, every round
     for batch in _rounds(experiment, options):
@@ -172,7 +200,7 @@ def _run_rounds(
         if rounds.tests is not None:
             summary = run_items(items_from_prompts(todo, experiment), store, within)
         else:  # one round: the runner also forgets cells of an earlier version of the file
-            summary = run_experiment(experiment, store, within)
+            summary = run_prompts(experiment, prompts, store, within)
         spent += summary.cost_usd
         rounds.problems = merge_problems(rounds.problems, run_problems(summary))
         _notify(on_step, "classifying")
@@ -214,14 +242,16 @@ def dry_run(path: str | Path, options: TestOptions) -> None:
     """`afdsl test --dry-run`: show what would be sent and its estimated cost; send nothing."""
     from afdsl.check import load_experiment
     from afdsl.classify.estimate import estimate_judges
-    from afdsl.run import format_estimates, run_experiment
+    from afdsl.expand import expand
+    from afdsl.run import format_estimates, run_prompts
 
     experiment = _with_models(load_experiment(path), options.models)
+    prompts = list(expand(experiment))
     store = Store(_store_path(path, options))
     try:
         run_options = options.run or RunOptions.model_validate({})
-        models = run_experiment(experiment, store, run_options)
-        judges = estimate_judges(experiment, store, run_options)
+        models = run_prompts(experiment, prompts, store, run_options)
+        judges = estimate_judges(experiment, prompts, store, run_options)
     finally:
         store.close()
     if judges.estimates:

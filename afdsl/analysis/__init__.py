@@ -9,6 +9,7 @@ else; `afdsl.pipeline` calls this stage after classify.
 from afdsl.analysis._analyse import in_file_order
 from afdsl.analysis._build import build_record
 from afdsl.analysis._gather import Gathered, compliance_measure, gather, primary_measure
+from afdsl.analysis._labels import analyze_labels
 from afdsl.analysis._manifest import (
     Manifest,
     MeasureEntry,
@@ -36,17 +37,32 @@ from afdsl.analysis._record import (
 from afdsl.analysis._runs import load_run_record, save_run_record
 from afdsl.analysis._sequential import SEQUENTIAL_NOTE, RoundTests
 from afdsl.analysis._summaries import BUDGET, classify_problems, run_info, run_problems
+from afdsl.analysis._transcripts import (
+    LabelFilter,
+    MeasureLabel,
+    ResponseSplit,
+    Transcript,
+    TranscriptFilter,
+    check_filter,
+    known_models,
+    parse_where,
+    select_transcripts,
+    split_transcript,
+)
 
 __all__ = [
     "BUDGET",
     "RUN_KINDS",
     "SEQUENTIAL_NOTE",
     "Gathered",
+    "LabelFilter",
     "Manifest",
     "MeasureEntry",
+    "MeasureLabel",
     "ModelEntry",
     "Problem",
     "ProblemKind",
+    "ResponseSplit",
     "RoundTests",
     "RunInfo",
     "RunRecord",
@@ -55,19 +71,25 @@ __all__ = [
     "SourceFile",
     "TestOutcome",
     "TestRecord",
+    "Transcript",
+    "TranscriptFilter",
     "VariantCounts",
     "Verdict",
+    "analyze_labels",
     "build_manifest",
     "build_record",
+    "check_filter",
     "classify_problems",
     "compliance_measure",
     "family_levels",
     "family_of",
     "gather",
     "in_file_order",
+    "known_models",
     "load_run_record",
     "merge_problems",
     "now_iso",
+    "parse_where",
     "pilot_plans",
     "pilot_tables",
     "primary_measure",
@@ -75,4 +97,6 @@ __all__ = [
     "run_info",
     "run_problems",
     "save_run_record",
+    "select_transcripts",
+    "split_transcript",
 ]

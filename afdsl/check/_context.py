@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from afdsl.diagnostics import Diagnostic, Note, Span, suggest
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import LoadedProgram
+from afdsl.syntax import LoadedProgram
+from afdsl.syntax import nodes as A
 
 MAX_ERRORS = 20
 

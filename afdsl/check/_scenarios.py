@@ -7,8 +7,8 @@ from dataclasses import dataclass
 from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.diagnostics import AfsError, Note
-from afdsl.syntax import _ast as A
-from afdsl.syntax._slots import find_slots
+from afdsl.syntax import find_slots
+from afdsl.syntax import nodes as A
 
 SIDES = (ir.TRAINING, ir.DEPLOYMENT)
 

@@ -9,9 +9,8 @@ from afdsl.check._context import Context, suggest
 from afdsl.check._scenarios import source_text
 from afdsl.diagnostics import AfsError, Note, Span
 from afdsl.perturb import LIBRARY_NAME, PerturbError, apply_operator
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import load_builtin
-from afdsl.syntax._slots import find_slots
+from afdsl.syntax import find_slots, load_builtin
+from afdsl.syntax import nodes as A
 
 
 @dataclass

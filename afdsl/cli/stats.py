@@ -92,7 +92,7 @@ def register(subparsers: Any) -> None:
 
 def run_analyze(args: argparse.Namespace) -> int:
     """Read, analyse, print; exit 1 if a hypothesis failed."""
-    from afdsl.stats import analyze_labels
+    from afdsl.analysis import analyze_labels
     from afdsl.stats.io import read_labels
 
     records, spans = read_labels(args.labels)

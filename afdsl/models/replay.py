@@ -25,7 +25,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from afdsl.diagnostics import error
 from afdsl.ir import Message, ModelConfig, prompt_hash
 from afdsl.jsonl import json_lines
-from afdsl.models.base import BackendError, Completion, Request
+from afdsl.models.base import BackendError, Capabilities, Completion, Request
 
 _TEXT_FIELDS = ("text", "response", "output", "completion")
 MESSAGES_HINT = 'each message is {"role": "user" or "assistant", "content": TEXT}'
@@ -172,6 +172,9 @@ class ReplayBackend:
 
     async def aclose(self) -> None:
         return None
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(by_cell=self)
 
 
 def make_backend(config: ModelConfig) -> ReplayBackend:

@@ -11,8 +11,11 @@ from afdsl.analysis import (
     SequentialInfo,
     TestOutcome,
     TestRecord,
+    Transcript,
+    TranscriptFilter,
     VariantCounts,
     build_manifest,
+    select_transcripts,
 )
 from afdsl.report.csv_report import write_csv
 from afdsl.report.html import render_html, write_html
@@ -20,7 +23,6 @@ from afdsl.report.json_report import build_document, write_json
 from afdsl.report.labels_export import label_records, write_labels
 from afdsl.report.markdown import render_markdown, write_markdown
 from afdsl.report.terminal import build_terminal, render_terminal
-from afdsl.report.transcripts import Transcript, TranscriptFilter, select_transcripts
 
 __all__ = [
     "Manifest",

@@ -10,36 +10,13 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from afdsl.report.transcripts import MeasureLabel, Transcript
+from afdsl.analysis import MeasureLabel, Transcript
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
 
 CLIP = 1200  # characters kept of a scratchpad or an output unless --full
 HASH_PREFIX = 12
-
-
-class Parts:
-    """A response's sections as shown: (title, text) pairs, and why it could not be split."""
-
-    def __init__(self, sections: list[tuple[str, str]], problem: str | None = None) -> None:
-        self.sections = sections
-        self.problem = problem
-
-
-def response_parts(transcript: Transcript) -> Parts:
-    """Scratchpad and output apart; the raw text, with the reason, when the split fails."""
-    from afdsl.classify import split_response
-
-    if transcript.status != "ok":
-        kind = transcript.error_kind or "error"
-        return Parts([("error", f"{kind}: {transcript.error_message or 'no message'}")])
-    parts = split_response(transcript.text)
-    if parts.problem is not None:
-        # A cut-off or malformed response is shown whole: the reader wants to see why.
-        return Parts([("response", transcript.text or "")], parts.problem)
-    sections = [("scratchpad", parts.scratchpad)] if parts.scratchpad else []
-    return Parts([*sections, ("output", parts.output or "")])
 
 
 def clip(text: str, full: bool) -> str:
@@ -88,7 +65,7 @@ def header(transcript: Transcript, measures: list[str]) -> str:
 
 def plain_text(transcript: Transcript, measures: list[str], *, full: bool = False) -> str:
     """The transcript as plain text: header, query, then each section under its own rule."""
-    parts = response_parts(transcript)
+    parts = transcript.split
     lines = [f"── {header(transcript, measures)}", f"query: {transcript.query_text}"]
     if parts.problem:
         lines.append(f"(could not split the response: {parts.problem})")
@@ -103,7 +80,7 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
     from rich.panel import Panel
     from rich.text import Text
 
-    parts = response_parts(transcript)
+    parts = transcript.split
     styles = {"scratchpad": "dim", "output": "green", "response": "yellow", "error": "red"}
     # The header goes in the body, not the title: a title is cut to one line, and the
     # labels at its end are what the reader came for.
@@ -122,7 +99,7 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
 def json_record(transcript: Transcript) -> dict[str, Any]:
     """One JSONL record: the full response text and its split, the labels, the system
     prompt's sha256 (never the system prompt itself)."""
-    parts = response_parts(transcript)
+    parts = transcript.split
     record = transcript.model_dump(mode="json")
     record["scratchpad"] = next((t for s, t in parts.sections if s == "scratchpad"), None)
     record["output"] = next((t for s, t in parts.sections if s == "output"), None)

@@ -14,14 +14,14 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from afdsl.models.base import Backend, BackendError, Completion
+from afdsl.models.base import Backend, BackendError, BatchApi, Completion
 from afdsl.run.retry import with_retries
 from afdsl.run.types import RunOptions
 
 
-def supports_batch(backend: object) -> bool:
-    """Backends with `submit_batch`, `batch_done` and `batch_results` (anthropic, openai)."""
-    return all(hasattr(backend, name) for name in ("submit_batch", "batch_done", "batch_results"))
+def supports_batch(backend: Backend) -> bool:
+    """Backends with a batch API (anthropic, openai)."""
+    return backend.capabilities().batch is not None
 
 
 def custom_id(prompt_hash: str, sample: int) -> str:
@@ -36,10 +36,18 @@ async def run_batches(
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for job in jobs:
         groups[job.group].append(job)
-    await asyncio.gather(*(_run_group(g, js, backends[g], state) for g, js in groups.items()))
+    runs = []
+    for group, grouped in groups.items():
+        api = backends[group].capabilities().batch
+        if api is None:  # the scheduler sends here only models with `supports_batch`
+            raise ValueError(f"{group[0]} has no batch API")
+        runs.append(_run_group(group, grouped, api, state))
+    await asyncio.gather(*runs)
 
 
-async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, state: Any) -> None:
+async def _run_group(
+    group: tuple[str, str], jobs: list[Any], backend: BatchApi, state: Any
+) -> None:
     """Submit and collect one model's batches; a provider failure stops only this model.
 
     When submitting or polling still fails after retries (an outage, a rejected
@@ -62,7 +70,7 @@ def _key(job: Any) -> tuple[str, int]:
 async def _submit_and_collect(
     group: tuple[str, str],
     jobs: list[Any],
-    backend: Any,
+    backend: BatchApi,
     state: Any,
     settled: set[tuple[str, int]],
 ) -> None:
@@ -119,7 +127,7 @@ async def _submit_and_collect(
 
 
 async def _poll(
-    backend: Any, batch_id: str, custom_ids: Iterable[str], options: RunOptions
+    backend: BatchApi, batch_id: str, custom_ids: Iterable[str], options: RunOptions
 ) -> dict[str, Completion | BackendError] | None:
     """The results of an ended batch, None while it runs.
 

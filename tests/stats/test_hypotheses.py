@@ -8,9 +8,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_paired
 
+from afdsl.analysis import analyze_labels  # hypotheses may be text, parsed as --hypothesis
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Hypothesis, Term, WeightedTerm
-from afdsl.stats import analyze_labels
 
 from .conftest import random_counts, records_from_counts
 

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from afdsl.classify import split_response
 from afdsl.diagnostics import AfsError, Diagnostic, error, suggest
 from afdsl.ir import Experiment
 
@@ -46,11 +47,36 @@ class MeasureLabel(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class ResponseSplit(BaseModel):
+    """A response's sections as `afdsl show` presents them: (title, text) pairs, and why
+    it could not be split into scratchpad and output (then it is shown whole)."""
+
+    sections: list[tuple[str, str]]
+    problem: str | None = None
+
+
+def split_transcript(
+    status: str, text: str | None, error_kind: str | None, error_message: str | None
+) -> ResponseSplit:
+    """Scratchpad and output apart; the raw text, with the reason, when the split fails."""
+    if status != "ok":
+        kind = error_kind or "error"
+        return ResponseSplit(sections=[("error", f"{kind}: {error_message or 'no message'}")])
+    parts = split_response(text)
+    if parts.problem is not None:
+        # A cut-off or malformed response is shown whole: the reader wants to see why.
+        return ResponseSplit(sections=[("response", text or "")], problem=parts.problem)
+    sections = [("scratchpad", parts.scratchpad)] if parts.scratchpad else []
+    return ResponseSplit(sections=[*sections, ("output", parts.output or "")])
+
+
 class Transcript(BaseModel):
     """One stored response with where it came from and every measure's label.
 
     `labels` lacks a measure that has not labelled the response (yet); an
-    error response (`status` "error") has no text and no labels.
+    error response (`status` "error") has no text and no labels. `split` is
+    how the response divides into scratchpad and output (not dumped: a JSON
+    record writes those as fields of their own).
     """
 
     model: str
@@ -68,6 +94,7 @@ class Transcript(BaseModel):
     error_kind: str | None = None
     error_message: str | None = None
     labels: dict[str, MeasureLabel] = Field(default_factory=dict)
+    split: ResponseSplit = Field(default_factory=lambda: ResponseSplit(sections=[]), exclude=True)
 
 
 def parse_where(text: str) -> LabelFilter:
@@ -202,6 +229,7 @@ def _transcript(
         error_kind=row.error_kind,
         error_message=row.error_message,
         labels=labels,
+        split=split_transcript(row.status, row.text, row.error_kind, row.error_message),
     )
 
 
@@ -226,15 +254,3 @@ def known_models(experiment: Experiment, rows: list[Any]) -> list[str]:
         names += [m.spec, m.display]
     names += sorted({r.model for r in rows})
     return list(dict.fromkeys(names))
-
-
-__all__ = [
-    "LabelFilter",
-    "MeasureLabel",
-    "Transcript",
-    "TranscriptFilter",
-    "check_filter",
-    "known_models",
-    "parse_where",
-    "select_transcripts",
-]
