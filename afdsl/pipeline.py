@@ -13,17 +13,16 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING
 
 from afdsl.analysis import (
-    BUDGET,
     SEQUENTIAL_NOTE,
     Problem,
     RoundTests,
     RunRecord,
     SequentialInfo,
     TestRecord,
+    budget_reached,
     build_record,
     classify_problems,
     load_run_record,
@@ -34,22 +33,24 @@ from afdsl.analysis import (
     run_problems,
     save_run_record,
 )
-from afdsl.classify import ClassifySummary
 from afdsl.diagnostics import error
 from afdsl.ir import Experiment, ModelConfig, Prompt
-from afdsl.run import RunOptions, RunSummary
-from afdsl.run.status import StatusRow
 from afdsl.store import Store
 from afdsl.store import default_store_path as default_store_path  # re-exported
+
+if TYPE_CHECKING:  # the runner and classifier load only when a test runs (not for a report)
+    from afdsl.classify import ClassifySummary
+    from afdsl.run import RunOptions, RunSummary
+    from afdsl.run.status import StatusRow
 
 StepCallback = Callable[[str], None]
 
 
-class TestOptions(BaseModel):
+@dataclass
+class TestOptions:
     """How to run `afdsl test`. `run` holds the runner's options (defaults when None)."""
 
     __test__ = False
-    model_config = ConfigDict(arbitrary_types_allowed=True)
 
     store: Path | None = None
     models: list[str] | None = None  # replaces the experiment's models
@@ -95,6 +96,12 @@ def experiment_status(experiment: Experiment, store: Store) -> list[StatusRow]:
     return tally(experiment, expand(experiment), store)
 
 
+def _default_run_options() -> RunOptions:
+    from afdsl.run import RunOptions
+
+    return RunOptions.model_validate({})
+
+
 def _notify(on_step: StepCallback | None, message: str) -> None:
     if on_step is not None:
         on_step(message)
@@ -126,9 +133,8 @@ def test_experiment(
     experiment = _with_models(load_experiment(path), options.models)
     prompts: list[Prompt] = list(expand(experiment))
     store_path = _store_path(path, options)
-    store = Store(store_path)
-    try:
-        run_options = options.run or RunOptions.model_validate({})
+    with Store(store_path) as store:
+        run_options = options.run or _default_run_options()
         if not run_options.dry_run:  # a judge's missing key, before any model call is paid
             check_keys_before_test(experiment, store, prompts)
         rounds = _run_rounds(experiment, prompts, store, options, on_step)
@@ -150,8 +156,6 @@ def test_experiment(
         )
         save_run_record(store, facts.model_copy(update={"counts": record.counts}))
         return record
-    finally:
-        store.close()
 
 
 @dataclass
@@ -186,7 +190,7 @@ def _run_rounds(
     from afdsl.classify import classify_experiment
     from afdsl.run import index_cells, items_from_prompts, run_items, run_prompts
 
-    run_options = options.run or RunOptions.model_validate({})
+    run_options = options.run or _default_run_options()
     rounds = _Rounds(RoundTests(experiment) if options.sequential else None)
     if rounds.tests is not None:  # one round runs everything through run_prompts (prunes)
         index_cells(experiment, list(items_from_prompts(prompts, experiment)), store)
@@ -208,7 +212,7 @@ def _run_rounds(
         spent += classified.judge_cost_usd
         rounds.totals.append((summary, classified))
         if summary.budget_exhausted or classified.budget_exhausted:
-            rounds.problems.append(BUDGET)
+            rounds.problems.append(budget_reached())
             break
         if rounds.tests is not None and rounds.tests.all_decided(store, set(rounds.used)):
             break
@@ -247,13 +251,10 @@ def dry_run(path: str | Path, options: TestOptions) -> None:
 
     experiment = _with_models(load_experiment(path), options.models)
     prompts = list(expand(experiment))
-    store = Store(_store_path(path, options))
-    try:
-        run_options = options.run or RunOptions.model_validate({})
+    with Store(_store_path(path, options)) as store:
+        run_options = options.run or _default_run_options()
         models = run_prompts(experiment, prompts, store, run_options)
         judges = estimate_judges(experiment, prompts, store, run_options)
-    finally:
-        store.close()
     if judges.estimates:
         print(f"\njudge calls\n{format_estimates(judges.estimates, judges.cached)}")
         known = [e.cost_usd for e in [*models.estimates, *judges.estimates] if e.cost_usd]
@@ -280,8 +281,7 @@ def report_from_store(
             f"no such file: {target}",
             hint="pass the .afs file (afdsl report FILE.afs) or an existing store",
         )
-    store = Store(target)
-    try:
+    with Store(target) as store:
         facts = load_run_record(store)
         if facts is None:
             raise error(
@@ -289,8 +289,6 @@ def report_from_store(
                 hint="pass the .afs file instead: afdsl report FILE.afs",
             )
         return build_record(facts.experiment, store, facts, store_path=target, samples=samples)
-    finally:
-        store.close()
 
 
 def _report_file(target: Path, store_path: str | Path | None, samples: bool) -> TestRecord:
@@ -304,8 +302,7 @@ def _report_file(target: Path, store_path: str | Path | None, samples: bool) -> 
             f"no store at {store_file}",
             hint="run `afdsl test FILE` first, or name the store with --store",
         )
-    store = Store(store_file)
-    try:
+    with Store(store_file) as store:
         facts = load_run_record(store, experiment.name)
         problems: list[Problem] = []
         if facts is None:
@@ -321,8 +318,6 @@ def _report_file(target: Path, store_path: str | Path | None, samples: bool) -> 
         return build_record(
             experiment, store, facts, store_path=store_file, problems=problems, samples=samples
         )
-    finally:
-        store.close()
 
 
 def _file_changed(target: Path, facts: RunRecord) -> Problem:

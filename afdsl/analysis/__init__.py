@@ -36,7 +36,7 @@ from afdsl.analysis._record import (
 )
 from afdsl.analysis._runs import load_run_record, save_run_record
 from afdsl.analysis._sequential import SEQUENTIAL_NOTE, RoundTests
-from afdsl.analysis._summaries import BUDGET, classify_problems, run_info, run_problems
+from afdsl.analysis._summaries import budget_reached, classify_problems, run_info, run_problems
 from afdsl.analysis._transcripts import (
     LabelFilter,
     MeasureLabel,
@@ -51,7 +51,6 @@ from afdsl.analysis._transcripts import (
 )
 
 __all__ = [
-    "BUDGET",
     "RUN_KINDS",
     "SEQUENTIAL_NOTE",
     "Gathered",
@@ -76,6 +75,7 @@ __all__ = [
     "VariantCounts",
     "Verdict",
     "analyze_labels",
+    "budget_reached",
     "build_manifest",
     "build_record",
     "check_filter",

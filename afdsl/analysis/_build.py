@@ -12,7 +12,7 @@ from pathlib import Path
 
 from afdsl.analysis._analyse import analyse, apply_verdicts
 from afdsl.analysis._gather import Gathered, gather
-from afdsl.analysis._manifest import build_manifest
+from afdsl.analysis._manifest import Manifest, build_manifest
 from afdsl.analysis._record import RUN_KINDS, Problem, RunRecord, TestRecord
 from afdsl.ir import Experiment
 from afdsl.store import Store
@@ -31,6 +31,24 @@ def _counted_problems(got: Gathered) -> list[Problem]:
         Problem(kind="duplicated", count=got.duplicated),
     ]
     return [p for p in found if p.count]
+
+
+def _manifest(
+    experiment: Experiment, store: Store, facts: RunRecord, got: Gathered, store_path: str | Path
+) -> Manifest:
+    """The run's manifest: its times and prompt set (hashed from the store without a
+    record), and the model ids each provider answered as."""
+    return build_manifest(
+        experiment,
+        store_path=store_path,
+        prompt_set=facts.prompt_set_hash or got.prompt_set_hash(),
+        started_at=facts.started_at,
+        finished_at=facts.finished_at,
+        measures=experiment.effective_measures(),
+        served_ids={
+            m.spec: store.served_model_ids(m.spec, m.params_hash()) for m in experiment.models
+        },
+    )
 
 
 def build_record(
@@ -70,30 +88,22 @@ def build_record(
         unreadable=unreadable,
         file=facts.file,
     )
-    manifest = build_manifest(
-        experiment,
-        store_path=store_path,
-        prompt_set=facts.prompt_set_hash or got.prompt_set_hash(),
-        started_at=facts.started_at,
-        finished_at=facts.finished_at,
-        measures=experiment.effective_measures(),
-        served_ids={
-            m.spec: store.served_model_ids(m.spec, m.params_hash()) for m in experiment.models
-        },
-    )
     return TestRecord(
+        # what was tested
         experiment=experiment.name,
         file=facts.file,
-        manifest=manifest,
-        analysis=apply_verdicts(analysed.analysis, facts.verdicts),
-        counts=counts,
+        manifest=_manifest(experiment, store, facts, got, store_path),
         run=facts.run,
         sequential=facts.sequential,
+        # what the store holds
+        counts=counts,
         problems=[*found, *analysed.problems],
         notes=analysed.notes,
+        samples=got.samples,
+        # what the statistics say (a sequential run's verdicts are its e-processes')
         compliance_measure=got.primary,
         measures=got.measures,
+        analysis=apply_verdicts(analysed.analysis, facts.verdicts),
         measure_analyses=analysed.others,
         verdicts=facts.verdicts,
-        samples=got.samples,
     )

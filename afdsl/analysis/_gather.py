@@ -188,10 +188,10 @@ def _sample_rows(
 ) -> list[SampleRow]:
     """One row per stored response of the design, with its labels by measure.
 
-    Reads the store's lean API (`cells`, `label_values`: tuples and plain dicts,
-    never the response text) rather than a validated `ResponseRow` per sample.
+    Reads the store's lean API (`cells`, `labels`: tuples, never the response
+    text) rather than a validated `ResponseRow` per sample.
     """
-    labels = {m.name: store.label_values(m.name, m.definition_hash()) for m in measures}
+    labels = {m.name: store.labels(m.name, m.definition_hash()) for m in measures}
     chosen: dict[CellId, CellRow] = {}
     for row in store.cells(experiment.name, purpose="model"):
         model = design.model(row.model, row.params_hash, row.variant, row.query_id)
@@ -200,7 +200,7 @@ def _sample_rows(
     rows = []
     for (model, variant, condition, query_id, sample), row in chosen.items():
         by_measure = (
-            {name: by_id[row.id] for name, by_id in labels.items() if row.id in by_id}
+            {name: by_id[row.id].label for name, by_id in labels.items() if row.id in by_id}
             if row.status == "ok"
             else {}
         )

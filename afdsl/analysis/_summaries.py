@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from afdsl.analysis._record import Problem, RunInfo
-from afdsl.classify.models import ClassifySummary
-from afdsl.run.types import BUDGET_REACHED, RunSummary
 
-BUDGET = Problem(kind="budget", detail=BUDGET_REACHED)
+if TYPE_CHECKING:  # the runner loads only when a test runs, not for a report
+    from afdsl.classify.models import ClassifySummary
+    from afdsl.run.types import RunSummary
+
+
+def budget_reached() -> Problem:
+    """The --budget stopped the run (the runner's words for it)."""
+    from afdsl.run.types import BUDGET_REACHED
+
+    return Problem(kind="budget", detail=BUDGET_REACHED)
 
 
 def run_info(rounds: Sequence[tuple[RunSummary, ClassifySummary]], elapsed_s: float) -> RunInfo:
@@ -33,7 +41,8 @@ def run_problems(summary: RunSummary) -> list[Problem]:
 
 def classify_problems(classified: ClassifySummary) -> list[Problem]:
     """Why labels are still missing (a judge the provider stopped, failed judge calls)."""
+    budget = budget_reached()
     return [
-        BUDGET if text == BUDGET_REACHED else Problem(kind="classify", detail=text)
+        budget if text == budget.detail else Problem(kind="classify", detail=text)
         for text in classified.problems()
     ]

@@ -13,9 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from afdsl.classify import split_response
 from afdsl.diagnostics import AfsError, Diagnostic, error, suggest
 from afdsl.ir import Experiment
+from afdsl.store import ResponseRow, Store
 
 FILTER_ERROR = "AFS800"  # a filter names a variant, condition, query, model or measure not there
 WHERE_VALUES = {"0": 0, "1": 1, "unparseable": None}
@@ -59,6 +59,8 @@ def split_transcript(
     status: str, text: str | None, error_kind: str | None, error_message: str | None
 ) -> ResponseSplit:
     """Scratchpad and output apart; the raw text, with the reason, when the split fails."""
+    from afdsl.classify import split_response
+
     if status != "ok":
         kind = error_kind or "error"
         return ResponseSplit(sections=[("error", f"{kind}: {error_message or 'no message'}")])
@@ -150,7 +152,7 @@ def check_filter(experiment: Experiment, wanted: TranscriptFilter, models: list[
 
 
 def select_transcripts(
-    experiment: Experiment, store: Any, wanted: TranscriptFilter | None = None
+    experiment: Experiment, store: Store, wanted: TranscriptFilter | None = None
 ) -> list[Transcript]:
     """Every stored response of `experiment` that passes `wanted`, in a fixed order.
 
@@ -210,7 +212,11 @@ def select_transcripts(
 
 
 def _transcript(
-    row: Any, model_label: str, query_text: str, system_sha256: str, labels: dict[str, MeasureLabel]
+    row: ResponseRow,
+    model_label: str,
+    query_text: str,
+    system_sha256: str,
+    labels: dict[str, MeasureLabel],
 ) -> Transcript:
     """A stored response row as a transcript."""
     return Transcript(
@@ -233,7 +239,7 @@ def _transcript(
     )
 
 
-def _passes(row: Any, model_label: str, wanted: TranscriptFilter) -> bool:
+def _passes(row: ResponseRow, model_label: str, wanted: TranscriptFilter) -> bool:
     """Whether a stored response matches the filter's model, variant, condition, query and
     sample (labels are checked once they are read)."""
     if wanted.models and not {row.model, model_label} & set(wanted.models):
@@ -247,7 +253,7 @@ def _passes(row: Any, model_label: str, wanted: TranscriptFilter) -> bool:
     return wanted.sample is None or row.sample == wanted.sample
 
 
-def known_models(experiment: Experiment, rows: list[Any]) -> list[str]:
+def known_models(experiment: Experiment, rows: list[ResponseRow]) -> list[str]:
     """Model specs and labels a filter may name: the file's, then any the store holds."""
     names: list[str] = []
     for m in experiment.models:

@@ -61,7 +61,7 @@ def _unlabelled(experiment: Experiment, store: Store) -> bool:
     ok = {c.id for c in store.cells(experiment.name) if c.status == "ok"}
     for measure in effective_measures(experiment):
         if measure.model is not None:
-            labelled = store.label_values(measure.name, measure.definition_hash())
+            labelled = store.labels(measure.name, measure.definition_hash())
             if ok - labelled.keys():
                 return True
     return False

@@ -98,13 +98,13 @@ def run_analyze(args: argparse.Namespace) -> int:
     records, spans = read_labels(args.labels)
     result = analyze_labels(
         records,
+        args.hypothesis,  # text, parsed as the i-th --hypothesis
+        spans=spans,
         training=args.training,
         deployment=args.deployment,
         base=args.base,
         correction=args.correction,
         alpha=args.alpha,
-        hypotheses=args.hypothesis,
-        spans=spans,
     )
     document = result.model_dump_json(indent=2)  # an undefined interval (NaN) as null
     if args.json == "-":

@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, JsonValue
 
 from afdsl.analysis import Manifest, RunInfo, SequentialInfo, TestRecord, VariantCounts
 from afdsl.stats.models import AnalysisResult
@@ -67,10 +67,10 @@ def _document(outcome: TestRecord) -> ReportDocument:
     )
 
 
-def build_document(outcome: TestRecord) -> dict[str, Any]:
+def build_document(outcome: TestRecord) -> dict[str, JsonValue]:
     """The report as plain JSON-ready data."""
     # model_dump_json writes NaN/inf as null, which is valid JSON (json.dumps would not be).
-    result: dict[str, Any] = json.loads(_document(outcome).model_dump_json())
+    result: dict[str, JsonValue] = json.loads(_document(outcome).model_dump_json())
     return result
 
 
@@ -90,18 +90,18 @@ def _nullable_numbers(node: Any) -> Any:
     return node
 
 
-def generate_schema() -> dict[str, Any]:
+def generate_schema() -> dict[str, JsonValue]:
     """The JSON Schema of the document, from the pydantic models (numbers may be null)."""
     schema = _nullable_numbers(ReportDocument.model_json_schema())
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "afdsl test report"
-    result: dict[str, Any] = schema
+    result: dict[str, JsonValue] = schema
     return result
 
 
-def load_schema() -> dict[str, Any]:
+def load_schema() -> dict[str, JsonValue]:
     """The JSON Schema the `--json` report follows (shipped with the package)."""
-    result: dict[str, Any] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
+    result: dict[str, JsonValue] = json.loads(SCHEMA_PATH.read_text(encoding="utf-8"))
     return result
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+
+from pydantic import JsonValue
 
 from afdsl.analysis import TestRecord
 from afdsl.diagnostics import error, suggest
@@ -26,7 +27,7 @@ def check_measure(measure: str, measures: list[str]) -> None:
         )
 
 
-def label_records(outcome: TestRecord, measure: str | None = None) -> list[dict[str, Any]]:
+def label_records(outcome: TestRecord, measure: str | None = None) -> list[dict[str, JsonValue]]:
     """The labelled samples of `measure` (default: the compliance measure) in report order.
 
     Needs `outcome.samples` (an outcome built with `samples=True`). Rows come

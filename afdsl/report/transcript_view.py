@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from pydantic import JsonValue
+
 from afdsl.analysis import MeasureLabel, Transcript
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
     return Panel(Group(*body))
 
 
-def json_record(transcript: Transcript) -> dict[str, Any]:
+def json_record(transcript: Transcript) -> dict[str, JsonValue]:
     """One JSONL record: the full response text and its split, the labels, the system
     prompt's sha256 (never the system prompt itself)."""
     parts = transcript.split
