@@ -14,7 +14,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from afdsl.ir import Message, ModelConfig
+from afdsl.ir import Continuation, Message, ModelConfig
 from afdsl.registry import PROVIDERS as PROVIDERS  # re-exported: provider -> module
 
 ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "client", "other"]
@@ -33,6 +33,8 @@ class Request(BaseModel):
     sample: int = 0
     seed: int = 0
     purpose: Literal["model", "judge"] = "model"
+    # Set when the sample is a conversation; `messages` then holds the turns so far.
+    continuation: Continuation | None = None
 
 
 class Completion(BaseModel):
