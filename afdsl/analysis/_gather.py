@@ -88,10 +88,10 @@ class _Tally:
             variant=variant,
             expected=self.expected,
             responses=self.responses,
+            missing=self.unlabelled + max(self.expected - self.responses, 0),
             errors=self.errors,
             unparseable=self.unparseable,
             unparseable_by_measure=self.unparseable_by_measure,
-            missing=self.unlabelled + max(self.expected - self.responses, 0),
         )
 
 

@@ -41,6 +41,12 @@ class ReportDocument(AnalysisResult):
     exit_code: int
 
 
+_SHARED = frozenset(
+    {"experiment", "file", "manifest", "counts", "run", "sequential", "compliance_measure",
+     "measure_analyses"}
+)  # fmt: skip
+
+
 def _document(outcome: TestRecord) -> ReportDocument:
     analysis = outcome.analysis or AnalysisResult(
         alpha=outcome.manifest.alpha,
@@ -49,18 +55,13 @@ def _document(outcome: TestRecord) -> ReportDocument:
         contrasts=[],
         hypotheses=[],
     )
+    # The record's fields the document shares, as they are (models stay models).
+    shared = {name: value for name, value in outcome if name in _SHARED}
     return ReportDocument(
         **dict(analysis),
-        experiment=outcome.experiment,
-        file=outcome.file,
-        manifest=outcome.manifest,
-        counts=outcome.counts,
-        run=outcome.run,
-        sequential=outcome.sequential,
+        **shared,
         problems=[p.text for p in outcome.problems],
         notes=[n.text for n in outcome.notes],
-        compliance_measure=outcome.compliance_measure,
-        measure_analyses=outcome.measure_analyses,
         passed=outcome.n_passed,
         failed=outcome.n_failed,
         exit_code=outcome.exit_code,
