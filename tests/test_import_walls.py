@@ -16,7 +16,9 @@ import pytest
 PACKAGE = Path(__file__).parents[1] / "afdsl"
 
 # Modules every stage may import: errors as values, the IR contract, small leaf helpers.
-FOUNDATION = {"afdsl", "diagnostics", "ir", "jsonl", "resources", "registry"}
+FOUNDATION = {
+    "afdsl", "diagnostics", "ir", "jsonl", "resources", "registry", "sanitize", "inputs", "redact",
+}  # fmt: skip
 
 # The stages in pipeline order; each may import FOUNDATION and the stages before it.
 ORDER = [

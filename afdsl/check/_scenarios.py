@@ -8,7 +8,7 @@ from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.check._continuation import build_continuation
 from afdsl.diagnostics import AfsError, Note
-from afdsl.syntax import find_slots
+from afdsl.syntax import SECRET_CODE, find_slots
 from afdsl.syntax import nodes as A
 
 SIDES = (ir.TRAINING, ir.DEPLOYMENT)
@@ -144,7 +144,11 @@ class ScenarioBuilder:
                 text = source_text(self.ctx, owner, section.source).value
             except AfsError as exc:
                 for d in exc.diagnostics:
-                    self.ctx.error(d.code, d.message, d.span, d.hint)
+                    secret = d.code == SECRET_CODE  # name the section a key would have gone into
+                    message = (
+                        f"section `{section.name.value}`: {d.message}" if secret else d.message
+                    )
+                    self.ctx.error(d.code, message, d.span, d.hint)
                 continue
             new = ir.Section(name=section.name.value, text=text)
             names = [s.name for s in sections]

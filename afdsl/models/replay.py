@@ -22,16 +22,17 @@ the conversation's prompt hash, or by the hash of its opening `system` +
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from afdsl.diagnostics import error
+from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.ir import Message, ModelConfig, prompt_hash
 from afdsl.jsonl import json_lines
 from afdsl.models.base import BackendError, Capabilities, Completion, Request
+from afdsl.redact import secret_in, secret_values
 
 _TEXT_FIELDS = ("text", "response", "output", "completion")
 MESSAGES_HINT = 'each message is {"role": "user" or "assistant", "content": TEXT}'
@@ -137,16 +138,20 @@ def load_transcripts(
     by_hash: dict[tuple[str, int], dict[str, Any]] = {}
     by_cell: dict[tuple[str, str, str, int], dict[str, Any]] = {}
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise error(f"cannot read replay file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"replay file {path} is not UTF-8 text ({exc.reason})") from None
+        text = decode_utf8(read_input(path, MAX_DATA_BYTES))
+    except InputError as exc:
+        raise error(f"cannot read replay file {path}: {exc.message}") from None
+    secrets = secret_values()
     for number, line in json_lines(text):
+        secret = secret_in(line, secrets)
+        if secret is not None:  # it would be stored, and sent to any judge
+            raise error(f"{path}:{number}: this line holds the value of ${secret}, a key")
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise error(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+            # An answer may hold an unpaired surrogate: it is data, stored as the store
+            # stores such text, not a mistake in the file.
+            record = parse_json_line(line, surrogates=True)
+        except InputError as exc:
+            raise error(f"{path}:{number}: {exc.message}") from None
         keys, key = _keys(path, number, record)
         if key is not None:
             by_hash[(key, keys.sample)] = record

@@ -13,11 +13,18 @@ from afdsl.syntax._hypothesis import (
     parse_option_hypothesis,
     to_hypothesis,
 )
-from afdsl.syntax._loader import LoadedProgram, display_path, load_builtin, load_program
+from afdsl.syntax._loader import (
+    SECRET_CODE,
+    LoadedProgram,
+    display_path,
+    load_builtin,
+    load_program,
+)
 from afdsl.syntax._parser import get_parser, parse_text
 from afdsl.syntax._slots import SLOT_PATTERN, find_slots, slot_names
 
 __all__ = [
+    "SECRET_CODE",
     "SLOT_PATTERN",
     "LoadedProgram",
     "display_path",
