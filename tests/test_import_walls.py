@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).parents[1] / "afdsl"
 # Modules every stage may import: errors as values, the IR contract, small leaf helpers.
 FOUNDATION = {
     "afdsl", "diagnostics", "ir", "jsonl", "resources", "registry", "sanitize", "inputs", "redact",
+    "spans", "textmatch", "textdiff",
 }  # fmt: skip
 
 # The stages in pipeline order; each may import FOUNDATION and the stages before it.
@@ -33,7 +34,7 @@ FORBIDDEN = {
     "run": {"check", "expand", "perturb", "datasets"},
     "classify": {"check", "expand", "perturb", "datasets"},
     "report": {"check", "expand", "perturb", "datasets", "models", "run", "classify", "store"},
-    "analysis": {"check", "expand", "perturb", "datasets", "models"},
+    "analysis": {"check"},
 }
 
 

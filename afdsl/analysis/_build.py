@@ -18,6 +18,19 @@ from afdsl.ir import Experiment
 from afdsl.store import Store
 
 
+def _simulator_notes(experiment: Experiment) -> list[Problem]:
+    """Where a `sim:` organism recognises none of a cue's wording (its numbers there do
+    not follow its documented behaviour)."""
+    if not any(m.provider == "sim" for m in experiment.models):
+        return []
+    from afdsl.analysis.sim_cues import CUE_HINT, cue_warnings
+
+    return [
+        Problem(kind="simulator_cue", detail=f"{message} ({CUE_HINT})")
+        for message in cue_warnings(experiment)
+    ]
+
+
 def _counted_problems(got: Gathered) -> list[Problem]:
     """What the store's counts say is missing: failed calls, unanswered samples, answers
     not labelled yet (`afdsl status` counts those as done, so they are told apart), and
@@ -98,7 +111,7 @@ def build_record(
         # what the store holds
         counts=counts,
         problems=[*found, *analysed.problems],
-        notes=analysed.notes,
+        notes=[*_simulator_notes(experiment), *analysed.notes],
         samples=got.samples,
         # what the statistics say (a sequential run's verdicts are its e-processes')
         compliance_measure=got.primary,

@@ -28,6 +28,7 @@ ProblemKind = Literal[
     "file_changed",  # the .afs file asks other prompts than the ones last tested
     "untested",  # a hypothesis could not be tested (`detail` says which and why)
     "no_analysis",  # a measure could not be analysed (`detail` says why)
+    "simulator_cue",  # (a note) a `sim:` organism recognises none of a cue's wording
 ]
 
 # The sentence of each counted kind; other kinds carry their whole sentence in `detail`.
