@@ -94,7 +94,7 @@ def power_table(
         "samples now)",
         ["hypothesis", "test", "effect", "sd of d", "queries needed", "power now"],
         several,
-        caption=f"one-sample t test of the per-query values (TOST: normal approximation); "
+        caption=f"one-sample t test of the per-query values (TOST: exact t power); "
         f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side",
     )
     for p in plans:
