@@ -14,13 +14,20 @@ from afdsl import ir
 from afdsl.check._context import MAX_ERRORS, Context, TooManyErrors
 from afdsl.check._experiment import BuiltExperiment, build_experiment
 from afdsl.check._layout import describe_layout
-from afdsl.check._models import check_model_specs
+from afdsl.check._models import check_model_specs, with_models
 from afdsl.check._scenarios import ScenarioBuilder, check_slots
 from afdsl.diagnostics import AfsError, Diagnostic
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import load_program
+from afdsl.syntax import load_program
+from afdsl.syntax import nodes as A
 
-__all__ = ["CheckResult", "check_file", "check_model_specs", "experiment_of", "load_experiment"]
+__all__ = [
+    "CheckResult",
+    "check_file",
+    "check_model_specs",
+    "experiment_of",
+    "load_experiment",
+    "with_models",
+]
 
 
 class CheckResult(BaseModel):

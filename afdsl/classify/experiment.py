@@ -22,7 +22,7 @@ from afdsl.classify.score import (
     run_judges,
 )
 from afdsl.ir import Experiment, Measure
-from afdsl.models.base import truncated
+from afdsl.registry import truncated
 from afdsl.run.conversation import unfinished_reason
 
 if TYPE_CHECKING:
@@ -185,7 +185,7 @@ def _plan_measure(
 
     A stored label of the current definition and template is kept and counted.
     """
-    existing = store.stored_labels(measure.name, measure.definition_hash())
+    existing = store.labels(measure.name, measure.definition_hash())
     fresh: list[LabelRow] = []
     waiting: list[_Waiting] = []
     for response_id, target in targets.items():

@@ -49,9 +49,9 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from afdsl.analysis import TranscriptFilter, parse_where, select_transcripts
     from afdsl.check import load_experiment
     from afdsl.diagnostics import error
-    from afdsl.report.transcripts import TranscriptFilter, parse_where, select_transcripts
     from afdsl.store import Store, default_store_path
 
     if args.limit < 0:

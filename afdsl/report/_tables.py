@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from afdsl.analysis import ModelEntry, TestRecord, VariantCounts, top_reasons
 from afdsl.report import _format as f
-from afdsl.report.manifest import ModelEntry
-from afdsl.report.outcome import TestOutcome, VariantCounts
 from afdsl.stats.models import AnalysisResult, ConditionRates, VariantEstimate
 
 # Condition names as table headers when there is little room.
@@ -40,18 +39,18 @@ class Style:
 FULL = Style()
 
 
-def model_entry(outcome: TestOutcome, model: str | None) -> ModelEntry | None:
+def model_entry(outcome: TestRecord, model: str | None) -> ModelEntry | None:
     """The manifest entry of `model` (matched by label or spec)."""
     return next((m for m in outcome.manifest.models if model in (m.label, m.spec)), None)
 
 
-def is_simulator(outcome: TestOutcome, model: str | None) -> bool:
+def is_simulator(outcome: TestRecord, model: str | None) -> bool:
     """Whether `model` is a simulator, so its section can be marked as such."""
     entry = model_entry(outcome, model)
     return bool(entry and entry.simulator)
 
 
-def sequential_note(outcome: TestOutcome) -> str | None:
+def sequential_note(outcome: TestRecord) -> str | None:
     """The footnote a `--sequential` run adds (None otherwise)."""
     return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None
 
@@ -164,7 +163,7 @@ def _count_cells(n: VariantCounts | None, measure: str | None) -> list[str]:
     return [str(unparseable), str(n.errors)]
 
 
-def counts_by_variant(outcome: TestOutcome) -> dict[tuple[str, str], VariantCounts]:
+def counts_by_variant(outcome: TestRecord) -> dict[tuple[str, str], VariantCounts]:
     """The outcome's sample counts keyed by (model label, variant)."""
     return {(c.model, c.variant): c for c in outcome.counts}
 
@@ -172,15 +171,14 @@ def counts_by_variant(outcome: TestOutcome) -> dict[tuple[str, str], VariantCoun
 COUNT_HEADERS = ["model", "variant", "responses", "labelled", "unparseable", "why", "errors"]
 
 
-def top_reasons(reasons: dict[str, int], shown: int = 2) -> str:
-    """`29 neither tag in output, 3 truncated`: the most common reasons first."""
-    common = sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0]))
-    text = ", ".join(f"{n} {reason}" for reason, n in common[:shown])
-    others = sum(n for _, n in common[shown:])
-    return text + (f", {others} other" if others else "")
+def summary_counts(outcome: TestRecord) -> str:
+    """`2 passed, 1 failed`, with `, 1 untestable` when hypotheses could not be tested for
+    want of readable labels."""
+    text = f"{outcome.n_passed} passed, {outcome.n_failed} failed"
+    return text + (f", {outcome.n_untestable} untestable" if outcome.n_untestable else "")
 
 
-def count_rows(outcome: TestOutcome) -> list[list[str]]:
+def count_rows(outcome: TestRecord) -> list[list[str]]:
     """Per model and variant: responses, labelled, unparseable with why, errors (matching
     `COUNT_HEADERS`). Shown whatever the analysis could say, so a report on a model that
     never follows the format still shows what came back."""
@@ -193,7 +191,7 @@ def count_rows(outcome: TestOutcome) -> list[list[str]]:
     ]  # fmt: skip
 
 
-def truncation_lines(outcome: TestOutcome) -> list[str]:
+def truncation_lines(outcome: TestRecord) -> list[str]:
     """`smol: truncated at max_tokens: 10 of 64 answers`, for each model with any."""
     totals: dict[str, list[int]] = {}
     for n in outcome.counts:
@@ -236,7 +234,7 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
     ]
 
 
-def other_measures(outcome: TestOutcome, model: str | None) -> list[tuple[str, AnalysisResult]]:
+def other_measures(outcome: TestRecord, model: str | None) -> list[tuple[str, AnalysisResult]]:
     """Measures other than the compliance one that have estimates for `model`."""
     return [
         (name, result)

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
+from afdsl.analysis import TestRecord
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
-from afdsl.report.outcome import TestOutcome
 from afdsl.stats.models import AnalysisResult, Contrast
 
 _CSS = """
@@ -164,7 +164,7 @@ def _counts_table(rows: list[list[str]]) -> str:
     return "".join(out)
 
 
-def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
+def _tables(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
     out: list[str] = []
     counts = t.counts_by_variant(outcome)
     for model in f.models_of(analysis):
@@ -213,7 +213,7 @@ def _hypotheses(analysis: AnalysisResult) -> list[str]:
     return out
 
 
-def render_html(outcome: TestOutcome) -> str:
+def render_html(outcome: TestRecord) -> str:
     """The whole report as one HTML document."""
     m = outcome.manifest
     models = ", ".join(
@@ -244,13 +244,13 @@ def render_html(outcome: TestOutcome) -> str:
         body.append("<h2>Responses</h2>")
         body.append(_counts_table(t.count_rows(outcome)))
         body += [f'<p class="note">{escape(line)}</p>' for line in t.truncation_lines(outcome)]
-    body += [f'<p class="error">error: {escape(p)}</p>' for p in outcome.problems]
-    body += [f'<p class="note">note: {escape(n)}</p>' for n in outcome.notes]
+    body += [f'<p class="error">error: {escape(p.text)}</p>' for p in outcome.problems]
+    body += [f'<p class="note">note: {escape(n.text)}</p>' for n in outcome.notes]
     analysis = outcome.analysis
     if analysis is not None:
         if analysis.hypotheses:
             body += _hypotheses(analysis)
-        body.append(f'<p class="summary">{outcome.n_passed} passed, {outcome.n_failed} failed</p>')
+        body.append(f'<p class="summary">{escape(t.summary_counts(outcome))}</p>')
         if analysis.contrasts:
             body.append(f"<h2>Δgap against {escape(analysis.base)} (95% CI)</h2>")
             body.append(forest_svg(analysis, analysis.alpha))
@@ -273,6 +273,6 @@ def render_html(outcome: TestOutcome) -> str:
     )
 
 
-def write_html(outcome: TestOutcome, path: str | Path) -> None:
+def write_html(outcome: TestRecord, path: str | Path) -> None:
     """Write the `--html` report to `path`."""
     Path(path).write_text(render_html(outcome), encoding="utf-8")

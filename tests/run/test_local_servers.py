@@ -11,7 +11,15 @@ import pytest
 from afdsl.check import check_file, load_experiment
 from afdsl.cli import main
 from afdsl.ir import ModelConfig
-from afdsl.models.base import BackendError, Completion, Request, make_backend, sample_seed
+from afdsl.models.base import (
+    NO_CAPABILITIES,
+    BackendError,
+    Capabilities,
+    Completion,
+    Request,
+    make_backend,
+    sample_seed,
+)
 from afdsl.run import ModelEstimate, RunOptions, format_estimates, run_items
 from afdsl.run.experiment import check_budget_prices, total_cost
 from afdsl.run.scheduler import Job, pools
@@ -107,6 +115,9 @@ class CountingBackend:
         await asyncio.sleep(0.01)
         self.in_flight -= 1
         return Completion(text="<rejected/>", model_id="counted", output_tokens=1)
+
+    def capabilities(self) -> Capabilities:
+        return NO_CAPABILITIES
 
     async def aclose(self) -> None:
         return None
