@@ -330,14 +330,13 @@ def build_terminal(outcome: TestRecord, width: int = 120) -> Group:
 
 
 def preferred_width(outcome: TestRecord) -> int:
-    """A width for output that is not a terminal: enough for the most detailed tables."""
-    if outcome.analysis is None:
-        return MIN_PLAIN_WIDTH
-    return plain_width(
-        table
-        for model in f.models_of(outcome.analysis)
-        for table in _measure_tables(outcome, model, MAX_PLAIN_WIDTH)
-    )
+    """A width for output that is not a terminal: enough for the most detailed tables,
+    the responses table's full headers included."""
+    tables: list[RenderableType] = [_counts_table(outcome, short=False)] if outcome.counts else []
+    if outcome.analysis is not None:
+        models = f.models_of(outcome.analysis)
+        tables += [x for m in models for x in _measure_tables(outcome, m, MAX_PLAIN_WIDTH)]
+    return plain_width(tables)
 
 
 def render_terminal(outcome: TestRecord, console: Console | None = None) -> None:

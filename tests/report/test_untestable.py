@@ -39,6 +39,8 @@ def test_answers_cut_off_at_max_tokens_are_counted_and_fail_the_hypothesis(tmp_p
         code = _test(tmp_path, server, "--json", str(report), "--md", str(tmp_path / "r.md"))
     out = " ".join(capsys.readouterr().out.split())
     assert code == 1
+    # Piped, the responses table keeps its full headers (the terminal shortens them to fit).
+    assert "responses labelled unparseable why errors" in out
     assert "smol: truncated at max_tokens: 8 of 8 answers" in out
     assert (
         "not tested: gap_exists (smol): all 4 training labels of base are unparseable: "
