@@ -5,7 +5,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-WITHOUT_PYGLS = "import sys; sys.modules['pygls'] = None; from afdsl.cli import main; sys.exit(main(['lsp']))"
+WITHOUT_PYGLS = (
+    "import sys; sys.modules['pygls'] = None; from afdsl.cli import main; sys.exit(main(['lsp']))"
+)
 
 
 def test_lsp_without_pygls_says_which_extra_to_install() -> None:
