@@ -100,7 +100,8 @@ def _names(tokens: list[Token], index: Index | None) -> list[Item]:
         return []
     seen: dict[str, Item] = {}
     for symbol in index.names(kinds):
-        seen.setdefault(symbol.name, Item(symbol.name, symbol.kind))
+        if symbol.name.isidentifier():  # not a judge written as a bare spec
+            seen.setdefault(symbol.name, Item(symbol.name, symbol.kind))
     if kinds == ("variant",):  # gap(base), rate(base, ...)
         seen["base"] = Item("base", "variant")
     return sorted(seen.values(), key=lambda item: item.label)

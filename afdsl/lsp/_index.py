@@ -140,6 +140,8 @@ def _index_experiment(index: Index, file: A.FileAst, decl: A.ExperimentDecl) -> 
     for model in decl.models:
         if model.label is not None:
             _symbol(index, "model", model.label, model, file)
+        elif model.spec is not None:  # a bare spec: hover tells what it is
+            _symbol(index, "model", A.Ident(model.spec.value, model.spec.span), model, file)
     for judge in decl.judges:
         _symbol(index, "judge", judge.name, judge, file)
     for queries in decl.queries:
@@ -157,6 +159,8 @@ def _index_experiment(index: Index, file: A.FileAst, decl: A.ExperimentDecl) -> 
         spec = measure.model.spec if measure.model is not None else None
         if spec is not None and spec.kind == "name":
             index.refs.append(Ref(("judge",), spec.raw, spec.span))
+        elif spec is not None and measure.model is not None:
+            _symbol(index, "judge", A.Ident(spec.value, spec.span), measure.model, file)
     for hypothesis in decl.hypotheses:
         _index_hypothesis(index, file, hypothesis, scope)
 

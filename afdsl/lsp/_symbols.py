@@ -51,7 +51,11 @@ def document_symbols(
     for decl in file.perturbations:
         out.append(symbol("perturbation", decl.name, decl.span))
     for experiment in file.experiments:
-        parts = [symbol("model", m.label, m.span) for m in experiment.models if m.label]
+        parts = [
+            symbol("model", m.label or A.Ident(m.spec.value, m.spec.span), m.span)
+            for m in experiment.models
+            if m.label or m.spec
+        ]
         parts += [symbol("judge", j.name, j.span) for j in experiment.judges]
         parts += [symbol("variant", v.name, v.span) for v in experiment.variants]
         parts += [symbol("measure", m.name, m.span) for m in experiment.measures]
