@@ -51,14 +51,17 @@ def document_symbols(
     for decl in file.perturbations:
         out.append(symbol("perturbation", decl.name, decl.span))
     for experiment in file.experiments:
-        parts = [
-            symbol("model", m.label or A.Ident(m.spec.value, m.spec.span), m.span)
-            for m in experiment.models
-            if m.label or m.spec
-        ]
+        parts = [symbol("model", name, m.span) for m in experiment.models if (name := _name(m))]
         parts += [symbol("judge", j.name, j.span) for j in experiment.judges]
         parts += [symbol("variant", v.name, v.span) for v in experiment.variants]
         parts += [symbol("measure", m.name, m.span) for m in experiment.measures]
         parts += [symbol("hypothesis", h.name, h.span) for h in experiment.hypotheses]
         out.append(symbol("experiment", experiment.name, experiment.span, parts))
     return out
+
+
+def _name(model: A.ModelDecl) -> A.Ident | None:
+    """A model block's label, or a bare spec as written."""
+    if model.label is not None or model.spec is None:
+        return model.label
+    return A.Ident(model.spec.value, model.spec.span)
