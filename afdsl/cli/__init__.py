@@ -24,7 +24,7 @@ COMMAND_MODULES = (
     "afdsl.cli.classify",  # classify, validate
     "afdsl.cli.stats",  # analyze, power
     "afdsl.cli.test",  # test, report
-    "afdsl.cli.show",  # show (read stored transcripts)
+    "afdsl.cli.show",  # show (read stored transcripts), export-inspect
     "afdsl.cli.editor",  # lsp, fmt
 )
 

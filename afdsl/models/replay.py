@@ -12,6 +12,8 @@ recorded answer fails with a `client` error (recorded, never retried).
 of a `system` field. A line with a field of the wrong type is an error naming
 the line.
 A relative PATH is read from the folder of the .afs file that names it.
+A PATH ending `.eval` or `.json` is an Inspect AI eval log, read with Inspect's
+own reader (`afdsl.inspect_io`, extra `afdsl[inspect]`).
 """
 
 from __future__ import annotations
@@ -97,23 +99,34 @@ def load_transcripts(
     """Index transcripts by (prompt_hash, sample) and by (variant, condition, query_id, sample)."""
     by_hash: dict[tuple[str, int], dict[str, Any]] = {}
     by_cell: dict[tuple[str, str, str, int], dict[str, Any]] = {}
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise error(f"cannot read replay file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"replay file {path} is not UTF-8 text ({exc.reason})") from None
-    for number, line in json_lines(text):
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise error(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+    for number, record in _records(path):
         keys, key = _keys(path, number, record)
         if key is not None:
             by_hash[(key, keys.sample)] = record
         if keys.query_id is not None:
             by_cell[(keys.variant, keys.condition, keys.query_id, keys.sample)] = record
     return by_hash, by_cell
+
+
+def _records(path: Path) -> list[tuple[int, Any]]:
+    """(line or sample number, record) of a transcript file or an Inspect log."""
+    from afdsl.inspect_io import inspect_records, is_inspect_log
+
+    if is_inspect_log(path):
+        return list(enumerate(inspect_records(path), 1))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise error(f"cannot read replay file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"replay file {path} is not UTF-8 text ({exc.reason})") from None
+    records = []
+    for number, line in json_lines(text):
+        try:
+            records.append((number, json.loads(line)))
+        except json.JSONDecodeError as exc:
+            raise error(f"{path}:{number}: not valid JSON ({exc.msg})") from None
+    return records
 
 
 def transcript_path(config: ModelConfig) -> Path:
