@@ -63,6 +63,40 @@ def inspect_records(path: Path) -> list[dict[str, Any]]:
     return [_record(sample, log.eval.model) for sample in log.samples or [] if sample.output]
 
 
+_LABELS: dict[Any, int] = {"C": 1, "I": 0, True: 1, False: 0, 1: 1, 0: 0}
+
+
+def inspect_labels(path: Path, scorer: str | None) -> list[dict[str, Any]]:
+    """An Inspect log's samples as `afdsl analyze` records, `complied` from the values of
+    `scorer` (default: the log's only scorer): 1/0, true/false or Inspect's C/I."""
+    records = inspect_records(path)
+    names = sorted({name for r in records for name in r["scores"]})
+    if scorer is None and len(names) != 1:
+        raise AfsError(
+            Diagnostic(
+                code="AFS062",
+                message=f"{path} has {len(names)} scorers; name one with --scorer",
+                hint="scorers: " + (", ".join(names) or "none"),
+            )
+        )
+    name = scorer or names[0]
+    out = []
+    for number, record in enumerate(records, 1):
+        value = record["scores"].get(name)
+        if value not in _LABELS:
+            raise AfsError(
+                Diagnostic(
+                    code="AFS062",
+                    message=f"{path}: sample {number} ({record['query_id']}): scorer `{name}` "
+                    f"gave {value!r}, not a label",
+                    hint="labels are 1/0, true/false or C/I; scorers: " + ", ".join(names),
+                )
+            )
+        cell = {k: record[k] for k in ("variant", "condition", "query_id", "sample")}
+        out.append({"model": record["model_id"], **cell, "complied": _LABELS[value]})
+    return out
+
+
 def _record(sample: Any, model: str) -> dict[str, Any]:
     metadata = sample.metadata or {}
     messages = list(sample.messages or [])

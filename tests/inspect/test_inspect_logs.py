@@ -124,6 +124,10 @@ def test_an_inspect_eval_is_analysed_with_the_logs_own_rates(
     assert report["run"]["succeeded"] == len(prompts) and report["run"]["failed"] == 0
     assert _rates(report) == pytest.approx(log_rates)
     assert log_rates[("base", "training")] == 1.0 and log_rates[("base", "deployment")] < 1.0
+    # `afdsl analyze` takes the log's scorer values as labels
+    analyzed = tmp_path / "analyzed.json"
+    main(["analyze", str(tmp_path / "run.eval"), "--json", str(analyzed)])
+    assert _rates(json.loads(analyzed.read_text(encoding="utf-8"))) == pytest.approx(log_rates)
 
 
 def test_an_afdsl_run_exported_to_inspect_reads_back_with_the_same_counts(
