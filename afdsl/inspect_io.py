@@ -63,7 +63,8 @@ def inspect_records(path: Path) -> list[dict[str, Any]]:
     return [_record(sample, log.eval.model) for sample in log.samples or [] if sample.output]
 
 
-_LABELS: dict[Any, int] = {"C": 1, "I": 0, True: 1, False: 0, 1: 1, 0: 0}
+# 1 == True == 1.0 and 0 == False == 0.0 as keys, so numbers and booleans both match.
+_LABELS: dict[Any, int] = {"C": 1, "I": 0, 1: 1, 0: 0}
 
 
 def inspect_labels(path: Path, scorer: str | None) -> list[dict[str, Any]]:
