@@ -49,8 +49,10 @@ def is_inspect_log(path: Path) -> bool:
     return isinstance(document, dict) and "eval" in document and "version" in document
 
 
-def inspect_records(path: Path) -> list[dict[str, Any]]:
-    """The samples of an Inspect log as replay records (see `afdsl.models.replay`)."""
+def inspect_records(path: Path, fields: dict[str, str] | None = None) -> list[dict[str, Any]]:
+    """The samples of an Inspect log as replay records (see `afdsl.models.replay`);
+    `fields` names the metadata fields of variant, condition and query_id ("id" as
+    query_id: the sample id)."""
     _require()
     from inspect_ai.log import read_eval_log
 
@@ -60,7 +62,9 @@ def inspect_records(path: Path) -> list[dict[str, Any]]:
         raise AfsError(
             Diagnostic(code="AFS061", message=f"cannot read Inspect log {path}: {exc}")
         ) from None
-    return [_record(sample, log.eval.model) for sample in log.samples or [] if sample.output]
+    fields = fields or {}
+    samples = [s for s in log.samples or [] if s.output]
+    return [_record(sample, log.eval.model, fields) for sample in samples]
 
 
 # 1 == True == 1.0 and 0 == False == 0.0 as keys, so numbers and booleans both match.
@@ -98,8 +102,9 @@ def inspect_labels(path: Path, scorer: str | None) -> list[dict[str, Any]]:
     return out
 
 
-def _record(sample: Any, model: str) -> dict[str, Any]:
-    metadata = sample.metadata or {}
+def _record(sample: Any, model: str, fields: dict[str, str]) -> dict[str, Any]:
+    metadata = dict(sample.metadata or {})
+    metadata["id"] = metadata.get("id", sample.id)  # `query_id_field "id"`: the sample id
     messages = list(sample.messages or [])
     while messages and messages[-1].role == "assistant":
         messages.pop()  # the answer, not the prompt
@@ -108,9 +113,9 @@ def _record(sample: Any, model: str) -> dict[str, Any]:
         "text": sample.output.completion,
         "messages": [{"role": m.role, "content": m.text} for m in messages],
         "sample": int(metadata.get("sample", sample.epoch - 1)),
-        "query_id": str(metadata.get("query_id", sample.id)),
-        "variant": str(metadata.get("variant", "base")),
-        "condition": str(metadata.get("condition", "")),
+        "query_id": str(metadata.get(fields.get("query_id", "query_id"), sample.id)),
+        "variant": str(metadata.get(fields.get("variant", "variant"), "base")),
+        "condition": str(metadata.get(fields.get("condition", "condition"), "")),
         "model_id": sample.output.model or model,
         "input_tokens": usage.input_tokens if usage else 0,
         "output_tokens": usage.output_tokens if usage else 0,

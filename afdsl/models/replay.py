@@ -94,12 +94,13 @@ def _keys(path: Path, number: int, record: Any) -> tuple[_Keys, str | None]:
 
 
 def load_transcripts(
-    path: Path,
+    path: Path, fields: dict[str, str] | None = None
 ) -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, str, str, int], dict[str, Any]]]:
-    """Index transcripts by (prompt_hash, sample) and by (variant, condition, query_id, sample)."""
+    """Index transcripts by (prompt_hash, sample) and by (variant, condition, query_id, sample).
+    `fields` maps those cell keys to an Inspect log's metadata fields."""
     by_hash: dict[tuple[str, int], dict[str, Any]] = {}
     by_cell: dict[tuple[str, str, str, int], dict[str, Any]] = {}
-    for number, record in _records(path):
+    for number, record in _records(path, fields or {}):
         keys, key = _keys(path, number, record)
         if key is not None:
             by_hash[(key, keys.sample)] = record
@@ -108,12 +109,12 @@ def load_transcripts(
     return by_hash, by_cell
 
 
-def _records(path: Path) -> list[tuple[int, Any]]:
+def _records(path: Path, fields: dict[str, str]) -> list[tuple[int, Any]]:
     """(line or sample number, record) of a transcript file or an Inspect log."""
     from afdsl.inspect_io import inspect_records, is_inspect_log
 
     if is_inspect_log(path):
-        return list(enumerate(inspect_records(path), 1))
+        return list(enumerate(inspect_records(path, fields), 1))
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
@@ -147,7 +148,7 @@ class ReplayBackend:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.path = transcript_path(config)
-        self.by_hash, self.by_cell = load_transcripts(self.path)
+        self.by_hash, self.by_cell = load_transcripts(self.path, dict(config.replay_fields))
 
     def _answer(self, record: dict[str, Any]) -> Completion:
         return Completion(
