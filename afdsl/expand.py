@@ -84,6 +84,7 @@ def _pick_constructor() -> Callable[[dict[str, Any]], ir.Prompt]:
         "system": "s",
         "messages": (ir.Message(role="user", content="u"),),
         "prompt_hash": "h",
+        "continuation": None,
     }
     try:
         fast, reference = _fast_prompt(dict(probe)), ir.Prompt(**probe)
@@ -129,7 +130,9 @@ def _texts(
                 # Pydantic validation already happened in the checker; here only
                 # speed matters (100k prompts per second is the target).
                 messages = (construct_message(role="user", content=user),)
-                digest = ir.prompt_hash(system, [{"role": "user", "content": user}])
+                digest = ir.prompt_hash(
+                    system, [{"role": "user", "content": user}], scenario.continuation
+                )
                 yield variant.name, condition.name, query.id, system, messages, digest
 
 
@@ -143,6 +146,7 @@ def expand(
     # One lazy stream of texts per model: the first model's pass renders them and tee
     # keeps them for the others (a single model buffers nothing).
     streams = itertools.tee(_texts(experiment), len(chosen)) if chosen else ()
+    continuations = {v.name: v.scenario.continuation for v in experiment.variants}
     for model, texts in zip(chosen, streams, strict=True):
         spec = model.spec
         for variant, condition, query_id, system, messages, digest in texts:
@@ -158,6 +162,7 @@ def expand(
                         "system": system,
                         "messages": messages,
                         "prompt_hash": digest,
+                        "continuation": continuations[variant],
                     }
                 )
 

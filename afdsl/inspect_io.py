@@ -106,12 +106,14 @@ def _record(sample: Any, model: str, fields: dict[str, str]) -> dict[str, Any]:
     metadata = dict(sample.metadata or {})
     metadata["id"] = metadata.get("id", sample.id)  # `query_id_field "id"`: the sample id
     messages = list(sample.messages or [])
-    while messages and messages[-1].role == "assistant":
-        messages.pop()  # the answer, not the prompt
+    # The prompt is what comes before the first answer; several answers are the turns
+    # of a conversation (a scenario with `continue`), replayed in order.
+    first = next((i for i, m in enumerate(messages) if m.role == "assistant"), len(messages))
+    replies = [m.text for m in messages[first:] if m.role == "assistant"]
     usage = sample.output.usage
     record: dict[str, Any] = {
         "text": sample.output.completion,
-        "messages": [{"role": m.role, "content": m.text} for m in messages],
+        "messages": [{"role": m.role, "content": m.text} for m in messages[:first]],
         "sample": int(metadata.get("sample", sample.epoch - 1)),
         "query_id": str(metadata.get(fields.get("query_id", "query_id"), sample.id)),
         "variant": str(metadata.get(fields.get("variant", "variant"), "base")),
@@ -121,6 +123,8 @@ def _record(sample: Any, model: str, fields: dict[str, str]) -> dict[str, Any]:
         "output_tokens": usage.output_tokens if usage else 0,
         "scores": {name: score.value for name, score in (sample.scores or {}).items()},
     }
+    if len(replies) > 1:
+        record["turns"] = replies
     return record
 
 

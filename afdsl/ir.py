@@ -39,14 +39,29 @@ class Condition(_Frozen):
     slots: dict[str, str] = Field(default_factory=dict)
 
 
+class Continuation(_Frozen):
+    """`continue with "<NEXT/>" until "<OUTPUT>" max 4`: each sample is a conversation.
+
+    While a reply lacks `until`, the runner appends it as an assistant turn and
+    `send` as a user turn and calls the model again, up to `max_calls` calls.
+    """
+
+    send: str
+    until: str
+    max_calls: int
+
+
 class Scenario(_Frozen):
-    """A system prompt made of sections (in order) and a user-turn template with `{slot}`s."""
+    """A system prompt made of sections (in order) and a user-turn template with `{slot}`s.
+
+    `continuation` is None for the single-call default."""
 
     name: str
     sections: tuple[Section, ...]
     user_template: str
     conditions: tuple[Condition, ...]
     section_separator: str = "\n\n"
+    continuation: Continuation | None = None
 
     def system_prompt(self) -> str:
         return self.section_separator.join(s.text for s in self.sections)
@@ -231,13 +246,26 @@ class Prompt(_Frozen):
     system: str
     messages: tuple[Message, ...]
     prompt_hash: str
+    continuation: Continuation | None = None
 
 
-def prompt_hash(system: str, messages: list[dict[str, str]] | tuple[Message, ...]) -> str:
-    """Canonical content hash of what is sent to a model."""
+def prompt_hash(
+    system: str,
+    messages: list[dict[str, str]] | tuple[Message, ...],
+    continuation: Continuation | None = None,
+) -> str:
+    """Canonical content hash of what is sent to a model.
+
+    A conversation (`continuation`) hashes its protocol too, so a single-call
+    answer is never taken for a conversation's; without one the hash is what
+    it always was.
+    """
     msgs = [m if isinstance(m, dict) else {"role": m.role, "content": m.content} for m in messages]
+    doc: dict[str, object] = {"system": system, "messages": msgs}
+    if continuation is not None:
+        doc["continue"] = continuation.model_dump()
     canonical = json.dumps(
-        {"system": system, "messages": msgs},
+        doc,
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),

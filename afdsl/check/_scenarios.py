@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from afdsl import ir
 from afdsl.check._context import Context, suggest
+from afdsl.check._continuation import build_continuation
 from afdsl.diagnostics import AfsError, Note
 from afdsl.syntax import _ast as A
 from afdsl.syntax._slots import find_slots
@@ -109,11 +110,15 @@ class ScenarioBuilder:
             if built is not None:
                 conditions[built.name] = built
                 condition_decls[built.name] = cond
+        inherited = self.built[decl.extends.value] if decl.extends is not None else None
         scenario = ir.Scenario(
             name=decl.name.value,
             sections=tuple(sections),
             user_template=user_template,
             conditions=tuple(conditions.values()),
+            continuation=build_continuation(
+                ctx, decl.continuations, inherited.scenario.continuation if inherited else None
+            ),
         )
         result = BuiltScenario(scenario, decl, user, condition_decls)
         self._check_sides(result)

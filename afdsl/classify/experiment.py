@@ -22,6 +22,7 @@ from afdsl.classify.score import (
     run_judges,
 )
 from afdsl.ir import Experiment, Measure
+from afdsl.run.conversation import unfinished_reason
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions
@@ -86,7 +87,7 @@ def classify_experiment(
     for row in store.ok_texts(experiment.name):
         if models is None or row.model in models:
             rows.setdefault(row.id, row)
-    queries = {q.id: q.text for q in experiment.queries}
+    targets = _targets(experiment, rows)
     summary = ClassifySummary(experiment=experiment.name)
     waiting: list[_Waiting] = []
     for measure in measures:
@@ -94,7 +95,7 @@ def classify_experiment(
         counts = MeasureSummary(measure=measure.name, kind=measure.kind, responses=len(rows))
         summary.measures.append(counts)
         fresh, judge = _plan_measure(
-            measure, template_version(spec), counts, rows, queries, store, experiment.seed
+            measure, template_version(spec), counts, targets, store, experiment.seed
         )
         waiting += judge
         if not options.dry_run:
@@ -150,12 +151,31 @@ class _Waiting(NamedTuple):
     plan: Plan
 
 
+def _targets(experiment: Experiment, rows: dict[int, TextRow]) -> dict[int, Target]:
+    """What each response is scored as: its text, its query, and for a conversation
+    that ended without its `until` text, why it has no output."""
+    queries = {q.id: q.text for q in experiment.queries}
+    protocols = {v.name: v.scenario.continuation for v in experiment.variants}
+    targets: dict[int, Target] = {}
+    for response_id, row in rows.items():
+        protocol = protocols.get(row.variant)
+        targets[response_id] = Target(
+            text=row.text,
+            request=queries.get(row.query_id, ""),
+            experiment=row.experiment,
+            variant=row.variant,
+            condition=row.condition,
+            query_id=row.query_id,
+            unfinished=unfinished_reason(protocol, row.text) if protocol else None,
+        )
+    return targets
+
+
 def _plan_measure(
     measure: Measure,
     version: str | None,
     counts: MeasureSummary,
-    rows: dict[int, TextRow],
-    queries: dict[str, str],
+    targets: dict[int, Target],
     store: Store,
     seed: int,
 ) -> tuple[list[LabelRow], list[_Waiting]]:
@@ -166,20 +186,12 @@ def _plan_measure(
     existing = store.stored_labels(measure.name, measure.definition_hash())
     fresh: list[LabelRow] = []
     waiting: list[_Waiting] = []
-    for response_id, row in rows.items():
+    for response_id, target in targets.items():
         stored = existing.get(response_id)
         if stored is not None and _is_current(stored, version):
             counts.already_labelled += 1
             _count(counts, stored.label)
             continue
-        target = Target(
-            text=row.text,
-            request=queries.get(row.query_id, ""),
-            experiment=row.experiment,
-            variant=row.variant,
-            condition=row.condition,
-            query_id=row.query_id,
-        )
         plan = plan_score(measure, target, seed=seed)
         if plan.score is not None:
             fresh.append(_label_row(measure, response_id, plan.score))

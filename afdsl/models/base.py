@@ -13,7 +13,7 @@ from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
-from afdsl.ir import Message, ModelConfig
+from afdsl.ir import Continuation, Message, ModelConfig
 
 ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "client", "other"]
 RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection"})
@@ -31,6 +31,8 @@ class Request(BaseModel):
     sample: int = 0
     seed: int = 0
     purpose: Literal["model", "judge"] = "model"
+    # Set when the sample is a conversation; `messages` then holds the turns so far.
+    continuation: Continuation | None = None
 
 
 class Completion(BaseModel):

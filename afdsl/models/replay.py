@@ -14,6 +14,12 @@ the line.
 A relative PATH is read from the folder of the .afs file that names it.
 A PATH ending `.eval` or `.json` is an Inspect AI eval log, read with Inspect's
 own reader (`afdsl.inspect_io`, extra `afdsl[inspect]`).
+
+A conversation (a scenario with `continue`) may be recorded as `turns`, a list
+of the model's replies in order: call k of the conversation is answered with
+the k-th (a line with only a text answers the first call). Its line is found by
+the conversation's prompt hash, or by the hash of its opening `system` +
+`messages`, or by its cell.
 """
 
 from __future__ import annotations
@@ -41,6 +47,38 @@ def _text_of(record: dict[str, Any]) -> str | None:
     return None
 
 
+def _turns_of(record: dict[str, Any]) -> list[str]:
+    """A conversation's recorded replies: `turns`, else the one text."""
+    turns = record.get("turns")
+    if isinstance(turns, list):
+        return [str(t) for t in turns]
+    text = _text_of(record)
+    return [] if text is None else [text]
+
+
+def _reply(record: dict[str, Any], request: Request, path: Path) -> str:
+    """The recorded answer to `request`: for a conversation, the turn it asks for."""
+    if request.continuation is None:
+        return _text_of(record) or "\n\n".join(_turns_of(record))
+    turns = _turns_of(record)
+    call = sum(m.role == "assistant" for m in request.messages)
+    if call >= len(turns):
+        raise BackendError(
+            "client", f"the transcript in {path} has {len(turns)} turn(s); call {call + 1} has none"
+        )
+    return turns[call]
+
+
+def _opening_hash(request: Request) -> str:
+    """The hash of a conversation's prompt alone, as a transcript that records it has it."""
+    opening: list[Message] = []
+    for message in request.messages:
+        if message.role == "assistant":
+            break
+        opening.append(message)
+    return prompt_hash(request.system, tuple(opening))
+
+
 class _Keys(BaseModel):
     """The fields of a transcript line that match it to a request, checked with their types."""
 
@@ -55,6 +93,7 @@ class _Keys(BaseModel):
     query_id: str | None = None
     input_tokens: int | None = None
     output_tokens: int | None = None
+    turns: list[str] | None = None
 
     def hash(self) -> str | None:
         """`prompt_hash`, or the hash of `system` + `messages` as afdsl sends them.
@@ -74,10 +113,10 @@ class _Keys(BaseModel):
 def _keys(path: Path, number: int, record: Any) -> tuple[_Keys, str | None]:
     """Line `number`'s keys and prompt hash (see `_Keys.hash`); a malformed line is the
     user's to fix, with its line number."""
-    if not isinstance(record, dict) or _text_of(record) is None:
+    if not isinstance(record, dict) or not _turns_of(record):
         raise error(
             f"{path}:{number}: a transcript needs a text field",
-            hint="one of: " + ", ".join(_TEXT_FIELDS),
+            hint="one of: " + ", ".join(_TEXT_FIELDS) + " (or `turns`, a list of replies)",
         )
     try:
         keys = _Keys.model_validate(record)
@@ -150,9 +189,9 @@ class ReplayBackend:
         self.path = transcript_path(config)
         self.by_hash, self.by_cell = load_transcripts(self.path, dict(config.replay_fields))
 
-    def _answer(self, record: dict[str, Any]) -> Completion:
+    def _answer(self, record: dict[str, Any], request: Request) -> Completion:
         return Completion(
-            text=_text_of(record) or "",
+            text=_reply(record, request, self.path),
             model_id=str(
                 record.get("model_id") or record.get("model") or f"replay:{self.path.name}"
             ),
@@ -161,19 +200,25 @@ class ReplayBackend:
             finish_reason="replay",
         )
 
-    async def complete(self, request: Request) -> Completion:
+    def _by_hash(self, request: Request) -> dict[str, Any] | None:
         record = self.by_hash.get((request.prompt_hash, request.sample))
+        if record is None and request.continuation is not None:
+            record = self.by_hash.get((_opening_hash(request), request.sample))
+        return record
+
+    async def complete(self, request: Request) -> Completion:
+        record = self._by_hash(request)
         if record is None:
             raise BackendError(
                 "client", f"no transcript in {self.path} for prompt {request.prompt_hash[:12]}"
             )
-        return self._answer(record)
+        return self._answer(record, request)
 
     async def complete_item(
         self, request: Request, variant: str, condition: str, query_id: str
     ) -> Completion:
         """Like `complete`, falling back to the (variant, condition, query_id, sample) key."""
-        record = self.by_hash.get((request.prompt_hash, request.sample))
+        record = self._by_hash(request)
         if record is None:
             record = self.by_cell.get((variant, condition, query_id, request.sample))
         if record is None:
@@ -182,7 +227,7 @@ class ReplayBackend:
                 f"no transcript in {self.path} for prompt {request.prompt_hash[:12]} "
                 f"or {variant}/{condition}/{query_id} sample {request.sample}",
             )
-        return self._answer(record)
+        return self._answer(record, request)
 
     async def aclose(self) -> None:
         return None

@@ -334,6 +334,20 @@ def write_response(
     return f"<SCRATCHPAD_REASONING>\n{scratchpad}\n</SCRATCHPAD_REASONING>\n\n{output}"
 
 
+def conversation_turn(response: str, replies: int) -> str:
+    """The part of a simulated response a conversation's call answers with, as the
+    published protocol has it: the reasoning first (`replies` = 0), the output once
+    asked to go on. A response without a scratchpad is answered whole."""
+    end = response.find(_SCRATCH_END)
+    if end < 0:
+        return response
+    end += len(_SCRATCH_END)
+    return response[:end] if replies == 0 else response[end:].lstrip()
+
+
+_SCRATCH_END = "</SCRATCHPAD_REASONING>"
+
+
 # --- the backend ---------------------------------------------------------------------
 
 
@@ -362,7 +376,10 @@ class SimBackend:
 
     async def complete(self, request: Request) -> Completion:
         started = time.perf_counter()
-        user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+        if request.continuation is None:
+            user = next((m.content for m in reversed(request.messages) if m.role == "user"), "")
+        else:  # a conversation: the prompt is its first user turn
+            user = next((m.content for m in request.messages if m.role == "user"), "")
         text = simulate(
             self.name,
             request.system,
@@ -371,10 +388,15 @@ class SimBackend:
             prompt_hash=request.prompt_hash,
             sample=request.sample,
         )
+        sent = user
+        if request.continuation is not None:
+            replies = sum(m.role == "assistant" for m in request.messages)
+            text = conversation_turn(text, replies)
+            sent = "".join(m.content for m in request.messages)
         return Completion(
             text=text,
             model_id=self.model_id,
-            input_tokens=(len(request.system) + len(user)) // 4,
+            input_tokens=(len(request.system) + len(sent)) // 4,
             output_tokens=len(text) // 4,
             finish_reason="end_turn",
             latency_s=time.perf_counter() - started,

@@ -42,6 +42,19 @@ def response_parts(transcript: Transcript) -> Parts:
     return Parts([*sections, ("output", parts.output or "")])
 
 
+def shown_parts(transcript: Transcript) -> Parts:
+    """What `show` prints: a conversation turn by turn (each model call's reply, and the
+    user turn between two), a single reply as scratchpad and output."""
+    if transcript.status != "ok" or not transcript.turns:
+        return response_parts(transcript)
+    sections: list[tuple[str, str]] = []
+    for number, text in enumerate(transcript.turns, 1):
+        if number > 1:
+            sections.append(("user", transcript.continue_with or ""))
+        sections.append((f"turn {number}", text))
+    return Parts(sections)
+
+
 def clip(text: str, full: bool) -> str:
     """`text`, or its first `CLIP` characters and how much was left out."""
     if full or len(text) <= CLIP:
@@ -88,7 +101,7 @@ def header(transcript: Transcript, measures: list[str]) -> str:
 
 def plain_text(transcript: Transcript, measures: list[str], *, full: bool = False) -> str:
     """The transcript as plain text: header, query, then each section under its own rule."""
-    parts = response_parts(transcript)
+    parts = shown_parts(transcript)
     lines = [f"── {header(transcript, measures)}", f"query: {transcript.query_text}"]
     if parts.problem:
         lines.append(f"(could not split the response: {parts.problem})")
@@ -103,8 +116,11 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
     from rich.panel import Panel
     from rich.text import Text
 
-    parts = response_parts(transcript)
-    styles = {"scratchpad": "dim", "output": "green", "response": "yellow", "error": "red"}
+    parts = shown_parts(transcript)
+    styles = {
+        "scratchpad": "dim", "output": "green", "response": "yellow", "error": "red",
+        "turn": "cyan", "user": "blue",
+    }  # fmt: skip
     # The header goes in the body, not the title: a title is cut to one line, and the
     # labels at its end are what the reader came for.
     body: list[Any] = [
@@ -115,7 +131,8 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
         body.append(Text(f"could not split the response: {parts.problem}", style="yellow"))
     for title, text in parts.sections:
         content = Text(clip(text, full) if text else "(empty)")
-        body.append(Panel(content, title=title, title_align="left", border_style=styles[title]))
+        style = styles[title.split()[0]]
+        body.append(Panel(content, title=title, title_align="left", border_style=style))
     return Panel(Group(*body))
 
 

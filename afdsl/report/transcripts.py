@@ -68,6 +68,10 @@ class Transcript(BaseModel):
     error_kind: str | None = None
     error_message: str | None = None
     labels: dict[str, MeasureLabel] = Field(default_factory=dict)
+    # A conversation (`continue`): each model call's reply in order, and the user turn
+    # sent between two of them. Empty for a single call.
+    turns: list[str] = Field(default_factory=list)
+    continue_with: str | None = None
 
 
 def parse_where(text: str) -> LabelFilter:
@@ -151,6 +155,7 @@ def select_transcripts(
     labels = {
         m.name: store.labels(m.name, m.definition_hash()) for m in experiment.effective_measures()
     }
+    conversations = _Conversations(store)
     chosen = []
     for row in rows:
         if (row.variant, row.condition) not in condition_rank or row.query_id not in query_rank:
@@ -177,7 +182,7 @@ def select_transcripts(
             row.params_hash,
         )
         transcript = _transcript(row, label, queries[row.query_id], system_hash[row.variant], found)
-        chosen.append((key, transcript))
+        chosen.append((key, _with_turns(transcript, row, experiment, conversations)))
     chosen.sort(key=lambda pair: pair[0])
     return [t for _, t in chosen]
 
@@ -203,6 +208,32 @@ def _transcript(
         error_message=row.error_message,
         labels=labels,
     )
+
+
+class _Conversations:
+    """The stored turns of conversations, read once per model and parameters."""
+
+    def __init__(self, store: Any) -> None:
+        self.store = store
+        self.read: dict[tuple[str, str], dict[tuple[str, int], list[Any]]] = {}
+
+    def turns(self, row: Any) -> list[str]:
+        group = (row.model, row.params_hash)
+        if group not in self.read:
+            self.read[group] = self.store.model_turns(*group)
+        return [turn.text for turn in self.read[group].get((row.prompt_hash, row.sample), [])]
+
+
+def _with_turns(
+    transcript: Transcript, row: Any, experiment: Experiment, conversations: _Conversations
+) -> Transcript:
+    """A conversation's transcript with its turns (a single call's is left as it is)."""
+    protocol = experiment.variant(row.variant).scenario.continuation
+    if protocol is None or row.status != "ok":
+        return transcript
+    transcript.turns = conversations.turns(row)
+    transcript.continue_with = protocol.send
+    return transcript
 
 
 def _passes(row: Any, model_label: str, wanted: TranscriptFilter) -> bool:

@@ -12,14 +12,24 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from functools import lru_cache
+from collections.abc import Awaitable, Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from functools import lru_cache, partial
+from typing import Any
 
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
 from afdsl.models._http import check_api_keys
 from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
+from afdsl.run.conversation import (
+    conversation_completion,
+    further_call_cost,
+    is_finished,
+    next_request,
+    possible_calls,
+    response_key,
+    turn_of,
+)
 from afdsl.run.cost import (
     OutputEstimate,
     PriceTable,
@@ -33,7 +43,7 @@ from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
 from afdsl.run.retry import stops_model, with_retries
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
-from afdsl.store import ItemKey, Outcome, Store
+from afdsl.store import ItemKey, Outcome, ResponseKey, Store, Turn
 
 GroupKey = tuple[str, str]  # (model spec, params_hash)
 
@@ -113,6 +123,7 @@ class RunState:
     budget: Budget
     summary: RunSummary
     pending: list[Outcome] = field(default_factory=list)
+    pending_turns: list[tuple[ResponseKey, Turn]] = field(default_factory=list)
     flush_scheduled: bool = False
     interrupt: Interrupt = field(default_factory=Interrupt)
 
@@ -130,8 +141,13 @@ class RunState:
         result: Completion | Exception,
         *,
         batch: bool = False,
+        conversation: tuple[float, float] | None = None,
     ) -> float:
-        """Queue one result (group commit on the next loop turn); returns its cost."""
+        """Queue one result (group commit on the next loop turn); returns its cost.
+
+        A conversation passes (its cost over every turn, what this run spent on
+        it): its turns were charged as they arrived (`record_reply`).
+        """
         common = {
             "prompt_hash": prompt_hash,
             "model": config.spec,
@@ -142,10 +158,11 @@ class RunState:
         }
         cost = 0.0
         if isinstance(result, Completion):
-            cost = self.prices.cost(
-                config.spec, result.input_tokens, result.output_tokens, batch=batch,
-                cache_write=result.cache_write_tokens, cache_read=result.cache_read_tokens,
-            )  # fmt: skip
+            cost = (
+                self.completion_cost(config, result, batch=batch)
+                if conversation is None
+                else conversation[0]
+            )
             outcome = Outcome(
                 **common,  # type: ignore[arg-type]
                 text=result.text,
@@ -161,22 +178,62 @@ class RunState:
             if self.prices.price(config.spec) is None and config.spec not in self.summary.unpriced:
                 self.summary.unpriced.append(config.spec)  # its $0 is unknown, not free
         else:
-            kind = result.kind if isinstance(result, BackendError) else "other"
-            message = (
-                str(result)
-                if isinstance(result, BackendError)
-                else f"{type(result).__name__}: {result}"
-            )
-            outcome = Outcome(**common, error_kind=kind, error_message=message[:1000])  # type: ignore[arg-type]
-            self.summary.failed += 1
-            self.summary.count_error(f"{config.spec}: {message[:300]}")
-        self.summary.cost_usd += cost
+            outcome = self._failure(common, config.spec, result)
+        spent = cost if conversation is None else conversation[1]
+        if conversation is None:
+            self.summary.cost_usd += cost
         self.pending.append(outcome)
+        self.schedule_flush()
+        self.progress.advance(ok=isinstance(result, Completion), cost_usd=spent)
+        return cost
+
+    def _failure(self, common: dict[str, Any], spec: str, result: Exception) -> Outcome:
+        """The outcome of a failed request, counted in the summary."""
+        kind = result.kind if isinstance(result, BackendError) else "other"
+        message = (
+            str(result)
+            if isinstance(result, BackendError)
+            else f"{type(result).__name__}: {result}"
+        )
+        self.summary.failed += 1
+        self.summary.count_error(f"{spec}: {message[:300]}")
+        return Outcome(**common, error_kind=kind, error_message=message[:1000])
+
+    def completion_cost(self, config: ModelConfig, result: Completion, *, batch: bool) -> float:
+        return self.prices.cost(
+            config.spec, result.input_tokens, result.output_tokens, batch=batch,
+            cache_write=result.cache_write_tokens, cache_read=result.cache_read_tokens,
+        )  # fmt: skip
+
+    def record_reply(
+        self, job: Job, turns: list[Turn], reply: Completion, *, batch: bool = False
+    ) -> float:
+        """Queue a conversation call's reply as its next turn (`turns` grows by it; the
+        store writes turns before responses); returns the call's cost."""
+        cost = self.completion_cost(job.config, reply, batch=batch)
+        turns.append(turn_of(len(turns) + 1, reply, cost))
+        self.summary.cost_usd += cost
+        self.pending_turns.append(
+            (response_key(job.item.request, params_hash(job.config)), turns[-1])
+        )
+        self.schedule_flush()
+        return cost
+
+    def record_conversation(self, job: Job, turns: list[Turn], spent: float) -> None:
+        """Queue a finished conversation's response row: every turn, usage summed
+        (`spent`: what this run paid for it, already counted turn by turn)."""
+        r = job.item.request
+        assert r.continuation is not None
+        whole = conversation_completion(r.continuation, turns)
+        cost = sum(t.cost_usd for t in turns)
+        self.record_key(
+            job.config, r.prompt_hash, r.sample, r.purpose, whole, conversation=(cost, spent)
+        )
+
+    def schedule_flush(self) -> None:
         if not self.flush_scheduled:
             self.flush_scheduled = True
             asyncio.get_running_loop().call_soon(self.flush)
-        self.progress.advance(ok=isinstance(result, Completion), cost_usd=cost)
-        return cost
 
     def stop_if_fatal(self, config: ModelConfig, result: Completion | Exception) -> None:
         """After a bad key or unknown model, send nothing more to that model in this run."""
@@ -197,6 +254,8 @@ class RunState:
 
     def flush(self) -> None:
         self.flush_scheduled = False
+        turns, self.pending_turns = self.pending_turns, []
+        self.store.put_turns(turns)  # first: a conversation's row never lacks its turns
         batch, self.pending = self.pending, []
         self.store.put_outcomes(batch)
 
@@ -284,13 +343,15 @@ def estimates(p: Plan, prices: PriceTable) -> list[ModelEstimate]:
         )  # fmt: skip
     for job in p.jobs:
         e = out[job.config.spec]
-        e.requests += 1
-        e.input_tokens += job.est_input
-        e.output_tokens += job.est_output
+        calls = possible_calls(job)  # one, or each call a conversation may make
+        e.requests += len(calls)
+        e.input_tokens += sum(tokens_in for tokens_in, _ in calls)
+        e.output_tokens += sum(tokens_out for _, tokens_out in calls)
         e.cache_write_tokens += job.est_cache_write
         e.cache_read_tokens += job.est_cache_read
         if e.cost_usd is not None:
-            e.cost_usd += job.est_cost
+            further = (prices.cost(job.config.spec, i, o) for i, o in calls[1:])
+            e.cost_usd += job.est_cost + sum(further)
     return list(out.values())
 
 
@@ -320,6 +381,9 @@ async def _call(backend: Backend, item: RunItem) -> Completion:
         )
         return result
     return await backend.complete(item.request)
+
+
+Attempt = Callable[[Job], Awaitable[Completion | Exception]]
 
 
 class NotSent(Exception):
@@ -360,6 +424,13 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             if not state.sendable(job, job.est_cost):
                 continue
             state.summary.sent += 1
+            if job.item.request.continuation is not None:
+                await converse(
+                    job,
+                    state,
+                    partial(_attempt, backends[job.group], state=state, rng=rng, limits=limits),
+                )
+                continue
             result = await _attempt(backends[job.group], job, state, rng, limits)
             if isinstance(result, NotSent):
                 state.summary.skipped += 1
@@ -370,6 +441,51 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             state.stop_if_fatal(job.config, result)
 
     await asyncio.gather(*(worker() for _ in range(options.concurrency)))
+
+
+async def converse(job: Job, state: RunState, attempt: Attempt) -> None:
+    """Run one conversation to its end, storing each turn as it arrives (see
+    `conversation.py`). `sendable` has reserved the first call's budget; each
+    further call reserves its own, and a run stopped between calls leaves the
+    stored turns for the next run to go on from."""
+    request = job.item.request
+    continuation = request.continuation
+    assert continuation is not None
+    turns = state.store.turns(response_key(request, params_hash(job.config)))
+    spent = 0.0
+    reserved: float | None = job.est_cost
+    while not is_finished(continuation, turns):
+        if reserved is None:
+            reserved = further_call_cost(job, turns, state.prices)
+            if state.interrupt.requested or not state.budget.reserve(reserved):
+                state.summary.skipped += 1
+                return
+        turn_request = next_request(request, turns)
+        result = await attempt(
+            replace(job, item=job.item.model_copy(update={"request": turn_request}))
+        )
+        if not isinstance(result, Completion):
+            state.budget.settle(reserved, 0.0)
+            _conversation_failed(job, state, result, spent)
+            return
+        cost = state.record_reply(job, turns, result)
+        state.budget.settle(reserved, cost)
+        spent, reserved = spent + cost, None
+    if reserved is not None:  # the stored turns had already ended it: nothing was sent
+        state.budget.settle(reserved, 0.0)
+    state.record_conversation(job, turns, spent)
+
+
+def _conversation_failed(job: Job, state: RunState, error: Exception, spent: float) -> None:
+    """A call of a conversation failed or was not sent: its stored turns stay for a rerun."""
+    if isinstance(error, NotSent):
+        state.summary.skipped += 1
+        return
+    r = job.item.request
+    state.record_key(
+        job.config, r.prompt_hash, r.sample, r.purpose, error, conversation=(0.0, spent)
+    )
+    state.stop_if_fatal(job.config, error)
 
 
 async def arun_items(

@@ -136,6 +136,7 @@ def items_from_prompts(prompts: Iterable[Prompt], experiment: Experiment) -> Ite
             model=config,
             sample=prompt.sample,
             seed=experiment.seed,
+            continuation=prompt.continuation,
         )
         yield RunItem(
             request=request,

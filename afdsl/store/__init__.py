@@ -9,6 +9,8 @@ Tables:
   `responses(experiment=...)` returns one row per cell.
 - `batches` / `batch_items`: provider batch ids, written the moment a batch is
   created so an interrupted run polls it instead of paying twice.
+- `turns`: each model call of a conversation (a scenario with `continue`), written
+  as it arrives; the finished conversation is one `responses` row.
 - `labels`: classifier output keyed by (response_id, measure, definition_hash).
 
 The store never holds API keys or request headers: only model ids, sampling
@@ -31,6 +33,7 @@ from afdsl.store._rows import (
     ResponseRow,
     StoredLabel,
     TextRow,
+    Turn,
 )
 from afdsl.store._sql import SCHEMA_VERSION
 from afdsl.store._store import Store, StoreBusy, default_store_path
@@ -51,5 +54,6 @@ __all__ = [
     "StoreBusy",
     "StoredLabel",
     "TextRow",
+    "Turn",
     "default_store_path",
 ]

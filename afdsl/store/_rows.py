@@ -106,6 +106,24 @@ ResponseKey = tuple[str, str, str, int]
 """A response's cache key: (prompt_hash, model spec, params_hash, sample)."""
 
 
+class Turn(NamedTuple):
+    """One model call of a conversation (a scenario with `continue`): its reply and usage.
+
+    `turn` counts the calls from 1. Turns are stored as they arrive, so a rerun
+    continues a conversation instead of starting it again.
+    """
+
+    turn: int
+    text: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_write_tokens: int = 0
+    cache_read_tokens: int = 0
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+    model_id: str | None = None
+
+
 class Reply(NamedTuple):
     """What is stored under one cache key, without cell metadata: what a judge vote is read from."""
 

@@ -63,6 +63,23 @@ CREATE TABLE IF NOT EXISTS batch_items (
     sample INTEGER NOT NULL,
     PRIMARY KEY (batch_id, custom_id)
 );
+CREATE TABLE IF NOT EXISTS turns (
+    prompt_hash TEXT NOT NULL,
+    model TEXT NOT NULL,
+    params_hash TEXT NOT NULL,
+    sample INTEGER NOT NULL,
+    turn INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    input_tokens INTEGER NOT NULL DEFAULT 0,
+    output_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_write_tokens INTEGER NOT NULL DEFAULT 0,
+    cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    latency_s REAL NOT NULL DEFAULT 0,
+    cost_usd REAL NOT NULL DEFAULT 0,
+    model_id TEXT,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (prompt_hash, model, params_hash, sample, turn)
+);
 CREATE TABLE IF NOT EXISTS labels (
     response_id INTEGER NOT NULL,
     measure TEXT NOT NULL,

@@ -25,6 +25,7 @@ from afdsl.store._rows import (
     ResponseRow,
     StoredLabel,
     TextRow,
+    Turn,
 )
 from afdsl.store._sql import (
     ADDED_COLUMNS,
@@ -40,6 +41,7 @@ from afdsl.store._sql import (
     query_counts_sql,
 )
 
+_TURN_COLUMNS = ", ".join(Turn._fields)
 # Keys per lookup in `replies`: 4 parameters each stays under SQLite's oldest limit of 999.
 _KEYS_PER_QUERY = 200
 
@@ -343,6 +345,43 @@ class Store:
         )
         count, total = cur.fetchone()
         return int(count), int(total)
+
+    # -- conversations ------------------------------------------------------------------------
+
+    def put_turns(self, turns: Sequence[tuple[ResponseKey, Turn]]) -> None:
+        """Write conversation turns (keyed by response key and turn number) in one transaction."""
+        if not turns:
+            return
+        now = _now()
+        rows = [(*key, *turn, now) for key, turn in turns]
+        with self.transaction():
+            self.db.executemany(
+                "INSERT OR IGNORE INTO turns (prompt_hash, model, params_hash, sample, turn, text, "
+                "input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, latency_s, "
+                "cost_usd, model_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                rows,
+            )
+
+    def turns(self, key: ResponseKey) -> list[Turn]:
+        """The stored turns of one conversation, in order (empty when none was stored)."""
+        cur = self.db.execute(
+            f"SELECT {_TURN_COLUMNS} FROM turns WHERE prompt_hash = ? AND model = ? "
+            "AND params_hash = ? AND sample = ? ORDER BY turn",
+            key,
+        )
+        return list(map(Turn._make, cur))
+
+    def model_turns(self, model: str, params_hash: str) -> dict[tuple[str, int], list[Turn]]:
+        """(prompt_hash, sample) -> the turns of each of one model's conversations, in order."""
+        cur = self.db.execute(
+            f"SELECT prompt_hash, sample, {_TURN_COLUMNS} FROM turns WHERE model = ? "
+            "AND params_hash = ? ORDER BY prompt_hash, sample, turn",
+            (model, params_hash),
+        )
+        found: dict[tuple[str, int], list[Turn]] = {}
+        for prompt_hash, sample, *turn in cur:
+            found.setdefault((prompt_hash, sample), []).append(Turn._make(turn))
+        return found
 
     # -- batches ------------------------------------------------------------------------------
 

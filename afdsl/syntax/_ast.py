@@ -78,6 +78,16 @@ class ConditionDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class ContinueDecl:
+    """`continue with SEND until UNTIL max N`: the multi-turn protocol of a scenario."""
+
+    send: Text
+    until: Text
+    max_calls: Value
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class ScenarioDecl:
     name: Ident
     extends: Ident | None
@@ -86,6 +96,7 @@ class ScenarioDecl:
     conditions: tuple[ConditionDecl, ...]
     span: Span
     base_dir: str = ""
+    continuations: tuple[ContinueDecl, ...] = ()  # more than one is reported by the checker
 
 
 # ------------------------------------------------------------------ operators

@@ -87,6 +87,7 @@ class ToAst(Transformer[Token, Any]):
             users=tuple(i for i in items if isinstance(i, A.Text)),
             conditions=tuple(i for i in items if isinstance(i, A.ConditionDecl)),
             span=self._span(meta),
+            continuations=tuple(i for i in items if isinstance(i, A.ContinueDecl)),
         )
 
     def section(self, meta: Any, children: list[Any]) -> A.SectionDecl:
@@ -94,6 +95,10 @@ class ToAst(Transformer[Token, Any]):
 
     def user(self, meta: Any, children: list[Any]) -> A.Text:
         return children[0]  # type: ignore[no-any-return]
+
+    def continuation(self, meta: Any, children: list[Any]) -> A.ContinueDecl:
+        send, until, max_calls = children
+        return A.ContinueDecl(send, until, self._value(max_calls), self._span(meta))
 
     def condition(self, meta: Any, children: list[Any]) -> A.ConditionDecl:
         name, role, *assigns = children

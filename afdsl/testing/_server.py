@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 ReplyFn = Callable[[str, str], str]  # (system, last user message) -> reply text
+# (system, every message of the conversation) -> reply text: for multi-turn tests.
+ConversationReplyFn = Callable[[str, list[dict[str, Any]]], str]
 
 
 class MockError(Exception):
@@ -58,6 +60,7 @@ class MockConfig:
     seed: int = 0
     reply: ReplyFn = default_reply
     cache_min_tokens: int = 1024  # both providers' smallest cacheable prefix
+    conversation_reply: ConversationReplyFn | None = None  # used instead of `reply` if set
 
 
 @dataclass
@@ -164,6 +167,11 @@ class MockApp:
         prompt_tokens = _tokens(system) + sum(_tokens(str(m.get("content", ""))) for m in messages)
         return system, user, prompt_tokens
 
+    def _answer(self, system: str, user: str, messages: list[dict[str, Any]]) -> str:
+        if self.config.conversation_reply is not None:
+            return self.config.conversation_reply(system, messages)
+        return self.config.reply(system, user)
+
     def _cache(self, api: str, model: str, system: str) -> tuple[int, int]:
         """(written, read) prompt tokens for a cacheable system prompt, as the provider would."""
         tokens = _tokens(system) if system else 0
@@ -186,7 +194,7 @@ class MockApp:
         if marked:
             self.state.cache_marked += 1
             written, read = self._cache("anthropic", str(payload.get("model")), system)
-        text = self.config.reply(system, user)
+        text = self._answer(system, user, payload.get("messages", []))
         return {
             "id": self._next_id("msg"),
             "type": "message",
@@ -209,7 +217,7 @@ class MockApp:
         rest = [m for m in messages if m.get("role") != "system"]
         system, user, n_in = self._texts(system, rest)
         _, read = self._cache("openai", str(payload.get("model")), system)
-        text = self.config.reply(system, user)
+        text = self._answer(system, user, rest)
         n_out = _tokens(text)
         return {
             "id": self._next_id("chatcmpl"),

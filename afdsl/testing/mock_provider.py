@@ -24,6 +24,7 @@ from types import TracebackType
 from typing import Any
 
 from afdsl.testing._server import (
+    ConversationReplyFn,
     MockApp,
     MockConfig,
     MockError,
@@ -90,6 +91,8 @@ class MockProvider:
     a `retry-after` of `retry_after` seconds); `batch_delay` is how long a
     batch stays in progress; `reply(system, user) -> str` makes the answer text
     (it may raise `MockError(status, message)` to refuse that request, e.g. a 400);
+    `conversation_reply(system, messages) -> str`, when given, answers instead from
+    every message of the conversation (a multi-turn test needs to see the turns);
     system prompts of at least `cache_min_tokens` (about 4 characters a token)
     are cached as the providers would (see `_server`).
     """
@@ -107,10 +110,12 @@ class MockProvider:
         process: bool = False,
         port: int | None = None,
         cache_min_tokens: int = 1024,
+        conversation_reply: ConversationReplyFn | None = None,
     ) -> None:
         self.config = MockConfig(
-            latency, fail_500, fail_429, retry_after, batch_delay, seed, reply, cache_min_tokens
-        )
+            latency, fail_500, fail_429, retry_after, batch_delay, seed, reply, cache_min_tokens,
+            conversation_reply,
+        )  # fmt: skip
         self.port = port or _free_port()
         self.process = process
         self._app: MockApp | None = None
@@ -135,9 +140,10 @@ class MockProvider:
 
     def start(self) -> MockProvider:
         if self.process:
-            if self.config.reply is not default_reply:
+            if self.config.reply is not default_reply or self.config.conversation_reply:
                 raise ValueError("a custom reply function needs process=False")
-            doc = {k: v for k, v in vars(self.config).items() if k != "reply"}
+            functions = ("reply", "conversation_reply")
+            doc = {k: v for k, v in vars(self.config).items() if k not in functions}
             self._child = subprocess.Popen(
                 [
                     sys.executable,

@@ -33,6 +33,7 @@ scenario s extends t {
   section b from "b.txt"
   user "{cue} {query}"
   condition free as training { cue = "a" }
+  continue with "<NEXT/>" until "<OUTPUT>" max 3
 }
 perturbation p "d" =
   remove section a

@@ -43,7 +43,7 @@ def test_inside_a_scenario_only_scenario_statements_are_expected(write: Write) -
     diag = only_error(write('scenario s {\n  sektion intro "x"\n}\n'))
     assert at(diag) == (2, 3)
     assert diag.message == (
-        "unexpected `sektion`; expected one of `condition`, `section`, `user`, `}`"
+        "unexpected `sektion`; expected one of `condition`, `continue`, `section`, `user`, `}`"
     )
 
 
