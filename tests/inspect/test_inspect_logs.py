@@ -265,3 +265,44 @@ def test_a_mapping_field_on_a_model_that_is_not_replay_is_an_error(tmp_path: Pat
     path.write_text(MAPPED.replace('"replay:mapped.eval"', '"sim:opus_like"'), encoding="utf-8")
     [problem] = [d for d in check_file(path).diagnostics if d.is_error]
     assert problem.code == "AFS175" and problem.span and problem.span.line == 7
+
+
+def test_a_sample_with_several_answers_is_a_conversations_turns(tmp_path: Path) -> None:
+    from inspect_ai.log import (
+        EvalConfig,
+        EvalDataset,
+        EvalLog,
+        EvalSample,
+        EvalSpec,
+        write_eval_log,
+    )
+    from inspect_ai.model import ChatMessageAssistant, ModelOutput
+
+    from afdsl.inspect_io import inspect_records
+
+    opening = [ChatMessageSystem(content="sys"), ChatMessageUser(content="ask")]
+    turns = [ChatMessageAssistant(content="thinking"), ChatMessageUser(content="<NEXT/>")]
+    turns += [ChatMessageAssistant(content="<OUTPUT>done")]
+    sample = EvalSample(
+        id="q1",
+        epoch=1,
+        input=opening,
+        target="",
+        messages=[*opening, *turns],
+        output=ModelOutput.from_content("mock/model", "<OUTPUT>done"),
+    )
+    spec = EvalSpec(
+        created="2026-01-01T00:00:00+00:00",
+        task="t",
+        dataset=EvalDataset(name="t"),
+        model="mock/model",
+        config=EvalConfig(),
+    )
+    write_eval_log(EvalLog(status="success", eval=spec, samples=[sample]), str(tmp_path / "c.eval"))
+    [record] = inspect_records(tmp_path / "c.eval")
+    assert record["messages"] == [
+        {"role": "system", "content": "sys"},
+        {"role": "user", "content": "ask"},
+    ]
+    assert record["turns"] == ["thinking", "<OUTPUT>done"]
+    assert (record["query_id"], record["sample"], record["variant"]) == ("q1", 0, "base")
