@@ -73,7 +73,7 @@ def mutants(draw: st.DrawFn) -> tuple[Path, str]:
     return path, "".join(out) + text[last:]
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(mutants())
 def test_fmt_is_idempotent_and_keeps_meaning_comments_and_strings(
     mutant: tuple[Path, str],
