@@ -18,6 +18,8 @@ from afdsl.syntax import get_parser
 from afdsl.syntax._loader import builtin_names
 
 _WORD_BEFORE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+# A file-level item starts at the beginning of a line (as `afdsl fmt` writes them).
+_ITEM_START = re.compile(r"^(?:use|scenario|perturbation|experiment)\b", re.M)
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ def complete(text: str, offset: int, index: Index | None) -> list[Item]:
     if word is not None:
         prefix = prefix[: word.start()]
     parsed = _accepts(prefix)
+    if parsed is None:  # a mistake earlier in the file: parse from the current item on
+        starts = [m.start() for m in _ITEM_START.finditer(prefix)]
+        parsed = _accepts(prefix[starts[-1] :]) if starts else None
     if parsed is None:
         return []
     tokens, accepted = parsed

@@ -290,6 +290,17 @@ async def test_completion(client: LanguageClient, tmp_path: Path) -> None:
     top = await labels(0, 0)
     assert {"scenario", "experiment", "use", "perturbation"} <= top
 
+    # a mistake in an earlier item does not stop completion in this one
+    broken = text.replace('  section intro "You are', '  section = "You are')
+    client.text_document_did_change(
+        T.DidChangeTextDocumentParams(
+            text_document=T.VersionedTextDocumentIdentifier(uri=path.as_uri(), version=3),
+            content_changes=[T.TextDocumentContentChangeWholeDocument(text=broken)],
+        )
+    )
+    line = lines.index("  variant x = remove section ")
+    assert {"intro", "rlhf"} <= await labels(line, len("  variant x = remove section "))
+
 
 async def test_document_symbols(client: LanguageClient, tmp_path: Path) -> None:
     path = tmp_path / "symbols.afs"
