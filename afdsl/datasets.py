@@ -14,12 +14,17 @@ from pathlib import Path
 
 from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.jsonl import json_lines
+from afdsl.redact import secret_in, secret_values
+from afdsl.sanitize import has_controls
 
 
-def _error(path: str, line: int, message: str, hint: str | None = None) -> Diagnostic:
+def _error(
+    path: str, line: int, message: str, hint: str | None = None, col: int | None = None
+) -> Diagnostic:
     return Diagnostic(
-        code="AFS020", message=message, span=Span(path=path, line=line, col=1), hint=hint
+        code="AFS020", message=message, span=Span(path=path, line=line, col=col or 1), hint=hint
     )
 
 
@@ -33,9 +38,9 @@ def _rows_jsonl(text: str, shown: str) -> list[tuple[int, dict[str, object]]]:
     rows = []
     for number, line in json_lines(text):
         try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AfsError(_error(shown, number, f"invalid JSON: {exc.msg}")) from None
+            row = parse_json_line(line)
+        except InputError as exc:
+            raise AfsError(_error(shown, number, exc.message, col=exc.col)) from None
         if not isinstance(row, dict):
             raise AfsError(_error(shown, number, "each line must be a JSON object"))
         rows.append((number, row))
@@ -99,15 +104,14 @@ def read_queries(
     rows = _read_rows(path, shown)
     queries: list[ir.Query] = []
     seen: dict[str, int] = {}
+    secrets = secret_values()
     for index, (line, row) in enumerate(rows, start=1):
         if text_field not in row:
             raise AfsError(_missing_field(shown, line, row, text_field, "text"))
         if row[text_field] is None or not _as_text(row[text_field]).strip():
             raise AfsError(_error(shown, line, f"the `{text_field}` field is empty"))
         if id_field in row:
-            qid = "" if row[id_field] is None else _as_text(row[id_field]).strip()
-            if not qid:
-                raise AfsError(_error(shown, line, f"the `{id_field}` field is empty"))
+            qid = _row_id(shown, line, row[id_field], id_field)
         elif id_required:
             raise AfsError(_missing_field(shown, line, row, id_field, "id"))
         else:
@@ -116,24 +120,48 @@ def read_queries(
             raise AfsError(_error(shown, line, f"duplicate id `{qid}` (first on line {seen[qid]})"))
         seen[qid] = line
         slots = {k: _as_text(v) for k, v in row.items() if k not in (id_field, text_field)}
+        _refuse_secret(shown, line, [_as_text(row[text_field]), *slots.values()], secrets)
         queries.append(ir.Query(id=qid, text=_as_text(row[text_field]), slots=slots))
     return select_queries(queries, limit=limit, sample=sample, seed=seed)
+
+
+def _row_id(shown: str, line: int, value: object, id_field: str) -> str:
+    """A row's id as text; empty, or holding a control character, is an error. Ids are
+    printed and written everywhere: an escape sequence in one would reach every terminal
+    and file that shows it."""
+    qid = "" if value is None else _as_text(value).strip()
+    if not qid:
+        raise AfsError(_error(shown, line, f"the `{id_field}` field is empty"))
+    if has_controls(qid):
+        raise AfsError(_error(shown, line, f"the `{id_field}` holds a control character"))
+    return qid
+
+
+def _refuse_secret(shown: str, line: int, texts: list[str], secrets: dict[str, str]) -> None:
+    """A row whose text holds a key's value would send the key to the model: refused."""
+    secret = secret_in("\n".join(texts), secrets)
+    if secret is not None:
+        raise AfsError(
+            _error(
+                shown,
+                line,
+                f"this row holds the value of ${secret}, a key: it would be sent to the "
+                "model and saved with the results",
+                hint="remove the key from the file; afdsl reads keys from the environment only",
+            )
+        )
 
 
 def _read_rows(path: Path, shown: str) -> list[tuple[int, dict[str, object]]]:
     """The file's rows with their line numbers; at least one, or AfsError."""
     try:
-        # utf-8-sig: spreadsheet programs start a CSV export with a byte-order mark.
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = path.read_bytes()[: exc.start].count(b"\n") + 1
+        # decode_utf8 drops the byte-order mark spreadsheet programs start a CSV export with.
+        text = decode_utf8(read_input(path, MAX_DATA_BYTES))
+    except InputError as exc:
+        if exc.line is None:
+            raise AfsError(Diagnostic(code="AFS020", message=f"{shown} {exc.message}")) from None
         raise AfsError(
-            _error(
-                shown,
-                line,
-                f"the file is not UTF-8 text (byte 0x{exc.object[exc.start]:02x})",
-                hint="save the file as UTF-8",
-            )
+            _error(shown, exc.line, exc.message, hint="save the file as UTF-8", col=exc.col)
         ) from None
     suffix = path.suffix.lower()
     if suffix == ".csv":

@@ -14,6 +14,9 @@ from typing import IO, Literal
 
 from pydantic import BaseModel
 
+from afdsl.redact import redact
+from afdsl.sanitize import for_terminal, source_lines
+
 
 class Span(BaseModel):
     """1-based line and column; `end_col` is exclusive. `path` is as the user wrote it."""
@@ -78,13 +81,17 @@ def suggest(name: str, options: list[str] | set[str], what: str = "") -> str | N
 
 
 def _source_line(span: Span, sources: dict[str, str] | None) -> str | None:
+    """Line `span.line` of the file, by the parser's line rule. A file not among `sources`
+    is read only if it is one afdsl would read as input (never a fifo or /proc/...)."""
     text = (sources or {}).get(span.path)
     if text is None:
+        from afdsl.inputs import MAX_SOURCE_BYTES, InputError, read_input
+
         try:
-            text = Path(span.path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError):
+            text = read_input(Path(span.path), MAX_SOURCE_BYTES).decode("utf-8", "replace")
+        except InputError:
             return None
-    lines = text.splitlines()
+    lines = source_lines(text)
     if 1 <= span.line <= len(lines):
         return lines[span.line - 1]
     return None
@@ -104,6 +111,7 @@ def _underline(span: Span, line: str) -> tuple[str, str]:
     """The source line as shown (tabs expanded, clipped around the caret when long) and
     the caret line under it, both measured in display columns so carets stay aligned
     under wide characters."""
+    line = for_terminal(line, keep_newlines=False)  # one column per control character
     shown = line.expandtabs(4)
     start = min(len(line[: span.col - 1].expandtabs(4)), len(shown))
     if span.end_line not in (None, span.line):
@@ -137,7 +145,7 @@ def render_one(
     if diag.span is not None:
         line = _source_line(diag.span, sources)
         if line is not None:
-            text, carets = _underline(diag.span, line)
+            text, carets = _underline(diag.span, redact(line))
             out.append((f"  {text}", ""))
             out.append((f"  {carets}", _STYLES[diag.severity]))
     for note in diag.notes:
@@ -145,9 +153,17 @@ def render_one(
         out.append((f"{where}note: {note.message}", _STYLES["note"]))
     if diag.hint:
         out.append((f"hint: {diag.hint}", _STYLES["hint"]))
+    # Messages quote provider errors and excerpts quote files: neither may carry a key
+    # or an escape sequence to the terminal.
+    # (\x00 marks the severity word for colouring.)
+    out = [("\x00".join(_safe(part) for part in text.split("\x00")), style) for text, style in out]
     if not color:
         return "\n".join(text.replace("\x00", "") for text, _ in out)
     return _ansi(out, diag.severity)
+
+
+def _safe(text: str) -> str:
+    return for_terminal(redact(text))
 
 
 def _ansi(lines: list[tuple[str, str]], severity: str) -> str:

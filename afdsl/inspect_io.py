@@ -28,7 +28,7 @@ def _require() -> None:
     except ModuleNotFoundError:
         raise AfsError(
             Diagnostic(
-                code="AFS060",
+                code="AFS080",
                 message="reading or writing Inspect logs needs the `inspect_ai` package",
                 hint="pip install 'afdsl[inspect]'",
             )
@@ -60,7 +60,7 @@ def inspect_records(path: Path, fields: dict[str, str] | None = None) -> list[di
         log = read_eval_log(str(path))
     except Exception as exc:  # any reader failure is a file the user must fix
         raise AfsError(
-            Diagnostic(code="AFS061", message=f"cannot read Inspect log {path}: {exc}")
+            Diagnostic(code="AFS081", message=f"cannot read Inspect log {path}: {exc}")
         ) from None
     fields = fields or {}
     samples = [s for s in log.samples or [] if s.output]
@@ -79,7 +79,7 @@ def inspect_labels(path: Path, scorer: str | None) -> list[dict[str, Any]]:
     if scorer is None and len(names) != 1:
         raise AfsError(
             Diagnostic(
-                code="AFS062",
+                code="AFS082",
                 message=f"{path} has {len(names)} scorers; name one with --scorer",
                 hint="scorers: " + (", ".join(names) or "none"),
             )
@@ -91,7 +91,7 @@ def inspect_labels(path: Path, scorer: str | None) -> list[dict[str, Any]]:
         if value not in _LABELS:
             raise AfsError(
                 Diagnostic(
-                    code="AFS062",
+                    code="AFS082",
                     message=f"{path}: sample {number} ({record['query_id']}): scorer `{name}` "
                     f"gave {value!r}, not a label",
                     hint="labels are 1/0, true/false or C/I; scorers: " + ", ".join(names),

@@ -13,6 +13,7 @@ from typing import Any
 
 from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span, suggest
+from afdsl.inputs import regex_problem
 from afdsl.syntax import _ast as A
 from afdsl.syntax._slots import slot_names
 
@@ -89,14 +90,22 @@ def _remove(scenario: ir.Scenario, op: A.RemoveSection, text_of: TextOf) -> ir.S
     return scenario.model_copy(update={"sections": sections})
 
 
+def _pattern(op: A.Replace) -> re.Pattern[str]:
+    """What `replace` looks for: the text itself, or a regex that cannot run away."""
+    if not op.regex:
+        return re.compile(re.escape(op.old.value))
+    try:
+        pattern = re.compile(op.old.value)
+    except re.error as exc:
+        raise PerturbError(f"invalid regular expression: {exc}", span=op.old.span) from None
+    risk = regex_problem(op.old.value)
+    if risk is not None:
+        raise PerturbError(f"regular expression refused: {risk}", span=op.old.span)
+    return pattern
+
+
 def _replace(scenario: ir.Scenario, op: A.Replace, text_of: TextOf) -> ir.Scenario:
-    if op.regex:
-        try:
-            pattern = re.compile(op.old.value)
-        except re.error as exc:
-            raise PerturbError(f"invalid regular expression: {exc}", span=op.old.span) from None
-    else:
-        pattern = re.compile(re.escape(op.old.value))
+    pattern = _pattern(op)
     if not op.old.value:
         raise PerturbError("cannot replace the empty string", span=op.old.span)
     count = 0

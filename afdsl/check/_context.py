@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from afdsl.diagnostics import Diagnostic, Note, Span, suggest
+from afdsl.sanitize import source_lines
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import LoadedProgram
 
@@ -77,7 +78,7 @@ class Context:
 
     def snippet(self, span: Span) -> str:
         """The source text under `span`, on one line."""
-        lines = self.program.sources.get(span.path, "").splitlines()
+        lines = source_lines(self.program.sources.get(span.path, ""))
         if not 1 <= span.line <= len(lines):
             return ""
         end_line = span.end_line or span.line

@@ -9,12 +9,14 @@ from afdsl import ir
 from afdsl.check._context import Context
 from afdsl.check._families import expand_families
 from afdsl.check._judges import Judge, build_judges, warn_unused_judges
+from afdsl.check._limits import in_range
 from afdsl.check._measures import PARAMS, build_correction, build_measure, check_hypothesis
 from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
 from afdsl.datasets import inline_queries, read_queries, select_queries
 from afdsl.diagnostics import AfsError, Note, Span
+from afdsl.inputs import MAX_DATA_BYTES, NOT_FOUND, file_problem
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
 
@@ -28,7 +30,8 @@ def _integer(ctx: Context, setting: A.Setting, minimum: int) -> int | None:
             setting.value.span,
         )
         return None
-    return int(raw)
+    checked = in_range(ctx, setting.key, int(raw), setting.value.span)
+    return None if checked is None else int(raw)
 
 
 def _settings(ctx: Context, decl: A.ExperimentDecl) -> dict[str, A.Setting]:
@@ -126,13 +129,17 @@ def _read_source(
 ) -> list[ir.Query] | None:
     """The queries of a data file (relative to the .afs file), or None (reported)."""
     path = (Path(owner.abs_path).parent / file.value).resolve()
-    if not path.is_file():
+    problem = file_problem(path, MAX_DATA_BYTES)
+    if problem == NOT_FOUND:
         ctx.error(
             "AFS194",
             f'cannot find data file "{file.value}"',
             file.span,
             hint=f"paths are relative to {display_path(path.parent)}/",
         )
+        return None
+    if problem is not None:
+        ctx.error("AFS194", f'cannot read data file "{file.value}": it {problem}', file.span)
         return None
     ctx.data_files.append(str(path))
     try:

@@ -7,6 +7,7 @@ from pathlib import Path
 from afdsl import ir
 from afdsl.check._context import Context, number_of, suggest
 from afdsl.check._judges import Judge, names_judge, resolve_judge
+from afdsl.check._limits import in_range
 from afdsl.check._models import build_model
 from afdsl.syntax import _ast as A
 from afdsl.syntax._hypothesis import hypothesis_problems, to_hypothesis
@@ -38,6 +39,8 @@ def _convert(ctx: Context, value: A.Value, kind: type, key: str) -> object | Non
         return None
     if key == "threshold" and not 0 <= number <= 1:
         ctx.error("AFS151", "`threshold` must be between 0 and 1", value.span)
+        return None
+    if in_range(ctx, key, number, value.span) is None:
         return None
     return int(number) if kind is int else number
 

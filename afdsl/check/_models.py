@@ -7,8 +7,11 @@ from pathlib import Path
 
 from afdsl import ir
 from afdsl.check._context import Context, number_of, suggest
+from afdsl.check._limits import in_range
 from afdsl.diagnostics import AfsError, Diagnostic
+from afdsl.inputs import MAX_DATA_BYTES, NOT_FOUND, file_problem
 from afdsl.models.base import PROVIDERS
+from afdsl.redact import key_name_problem
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
 
@@ -78,9 +81,13 @@ def _replay_ok(ctx: Context, value: A.Value, folder: Path) -> bool:
     """`replay:PATH` names a file that exists (a relative PATH is beside the .afs file)."""
     written = value.value.partition(":")[2]
     path = folder / Path(written).expanduser()
-    if path.is_file():
+    problem = file_problem(path, MAX_DATA_BYTES)
+    if problem is None:
         ctx.data_files.append(str(path.resolve()))
         return True
+    if problem != NOT_FOUND:
+        ctx.error("AFS147", f"cannot read replay file `{written}`: it {problem}", value.span)
+        return False
     ctx.error(
         "AFS147",
         f"cannot find replay file `{written}`",
@@ -88,6 +95,21 @@ def _replay_ok(ctx: Context, value: A.Value, folder: Path) -> bool:
         hint=f"a relative path is read from {display_path(folder)}/ (the .afs file's folder)",
     )
     return False
+
+
+def _key_env_ok(ctx: Context, key_env: A.Value | None) -> bool:
+    """`api_key_env` names a key variable (see `afdsl.redact.key_name_problem`)."""
+    problem = key_name_problem(key_env.value) if key_env is not None else None
+    if key_env is not None and problem is not None:
+        ctx.error(
+            "AFS146",
+            problem,
+            key_env.span,
+            hint="never write the key itself into a .afs file; the variable's value is sent "
+            "as a bearer token to the model's server",
+        )
+        return False
+    return True
 
 
 def build_model(ctx: Context, decl: A.ModelDecl, folder: Path) -> ir.ModelConfig | None:
@@ -132,17 +154,10 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
     for name in ("base_url", "api_key_env"):
         if name in fields:
             config[name] = fields[name].value
-    key_env = fields.get("api_key_env")
-    if key_env is not None and not key_env.value.replace("_", "").isalnum():
-        ctx.error(
-            "AFS146",
-            "`api_key_env` names an environment variable, e.g. MY_API_KEY",
-            key_env.span,
-            hint="never write the key itself into a .afs file",
-        )
-        ok = False
+    ok = _key_env_ok(ctx, fields.get("api_key_env")) and ok
     if "temperature" in fields:
         temperature = _number(ctx, fields["temperature"], "temperature", integer=False)
+        temperature = in_range(ctx, "temperature", temperature, fields["temperature"].span)
         ok = ok and temperature is not None
         config["temperature"] = temperature
     ok = _replay_fields(ctx, fields, config) and ok
@@ -151,6 +166,7 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
         if max_tokens is not None and max_tokens < 1:
             ctx.error("AFS142", "`max_tokens` must be at least 1", fields["max_tokens"].span)
             max_tokens = None
+        max_tokens = in_range(ctx, "max_tokens", max_tokens, fields["max_tokens"].span)
         ok = ok and max_tokens is not None
         config["max_tokens"] = int(max_tokens or 1)
     return ir.ModelConfig.model_validate(config) if ok else None

@@ -9,6 +9,7 @@ from afdsl.check._context import Context, suggest
 from afdsl.check._continuation import build_continuation
 from afdsl.diagnostics import AfsError, Note
 from afdsl.syntax import _ast as A
+from afdsl.syntax._loader import SECRET_CODE
 from afdsl.syntax._slots import find_slots
 
 SIDES = (ir.TRAINING, ir.DEPLOYMENT)
@@ -144,7 +145,11 @@ class ScenarioBuilder:
                 text = source_text(self.ctx, owner, section.source).value
             except AfsError as exc:
                 for d in exc.diagnostics:
-                    self.ctx.error(d.code, d.message, d.span, d.hint)
+                    secret = d.code == SECRET_CODE  # name the section a key would have gone into
+                    message = (
+                        f"section `{section.name.value}`: {d.message}" if secret else d.message
+                    )
+                    self.ctx.error(d.code, message, d.span, d.hint)
                 continue
             new = ir.Section(name=section.name.value, text=text)
             names = [s.name for s in sections]

@@ -13,6 +13,12 @@ from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import load_builtin
 from afdsl.syntax._slots import find_slots
 
+# `apply` is expanded recursively: a chain of a thousand perturbations each applying
+# the next would exhaust Python's stack, and one applying another twice per level
+# doubles at each level.
+MAX_APPLY_DEPTH = 50
+MAX_APPLIED_OPERATORS = 10_000
+
 
 @dataclass
 class _Step:
@@ -180,6 +186,9 @@ class VariantResolver:
                 steps.append(_Step(op, owner, via))
                 continue
             self.applied.add(op.name.value)
+            if len(stack) >= MAX_APPLY_DEPTH:
+                self._too_deep(op, stack)
+                return None
             target = self._lookup(op, stack)
             if target is None:
                 return None
@@ -188,7 +197,27 @@ class VariantResolver:
             if sub is None:
                 return None
             steps.extend(sub)
+            if len(steps) > MAX_APPLIED_OPERATORS:
+                self.ctx.error(
+                    "AFS052",
+                    f"`apply {op.name.value}` expands to more than {MAX_APPLIED_OPERATORS:,} "
+                    "operators",
+                    op.name.span,
+                    hint="a perturbation that applies another several times doubles at each level",
+                )
+                return None
         return steps
+
+    def _too_deep(self, op: A.Apply, stack: list[tuple[str, str]]) -> None:
+        """Report an `apply` chain longer than MAX_APPLY_DEPTH (the expansion recurses)."""
+        names = [n for _, n in stack]
+        chain = " -> ".join([*names[:3], "...", *names[-2:], op.name.value])
+        self.ctx.error(
+            "AFS052",
+            f"`apply` chain longer than {MAX_APPLY_DEPTH}: {chain}",
+            op.name.span,
+            hint="apply the operators directly instead of through a chain of perturbations",
+        )
 
     def _lookup(
         self, op: A.Apply, stack: list[tuple[str, str]]

@@ -21,8 +21,10 @@ from afdsl.classify.metrics import Confusion, RocPoint, auroc, confusion, roc_po
 from afdsl.classify.models import Score
 from afdsl.classify.score import Target, plan_score, run_judges, score_texts
 from afdsl.diagnostics import Span, error
+from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.ir import Measure
 from afdsl.jsonl import json_lines
+from afdsl.redact import secret_in, secret_values
 
 if TYPE_CHECKING:
     from afdsl.run import RunOptions, RunSummary
@@ -77,16 +79,23 @@ def load_labelled(path: str | Path) -> list[LabelledRecord]:
     """Read a labels JSONL file; blank lines are skipped, anything else wrong names its line."""
     shown = str(path)
     try:
-        # utf-8-sig: files saved by Excel or Windows editors start with a byte-order mark.
-        content = Path(path).read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise error(f"cannot read labels file {shown}: {exc}") from None
+        # decode_utf8 drops the byte-order mark Excel or Windows editors start files with.
+        content = decode_utf8(read_input(Path(path), MAX_DATA_BYTES))
+    except InputError as exc:
+        if exc.line is not None:
+            raise _bad(shown, exc.line, exc.message) from None
+        raise error(f"cannot read labels file {shown}: {exc.message}") from None
     records: list[LabelledRecord] = []
+    secrets = secret_values()
     for number, raw in json_lines(content):
+        secret = secret_in(raw, secrets)
+        if secret is not None:  # the record's text would be sent to the judge
+            raise _bad(shown, number, f"this record holds the value of ${secret}, a key")
         try:
-            doc = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise _bad(shown, number, f"not valid JSON: {exc.msg}") from None
+            doc = parse_json_line(raw)
+        except InputError as exc:
+            message = exc.message.replace("invalid JSON", "not valid JSON")
+            raise _bad(shown, number, message) from None
         if not isinstance(doc, dict):
             raise _bad(shown, number, "a record must be a JSON object")
         text = doc.get("text")

@@ -91,8 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             return EXIT_INCOMPLETE
         if args.debug or os.environ.get("AFDSL_DEBUG"):
             raise
+        from afdsl.redact import redact
+        from afdsl.sanitize import for_terminal
+
         sys.stderr.write(
-            f"afdsl: internal error: {type(exc).__name__}: {exc}\n"
+            f"afdsl: internal error: {type(exc).__name__}: {for_terminal(redact(str(exc)))}\n"
             "rerun with --debug for the traceback, and please report it\n"
         )
         return EXIT_INTERNAL

@@ -107,6 +107,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from afdsl.check import check_model_specs, load_experiment
     from afdsl.classify import classify_experiment
     from afdsl.diagnostics import error
+    from afdsl.sanitize import for_terminal
     from afdsl.store import Store
 
     experiment = load_experiment(args.file)
@@ -145,7 +146,8 @@ def cmd_classify(args: argparse.Namespace) -> int:
     Console().print(_classify_table(summary))
     problems = summary.problems()
     for problem in problems:
-        Console(stderr=True).print(f"[yellow]{escape(problem)}[/yellow]", highlight=False)
+        shown = escape(for_terminal(problem))  # may quote a provider's message: made inert
+        Console(stderr=True).print(f"[yellow]{shown}[/yellow]", highlight=False)
     return EXIT_INCOMPLETE if problems else EXIT_OK
 
 

@@ -112,13 +112,14 @@ def run_check(args: argparse.Namespace) -> int:
 def run_compile(args: argparse.Namespace) -> int:
     """`afdsl compile FILE [--out PATH]`."""
     from afdsl.expand import expand
+    from afdsl.sanitize import json_safe
 
     experiment = _load(args.file)
     out = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout  # noqa: SIM115
     n = 0
     try:
         for prompt in expand(experiment):
-            out.write(prompt.model_dump_json() + "\n")
+            out.write(json_safe(prompt.model_dump_json()) + "\n")  # queries are data
             n += 1
     finally:
         if args.out:

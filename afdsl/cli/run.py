@@ -172,6 +172,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         store.close()
     if options.dry_run:
         return EXIT_OK
+    from afdsl.sanitize import for_terminal
+
     print(summary_text(experiment, summary, path))
     if summary.unpriced:
         sys.stderr.write(
@@ -180,8 +182,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         )
     if summary.budget_exhausted:
         sys.stderr.write(f"{BUDGET_REACHED}\n")
-    for problem in summary.problems():
-        sys.stderr.write(f"{problem}\n")
+    for problem in summary.problems():  # may quote a provider's message: made inert
+        sys.stderr.write(f"{for_terminal(problem)}\n")
     if summary.failed:
         sys.stderr.write(
             "failed requests are stored with their error and retried on the next run "

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 from typing import Any
@@ -105,9 +104,10 @@ def cmd_show(args: argparse.Namespace) -> int:
     measures = [m.name for m in experiment.effective_measures()]
     if args.json:
         from afdsl.report.transcript_view import json_record
+        from afdsl.sanitize import json_line
 
         for t in shown:
-            sys.stdout.write(json.dumps(json_record(t), ensure_ascii=False) + "\n")
+            sys.stdout.write(json_line(json_record(t)) + "\n")
     else:
         _print(shown, measures, full=args.full)
     if len(shown) < len(found):

@@ -15,7 +15,7 @@ def serve() -> None:
             raise
         raise AfsError(
             Diagnostic(
-                code="AFS050",
+                code="AFS070",
                 message="`afdsl lsp` needs the language-server extra, which is not installed",
                 hint="pip install 'afdsl[lsp]'",
             )

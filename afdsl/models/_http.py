@@ -16,6 +16,7 @@ from typing import Any
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
 from afdsl.models.base import BackendError, ErrorKind
+from afdsl.redact import key_name_problem
 
 # The variable each SDK reads its key from when the model block names none.
 DEFAULT_KEY_VARIABLES: dict[str, str] = {
@@ -43,6 +44,9 @@ def _local_server(config: ModelConfig) -> bool:
 def key_variable(config: ModelConfig) -> str | None:
     """The environment variable that must hold `config`'s key, or None when none is needed."""
     if config.api_key_env:
+        problem = key_name_problem(config.api_key_env)
+        if problem is not None:  # a config built in Python skips the checker: same rule
+            raise error(problem, hint="see docs/security.md")
         return config.api_key_env
     if config.provider not in DEFAULT_KEY_VARIABLES or _local_server(config):
         return None

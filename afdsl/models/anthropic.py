@@ -21,6 +21,7 @@ from typing import Any
 from afdsl.ir import ModelConfig
 from afdsl.models._http import classify_sdk_error, client_options, prompt_cache_default
 from afdsl.models.base import BackendError, Completion, Request
+from afdsl.redact import redact
 
 BATCH_ENDED = "ended"
 
@@ -62,8 +63,8 @@ class AnthropicBackend:
         written = getattr(usage, "cache_creation_input_tokens", None) or 0
         read = getattr(usage, "cache_read_input_tokens", None) or 0
         return Completion(
-            text=text,
-            model_id=message.model,
+            text=redact(text),  # a hostile server may answer with the key it was sent
+            model_id=redact(message.model),
             input_tokens=(usage.input_tokens or 0) + written + read,
             output_tokens=usage.output_tokens or 0,
             finish_reason=message.stop_reason,

@@ -14,6 +14,7 @@ from typing import Literal, Protocol
 from pydantic import BaseModel, ConfigDict
 
 from afdsl.ir import Continuation, Message, ModelConfig
+from afdsl.redact import redact
 
 ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "client", "other"]
 RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection"})
@@ -57,7 +58,9 @@ class BackendError(Exception):
         retry_after: float | None = None,
         status: int | None = None,
     ) -> None:
-        super().__init__(message)
+        # Made here, so redacted here: a provider may echo the key in its message, and
+        # this message goes to the store, the reports and the terminal.
+        super().__init__(redact(message))
         self.kind: ErrorKind = kind
         self.retry_after = retry_after
         self.status = status

@@ -19,6 +19,7 @@ from afdsl.ir import ModelConfig
 from afdsl.jsonl import json_lines
 from afdsl.models._http import classify_sdk_error, client_options, status_kind
 from afdsl.models.base import BackendError, Completion, ErrorKind, Request
+from afdsl.redact import redact
 
 BATCH_ENDPOINT: Final = "/v1/chat/completions"
 _FINISHED = {"completed", "failed", "expired", "cancelled"}
@@ -50,8 +51,9 @@ class OpenAIBackend:
         usage = doc.usage
         details = getattr(usage, "prompt_tokens_details", None)  # None without usage too
         return Completion(
-            text=(choice.message.content or "") if choice else "",
-            model_id=doc.model or "",
+            # A hostile server may answer with the key it was sent.
+            text=redact(choice.message.content or "") if choice else "",
+            model_id=redact(doc.model or ""),
             input_tokens=(usage.prompt_tokens if usage else 0) or 0,
             output_tokens=(usage.completion_tokens if usage else 0) or 0,
             finish_reason=choice.finish_reason if choice else None,

@@ -31,9 +31,11 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from afdsl.diagnostics import error
+from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.ir import Message, ModelConfig, prompt_hash
 from afdsl.jsonl import json_lines
 from afdsl.models.base import BackendError, Completion, Request
+from afdsl.redact import secret_in, secret_values
 
 _TEXT_FIELDS = ("text", "response", "output", "completion")
 MESSAGES_HINT = 'each message is {"role": "user" or "assistant", "content": TEXT}'
@@ -152,21 +154,32 @@ def _records(path: Path, fields: dict[str, str]) -> list[tuple[int, Any]]:
     """(line or sample number, record) of a transcript file or an Inspect log."""
     from afdsl.inspect_io import inspect_records, is_inspect_log
 
+    secrets = secret_values()
     if is_inspect_log(path):
-        return list(enumerate(inspect_records(path, fields), 1))
+        records = list(enumerate(inspect_records(path, fields), 1))
+        for number, record in records:
+            _refuse_secret(path, number, json.dumps(record), secrets)
+        return records
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise error(f"cannot read replay file {path}: {exc.strerror}") from None
-    except UnicodeDecodeError as exc:
-        raise error(f"replay file {path} is not UTF-8 text ({exc.reason})") from None
-    records = []
+        text = decode_utf8(read_input(path, MAX_DATA_BYTES))
+    except InputError as exc:
+        raise error(f"cannot read replay file {path}: {exc.message}") from None
+    out = []
     for number, line in json_lines(text):
+        _refuse_secret(path, number, line, secrets)
         try:
-            records.append((number, json.loads(line)))
-        except json.JSONDecodeError as exc:
-            raise error(f"{path}:{number}: not valid JSON ({exc.msg})") from None
-    return records
+            # An answer may hold an unpaired surrogate: it is data, stored as the store
+            # stores such text, not a mistake in the file.
+            out.append((number, parse_json_line(line, surrogates=True)))
+        except InputError as exc:
+            raise error(f"{path}:{number}: {exc.message}") from None
+    return out
+
+
+def _refuse_secret(path: Path, number: int, text: str, secrets: Any) -> None:
+    secret = secret_in(text, secrets)
+    if secret is not None:  # it would be stored, and sent to any judge
+        raise error(f"{path}:{number}: this line holds the value of ${secret}, a key")
 
 
 def transcript_path(config: ModelConfig) -> Path:

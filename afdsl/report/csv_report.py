@@ -16,6 +16,7 @@ import json
 from pathlib import Path
 
 from afdsl.report.outcome import TestOutcome
+from afdsl.sanitize import for_csv
 
 FIXED_COLUMNS = ("model", "variant", "condition", "query_id", "sample", "prompt_hash", "status")
 RESERVED = {*FIXED_COLUMNS, "unparseable"}
@@ -41,10 +42,10 @@ def write_csv(outcome: TestOutcome, path: str | Path) -> None:
             bad = ";".join(name for name in measures if name in labels and labels[name] is None)
             writer.writerow(
                 [
-                    row.model,
-                    row.variant,
-                    row.condition,
-                    row.query_id,
+                    for_csv(row.model),
+                    for_csv(row.variant),
+                    for_csv(row.condition),
+                    for_csv(row.query_id),  # ids come from data files: `=HYPERLINK(...)`
                     row.sample,
                     row.prompt_hash,
                     row.status,

@@ -8,11 +8,19 @@ from pathlib import Path
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
 from afdsl.report.outcome import TestOutcome
+from afdsl.sanitize import for_markdown, for_terminal
 from afdsl.stats.models import AnalysisResult
 
 
 def _cell(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+    return for_markdown(text.replace("\n", " "))
+
+
+def _code(text: str) -> str:
+    """`text` as inline code, which shows `<`, `*` and `_` as written; text that would
+    close the code span (a backtick, a line break) is HTML-escaped instead."""
+    shown = for_terminal(text, keep_newlines=False)
+    return for_markdown(shown) if "`" in shown else f"`{shown}`"
 
 
 def _table(header: list[str], rows: list[list[str]]) -> list[str]:
@@ -30,9 +38,9 @@ def render_markdown(outcome: TestOutcome) -> str:
     """The whole report as one Markdown string."""
     out = _header(outcome)
     for problem in outcome.problems:
-        out += [f"> **error:** {problem}", ""]
+        out += [f"> **error:** {for_markdown(problem)}", ""]
     for note in outcome.notes:
-        out += [f"> **note:** {note}", ""]
+        out += [f"> **note:** {for_markdown(note)}", ""]
     if outcome.analysis is not None:
         out += _analysis(outcome, outcome.analysis)
     out += [
@@ -52,16 +60,17 @@ def _header(outcome: TestOutcome) -> list[str]:
     """Title and a bullet list of the file, models, design, store, run and sequential rounds."""
     m = outcome.manifest
     out = [f"# afdsl test: {outcome.experiment}", ""]
-    models = ", ".join(f"`{e.label}`" + (" (SIMULATOR)" if e.simulator else "") for e in m.models)
+    models = ", ".join(_code(e.label) + (" (SIMULATOR)" if e.simulator else "") for e in m.models)
     out += [
-        f"- file: `{outcome.file}`",
+        f"- file: {_code(outcome.file)}",
         f"- models: {models}",
         *(
-            f"- judge: `{spec}`{' (SIMULATOR)' if simulator else ''} labels " + ", ".join(measures)
+            f"- judge: {_code(spec)}{' (SIMULATOR)' if simulator else ''} labels "
+            + ", ".join(measures)
             for spec, simulator, measures in f.judges_of(m)
         ),
         f"- design: {m.n_queries} queries x {m.samples} samples, seed {m.seed}",
-        f"- store: `{m.store_path}`",
+        f"- store: {_code(m.store_path)}",
     ]
     if outcome.run is not None:
         r = outcome.run

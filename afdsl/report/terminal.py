@@ -26,6 +26,7 @@ from rich.text import Text
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
 from afdsl.report.outcome import TestOutcome, VariantCounts
+from afdsl.sanitize import for_terminal
 from afdsl.stats.models import AnalysisResult, HypothesisResult
 
 SIM_BADGE = " SIMULATOR "
@@ -278,10 +279,10 @@ def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
             parts.append(_hypotheses(analysis))
             if len(models) > 1:
                 parts.append(_grid(analysis))
-    for problem in outcome.problems:
-        parts.append(Text(f"error: {problem}", style="bold red"))
+    for problem in outcome.problems:  # may quote a provider's message: made inert
+        parts.append(Text(f"error: {for_terminal(problem)}", style="bold red"))
     for note in outcome.notes:
-        parts.append(Text(f"note: {note}", style="yellow"))
+        parts.append(Text(f"note: {for_terminal(note)}", style="yellow"))
     parts.append(Text())
     parts.append(_summary(outcome))
     if analysis is not None:

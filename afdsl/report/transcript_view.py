@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from afdsl.report.transcripts import MeasureLabel, Transcript
+from afdsl.sanitize import for_terminal
 
 if TYPE_CHECKING:
     from rich.console import RenderableType
@@ -107,7 +108,8 @@ def plain_text(transcript: Transcript, measures: list[str], *, full: bool = Fals
         lines.append(f"(could not split the response: {parts.problem})")
     for title, text in parts.sections:
         lines += [f"┄┄ {title} ┄┄", clip(text, full) if text else "(empty)"]
-    return "\n".join(lines) + "\n"
+    # Model output and ids are someone else's text: escape sequences are shown, not run.
+    return for_terminal("\n".join(lines)) + "\n"
 
 
 def panel(transcript: Transcript, measures: list[str], *, full: bool = False) -> RenderableType:
@@ -124,13 +126,13 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
     # The header goes in the body, not the title: a title is cut to one line, and the
     # labels at its end are what the reader came for.
     body: list[Any] = [
-        Text(header(transcript, measures), style="bold"),
-        Text.assemble(("query ", "bold"), transcript.query_text),
+        Text(for_terminal(header(transcript, measures)), style="bold"),
+        Text.assemble(("query ", "bold"), for_terminal(transcript.query_text)),
     ]
     if parts.problem:
         body.append(Text(f"could not split the response: {parts.problem}", style="yellow"))
     for title, text in parts.sections:
-        content = Text(clip(text, full) if text else "(empty)")
+        content = Text(for_terminal(clip(text, full)) if text else "(empty)")
         style = styles[title.split()[0]]
         body.append(Panel(content, title=title, title_align="left", border_style=style))
     return Panel(Group(*body))

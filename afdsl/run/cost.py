@@ -113,6 +113,8 @@ def _read(path: Path) -> dict[str, object]:
         raise error(f"cannot read price file {path}: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise error(f"price file {path} is not valid JSON: {exc.msg} (line {exc.lineno})") from None
+    except (ValueError, RecursionError):  # a number over 4,300 digits, nesting too deep
+        raise error(f"price file {path} holds JSON too large to read") from None
     if not isinstance(doc, dict) or not isinstance(doc.get("models", {}), dict):
         raise error(
             f"price file {path} must be an object with a `models` object",

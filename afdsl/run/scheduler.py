@@ -21,6 +21,7 @@ from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
 from afdsl.models._http import check_api_keys
 from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
+from afdsl.redact import redact
 from afdsl.run.conversation import (
     conversation_completion,
     further_call_cost,
@@ -191,9 +192,9 @@ class RunState:
         """The outcome of a failed request, counted in the summary."""
         kind = result.kind if isinstance(result, BackendError) else "other"
         message = (
-            str(result)
+            str(result)  # redacted when made
             if isinstance(result, BackendError)
-            else f"{type(result).__name__}: {result}"
+            else redact(f"{type(result).__name__}: {result}")
         )
         self.summary.failed += 1
         self.summary.count_error(f"{spec}: {message[:300]}")

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, overload
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.inputs import (
+    MAX_DATA_BYTES,
+    NOT_FOUND,
+    InputError,
+    decode_utf8,
+    parse_json_line,
+    read_input,
+)
 from afdsl.jsonl import json_lines
 
 
@@ -43,24 +50,25 @@ def read_labels(path: str | Path) -> tuple[list[dict[str, Any]], LineSpans]:
     """
     name = str(path)
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise AfsError(Diagnostic(code="AFS600", message=f"{name}: no such file")) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise AfsError(Diagnostic(code="AFS600", message=f"{name}: cannot read: {exc}")) from None
+        text = decode_utf8(read_input(Path(path), MAX_DATA_BYTES))
+    except InputError as exc:
+        if exc.message == NOT_FOUND:
+            exc.message = "no such file"
+        span = Span(path=name, line=exc.line, col=exc.col or 1) if exc.line else None
+        raise AfsError(
+            Diagnostic(code="AFS600", message=f"{name}: cannot read: {exc.message}", span=span)
+        ) from None
     records: list[dict[str, Any]] = []
     lines: list[int] = []
-    decode = json.JSONDecoder().decode
     for number, line in json_lines(text):
         try:
-            value = decode(line)
-        except json.JSONDecodeError as exc:
-            span = Span(path=name, line=number, col=1)
+            value = parse_json_line(line)
+        except InputError as exc:
             raise AfsError(
                 Diagnostic(
                     code="AFS600",
-                    message=f"invalid JSON: {exc.msg} (column {exc.colno})",
-                    span=span,
+                    message=exc.message + (f" (column {exc.col})" if exc.col else ""),
+                    span=Span(path=name, line=number, col=1),
                     hint="a labels file has one JSON object per line",
                 )
             ) from None

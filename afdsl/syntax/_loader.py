@@ -13,16 +13,29 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
+from afdsl.inputs import MAX_SOURCE_BYTES, NOT_FOUND, InputError, decode_utf8, read_input
+from afdsl.redact import secret_in, secret_values
 from afdsl.resources import scenarios_dir
 from afdsl.syntax import _ast as A
 from afdsl.syntax._parser import parse_text
 
 
 def read_source(path: Path) -> str:
-    """A source file's text (.afs or section text). Windows editors start UTF-8 files
-    with a byte-order mark, which is not text: it would be a syntax error in a .afs
-    file and an invisible character at the start of a section."""
-    return path.read_text(encoding="utf-8-sig")
+    """A source file's text (.afs or section text); raises InputError for a file that is
+    not a regular file, too large, or not UTF-8 (see `afdsl.inputs`). Windows editors
+    start UTF-8 files with a byte-order mark, which is dropped: it would be a syntax error
+    in a .afs file and an invisible character at the start of a section."""
+    return decode_utf8(read_input(path, MAX_SOURCE_BYTES))
+
+
+def input_diagnostic(
+    exc: InputError, code: str, message: str, path: Path, span: Span | None, hint: str | None
+) -> Diagnostic:
+    """`message: reason` for a file that could not be read, at the bad byte when the
+    file itself is at fault (its line:col), else at `span` (where it was named)."""
+    if exc.line is not None:
+        span = Span(path=display_path(path), line=exc.line, col=exc.col or 1)
+    return Diagnostic(code=code, message=f"{message}: {exc.message}", span=span, hint=hint)
 
 
 def display_path(path: Path) -> str:
@@ -72,16 +85,15 @@ class LoadedProgram:
         path = (Path(owner.abs_path).parent / ref.value).resolve()
         try:
             content = self.read(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = "not found" if isinstance(exc, FileNotFoundError) else str(exc)
+        except InputError as exc:
+            folder = display_path(Path(owner.abs_path).parent)
+            hint = f"paths are relative to {folder}/" if exc.message == NOT_FOUND else None
             raise AfsError(
-                Diagnostic(
-                    code="AFS010",
-                    message=f"cannot read `{ref.value}`: {reason}",
-                    span=ref.span,
-                    hint=f"paths are relative to {display_path(Path(owner.abs_path).parent)}/",
-                )
+                input_diagnostic(exc, "AFS010", f"cannot read `{ref.value}`", path, ref.span, hint)
             ) from None
+        secret = secret_in(content)
+        if secret is not None:
+            raise AfsError(_secret_diagnostic(secret, f"`{ref.value}`", ref.span))
         shown = self._remember(path, content)
         # A trailing newline ends the file, it is not part of the section text.
         value = content[:-1] if content.endswith("\n") else content
@@ -115,7 +127,8 @@ def resolve_use(use: A.UseDecl, including: Path) -> Path | None:
     else:
         candidates = [d / use.target for d in _search_dirs(including)]
     for candidate in candidates:
-        if candidate.is_file():
+        # Anything there but a folder: a fifo or a device is refused when it is read.
+        if candidate.exists() and not candidate.is_dir():
             return candidate.resolve()
     return None
 
@@ -127,10 +140,11 @@ def load_program(path: str | Path, overlays: dict[str, str] | None = None) -> Lo
     root_path = Path(path)
     try:
         text = program.read(root_path.resolve())
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = "no such file" if isinstance(exc, FileNotFoundError) else str(exc)
+    except InputError as exc:
+        if exc.message == NOT_FOUND:
+            exc.message = "no such file"
         program.diagnostics.append(
-            Diagnostic(code="AFS011", message=f"cannot read {path}: {reason}")
+            input_diagnostic(exc, "AFS011", f"cannot read {path}", root_path, None, None)
         )
         return program
     program.root = _load(program, root_path.resolve(), str(path), text, [])
@@ -155,6 +169,8 @@ def _load(
     if key not in program.source_files:
         program.source_files.append(key)
     program.sources[shown] = text
+    if _holds_secret(program, shown, text):
+        return None
     try:
         ast = parse_text(text, shown, key)
     except AfsError as exc:
@@ -181,15 +197,42 @@ def _load(
             continue  # loaded once; diamonds are fine
         try:
             sub_text = program.read(target)
-        except (OSError, UnicodeDecodeError) as exc:
+        except InputError as exc:
             program.diagnostics.append(
-                Diagnostic(code="AFS011", message=f"cannot read {target}: {exc}", span=use.span)
+                input_diagnostic(
+                    exc, "AFS011", f"cannot read {display_path(target)}", target, use.span, None
+                )
             )
             continue
         _load(program, target, display_path(target), sub_text, chain)
     program._loaded[key] = ast
     program.files.append(ast)
     return ast
+
+
+SECRET_CODE = "AFS055"  # a file holding a key's value
+
+
+def _secret_diagnostic(variable: str, what: str, span: Span | None) -> Diagnostic:
+    """A file that holds a key's value: its text would be sent to a model and saved."""
+    return Diagnostic(
+        code=SECRET_CODE,
+        message=f"{what} holds the value of ${variable}, a key: it could be sent to the model "
+        "and saved with the results",
+        span=span,
+        hint="remove the key from the file; afdsl reads keys from the environment only",
+    )
+
+
+def _holds_secret(program: LoadedProgram, shown: str, text: str) -> bool:
+    """Whether the .afs text holds a key's value, reported at the first one."""
+    for value, variable in secret_values().items():
+        start = text.find(value)
+        if start >= 0:
+            at = program.span_at(shown, start, start + len(value))
+            program.diagnostics.append(_secret_diagnostic(variable, shown, at))
+            return True
+    return False
 
 
 def _abs_stack(program: LoadedProgram, chain: list[str]) -> list[str]:

@@ -91,6 +91,9 @@ def parse_hypothesis_ast(text: str, path: str = "<hypothesis>") -> A.HypothesisD
 
 
 def _parse(text: str, path: str, start: str) -> Any:
+    too_deep = _too_deep(text, path)
+    if too_deep is not None:
+        raise AfsError(too_deep)
     parser = get_parser()
     tree = parse_recovering(
         parser, text, start, lambda exc: syntax_diagnostic(exc, text, path, parser)
@@ -103,10 +106,10 @@ def _parse(text: str, path: str, start: str) -> Any:
             span = Span(path=path, line=line, col=col, end_col=col + 2)
             raise AfsError(
                 Diagnostic(
-                    code="AFS003",
+                    code=exc.orig_exc.code,
                     message=str(exc.orig_exc),
                     span=span,
-                    hint='known escapes: \\" \\\\ \\n \\t',
+                    hint=exc.orig_exc.hint,
                 )
             ) from None
         raise
@@ -242,6 +245,30 @@ def _join(words: list[str]) -> str:
 
 
 _BRACKETS = re.compile(r'"""[\s\S]*?(?<!\\)"""|"(?:[^"\\\n]|\\.)*"|#[^\n]*|[{}\[\]()]')
+
+
+MAX_NESTING = 32  # brackets inside brackets: far beyond any real hypothesis
+
+
+def _too_deep(text: str, path: str) -> Diagnostic | None:
+    """An error at the first bracket nested more than MAX_NESTING deep (strings and
+    comments skipped): the parse tree would be too deep to build."""
+    depth = 0
+    for m in _BRACKETS.finditer(text):
+        ch = m.group()
+        if ch in _OPENERS:
+            depth += 1
+            if depth > MAX_NESTING:
+                line, col = _line_col(text, m.start())
+                return Diagnostic(
+                    code="AFS050",
+                    message=f"brackets nested more than {MAX_NESTING} deep",
+                    span=Span(path=path, line=line, col=col, end_col=col + 1),
+                    hint="write the expression with fewer parentheses",
+                )
+        elif ch in ")]}":
+            depth = max(0, depth - 1)
+    return None
 
 
 def _unclosed(text: str, upto: int) -> tuple[int, int, str] | None:

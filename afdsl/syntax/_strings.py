@@ -10,12 +10,20 @@ from __future__ import annotations
 ESCAPES = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 
 
-class StringError(ValueError):
-    """A malformed escape; `offset` is the absolute offset of the backslash."""
+ESCAPES_HINT = 'known escapes: \\" \\\\ \\n \\t'
 
-    def __init__(self, message: str, offset: int) -> None:
+
+class StringError(ValueError):
+    """A malformed literal (a bad escape, a number too long to mean anything); `offset`
+    is the absolute offset of the problem."""
+
+    def __init__(
+        self, message: str, offset: int, hint: str = ESCAPES_HINT, code: str = "AFS003"
+    ) -> None:
         super().__init__(message)
         self.offset = offset
+        self.hint = hint
+        self.code = code
 
 
 def decode_short(token: str, start: int) -> tuple[str, list[int]]:

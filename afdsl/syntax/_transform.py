@@ -8,7 +8,9 @@ from lark import Token, Transformer, v_args
 
 from afdsl.diagnostics import Span
 from afdsl.syntax import _ast as A
-from afdsl.syntax._strings import decode_long, decode_short
+from afdsl.syntax._strings import StringError, decode_long, decode_short
+
+MAX_NUMBER_CHARS = 20
 
 
 def token_span(path: str, tok: Token) -> Span:
@@ -48,6 +50,19 @@ class ToAst(Transformer[Token, Any]):
     @v_args(inline=False, meta=False)
     def NAME(self, tok: Token) -> A.Ident:
         return A.Ident(str(tok), token_span(self.path, tok))
+
+    @v_args(inline=False, meta=False)
+    def NUMBER(self, tok: Token) -> Token:
+        # No setting needs more digits; a longer number would be infinity as a float and
+        # too long for Python to turn into an int (over 4,300 digits).
+        if len(tok) > MAX_NUMBER_CHARS:
+            raise StringError(
+                f"a number of {len(tok):,} characters is too long (at most {MAX_NUMBER_CHARS})",
+                tok.start_pos or 0,
+                hint="every number afdsl reads is far smaller; see the ranges in docs/language.md",
+                code="AFS051",
+            )
+        return tok
 
     def string(self, meta: Any, children: list[Token]) -> A.Text:
         tok = children[0]
@@ -243,7 +258,10 @@ class ToAst(Transformer[Token, Any]):
 
     def measure(self, meta: Any, children: list[Any]) -> A.MeasureDecl:
         name, kind, *args = children
-        return A.MeasureDecl(name, kind, tuple(args), None, self._span(meta))
+        # A quoted argument (`accept "<yes/>"`) arrives as the `string` rule's Text: the
+        # grammar inlines it, so it is wrapped here like the other literals.
+        values = tuple(self._value(a) if isinstance(a, A.Text) else a for a in args)
+        return A.MeasureDecl(name, kind, values, None, self._span(meta))
 
     def arg_name(self, meta: Any, children: list[Any]) -> A.Value:
         return self._value(children[0])
