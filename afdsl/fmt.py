@@ -281,8 +281,10 @@ def _split_at(tokens: list[Token], value: str) -> int:
 def _line(kind: str, tokens: list[Token], depth: int) -> Line:
     """A one-line statement, split into the head that is aligned and the rest."""
     cut = -1
-    if kind in _SETTINGS or kind == "model_field" or kind == "section":
-        cut = 2 if kind == "section" else 1
+    if kind in ("section", "span_section"):  # `section NAME` and `section NAME in ...`
+        kind, cut = "section", 2
+    elif kind in _SETTINGS or kind == "model_field":
+        cut = 1
     elif kind == "measure":
         cut = _split_at(tokens, "=")
     elif kind == "condition":

@@ -63,7 +63,7 @@ def _at(analysis: Analysis, path: str, line: int, col: int) -> Symbol | Ref | No
 
 
 def resolve(analysis: Analysis, ref: Ref) -> list[Symbol]:
-    return analysis.index.named(ref.kinds, ref.name, ref.scope)
+    return analysis.index.named(ref.kinds, ref.name, ref.scope, ref.exclude)
 
 
 def definition(analysis: Analysis, path: str, line: int, col: int) -> list[tuple[str, Span | None]]:

@@ -42,6 +42,7 @@ class Ref:
     span: Span
     scope: str = ""  # the scenario a section or condition name is looked up in first
     target: str = ""  # absolute path, for kind "file"
+    exclude: str = ""  # the variant whose `apply` this is: a variant never applies itself
 
 
 @dataclass
@@ -49,9 +50,13 @@ class Index:
     symbols: list[Symbol] = field(default_factory=list)
     refs: list[Ref] = field(default_factory=list)
 
-    def named(self, kinds: tuple[str, ...], name: str, scope: str = "") -> list[Symbol]:
+    def named(
+        self, kinds: tuple[str, ...], name: str, scope: str = "", exclude: str = ""
+    ) -> list[Symbol]:
         """Definitions of `name` among `kinds`, in the order of `kinds`, scope first."""
         found = [s for kind in kinds for s in self.symbols if s.kind == kind and s.name == name]
+        if exclude:
+            found = [s for s in found if not (s.kind == "variant" and s.name == exclude)]
         return sorted(found, key=lambda s: (s.container != scope, kinds.index(s.kind)))
 
     def names(self, kinds: tuple[str, ...]) -> list[Symbol]:
@@ -102,11 +107,19 @@ def _index_scenario(index: Index, file: A.FileAst, decl: A.ScenarioDecl) -> None
         _symbol(index, "section", section.name, section, file, scope)
         if section.source.kind == "file":
             _file_ref(index, file, section.source.text)
+    for span in decl.spans:  # a named stretch of a section, edited like one
+        _symbol(index, "section", span.name, span, file, scope)
+        index.refs.append(Ref(("section",), span.parent.value, span.parent.span, scope))
     for condition in decl.conditions:
         _symbol(index, "condition", condition.name, condition, file, scope)
+    for user in decl.users:
+        if user.kind == "file":
+            _file_ref(index, file, user.text)
 
 
-def _index_ops(index: Index, file: A.FileAst, ops: tuple[A.Op, ...], scope: str) -> None:
+def _index_ops(
+    index: Index, file: A.FileAst, ops: tuple[A.Op, ...], scope: str, variant: str = ""
+) -> None:
     def section(ident: A.Ident | None) -> None:
         if ident is not None:
             index.refs.append(Ref(("section",), ident.value, ident.span, scope))
@@ -114,7 +127,7 @@ def _index_ops(index: Index, file: A.FileAst, ops: tuple[A.Op, ...], scope: str)
     for op in ops:
         if isinstance(op, _SECTION_OPS):
             section(op.section)
-        if isinstance(op, A.Replace):
+        if isinstance(op, A.Replace | A.RemoveBetween):
             section(op.section)
         elif isinstance(op, A.InsertSection):
             section(op.anchor)
@@ -126,9 +139,11 @@ def _index_ops(index: Index, file: A.FileAst, ops: tuple[A.Op, ...], scope: str)
             ref = Ref(("condition",), op.condition.value, op.condition.span, scope)
             index.refs.append(ref)
         elif isinstance(op, A.Apply):
-            index.refs.append(Ref(("variant", "perturbation"), op.name.value, op.name.span))
-        if isinstance(op, A.InsertSection | A.SwapSection) and op.source.kind == "file":
-            _file_ref(index, file, op.source.text)
+            kinds = ("variant", "perturbation")
+            index.refs.append(Ref(kinds, op.name.value, op.name.span, exclude=variant))
+        for source in (getattr(op, "source", None), getattr(op, "new", None)):
+            if isinstance(source, A.TextSource) and source.kind == "file":
+                _file_ref(index, file, source.text)
 
 
 def _index_experiment(index: Index, file: A.FileAst, decl: A.ExperimentDecl) -> None:
@@ -153,7 +168,7 @@ def _index_experiment(index: Index, file: A.FileAst, decl: A.ExperimentDecl) -> 
             for value in variant.values:
                 member = family_member_name(variant.name.value, value.value)
                 _symbol(index, "variant", A.Ident(member, variant.name.span), variant, file)
-        _index_ops(index, file, variant.ops, scope)
+        _index_ops(index, file, variant.ops, scope, variant.name.value)
     for measure in decl.measures:
         _symbol(index, "measure", measure.name, measure, file)
         spec = measure.model.spec if measure.model is not None else None

@@ -46,6 +46,7 @@ def document_symbols(
     out = []
     for scenario in file.scenarios:
         parts = [symbol("section", s.name, s.span) for s in scenario.sections]
+        parts += [symbol("section", s.name, s.span) for s in scenario.spans]
         parts += [symbol("condition", c.name, c.span) for c in scenario.conditions]
         out.append(symbol("scenario", scenario.name, scenario.span, parts))
     for decl in file.perturbations:

@@ -318,3 +318,22 @@ async def test_document_symbols(client: LanguageClient, tmp_path: Path) -> None:
         "s": ["intro", "rlhf", "training", "deployment"],
         "e": ["sim:opus_like", "hidden", "lab", "compliance", "h1", "h2"],
     }
+
+
+async def test_a_variant_applying_its_own_name_goes_to_the_library(
+    client: LanguageClient, tmp_path: Path
+) -> None:
+    path = tmp_path / "self.afs"
+    text = GOOD.replace(
+        "  variant lab    = apply openai_trainer", "  variant no_rlhf = apply no_rlhf"
+    )
+    await _open(client, path, text)
+    line = text.split("\n").index("  variant no_rlhf = apply no_rlhf")
+    result = await client.text_document_definition_async(
+        T.DefinitionParams(
+            text_document=T.TextDocumentIdentifier(uri=path.as_uri()),
+            position=T.Position(line=line, character=len("  variant no_rlhf = apply no_")),
+        )
+    )
+    assert isinstance(result, list)
+    assert result[0].uri == (scenarios_dir() / "perturbations.afs").resolve().as_uri()

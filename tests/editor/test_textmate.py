@@ -31,12 +31,14 @@ use "other.afs"
 scenario s extends t {
   section a "x"
   section b from "b.txt"
+  section c in a from "x" to "y"
   user "{cue} {query}"
   condition free as training { cue = "a" }
   continue with "<NEXT/>" until "<OUTPUT>" max 3
 }
 perturbation p "d" =
   remove section a
+  + remove between "<a>" and "</a>" in a
   + replace regex "x" with "y" in a
   + insert section c "z" before a
   + insert section d "z" after a
