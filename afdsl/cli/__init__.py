@@ -110,7 +110,13 @@ def _outside_error(exc: Exception, args: argparse.Namespace) -> int:
         sys.stderr.write(render(damaged.diagnostics) + "\n")
         return EXIT_USAGE
     if args.debug or os.environ.get("AFDSL_DEBUG"):
-        raise exc
+        import traceback
+
+        # The traceback goes through the same redaction as every message: a key's value
+        # may sit in an exception's text or in a request it carries.
+        trace = "".join(traceback.format_exception(exc))
+        sys.stderr.write(for_terminal(redact(trace), keep_newlines=True))
+        return EXIT_INTERNAL
     sys.stderr.write(
         f"afdsl: internal error: {type(exc).__name__}: {for_terminal(redact(str(exc)))}\n"
         "rerun with --debug for the traceback, and please report it\n"
