@@ -129,6 +129,10 @@ class ModelConfig(_Frozen):
     # Folder of the .afs file that names a `replay:PATH` model: a relative PATH is read
     # from there. Not a sampling parameter, so not part of `params_hash()`.
     source_dir: str | None = None
+    # A `replay:` Inspect log's metadata fields that name each sample's cell, as (key,
+    # field) pairs with key variant, condition or query_id ("id" as query_id's field:
+    # the sample id). Pairs, not a dict, so the frozen model stays hashable.
+    replay_fields: tuple[tuple[str, str], ...] = ()
 
     @property
     def provider(self) -> str:
