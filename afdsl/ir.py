@@ -134,6 +134,10 @@ class ModelConfig(_Frozen):
     # time queued at the server included (None: the client's default).
     concurrency: int | None = None
     timeout: float | None = None
+    # A `replay:` Inspect log's metadata fields that name each sample's cell, as (key,
+    # field) pairs with key variant, condition or query_id ("id" as query_id's field:
+    # the sample id). Pairs, not a dict, so the frozen model stays hashable.
+    replay_fields: tuple[tuple[str, str], ...] = ()
 
     @property
     def provider(self) -> str:

@@ -18,13 +18,13 @@ PACKAGE = Path(__file__).parents[1] / "afdsl"
 # Modules every stage may import: errors as values, the IR contract, small leaf helpers.
 FOUNDATION = {
     "afdsl", "diagnostics", "ir", "jsonl", "resources", "registry", "sanitize", "inputs", "redact",
-    "spans", "textmatch", "textdiff",
+    "spans", "textmatch", "textdiff", "inspect_io",
 }  # fmt: skip
 
 # The stages in pipeline order; each may import FOUNDATION and the stages before it.
 ORDER = [
     "syntax", "perturb", "datasets", "check", "expand", "models", "store", "run", "classify",
-    "stats", "analysis", "report", "pipeline", "cli", "testing", "__main__",
+    "stats", "analysis", "report", "pipeline", "fmt", "lsp", "cli", "testing", "__main__",
 ]  # fmt: skip
 
 # Walls beyond the order (each stage: what it must not import).

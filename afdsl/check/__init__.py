@@ -13,18 +13,21 @@ from pydantic import BaseModel
 from afdsl import ir
 from afdsl.check._context import MAX_ERRORS, Context, TooManyErrors
 from afdsl.check._experiment import BuiltExperiment, build_experiment
+from afdsl.check._families import family_member_name
 from afdsl.check._layout import describe_layout
 from afdsl.check._models import check_model_specs, with_models
 from afdsl.check._scenarios import ScenarioBuilder, check_slots
 from afdsl.diagnostics import AfsError, Diagnostic
-from afdsl.syntax import load_program
+from afdsl.syntax import LoadedProgram, load_program
 from afdsl.syntax import nodes as A
 
 __all__ = [
     "CheckResult",
     "check_file",
     "check_model_specs",
+    "check_program",
     "experiment_of",
+    "family_member_name",
     "load_experiment",
     "with_models",
 ]
@@ -48,7 +51,11 @@ class CheckResult(BaseModel):
 
 def check_file(path: str | Path, *, strict: bool = False) -> CheckResult:
     """Check `path` and everything it uses. Never raises for problems in the input."""
-    program = load_program(path)
+    return check_program(load_program(path), strict=strict)
+
+
+def check_program(program: LoadedProgram, *, strict: bool = False) -> CheckResult:
+    """Check a loaded program (the language server loads one with unsaved texts)."""
     ctx = Context(program=program, diagnostics=list(program.diagnostics))
     experiment = None
     layout = ""

@@ -15,10 +15,14 @@ from afdsl.registry import ORGANISMS, PROVIDERS
 from afdsl.syntax import display_path
 from afdsl.syntax import nodes as A
 
-_FIELDS = (
+_FIELDS: tuple[str, ...] = (
     "spec", "label", "base_url", "api_key_env", "temperature", "max_tokens", "concurrency",
     "timeout",
 )  # fmt: skip
+# `replay:` of an Inspect log: the sample metadata field naming each part of the cell.
+_REPLAY_FIELDS = {"variant_field": "variant", "condition_field": "condition"}
+_REPLAY_FIELDS |= {"query_id_field": "query_id"}
+_FIELDS += tuple(_REPLAY_FIELDS)
 
 
 def spec_problem(spec: str) -> tuple[str, str, str | None] | None:
@@ -171,6 +175,7 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
         temperature = in_range(ctx, "temperature", temperature, fields["temperature"].span)
         ok = ok and temperature is not None
         config["temperature"] = temperature
+    ok = _replay_fields(ctx, fields, config) and ok
     for name, integer in (("max_tokens", True), ("concurrency", True), ("timeout", False)):
         if name in fields:
             number = _positive(ctx, fields[name], name, integer=integer)
@@ -192,3 +197,20 @@ def _positive(ctx: Context, value: A.Value, what: str, *, integer: bool) -> floa
         ctx.error("AFS142", f"`{what}` must be more than 0 seconds", value.span)
         return None
     return int(number) if integer else number
+
+
+def _replay_fields(ctx: Context, fields: dict[str, A.Value], config: dict[str, object]) -> bool:
+    """`variant_field` / `condition_field` / `query_id_field`: only a replay model reads them."""
+    mapping = {key: fields[name].value for name, key in _REPLAY_FIELDS.items() if name in fields}
+    if not mapping:
+        return True
+    if not fields["spec"].value.startswith("replay:"):
+        name = next(n for n in _REPLAY_FIELDS if n in fields)
+        ctx.error(
+            "AFS175",
+            f"`{name}` is for a `replay:` model (it names an Inspect log's metadata field)",
+            fields[name].span,
+        )
+        return False
+    config["replay_fields"] = tuple(mapping.items())
+    return True

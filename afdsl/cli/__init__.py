@@ -24,8 +24,9 @@ COMMAND_MODULES = (
     "afdsl.cli.classify",  # classify, validate
     "afdsl.cli.stats",  # analyze, power
     "afdsl.cli.test",  # test, report
-    "afdsl.cli.show",  # show (read stored transcripts)
+    "afdsl.cli.show",  # show (read stored transcripts), export-inspect
     "afdsl.cli.store",  # store repair
+    "afdsl.cli.editor",  # lsp, fmt
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERNAL = 0, 1, 2, 3, 4

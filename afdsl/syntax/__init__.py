@@ -16,9 +16,12 @@ from afdsl.syntax._hypothesis import (
 from afdsl.syntax._loader import (
     SECRET_CODE,
     LoadedProgram,
+    builtin_names,
     display_path,
     load_builtin,
     load_program,
+    read_source,
+    resolve_use,
 )
 from afdsl.syntax._parser import get_parser, parse_text
 from afdsl.syntax._slots import SLOT_PATTERN, find_slots, slot_names
@@ -27,6 +30,7 @@ __all__ = [
     "SECRET_CODE",
     "SLOT_PATTERN",
     "LoadedProgram",
+    "builtin_names",
     "display_path",
     "find_slots",
     "get_parser",
@@ -37,6 +41,8 @@ __all__ = [
     "parse_hypothesis",
     "parse_option_hypothesis",
     "parse_text",
+    "read_source",
+    "resolve_use",
     "slot_names",
     "to_hypothesis",
 ]
