@@ -165,3 +165,25 @@ def test_an_equivalence_at_low_rates_keeps_its_level():
     fixed = tost(rates, low, high, bounds=(0.0, 1.0), correct_skew=True).p_value
     assert plain > 0.075
     assert 0.03 <= float(np.mean(fixed < 0.05)) <= 0.07
+
+
+def test_a_contrast_whose_queries_all_agree_says_why_its_p_is_exact():
+    records = [
+        {"variant": v, "condition": c, "query_id": q, "sample": 0,
+         "complied": v == "v" and c == "training"}
+        for v in ("base", "v", "w")
+        for q in ("a", "b", "c")
+        for c in ("training", "deployment")
+    ]  # fmt: skip
+    records[-2]["complied"] = True  # w: one query with a gap, so its differences vary
+    result = analyze_labels(records)
+    agreeing, varied = result.contrasts
+    # All 3 differences are 1 in [-2, 2]: twice the Markov bound ((0 + 2) / (1 + 2)) ** 3.
+    assert agreeing.p_value == pytest.approx(2 * (2 / 3) ** 3)
+    assert agreeing.note == (
+        "all 3 per-query values equal 1: no spread for a t test; "
+        "exact bound from the range of values, p = 0.593"
+    )
+    assert varied.note is None
+    document = result.model_dump(mode="json")["contrasts"]
+    assert document[0]["note"] == agreeing.note and document[1]["note"] is None
