@@ -207,6 +207,7 @@ def analysis_renderables(result: AnalysisResult) -> list[Any]:
                 _p(c.p_value), _p(c.p_permutation), _p(c.p_adjusted, result.alpha),
             ]  # fmt: skip
             contrasts.add_row(*cells)
+        contrasts.caption = "\n".join(f"{c.variant}: {c.note}" for c in result.contrasts if c.note)
         out.append(contrasts)
     if result.hypotheses:
         hypotheses = Table(
