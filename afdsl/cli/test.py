@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afdsl.analysis import TestRecord
 
 EPILOG_TEST = """exit codes: 0 every hypothesis passed, 1 a hypothesis failed, 2 language or
 usage error, 3 the run could not complete (calls failed after retries, budget
@@ -67,7 +70,7 @@ def _register_report(subparsers: Any) -> None:
     report.set_defaults(func=cmd_report)
 
 
-def _write_files(outcome: Any, args: argparse.Namespace) -> None:
+def _write_files(outcome: TestRecord, args: argparse.Namespace) -> None:
     from afdsl.report import write_csv, write_html, write_json, write_markdown
 
     writers = dict(
@@ -101,7 +104,7 @@ def _check_labels_options(args: argparse.Namespace, file: str | None) -> None:
         check_measure(measure, [m.name for m in load_experiment(file).effective_measures()])
 
 
-def _write_labels(outcome: Any, args: argparse.Namespace) -> None:
+def _write_labels(outcome: TestRecord, args: argparse.Namespace) -> None:
     from afdsl.diagnostics import error
     from afdsl.report.labels_export import write_labels
 
@@ -111,7 +114,7 @@ def _write_labels(outcome: Any, args: argparse.Namespace) -> None:
         raise error(f"cannot write --labels {args.labels}: {exc.strerror}") from exc
 
 
-def _finish(outcome: Any, args: argparse.Namespace) -> int:
+def _finish(outcome: TestRecord, args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from afdsl.report import render_terminal
@@ -121,8 +124,7 @@ def _finish(outcome: Any, args: argparse.Namespace) -> int:
     console = Console()
     size_plain_console(console, lambda: preferred_width(outcome))
     render_terminal(outcome, console)
-    code: int = outcome.exit_code
-    return code
+    return outcome.exit_code
 
 
 def cmd_test(args: argparse.Namespace) -> int:

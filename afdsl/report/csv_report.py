@@ -15,7 +15,7 @@ import csv
 import json
 from pathlib import Path
 
-from afdsl.report.outcome import TestOutcome
+from afdsl.analysis import TestRecord
 from afdsl.sanitize import for_csv
 
 FIXED_COLUMNS = ("model", "variant", "condition", "query_id", "sample", "prompt_hash", "status")
@@ -28,7 +28,7 @@ def measure_column(name: str) -> str:
     return f"{name}_measure" if name in RESERVED else name
 
 
-def write_csv(outcome: TestOutcome, path: str | Path) -> None:
+def write_csv(outcome: TestRecord, path: str | Path) -> None:
     """Write every per-sample row of `outcome` to `path`."""
     measures = outcome.measures or sorted({k for row in outcome.samples for k in row.labels})
     with open(path, "w", newline="", encoding="utf-8") as handle:

@@ -12,9 +12,9 @@ from collections.abc import Callable
 from html import escape
 from pathlib import Path
 
+from afdsl.analysis import TestRecord
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
-from afdsl.report.outcome import TestOutcome
 from afdsl.stats.models import AnalysisResult, Contrast
 
 _CSS = """
@@ -150,7 +150,7 @@ def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
     return "\n".join(out)
 
 
-def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
+def _tables(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
     out: list[str] = []
     counts = t.counts_by_variant(outcome)
     for model in f.models_of(analysis):
@@ -199,7 +199,7 @@ def _hypotheses(analysis: AnalysisResult) -> list[str]:
     return out
 
 
-def render_html(outcome: TestOutcome) -> str:
+def render_html(outcome: TestRecord) -> str:
     """The whole report as one HTML document."""
     m = outcome.manifest
     models = ", ".join(
@@ -226,8 +226,8 @@ def render_html(outcome: TestOutcome) -> str:
             f"{escape(r.cost_text())} · {r.elapsed_s:.1f} s"
         )
     body.append("</p>")
-    body += [f'<p class="error">error: {escape(p)}</p>' for p in outcome.problems]
-    body += [f'<p class="note">note: {escape(n)}</p>' for n in outcome.notes]
+    body += [f'<p class="error">error: {escape(p.text)}</p>' for p in outcome.problems]
+    body += [f'<p class="note">note: {escape(n.text)}</p>' for n in outcome.notes]
     analysis = outcome.analysis
     if analysis is not None:
         if analysis.hypotheses:
@@ -255,6 +255,6 @@ def render_html(outcome: TestOutcome) -> str:
     )
 
 
-def write_html(outcome: TestOutcome, path: str | Path) -> None:
+def write_html(outcome: TestRecord, path: str | Path) -> None:
     """Write the `--html` report to `path`."""
     Path(path).write_text(render_html(outcome), encoding="utf-8")

@@ -23,9 +23,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from afdsl.analysis import TestRecord, VariantCounts
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
-from afdsl.report.outcome import TestOutcome, VariantCounts
 from afdsl.sanitize import for_terminal
 from afdsl.stats.models import AnalysisResult, HypothesisResult
 
@@ -33,7 +33,7 @@ SIM_BADGE = " SIMULATOR "
 MIN_PLAIN_WIDTH, MAX_PLAIN_WIDTH = 100, 160
 
 
-def _model_label(outcome: TestOutcome, model: str | None, measure: str) -> Text:
+def _model_label(outcome: TestRecord, model: str | None, measure: str) -> Text:
     text = Text(model or "model", style="bold")
     if t.is_simulator(outcome, model):
         text.append("  ")
@@ -42,7 +42,7 @@ def _model_label(outcome: TestOutcome, model: str | None, measure: str) -> Text:
     return text
 
 
-def _header(outcome: TestOutcome) -> Panel:
+def _header(outcome: TestRecord) -> Panel:
     m = outcome.manifest
     models = Text()
     for i, entry in enumerate(m.models):
@@ -239,7 +239,7 @@ def _grid(analysis: AnalysisResult) -> Table:
     return table
 
 
-def _summary(outcome: TestOutcome) -> Text:
+def _summary(outcome: TestRecord) -> Text:
     parts = []
     if outcome.analysis is not None:
         parts.append(Text(f"{outcome.n_passed} passed", style="bold green"))
@@ -253,7 +253,7 @@ def _summary(outcome: TestOutcome) -> Text:
     return line
 
 
-def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list[Table]:
+def _measure_tables(outcome: TestRecord, model: str | None, width: int) -> list[Table]:
     """The compliance table of `model`, then one small table per other measure."""
     analysis = outcome.analysis
     assert analysis is not None
@@ -266,7 +266,7 @@ def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list
     return tables
 
 
-def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
+def build_terminal(outcome: TestRecord, width: int = 120) -> Group:
     """The whole report as one renderable (tests and the CLI print it the same way)."""
     parts: list[RenderableType] = [_header(outcome)]
     analysis = outcome.analysis
@@ -280,9 +280,9 @@ def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
             if len(models) > 1:
                 parts.append(_grid(analysis))
     for problem in outcome.problems:  # may quote a provider's message: made inert
-        parts.append(Text(f"error: {for_terminal(problem)}", style="bold red"))
-    for note in outcome.notes:
-        parts.append(Text(f"note: {for_terminal(note)}", style="yellow"))
+        parts.append(Text(f"error: {for_terminal(problem.text)}", style="bold red"))
+    for remark in outcome.notes:
+        parts.append(Text(f"note: {for_terminal(remark.text)}", style="yellow"))
     parts.append(Text())
     parts.append(_summary(outcome))
     if analysis is not None:
@@ -293,7 +293,7 @@ def build_terminal(outcome: TestOutcome, width: int = 120) -> Group:
     return Group(*parts)
 
 
-def preferred_width(outcome: TestOutcome) -> int:
+def preferred_width(outcome: TestRecord) -> int:
     """A width for output that is not a terminal: enough for the most detailed tables."""
     if outcome.analysis is None:
         return MIN_PLAIN_WIDTH
@@ -304,7 +304,7 @@ def preferred_width(outcome: TestOutcome) -> int:
     )
 
 
-def render_terminal(outcome: TestOutcome, console: Console | None = None) -> None:
+def render_terminal(outcome: TestRecord, console: Console | None = None) -> None:
     """Print the report once on `console` (a fresh stdout console by default)."""
     console = console or Console()
     console.print(build_terminal(outcome, console.width))
