@@ -24,7 +24,10 @@ def with_models(experiment: Experiment, models: Sequence[ModelConfig | str] | No
     from afdsl.check import check_model_specs
 
     check_model_specs([m for m in models if isinstance(m, str)])
-    configs = tuple(m if isinstance(m, ModelConfig) else ModelConfig(spec=m) for m in models)
+    configs = tuple(
+        (m if isinstance(m, ModelConfig) else ModelConfig(spec=m)).seeded(experiment.seed)
+        for m in models
+    )
     return experiment.model_copy(update={"models": configs})
 
 
