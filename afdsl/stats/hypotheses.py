@@ -227,4 +227,7 @@ def evaluate_hypothesis(
         method=_method(hypothesis, n, degenerate),
         n_queries=n,
         n_samples=data.n_samples,
+        op=hypothesis.op,
+        bound=bound,
+        margin=hypothesis.margin,
     )
