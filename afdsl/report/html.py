@@ -50,6 +50,8 @@ svg text { font: 12px system-ui, sans-serif; fill: #1d232b; }
   body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
   figure, svg, table, tr { break-inside: avoid; page-break-inside: avoid; }
   .scroll { overflow: visible; } td.method, td.expr { min-width: 0; }
+  table { font-size: 8pt; } th, td { padding: .15rem .3rem; } .num { white-space: normal; }
+  figure { max-width: 100%; }
   h2 { break-after: avoid; page-break-after: avoid; }
 }
 """

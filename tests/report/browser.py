@@ -107,11 +107,20 @@ class Browser:
                 os.close(fd)
         self._profile.cleanup()
 
-    def open(self, path: Path, width: int, height: int = 900, *, mobile: bool = False) -> None:
+    def open(
+        self,
+        path: Path,
+        width: int,
+        height: int = 900,
+        *,
+        mobile: bool = False,
+        media: str = "screen",
+    ) -> None:
         """Load `path` in a new page whose viewport is `width` CSS pixels wide.
 
         `mobile` lays the page out as a phone does: without a viewport meta tag the
         page would be laid out 980 px wide and shrunk, so the tag is tested too.
+        `media` "print" applies the print stylesheet.
         """
         target = self._send("Target.createTarget", {"url": "about:blank"}, session=False)
         attached = self._send(
@@ -124,6 +133,7 @@ class Browser:
             "Emulation.setDeviceMetricsOverride",
             {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile},
         )
+        self._send("Emulation.setEmulatedMedia", {"media": media})
         self._send("Page.navigate", {"url": path.resolve().as_uri()})
         deadline = time.monotonic() + self._timeout_s
         while self.evaluate("document.readyState") != "complete":

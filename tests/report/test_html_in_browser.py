@@ -1,7 +1,9 @@
-"""The demo's HTML report laid out by a real browser: nothing cut on a phone or a desktop.
+"""The demo's HTML report laid out by a real browser: nothing cut on a phone, a desktop
+or an A4 page.
 
 Headless Chromium lays the page out at 420 px (as a phone: the viewport meta tag
-decides the layout width) and at 1400 px; the checks read the layout from the
+decides the layout width), at 1400 px, and with the print stylesheet at 680 px
+(A4 less 15 mm margins at 96 px an inch); the checks read the layout from the
 DOM (element boxes, computed styles), so no HTML is parsed here. `.ci/run`
 installs Chromium when it is missing; elsewhere the test says why it skips.
 """
@@ -78,28 +80,36 @@ def demo_html(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return html
 
 
+# name -> (width in CSS px, laid out as a phone, media)
+SCREENS = {
+    "phone": (420, True, "screen"),
+    "desktop": (1400, False, "screen"),
+    "A4 print": (680, False, "print"),
+}
+
+
 @pytest.fixture(scope="module")
-def layouts(chromium: str, demo_html: Path) -> dict[int, dict[str, Any]]:
+def layouts(chromium: str, demo_html: Path) -> dict[str, dict[str, Any]]:
     found = {}
     with Browser(chromium) as browser:
-        for width, phone in ((420, True), (1400, False)):
-            browser.open(demo_html, width, mobile=phone)
-            found[width] = browser.evaluate(LAYOUT)
+        for name, (width, phone, media) in SCREENS.items():
+            browser.open(demo_html, width, mobile=phone, media=media)
+            found[name] = browser.evaluate(LAYOUT)
     return found
 
 
-@pytest.mark.parametrize("width", [420, 1400])
-def test_nothing_leaves_the_viewport_except_inside_a_scroll_box(layouts, width):
-    layout = layouts[width]
+@pytest.mark.parametrize("screen", SCREENS)
+def test_nothing_leaves_the_viewport_except_inside_a_scroll_box(layouts, screen):
+    layout, width = layouts[screen], SCREENS[screen][0]
     assert layout["vw"] == width  # laid out at the device's width (the viewport meta tag)
     assert layout["overflowing"] == []
     assert layout["pageWidth"] == width  # so the page itself never scrolls sideways
-    assert layout["hiddenHeaders"] == []  # narrow tables scroll; no column is hidden
+    assert layout["hiddenHeaders"] == []  # narrow tables scroll (or wrap, on paper)
 
 
-@pytest.mark.parametrize("width", [420, 1400])
-def test_every_figure_fits_with_its_zero_line_and_marks_inside(layouts, width):
-    svgs = layouts[width]["svgs"]
+@pytest.mark.parametrize("screen", SCREENS)
+def test_every_figure_fits_with_its_zero_line_and_marks_inside(layouts, screen):
+    svgs, width = layouts[screen]["svgs"], SCREENS[screen][0]
     # The hypotheses, then the Δgap of each measure (compliance and faking in the demo).
     assert [s["cls"] for s in svgs] == ["forest hypotheses", "forest", "forest"]
     for svg in svgs:
@@ -112,4 +122,4 @@ def test_every_figure_fits_with_its_zero_line_and_marks_inside(layouts, width):
 
 
 def test_the_title_says_simulator(layouts):
-    assert layouts[1400]["title"] == "afdsl: motivations · SIMULATOR"
+    assert layouts["desktop"]["title"] == "afdsl: motivations · SIMULATOR"
