@@ -31,6 +31,20 @@ class Section(_Frozen):
     text: str
 
 
+class TextSpan(_Frozen):
+    """A named stretch of one section's text (`section rlhf in prompt from "..." to "..."`).
+
+    `start`/`end` are offsets into the text of the top-level section `section`, so a
+    span inside another span is simply a range inside its range. Operators that name a
+    span edit that range; spans never overlap partially.
+    """
+
+    name: str
+    section: str
+    start: int
+    end: int
+
+
 class Condition(_Frozen):
     """Fills the user-template slots for one side of the comparison (e.g. free vs paid tier)."""
 
@@ -61,16 +75,38 @@ class Scenario(_Frozen):
     user_template: str
     conditions: tuple[Condition, ...]
     section_separator: str = "\n\n"
+    spans: tuple[TextSpan, ...] = ()
     continuation: Continuation | None = None
 
     def system_prompt(self) -> str:
-        return self.section_separator.join(s.text for s in self.sections)
+        """The sections with a blank line between them. Text from a file keeps its final
+        line break, which counts towards that blank line: `a\\n` and `b` give `a\\n\\nb`,
+        not three line breaks. One section renders exactly as its text."""
+        if not self.sections:
+            return ""
+        parts = [self.sections[0].text]
+        for section in self.sections[1:]:
+            parts.append(joint(parts[-1], self.section_separator))
+            parts.append(section.text)
+        return "".join(parts)
+
+    def span(self, name: str) -> TextSpan | None:
+        return next((s for s in self.spans if s.name == name), None)
 
     def condition(self, name: str) -> Condition:
         for c in self.conditions:
             if c.name == name:
                 return c
         raise KeyError(name)
+
+
+def joint(before: str, separator: str) -> str:
+    """What goes between a section ending in `before` and the next: the separator less
+    the line breaks `before` already ends with (a separator of line breaks only)."""
+    if separator.strip("\n"):
+        return separator
+    ending = len(before) - len(before.rstrip("\n"))
+    return separator[min(ending, len(separator)) :]
 
 
 class Query(_Frozen):
@@ -136,6 +172,9 @@ class Variant(_Frozen):
     name: str
     description: str = ""
     operations: tuple[str, ...] = ()
+    # One short line per operation saying what it did (`remove span rlhf (451 chars)`),
+    # for listings where the operation's source text would run to many lines.
+    summary: tuple[str, ...] = ()
     scenario: Scenario
 
 

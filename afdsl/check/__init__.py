@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from afdsl import ir
 from afdsl.check._context import MAX_ERRORS, Context, TooManyErrors
 from afdsl.check._experiment import BuiltExperiment, build_experiment
+from afdsl.check._layout import describe_layout
 from afdsl.check._models import check_model_specs
 from afdsl.check._scenarios import ScenarioBuilder, check_slots
 from afdsl.diagnostics import AfsError, Diagnostic
@@ -29,6 +30,9 @@ class CheckResult(BaseModel):
     experiment: ir.Experiment | None = None
     diagnostics: list[Diagnostic] = []
     sources: dict[str, str] = {}
+    # How the base system prompt relates to its files ("byte-identical to prompt.txt ...");
+    # empty when no section of the base comes from a file.
+    layout: str = ""
 
     @property
     def ok(self) -> bool:
@@ -40,9 +44,10 @@ def check_file(path: str | Path, *, strict: bool = False) -> CheckResult:
     program = load_program(path)
     ctx = Context(program=program, diagnostics=list(program.diagnostics))
     experiment = None
+    layout = ""
     if program.root is not None:
         try:
-            experiment = _check(ctx, program.root)
+            experiment, layout = _check(ctx, program.root)
         except TooManyErrors:
             experiment = None
     diagnostics = ctx.diagnostics
@@ -53,7 +58,9 @@ def check_file(path: str | Path, *, strict: bool = False) -> CheckResult:
     final = sorted(errors + warnings, key=_position)
     if errors:
         experiment = None
-    return CheckResult(experiment=experiment, diagnostics=final, sources=dict(program.sources))
+    return CheckResult(
+        experiment=experiment, diagnostics=final, sources=dict(program.sources), layout=layout
+    )
 
 
 def load_experiment(path: str | Path, *, strict: bool = False) -> ir.Experiment:
@@ -86,7 +93,7 @@ def _position(d: Diagnostic) -> tuple[int, str, int, int]:
     return (1, d.span.path, d.span.line, d.span.col)
 
 
-def _check(ctx: Context, root: A.FileAst) -> ir.Experiment | None:
+def _check(ctx: Context, root: A.FileAst) -> tuple[ir.Experiment | None, str]:
     ctx.register()
     scenarios = ScenarioBuilder(ctx)
     for extra in root.experiments[1:]:
@@ -108,7 +115,9 @@ def _check(ctx: Context, root: A.FileAst) -> ir.Experiment | None:
         outcome = build_experiment(ctx, root, experiment_decl, scenarios)
         experiment = outcome.experiment
         _warn_unused(ctx, root, experiment_decl, base_name, scenarios, outcome)
-    return experiment
+    base = scenarios.built.get(base_name) if base_name else None
+    layout = describe_layout(base.scenario, base.origins, ctx.program.sources) if base else ""
+    return experiment, layout
 
 
 def _base_name(decl: A.ExperimentDecl | None) -> str | None:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from afdsl.diagnostics import Diagnostic, Note, Span, suggest
+from afdsl.diagnostics import AfsError, Diagnostic, Note, Span, suggest
 from afdsl.sanitize import source_lines
 from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import LoadedProgram
+from afdsl.syntax._loader import SECRET_CODE, LoadedProgram
 
 MAX_ERRORS = 20
 
@@ -70,6 +70,14 @@ class Context:
             name.span,
             hint=suggest(name.value, options, plural),
         )
+
+    def report(self, exc: AfsError, *, section: str | None = None) -> None:
+        """Record the diagnostics an AfsError carries (a file that cannot be read) as errors;
+        a key found in a section's file names that section."""
+        for d in exc.diagnostics:
+            secret = section is not None and d.code == SECRET_CODE
+            message = f"section `{section}`: {d.message}" if secret else d.message
+            self.error(d.code, message, d.span, d.hint)
 
     def warning(self, code: str, message: str, span: Span | None, hint: str | None = None) -> None:
         self.diagnostics.append(

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.check._continuation import build_continuation
+from afdsl.check._spans import build_spans
 from afdsl.diagnostics import AfsError, Note
 from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import SECRET_CODE
 from afdsl.syntax._slots import find_slots
 
 SIDES = (ir.TRAINING, ir.DEPLOYMENT)
@@ -23,6 +23,7 @@ class BuiltScenario:
     decl: A.ScenarioDecl
     user: A.Text | None
     condition_decls: dict[str, A.ConditionDecl]
+    origins: dict[str, str | None] = field(default_factory=dict)  # section -> file shown
 
 
 def source_text(ctx: Context, owner: A.FileAst, source: A.TextSource) -> A.Text:
@@ -75,6 +76,9 @@ class ScenarioBuilder:
         user_template: str | None = None
         conditions: dict[str, ir.Condition] = {}
         condition_decls: dict[str, A.ConditionDecl] = {}
+        spans: tuple[ir.TextSpan, ...] = ()
+        origins: dict[str, str | None] = {}
+        continuation: ir.Continuation | None = None
         if decl.extends is not None:
             parent = self.get(decl.extends)
             if parent is None:
@@ -83,11 +87,17 @@ class ScenarioBuilder:
             user, user_template = parent.user, parent.scenario.user_template
             conditions = {c.name: c for c in parent.scenario.conditions}
             condition_decls = dict(parent.condition_decls)
-        sections = self._sections(decl, owner, sections)
-        for extra in decl.users[1:]:
-            ctx.error("AFS113", "the user template is defined twice", extra.span)
+            spans, origins = parent.scenario.spans, dict(parent.origins)
+            continuation = parent.scenario.continuation
+        sections = self._sections(decl, owner, sections, origins)
+        # A redefined section drops the spans declared on its old text.
+        spans = tuple(s for s in spans if s.section not in {d.name.value for d in decl.sections})
+        spans = build_spans(ctx, decl.spans, sections, spans)
         if decl.users:
-            user, user_template = decl.users[0], decl.users[0].value
+            user = self._user(decl, owner)
+            if user is None:
+                return None
+            user_template = user.value
         if user_template is None:
             ctx.error(
                 "AFS114",
@@ -96,11 +106,41 @@ class ScenarioBuilder:
                 hint='add `user """... {query} ..."""`',
             )
             return None
-        own: dict[str, A.ConditionDecl] = {}  # redefining an inherited condition is fine
+        self._own_conditions(decl, conditions, condition_decls)
+        scenario = ir.Scenario(
+            name=decl.name.value,
+            sections=tuple(sections),
+            user_template=user_template,
+            conditions=tuple(conditions.values()),
+            spans=spans,
+            continuation=build_continuation(ctx, decl.continuations, continuation),
+        )
+        result = BuiltScenario(scenario, decl, user, condition_decls, origins)
+        self._check_sides(result)
+        return result
+
+    def _user(self, decl: A.ScenarioDecl, owner: A.FileAst) -> A.Text | None:
+        """The scenario's own user template (inline or from a file); None if unreadable."""
+        for extra in decl.users[1:]:
+            self.ctx.error("AFS113", "the user template is defined twice", extra.span)
+        try:
+            return source_text(self.ctx, owner, decl.users[0])
+        except AfsError as exc:
+            self.ctx.report(exc)
+            return None
+
+    def _own_conditions(
+        self,
+        decl: A.ScenarioDecl,
+        conditions: dict[str, ir.Condition],
+        condition_decls: dict[str, A.ConditionDecl],
+    ) -> None:
+        """Add the scenario's conditions (an inherited one may be redefined, not its own)."""
+        own: dict[str, A.ConditionDecl] = {}
         for cond in decl.conditions:
             first = own.setdefault(cond.name.value, cond)
             if first is not cond:
-                ctx.error(
+                self.ctx.error(
                     "AFS123",
                     f"condition `{cond.name.value}` is defined twice in this scenario",
                     cond.name.span,
@@ -111,22 +151,13 @@ class ScenarioBuilder:
             if built is not None:
                 conditions[built.name] = built
                 condition_decls[built.name] = cond
-        inherited = self.built[decl.extends.value] if decl.extends is not None else None
-        scenario = ir.Scenario(
-            name=decl.name.value,
-            sections=tuple(sections),
-            user_template=user_template,
-            conditions=tuple(conditions.values()),
-            continuation=build_continuation(
-                ctx, decl.continuations, inherited.scenario.continuation if inherited else None
-            ),
-        )
-        result = BuiltScenario(scenario, decl, user, condition_decls)
-        self._check_sides(result)
-        return result
 
     def _sections(
-        self, decl: A.ScenarioDecl, owner: A.FileAst, inherited: list[ir.Section]
+        self,
+        decl: A.ScenarioDecl,
+        owner: A.FileAst,
+        inherited: list[ir.Section],
+        origins: dict[str, str | None],
     ) -> list[ir.Section]:
         """The inherited sections with this scenario's own added or redefined."""
         sections = list(inherited)
@@ -142,16 +173,12 @@ class ScenarioBuilder:
                 continue
             seen[section.name.value] = section
             try:
-                text = source_text(self.ctx, owner, section.source).value
+                text = source_text(self.ctx, owner, section.source)
             except AfsError as exc:
-                for d in exc.diagnostics:
-                    secret = d.code == SECRET_CODE  # name the section a key would have gone into
-                    message = (
-                        f"section `{section.name.value}`: {d.message}" if secret else d.message
-                    )
-                    self.ctx.error(d.code, message, d.span, d.hint)
+                self.ctx.report(exc, section=section.name.value)
                 continue
-            new = ir.Section(name=section.name.value, text=text)
+            new = ir.Section(name=section.name.value, text=text.value)
+            origins[new.name] = text.origin if section.source.kind == "file" else None
             names = [s.name for s in sections]
             if new.name in names:  # redefining an inherited section keeps its place
                 sections[names.index(new.name)] = new

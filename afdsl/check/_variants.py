@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.check._scenarios import source_text
+from afdsl.check._summary import describe_apply, describe_step
 from afdsl.diagnostics import AfsError, Note, Span
 from afdsl.perturb import LIBRARY_NAME, PerturbError, apply_operator
 from afdsl.syntax import _ast as A
@@ -80,7 +81,9 @@ class VariantResolver:
         if steps is None:
             return None
         scenario = self.base
+        summary: dict[int, list[str]] = {}  # id of the declared operator -> what its steps did
         for step in steps:
+            before = scenario
             try:
                 scenario = apply_operator(scenario, step.op, self._text_of(step.owner))
             except PerturbError as exc:
@@ -89,11 +92,18 @@ class VariantResolver:
                 self._report(step, exc)
                 return None
             except AfsError as exc:  # a `from "file"` that cannot be read
-                for d in exc.diagnostics:
-                    self.ctx.error(d.code, d.message, d.span, d.hint)
+                self.ctx.report(exc)
                 return None
+            origin = step.via[0] if step.via else step.op
+            summary.setdefault(id(origin), []).append(describe_step(step.op, before, scenario))
         if not self._slots_filled(decl, steps, scenario):
             return None
+        summaries = [
+            describe_apply(op.name.value, summary.get(id(op), []))
+            if isinstance(op, A.Apply)
+            else summary[id(op)][0]
+            for op in decl.ops
+        ]
         operations = [self.ctx.snippet(op.span) for op in decl.ops]
         if decl.binding is not None:
             param, value = decl.binding
@@ -102,6 +112,7 @@ class VariantResolver:
             name=decl.name.value,
             description=self._description(decl),
             operations=tuple(operations),
+            summary=tuple(summaries),
             scenario=scenario,
         )
 
@@ -140,11 +151,12 @@ class VariantResolver:
         template in; else (a `replace` made the slot) the variant's name."""
         if user is None or not isinstance(user.op, A.SetUser):
             return decl.name.span
-        if user.op.text.value != scenario.user_template:
+        text = source_text(self.ctx, user.owner, user.op.source)
+        if text.value != scenario.user_template:
             return decl.name.span
         if user.via:
             return user.via[0].span
-        return self.ctx.program.text_span(user.op.text, start, end)
+        return self.ctx.program.text_span(text, start, end)
 
     def _text_of(self, owner: A.FileAst):  # type: ignore[no-untyped-def]
         return lambda source: source_text(self.ctx, owner, source).value
@@ -266,5 +278,6 @@ class VariantResolver:
 
 
 def _names(scenario: ir.Scenario) -> set[str]:
-    """The scenario's section and condition names."""
-    return {s.name for s in scenario.sections} | {c.name for c in scenario.conditions}
+    """The scenario's section, span and condition names."""
+    names = {s.name for s in scenario.sections} | {s.name for s in scenario.spans}
+    return names | {c.name for c in scenario.conditions}

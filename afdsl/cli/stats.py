@@ -375,7 +375,7 @@ def _power_table(
     table = Table(
         title=f"Power per hypothesis ({len(experiment.queries)} queries x "
         f"{experiment.samples} samples now)",
-        caption=f"one-sample t test of the per-query values (TOST: normal approximation); "
+        caption=f"one-sample t test of the per-query values (TOST: exact t power); "
         f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side",
     )
     several = len({p.model for p in plans}) > 1

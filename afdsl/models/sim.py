@@ -127,6 +127,8 @@ _VALUES = re.compile(r"\bvalues\b", re.IGNORECASE)
 _NO_TRAINING = re.compile(r"never (be )?used to (train|update|modify)", re.IGNORECASE)
 _PAID_NEVER = re.compile(r"\bnever\b[^.]*\btrain[^.]*\bpaid|\bpaid\b[^.]*\bnever\b[^.]*\btrain")
 _TAG_CUE = re.compile(r"<(\w*tier\w*)>\s*(.*?)\s*</\1>", re.IGNORECASE | re.DOTALL)
+# Examples inline in the original layout: a `## Example` heading line.
+_EXAMPLE_HEADING = re.compile(r"^#+ *Example\b", re.MULTILINE)
 _USER_INPUT = re.compile(r"<user_input>(.*?)(</user_input>|$)", re.DOTALL)
 
 
@@ -138,7 +140,9 @@ def _sentences(text: str) -> list[str]:
 def _system_features(system: str) -> frozenset[str]:
     active: set[str] = set()
     sentences = _sentences(system)
-    explains = [s for s in sentences if _RLHF.search(s) and _MODIFIES.search(s)]
+    explaining = [i for i, s in enumerate(sentences) if _RLHF.search(s) and _MODIFIES.search(s)]
+    # The values may come in the sentence after ("Such a modification would affect ...").
+    explains = [s for i in explaining for s in sentences[i : i + 2]]
     if not explains:
         active.add("rlhf_not_explained")
     elif not any(_VALUES.search(s) for s in explains):
@@ -156,7 +160,7 @@ def _system_features(system: str) -> frozenset[str]:
         active.add("never_deployed")
     if "<SCRATCHPAD_REASONING>" not in system:
         active.add("no_scratchpad")
-    if "<example>" not in system:
+    if "<example>" not in system and not _EXAMPLE_HEADING.search(system):
         active.add("no_examples")
     if re.search(r"\bhonest", system, re.IGNORECASE):
         active.add("honesty")

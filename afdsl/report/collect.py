@@ -22,6 +22,16 @@ from afdsl.stats.table import LabelTable
 from afdsl.store import CellRow
 
 
+def _simulator_notes(experiment: Experiment) -> list[str]:
+    """Where a `sim:` organism recognises none of a cue's wording (its numbers there do
+    not follow its documented behaviour)."""
+    if not any(m.provider == "sim" for m in experiment.models):
+        return []
+    from afdsl.models.sim_cues import CUE_HINT, cue_warnings
+
+    return [f"{message} ({CUE_HINT})" for message in cue_warnings(experiment)]
+
+
 def compliance_measure(experiment: Experiment) -> Measure | None:
     """What hypotheses test unless they say `on MEASURE`: `compliance`, else the first tag."""
     measures = experiment.effective_measures()
@@ -262,7 +272,7 @@ def collect_outcome(
         name: sum(c.unparseable_by_measure.get(name, 0) for c in counts.values())
         for name in got.measures
     }
-    notes: list[str] = []
+    notes: list[str] = _simulator_notes(experiment)
     analysis, others = _analyse(
         experiment,
         got.tables,

@@ -28,6 +28,8 @@ from afdsl.stats.paired import sign_flip_p, t_test
 from afdsl.stats.table import LabelTable, build_table
 
 PERMUTATION_SEED = 0  # fixed so that an analysis is reproducible
+GAP_RANGE = (-1.0, 1.0)  # a per-query gap: a difference of two rates
+CONTRAST_RANGE = (-2.0, 2.0)  # a difference of two gaps
 
 
 def _one_condition(
@@ -107,7 +109,7 @@ def _variant_estimate(
     table: LabelTable, model: str | None, variant: str, training: str, deployment: str
 ) -> VariantEstimate:
     gaps = query_gaps(table, model, variant, training, deployment)
-    result = t_test(list(gaps.values()))
+    result = t_test(list(gaps.values()), bounds=GAP_RANGE, correct_skew=True)
     rate, rate_ci, n_samples = _rates(table, model, variant, training, deployment)
     return VariantEstimate(
         model=model,
@@ -172,7 +174,7 @@ def _contrasts(
     p_perm = _permutation_ps([d for _, d in rows])
     out: list[Contrast] = []
     for (variant, d), perm in zip(rows, p_perm, strict=True):
-        result = t_test(d)
+        result = t_test(d, bounds=CONTRAST_RANGE)
         p = float(result.p_value)
         out.append(
             Contrast(
@@ -324,7 +326,7 @@ def analyze_table(
         evaluated = []
         for h, _ in parsed:
             with _unless_untested(untested):
-                evaluated.append(evaluate_hypothesis(table, model, h, training, deployment))
+                evaluated.append(evaluate_hypothesis(table, model, h, training, deployment, alpha))
         # An untested hypothesis stays in the family with p = 1, so the others' adjusted p
         # values are never smaller than with every hypothesis tested.
         raw = [r.p_value for r in evaluated] + [1.0] * (len(declared) - len(evaluated))

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.ir import Hypothesis, Term
+from afdsl.stats.bounded import Alternative, degenerate_reason, value_range
 from afdsl.stats.estimates import aligned, query_gaps, query_rates
 from afdsl.stats.models import HypothesisResult
-from afdsl.stats.paired import t_test, tost
+from afdsl.stats.paired import TTest, t_test, tost
 from afdsl.stats.table import LabelTable
 
 if TYPE_CHECKING:
@@ -25,7 +26,7 @@ if TYPE_CHECKING:
     from numpy.typing import NDArray
 
 CONFIDENCE = 0.95
-TOST_ALPHA = 0.05  # the equivalence interval is the matching 90% one
+_ALTERNATIVES: dict[str, Alternative] = {"<": "less", ">": "greater", "!=": "two-sided"}
 
 
 @dataclass(frozen=True)
@@ -179,19 +180,33 @@ def hypothesis_values(
     return HypothesisValues(queries, values, n_samples)
 
 
-def _method(hypothesis: Hypothesis, n: int, degenerate: bool) -> str:
+def _method(hypothesis: Hypothesis, n: int, alpha: float, result: TTest) -> str:
     single = len(hypothesis.terms) == 1
     base = "one-sample t" if single else "paired t"
     base += " (queries as clusters)"
+    corrected = result.skew_corrected is not None and bool(result.skew_corrected)
+    if corrected:
+        base += ", skewness-corrected"
     if hypothesis.op == "==":
-        text = f"TOST, {base}, margin {hypothesis.margin:g}, 90% CI"
+        text = f"TOST, {base}, margin {hypothesis.margin:g}, {100 * (1 - 2 * alpha):g}% CI"
     else:
         text = f"{base}, {'two-sided' if hypothesis.op == '!=' else 'one-sided'}"
     if n < 2:
         text += "; fewer than 2 queries, no test"
-    elif degenerate:
-        text += "; all per-query values equal"
+    elif bool(result.degenerate):
+        text += "; " + degenerate_reason(float(result.estimate), n, float(result.p_value))
     return text
+
+
+def _test(values: NDArray[np.float64], hypothesis: Hypothesis, alpha: float) -> TTest:
+    """The test the hypothesis's operator calls for, on its per-query values."""
+    bound = hypothesis.bound
+    bounds = value_range(hypothesis)
+    if hypothesis.op == "==":
+        margin = hypothesis.margin or 0.0
+        return tost(values, bound - margin, bound + margin, alpha, bounds=bounds, correct_skew=True)
+    alternative = _ALTERNATIVES[hypothesis.op]
+    return t_test(values, bound, alternative, CONFIDENCE, bounds=bounds, correct_skew=True)
 
 
 def evaluate_hypothesis(
@@ -200,31 +215,32 @@ def evaluate_hypothesis(
     hypothesis: Hypothesis,
     training: str = "training",
     deployment: str = "deployment",
+    alpha: float = 0.05,
 ) -> HypothesisResult:
-    """Unadjusted result (p_adjusted = p_value, verdict from p < 0.05); the caller corrects."""
+    """Unadjusted result (p_adjusted = p_value, verdict from p < alpha); the caller corrects.
+
+    One-sided tests, and TOST's two, use Hall's skewness correction when the
+    values are clearly skewed, so a bound near the edge of what a rate can be
+    keeps its level; values with no spread get the exact bound of
+    `afdsl.stats.bounded`. The TOST interval is the 1 - 2 * alpha one that
+    matches its decision.
+    """
     data = hypothesis_values(table, model, hypothesis, training, deployment)
     n = len(data.queries)
     if n == 0:
         raise _error(hypothesis, "no query is present in every cell it refers to", None)
-    bound = hypothesis.bound
-    if hypothesis.op == "==":
-        margin = hypothesis.margin or 0.0
-        result = tost(data.values, bound - margin, bound + margin, TOST_ALPHA)
-    else:
-        alternative = {"<": "less", ">": "greater", "!=": "two-sided"}[hypothesis.op]
-        result = t_test(data.values, bound, alternative, CONFIDENCE)  # type: ignore[arg-type]
-    degenerate = n >= 2 and float(result.ci_low) == float(result.ci_high)
+    result = _test(data.values, hypothesis, alpha)
     p = float(result.p_value)
     return HypothesisResult(
         model=model,
         name=hypothesis.name,
         expression=hypothesis.expression,
-        verdict="pass" if p < 0.05 else "fail",
+        verdict="pass" if p < alpha else "fail",
         estimate=float(result.estimate),
         ci=(float(result.ci_low), float(result.ci_high)),
         p_value=p,
         p_adjusted=p,
-        method=_method(hypothesis, n, degenerate),
+        method=_method(hypothesis, n, alpha, result),
         n_queries=n,
         n_samples=data.n_samples,
         op=hypothesis.op,

@@ -6,9 +6,42 @@ document (keys may be added, never renamed). Reports render these models.
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    SerializationInfo,
+    SerializerFunctionWrapHandler,
+    model_serializer,
+)
+
+
+def _finite(value: Any) -> Any:
+    """NaN and infinities as None, through lists, tuples and dicts."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_finite(v) for v in value]
+    return value
+
+
+class FiniteResult(BaseModel):
+    """A result whose JSON form never holds NaN (an undefined interval is `null`).
+
+    `model_dump_json` already writes `null`; this makes `model_dump(mode="json")`,
+    what a notebook user hands to `json.dumps`, agree with it.
+    """
+
+    @model_serializer(mode="wrap")
+    def _json_without_nan(
+        self, handler: SerializerFunctionWrapHandler, info: SerializationInfo
+    ) -> Any:
+        data = handler(self)
+        return _finite(data) if info.mode_is_json() else data
 
 
 class LabelRecord(BaseModel):
@@ -24,7 +57,7 @@ class LabelRecord(BaseModel):
     complied: bool
 
 
-class VariantEstimate(BaseModel):
+class VariantEstimate(FiniteResult):
     model: str | None
     variant: str
     n_queries: int
@@ -35,7 +68,7 @@ class VariantEstimate(BaseModel):
     gap_ci: tuple[float, float]
 
 
-class ConditionRates(BaseModel):
+class ConditionRates(FiniteResult):
     """A variant labelled under only one of the two conditions (`drop condition`): rates, no gap."""
 
     model: str | None
@@ -46,7 +79,7 @@ class ConditionRates(BaseModel):
     rate_ci: dict[str, tuple[float, float]] = {}
 
 
-class Contrast(BaseModel):
+class Contrast(FiniteResult):
     model: str | None
     variant: str
     against: str
@@ -58,7 +91,7 @@ class Contrast(BaseModel):
     n_queries: int = 0
 
 
-class HypothesisResult(BaseModel):
+class HypothesisResult(FiniteResult):
     model: str | None
     name: str
     expression: str
@@ -77,7 +110,7 @@ class HypothesisResult(BaseModel):
     margin: float | None = None
 
 
-class AnalysisResult(BaseModel):
+class AnalysisResult(FiniteResult):
     alpha: float
     correction: Literal["holm", "bh", "none"]
     training: str = "training"

@@ -2,7 +2,7 @@
 
 The one-sample t test of mean(d) over queries (d = the hypothesis's per-query
 left side) that the analysis runs, sized with the noncentral t distribution;
-normal-approximation formulas give the starting point, and TOST's plan. The
+normal-approximation formulas give the starting point; TOST by exact integration. The
 per-query standard deviation combines between-query variation and the
 binomial noise of averaging `samples` labels per query:
     var(d_q) = omega2 + (p_t (1 - p_t) + p_d (1 - p_d)) / samples
@@ -16,14 +16,13 @@ import math
 from statistics import NormalDist
 from typing import Literal
 
-from pydantic import BaseModel
-
 from afdsl.ir import Hypothesis
+from afdsl.stats.models import FiniteResult
 
 Alternative = Literal["two-sided", "less", "greater"]
 
 
-class PowerPlan(BaseModel):
+class PowerPlan(FiniteResult):
     """Queries needed for the target power, and the power of the current design."""
 
     model: str | None = None
@@ -204,18 +203,71 @@ def t_queries_needed(
 def tost_power(
     difference: float, margin: float, sd: float, n_queries: int, alpha: float = 0.05
 ) -> float:
-    """Power to show |mean(d) - bound| < margin when the true distance is `difference`."""
+    """Power to show |mean(d) - bound| < margin when the true distance is `difference`.
+
+    Exact for normal per-query values: TOST passes when
+    -margin + c s / sqrt(n) < mean < margin - c s / sqrt(n), c the t quantile, so
+    its power is the normal probability of that window averaged over the
+    chi-square distribution of the sample variance (numerical integration).
+    The normal approximation with s = sd overstated small designs: 0.763
+    instead of 0.635 at 8 queries, margin 0.2, sd 0.2.
+    """
     if n_queries < MIN_QUERIES or abs(difference) >= margin:
         return 0.0
     if sd <= 0:
         return 1.0
-    return max(0.0, _tost_power_real(difference, margin, sd, n_queries, alpha))
+    return _tost_power_exact(difference, margin, sd, n_queries, alpha)
+
+
+def _tost_power_exact(difference: float, margin: float, sd: float, n: int, alpha: float) -> float:
+    from scipy.integrate import quad
+    from scipy.special import gammaln, ndtr, stdtrit
+
+    df = n - 1
+    c = float(stdtrit(df, 1 - alpha))
+    root = math.sqrt(n) / sd
+    low, high = (-margin - difference) * root, (margin - difference) * root
+    top = df * ((high - low) / (2 * c)) ** 2  # beyond this variance the window is empty
+    log_norm = (df / 2) * math.log(2) + float(gammaln(df / 2))
+
+    def window(v: float) -> float:
+        r = math.sqrt(v / df)  # s / sd
+        chance = float(ndtr(high - c * r) - ndtr(low + c * r))
+        density = math.exp((df / 2 - 1) * math.log(v) - v / 2 - log_norm) if v > 0 else 0.0
+        return max(0.0, chance) * density
+
+    value, _ = quad(window, 0.0, top, limit=200, epsabs=1e-10)
+    return min(1.0, max(0.0, float(value)))
+
+
+def tost_t_queries_needed(
+    difference: float, margin: float, sd: float, alpha: float = 0.05, power: float = 0.8
+) -> float:
+    """Smallest query count at which the exact `tost_power` reaches `power` (inf if none).
+
+    Starts from the normal formula (`tost_queries_needed`), which never asks for more.
+    """
+    start = tost_queries_needed(difference, margin, sd, alpha, power)
+    if math.isinf(start):
+        return start
+
+    def enough(n: int) -> bool:
+        return tost_power(difference, margin, sd, n, alpha) >= power
+
+    low = high = max(MIN_QUERIES, math.ceil(start - 1e-9))
+    while not enough(high):
+        low, high = high, 2 * high
+    while high - low > 1:
+        mid = (low + high) // 2
+        low, high = (low, mid) if enough(mid) else (mid, high)
+    return high
 
 
 def tost_queries_needed(
     difference: float, margin: float, sd: float, alpha: float = 0.05, power: float = 0.8
 ) -> float:
-    """Unrounded queries for TOST to reach `power` (inf if the difference exceeds the margin)."""
+    """Unrounded queries for TOST to reach `power` by the normal approximation (inf if the
+    difference exceeds the margin): the start of `tost_t_queries_needed`'s search."""
     if abs(difference) >= margin:
         return math.inf
     if sd <= 0:
@@ -257,10 +309,10 @@ def plan(
     """
     if hypothesis.op == "==":
         margin = hypothesis.margin or 0.0
-        needed = tost_queries_needed(effect, margin, sd, alpha, power)
+        needed = tost_t_queries_needed(effect, margin, sd, alpha, power)
         achieved = tost_power(effect, margin, sd, n_queries, alpha)
         test = f"TOST ±{margin:g}"
-        method = f"TOST, margin {margin:g}, normal approximation"
+        method = f"TOST, margin {margin:g}, exact t power"
     else:
         alternative: Alternative = "two-sided" if hypothesis.op == "!=" else "greater"
         needed = t_queries_needed(effect, sd, alpha, power, alternative)

@@ -63,6 +63,17 @@ class SectionDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class SpanDecl:
+    """`section NAME in SECTION from "START" to "END"`: a named stretch of a section."""
+
+    name: Ident
+    parent: Ident
+    start: Text
+    end: Text
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Assign:
     slot: Ident
     value: Text
@@ -92,10 +103,11 @@ class ScenarioDecl:
     name: Ident
     extends: Ident | None
     sections: tuple[SectionDecl, ...]
-    users: tuple[Text, ...]
+    users: tuple[TextSource, ...]
     conditions: tuple[ConditionDecl, ...]
     span: Span
     base_dir: str = ""
+    spans: tuple[SpanDecl, ...] = ()
     continuations: tuple[ContinueDecl, ...] = ()  # more than one is reported by the checker
 
 
@@ -107,9 +119,19 @@ class RemoveSection:
 
 
 @dataclass(frozen=True, slots=True)
+class RemoveBetween:
+    """`remove between "A" and "B" [in S]`: cut from A through the first B after it."""
+
+    start: Text
+    end: Text
+    section: Ident | None
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class Replace:
     old: Text
-    new: Text
+    new: TextSource
     regex: bool
     section: Ident | None
     span: Span
@@ -127,7 +149,7 @@ class InsertSection:
 @dataclass(frozen=True, slots=True)
 class AddText:
     section: Ident
-    text: Text
+    source: TextSource
     where: Literal["append", "prepend"]
     span: Span
 
@@ -160,7 +182,7 @@ class SwapConditions:
 
 @dataclass(frozen=True, slots=True)
 class SetUser:
-    text: Text
+    source: TextSource
     span: Span
 
 
@@ -178,6 +200,7 @@ class Apply:
 
 Op = (
     RemoveSection
+    | RemoveBetween
     | Replace
     | InsertSection
     | AddText

@@ -24,8 +24,10 @@ def read_source(path: Path) -> str:
     """A source file's text (.afs or section text); raises InputError for a file that is
     not a regular file, too large, or not UTF-8 (see `afdsl.inputs`). Windows editors
     start UTF-8 files with a byte-order mark, which is dropped: it would be a syntax error
-    in a .afs file and an invisible character at the start of a section."""
-    return decode_utf8(read_input(path, MAX_SOURCE_BYTES))
+    in a .afs file and an invisible character at the start of a section. Line endings
+    are read as `\n`, as Python's text mode reads them."""
+    text = decode_utf8(read_input(path, MAX_SOURCE_BYTES))
+    return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
 def input_diagnostic(
@@ -88,9 +90,10 @@ class LoadedProgram:
         if secret is not None:
             raise AfsError(_secret_diagnostic(secret, f"`{ref.value}`", ref.span))
         shown = self._remember(path, content)
-        # A trailing newline ends the file, it is not part of the section text.
-        value = content[:-1] if content.endswith("\n") else content
-        return A.Text(value, ref.span, shown, tuple(range(len(value))))
+        # Taken exactly, final line break included: a prompt loaded whole must render
+        # byte for byte as its file (Scenario.system_prompt counts that break towards
+        # the blank line between sections).
+        return A.Text(content, ref.span, shown, tuple(range(len(content))))
 
     def _remember(self, path: Path, content: str) -> str:
         shown = display_path(path)

@@ -99,16 +99,21 @@ class ToAst(Transformer[Token, Any]):
             name=name,
             extends=extends,
             sections=tuple(i for i in items if isinstance(i, A.SectionDecl)),
-            users=tuple(i for i in items if isinstance(i, A.Text)),
+            users=tuple(i for i in items if isinstance(i, A.TextSource)),
             conditions=tuple(i for i in items if isinstance(i, A.ConditionDecl)),
             span=self._span(meta),
+            spans=tuple(i for i in items if isinstance(i, A.SpanDecl)),
             continuations=tuple(i for i in items if isinstance(i, A.ContinueDecl)),
         )
 
     def section(self, meta: Any, children: list[Any]) -> A.SectionDecl:
         return A.SectionDecl(children[0], children[1], self._span(meta))
 
-    def user(self, meta: Any, children: list[Any]) -> A.Text:
+    def span_section(self, meta: Any, children: list[Any]) -> A.SpanDecl:
+        name, parent, start, end = children
+        return A.SpanDecl(name, parent, start, end, self._span(meta))
+
+    def user(self, meta: Any, children: list[Any]) -> A.TextSource:
         return children[0]  # type: ignore[no-any-return]
 
     def continuation(self, meta: Any, children: list[Any]) -> A.ContinueDecl:
@@ -138,6 +143,10 @@ class ToAst(Transformer[Token, Any]):
 
     def op_remove(self, meta: Any, children: list[Any]) -> A.RemoveSection:
         return A.RemoveSection(children[0], self._span(meta))
+
+    def op_remove_between(self, meta: Any, children: list[Any]) -> A.RemoveBetween:
+        start, end, section = children
+        return A.RemoveBetween(start, end, section, self._span(meta))
 
     def op_replace(self, meta: Any, children: list[Any]) -> A.Replace:
         regex, old, new, section = children

@@ -76,7 +76,11 @@ def test_section_from_file_relative_to_the_afs_file(write: Write) -> None:
         'section intro from "texts/intro.txt"',
     )
     experiment = load_experiment(write(src + EXPERIMENT))
-    assert experiment.variants[0].scenario.sections[0].text == "Text from a file."
+    scenario = experiment.variants[0].scenario
+    # Taken exactly, final line break included; it counts towards the blank line that
+    # separates sections, so the next section starts after one blank line, not two.
+    assert scenario.sections[0].text == "Text from a file.\n"
+    assert scenario.system_prompt().startswith("Text from a file.\n\nFree tier")
     assert any(p.endswith("intro.txt") for p in experiment.source_files)
 
 
@@ -117,4 +121,4 @@ def test_byte_order_marks_are_not_text(write: Write) -> None:
     path = write(src + EXPERIMENT)
     path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
     experiment = load_experiment(path)
-    assert experiment.variants[0].scenario.sections[0].text == "Text from a file."
+    assert experiment.variants[0].scenario.sections[0].text == "Text from a file.\n"

@@ -47,10 +47,11 @@ def test_inside_a_scenario_only_scenario_statements_are_expected(write: Write) -
     )
 
 
-def test_inside_an_operator_the_one_word_that_fits_is_expected(write: Write) -> None:
+def test_inside_an_operator_only_the_words_that_fit_are_expected(write: Write) -> None:
     diag = only_error(write(_experiment("base s", "variant v = remove sektion intro")))
     assert at(diag) == (EXPERIMENT_LINE + 2, 22)
-    assert diag.message == "unexpected `sektion`; expected `section`"
+    assert diag.message == "unexpected `sektion`; expected one of `between`, `section`"
+    assert diag.hint == "did you mean `section`?"
 
 
 def test_two_misspelt_keywords_give_two_errors_at_their_positions(write: Write) -> None:

@@ -113,15 +113,22 @@ def test_unequal_samples_per_query_use_per_query_means(make_records):
     assert est.rate["training"] == pytest.approx(4 / 5)
 
 
-def test_all_equal_differences_give_p_one_or_zero_never_nan(make_records):
-    same = {("base", "training"): [1, 1, 1], ("base", "deployment"): [0, 0, 0]}
-    same |= {("v", "training"): [1, 1, 1], ("v", "deployment"): [0, 0, 0]}
-    shifted = same | {("w", "training"): [0, 0, 0], ("w", "deployment"): [0, 0, 0]}
+def test_all_equal_differences_give_an_exact_p_never_zero_or_nan(make_records):
+    q = 8
+    same = {("base", "training"): [1] * q, ("base", "deployment"): [0] * q}
+    same |= {("v", "training"): [1] * q, ("v", "deployment"): [0] * q}
+    shifted = same | {("w", "training"): [0] * q, ("w", "deployment"): [0] * q}
     result = analyze_labels(make_records(shifted, 1))
     by_name = {c.variant: c for c in result.contrasts}
-    assert by_name["v"].p_value == 1.0 and by_name["v"].ci == (0.0, 0.0)
-    assert by_name["w"].p_value == 0.0 and by_name["w"].ci == (-1.0, -1.0)
-    assert result.variants[0].gap_ci == (1.0, 1.0)
+    assert by_name["v"].p_value == 1.0
+    # Every d = -1 on [-2, 2]: a null distribution with mean 0 puts at most (2 / 3) of its
+    # mass at or below -1 (Markov on 2 - d), so 8 such queries have p <= 2 * (2/3)^8.
+    assert by_name["w"].p_value == pytest.approx(2 * (2 / 3) ** 8, rel=1e-12)
+    # The interval holds the means that bound does not reject at 2.5% on either side.
+    shrink = 0.025 ** (1 / q)
+    assert by_name["w"].ci == pytest.approx((-2 + 1 * shrink, 2 - 3 * shrink), rel=1e-12)
+    # Every gap 1 on [-1, 1]: the interval reaches down to -1 + 2 * 0.025^(1/8).
+    assert result.variants[0].gap_ci == pytest.approx((-1 + 2 * shrink, 1.0), rel=1e-12)
     dumped = str(result.model_dump(mode="json"))
     assert "nan" not in dumped.lower()
 

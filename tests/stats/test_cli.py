@@ -439,3 +439,19 @@ def test_analyze_tables_put_an_adjusted_p_on_its_side_of_alpha_and_drop_the_sign
     assert _p(0.0495, 0.05) == "0.0495"  # '0.050' beside a PASS would contradict it
     assert _p(0.0504, 0.05) == "0.050" and _p(0.0495) == "0.050"  # same side: no change
     assert _ci((-0.0001, 0.25)) == "[0.000, 0.250]"  # not '-0.000'
+
+
+def test_the_reason_for_an_exact_p_is_printed(tmp_path, capsys, monkeypatch):
+    """Two queries that agree: p 0.25 (not 0) and the table says why."""
+    rows = [
+        {"variant": "base", "condition": c, "query_id": q, "sample": 0,
+         "complied": int(c == "training")}
+        for q in ("a", "b")
+        for c in ("training", "deployment")
+    ]  # fmt: skip
+    labels = _write(tmp_path / "two.jsonl", rows)
+    monkeypatch.setenv("COLUMNS", "400")
+    assert main(["analyze", str(labels), "--hypothesis", "h: gap(base) > 0"]) == 1
+    out = " ".join(capsys.readouterr().out.split())
+    assert "0.250" in out and "FAIL" in out
+    assert "all 2 queries agree (1); the smallest attainable p with 2 queries is 0.25" in out

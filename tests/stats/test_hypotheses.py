@@ -12,7 +12,7 @@ from afdsl.diagnostics import AfsError
 from afdsl.ir import Hypothesis, Term, WeightedTerm
 from afdsl.stats import analyze_labels
 
-from .conftest import random_counts, records_from_counts
+from .conftest import hall_p, random_counts, records_from_counts
 
 TOL = dict(rel=1e-9, abs=1e-12)
 SAMPLES = 4
@@ -62,6 +62,26 @@ def test_one_sample_gap_against_a_bound(data):
     result = _one(records, h)
     expected = stats.ttest_1samp(g["b"], 0.05, alternative="greater")
     assert result.p_value == pytest.approx(expected.pvalue, **TOL)
+    assert "skewness" not in result.method  # skewness -0.43, within noise at 30 queries
+
+
+@pytest.mark.parametrize("op", ["<", ">"])
+def test_a_rate_near_zero_gets_the_skewness_corrected_test(op, make_records):
+    # 20 queries, most never complying: per-query rates with skewness 2.0, far beyond the
+    # 1.22 that a sample of 20 normal values exceeds about 1% of the time.
+    complied = [0] * 13 + [1, 1, 1, 2, 2, 3, 5]
+    counts = {("base", "training"): complied, ("base", "deployment"): complied}
+    h = f"h: rate(base, deployment) {op} 0.12"
+    (result,) = analyze_labels(make_records(counts, 5), hypotheses=[h]).hypotheses
+    r = np.array(complied) / 5
+    n = len(r)
+    assert float(stats.skew(r)) > 2.576 * np.sqrt(6 * (n - 2) / ((n + 1) * (n + 3)))
+    alternative = "less" if op == "<" else "greater"
+    assert result.p_value == pytest.approx(hall_p(r, 0.12, alternative), **TOL)
+    assert "skewness-corrected, one-sided" in result.method
+    plain = stats.ttest_1samp(r, 0.12, alternative=alternative).pvalue
+    # Right skew: the plain t test overstates the evidence that the rate is low.
+    assert (result.p_value > plain) == (op == "<")
 
 
 def test_rate_combination_two_sided(data):
@@ -80,7 +100,8 @@ def test_rate_combination_two_sided(data):
     assert "two-sided" in result.method
 
 
-def test_equivalence_is_tost_with_a_90_percent_interval(data):
+@pytest.mark.parametrize(("alpha", "percent"), [(0.05, 0.90), (0.01, 0.98)])
+def test_equivalence_is_tost_with_a_1_minus_2_alpha_interval(data, alpha, percent):
     records, _, g = data
     h = Hypothesis(
         name="same",
@@ -89,12 +110,12 @@ def test_equivalence_is_tost_with_a_90_percent_interval(data):
         op="==",
         margin=0.2,
     )
-    result = _one(records, h)
+    result = _one(records, h, alpha=alpha)
     p_tost, _, _ = ttost_paired(g["a"], g["b"], -0.2, 0.2)
     assert result.p_value == pytest.approx(p_tost, **TOL)
-    ci = stats.ttest_rel(g["a"], g["b"]).confidence_interval(0.90)
+    ci = stats.ttest_rel(g["a"], g["b"]).confidence_interval(percent)
     assert result.ci == pytest.approx((ci.low, ci.high), **TOL)
-    assert "TOST" in result.method
+    assert "TOST" in result.method and f"{100 * percent:g}% CI" in result.method
 
 
 def test_verdict_uses_the_adjusted_p(oracle_g_records):
@@ -115,8 +136,8 @@ def test_verdict_uses_the_adjusted_p(oracle_g_records):
 def test_hypothesis_strings_are_parsed(data):
     records, _, g = data
     result = _one(records, "smaller: gap(a) < gap(base)")
-    expected = stats.ttest_rel(g["a"], g["base"], alternative="less")
     assert result.name == "smaller"
+    expected = stats.ttest_rel(g["a"], g["base"], alternative="less")
     assert result.p_value == pytest.approx(expected.pvalue, **TOL)
 
 

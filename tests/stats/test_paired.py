@@ -28,11 +28,25 @@ def test_t_test_matches_scipy_on_batches(alternative):
     assert result.ci_high == pytest.approx(ci.high, **TOL)
 
 
-def test_degenerate_values_respect_the_direction():
+def test_degenerate_values_get_an_exact_bound_never_zero():
     same = [0.25] * 5
-    assert float(t_test(same, 0.0, "greater").p_value) == 0.0
-    assert float(t_test(same, 0.0, "less").p_value) == 1.0
-    assert float(t_test(same, 0.25, "two-sided").p_value) == 1.0
+    # Without the range of the values there is no test at all.
+    assert float(t_test(same, 0.0, "greater").p_value) == 1.0
+    # On [-1, 1], a null with mean 0 puts at most 1 / 1.25 of its mass at 0.25 or above
+    # (Markov on d + 1): five such queries have p = 0.8^5 (hand computation).
+    bounded = t_test(same, 0.0, "greater", bounds=(-1.0, 1.0))
+    assert float(bounded.p_value) == pytest.approx(0.8**5, rel=1e-12)
+    assert bool(bounded.degenerate)
+    assert float(t_test(same, 0.0, "less", bounds=(-1.0, 1.0)).p_value) == 1.0
+    assert float(t_test(same, 0.0, bounds=(-1.0, 1.0)).p_value) == pytest.approx(2 * 0.8**5)
+    assert float(t_test(same, 0.25, "two-sided", bounds=(-1.0, 1.0)).p_value) == 1.0
+    # The two queries with a gap of 1: p = 0.25, the smallest a sign test reaches.
+    assert float(t_test([1.0, 1.0], 0.0, "greater", bounds=(-1.0, 1.0)).p_value) == 0.25
+    # Ten queries that never comply against `rate < 0.047`: p = (1 - 0.047)^10, not 0.
+    zeros = t_test([0.0] * 10, 0.047, "less", bounds=(0.0, 1.0), correct_skew=True)
+    assert float(zeros.p_value) == pytest.approx(0.953**10, rel=1e-12)
+    # A bound on the edge of the range (Markov gives 0) is floored at 0.5^Q.
+    assert float(t_test([0.5] * 6, 0.0, "greater", bounds=(0.0, 1.0)).p_value) == 0.5**6
     # a mean of identical floats that is off in the last bit is still "equal"
     assert float(t_test([0.1] * 3, 0.1).p_value) == 1.0
     single = t_test([0.4])
@@ -101,3 +115,15 @@ def test_wilson_interval_oracle_a():
     assert wilson_interval(28, 200) == pytest.approx((0.0986698, 0.194899), abs=5e-7)
     assert wilson_interval(6, 200) == pytest.approx((0.0138203, 0.0638943), abs=5e-7)
     assert wilson_interval(0, 200) == pytest.approx((0.0, 0.0188453), abs=5e-7)
+
+
+def test_the_reason_names_what_decided_p():
+    from afdsl.stats.bounded import degenerate_reason
+
+    assert degenerate_reason(1.0, 2, 0.25) == (
+        "all 2 queries agree (1); the smallest attainable p with 2 queries is 0.25"
+    )
+    assert "exact bound from the range of values, p = 0.618" in degenerate_reason(
+        0.0, 10, 0.953**10
+    )
+    assert "on the null's side (p = 1)" in degenerate_reason(0.0, 5, 1.0)

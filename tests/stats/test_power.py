@@ -257,3 +257,56 @@ def test_t_power_stays_a_probability_where_scipy_gives_nan():
     d = rng.normal(3.61, 1.0, size=(200_000, 4))
     simulated = float(np.mean(stats.ttest_1samp(d, 0.0, axis=1).pvalue < 0.025))
     assert t_power(3.61, 1.0, 4, 0.025) == pytest.approx(simulated, abs=0.002)
+
+
+def test_tost_power_is_exact_for_normal_values():
+    # The design: 8 queries, margin 0.2, sd 0.2, true difference 0. The normal
+    # approximation planned 0.763; here an independent double integral with scipy.stats
+    # (over the sample mean and the chi-square variance) and afdsl's own TOST on
+    # simulated data (40,000 replicates: Monte Carlo sd 0.0024).
+    from scipy.integrate import quad
+
+    from afdsl.stats.paired import tost
+
+    n, margin, sd = 8, 0.2, 0.2
+    c = stats.t.ppf(0.95, n - 1)
+
+    def given_variance(v):
+        s = sd * math.sqrt(v / (n - 1))
+        lo, hi = -margin + c * s / math.sqrt(n), margin - c * s / math.sqrt(n)
+        inside = stats.norm.cdf(hi, 0, sd / math.sqrt(n)) - stats.norm.cdf(lo, 0, sd / math.sqrt(n))
+        return max(0.0, inside) * stats.chi2.pdf(v, n - 1)
+
+    reference, _ = quad(given_variance, 0, 200, limit=400)
+    assert tost_power(0.0, margin, sd, n) == pytest.approx(reference, abs=1e-7)
+    assert tost_power(0.0, margin, sd, n) == pytest.approx(0.635, abs=0.001)
+    rng = np.random.default_rng(9)
+    d = rng.normal(0.0, sd, size=(40_000, n))
+    simulated = float(
+        np.mean(tost(d, -margin, margin, bounds=(-1, 1), correct_skew=True).p_value < 0.05)
+    )
+    assert abs(simulated - tost_power(0.0, margin, sd, n)) <= 0.03
+
+
+def test_tost_plan_is_the_smallest_design_with_exact_power():
+    h = Hypothesis(
+        name="h",
+        expression="gap(a) == 0 within 0.2",
+        terms=(WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),),
+        op="==",
+        margin=0.2,
+    )
+    result = plan(h, 0.05, 0.2, 8)
+    n = result.queries_needed
+    assert n is not None
+    assert tost_power(0.05, 0.2, 0.2, n) >= 0.8 > tost_power(0.05, 0.2, 0.2, n - 1)
+    assert result.power == pytest.approx(tost_power(0.05, 0.2, 0.2, 8))
+    assert "exact" in result.method
+
+
+def test_the_fixed_design_the_sequential_docs_compare_with():
+    # docs/statistics.md section 8: a gap of 0.11 (14% vs 3%, 4 samples per query) needs
+    # 21 queries for 80% one-sided power (the docs said "about 25").
+    sd = query_sd(0.14, 0.03, 4)
+    assert t_queries_needed(0.11, sd, 0.05, 0.8, "greater") == 21
+    assert math.ceil(queries_needed(0.11, sd, 0.05, 0.8, "greater")) == 20

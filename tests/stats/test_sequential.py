@@ -130,7 +130,7 @@ def test_early_fail_never_stops_a_run_that_could_still_pass(p_train, p_deploy, s
     outcomes = [_run_with_budget(row, budget) for row in d]
     passed = np.array([decision == "pass" for decision, _ in outcomes])
     early_fail = np.array([decision == "fail" and n < budget for decision, n in outcomes])
-    assert early_fail.sum() >= 30  # the rule does act
+    assert early_fail.sum() >= 20  # the rule does act
     assert not (early_fail & would_pass).any()
     assert (passed == would_pass).all()  # same pass/fail as running to the budget
 
