@@ -244,6 +244,6 @@ def evaluate_hypothesis(
         n_queries=n,
         n_samples=data.n_samples,
         op=hypothesis.op,
-        bound=bound,
+        bound=hypothesis.bound,
         margin=hypothesis.margin,
     )

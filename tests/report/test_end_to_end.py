@@ -81,7 +81,7 @@ def test_files_are_written_and_valid(tmp_path):
     Marks().feed(paths["html"].read_text())
     assert len(marks) == len(doc["contrasts"]) == 1
 
-    rows = paths["csv"].read_text().splitlines()[1:]
+    rows = paths["csv"].read_text().splitlines()
     assert len(rows) - 1 == 2 * 2 * 56 * 4  # variants x conditions x queries x samples
 
 
@@ -170,7 +170,7 @@ def test_sequential_stops_early_once_every_hypothesis_is_decided(tmp_path, capsy
     assert "stopped early" in out and "anytime-valid" in out
     seq = json.loads(json_path.read_text())["sequential"]
     assert seq["stopped_early"] and seq["queries_used"] < seq["queries_available"] == 56
-    used = {line.split(",")[3] for line in csv_path.read_text().splitlines()[2:]}
+    used = {line.split(",")[3] for line in csv_path.read_text().splitlines()[1:]}
     assert len(used) == seq["queries_used"]
 
 
@@ -422,7 +422,7 @@ def _recount(csv_path: Path, measure: str) -> dict[tuple[str, str], tuple[dict, 
     import csv
     from collections import defaultdict
 
-    lines = [line for line in csv_path.read_text().splitlines() if not line.startswith("#")]
+    lines = csv_path.read_text().splitlines()
     cells: dict = defaultdict(lambda: [0, 0])  # (model, variant, condition, query) -> [1s, n]
     for row in csv.DictReader(lines):
         if row["status"] == "ok" and row[measure] != "":
