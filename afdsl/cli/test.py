@@ -122,16 +122,16 @@ def _write_labels(outcome: Any, args: argparse.Namespace) -> None:
         raise error(f"cannot write --labels {args.labels}: {exc.strerror}") from exc
 
 
-def _finish(outcome: Any, args: argparse.Namespace) -> int:
+def _finish(outcome: Any, args: argparse.Namespace, command: str = "test") -> int:
     from rich.console import Console
 
     from afdsl.report import render_terminal
-    from afdsl.report.terminal import preferred_width, size_plain_console
+    from afdsl.report.terminal import PIPED_WIDTH, size_plain_console
 
     _write_files(outcome, args)
     console = Console()
-    size_plain_console(console, lambda: preferred_width(outcome))
-    render_terminal(outcome, console)
+    size_plain_console(console, lambda: PIPED_WIDTH)
+    render_terminal(outcome, console, command)
     code: int = outcome.exit_code
     return code
 
@@ -188,7 +188,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     _check_labels_options(args, args.target)
     outcome = report_from_store(args.target, store_path=args.store, samples=_wants_samples(args))
-    return _export_code(_finish(outcome, args), args)
+    return _export_code(_finish(outcome, args, "report"), args)
 
 
 def _export_code(code: int, args: argparse.Namespace) -> int:

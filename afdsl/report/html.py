@@ -248,7 +248,7 @@ def _meta(outcome: TestOutcome) -> str:
             + f" ({escape(', '.join(measures))}) · "
             for spec, simulator, measures in f.judges_of(m)
         )
-        + f"{m.n_queries} queries x {m.samples} samples · seed {m.seed} · "
+        + f"{f.design(m)} · seed {escape(f.seed_text(m))} · "
         f"store <code>{escape(m.store_path)}</code>"
     )
     if outcome.run is not None:

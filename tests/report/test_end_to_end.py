@@ -174,14 +174,23 @@ def test_sequential_stops_early_once_every_hypothesis_is_decided(tmp_path, capsy
     assert len(used) == seq["queries_used"]
 
 
-def test_piped_output_is_not_cut_to_80_columns(tmp_path, capsys, monkeypatch):
+def test_piped_output_is_100_columns_with_bars_and_no_trailing_space(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("COLUMNS")
     assert _test("passing.afs", tmp_path) == 0
     out = capsys.readouterr().out
     assert "…" not in out
-    assert "training" in out and "deployment" in out and "●" in out
-    header = next(line for line in out.splitlines() if "gap pp [95% CI]" in line)
-    assert len(header.rstrip()) > 80
+    assert "train" in out and "deploy" in out and "●" in out
+    header = next(line for line in out.splitlines() if "Δgap ±" in line)  # the bars' scale
+    assert len(header) > 80
+    lines = out.splitlines()
+    assert 90 < max(map(len, lines)) <= 100  # the footnotes wrap at 100
+    assert [line for line in lines if line != line.rstrip()] == []
+
+
+def test_columns_sets_the_width_of_piped_output(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "72")
+    assert _test("passing.afs", tmp_path) == 0
+    assert max(map(len, capsys.readouterr().out.splitlines())) <= 72
 
 
 def test_nothing_to_send_prints_no_progress_lines(tmp_path, capsys):
