@@ -329,6 +329,11 @@ def render_terminal(
     """Print the report once on `console` (a fresh stdout console by default), every
     line without trailing spaces (rich pads table cells and panels to their width)."""
     console = console or Console()
+    print_trimmed(console, build_terminal(outcome, console.width, command))
+
+
+def print_trimmed(console: Console, renderable: RenderableType) -> None:
+    """Print `renderable` on `console` with no line ending in spaces."""
     with console.capture() as captured:
-        console.print(build_terminal(outcome, console.width, command))
+        console.print(renderable)
     console.file.write(_TRAILING.sub(r"\1", captured.get()))
