@@ -17,6 +17,7 @@ from afdsl.diagnostics import AfsError
 from afdsl.ir import Experiment, Measure
 from afdsl.report.manifest import build_manifest, hash_prompt_lines
 from afdsl.report.outcome import RunInfo, SampleRow, SequentialInfo, TestOutcome, VariantCounts
+from afdsl.stats.contributions import tested_queries
 from afdsl.stats.models import AnalysisResult
 from afdsl.stats.table import LabelTable
 from afdsl.store import CellRow
@@ -282,6 +283,14 @@ def collect_outcome(
         unreadable=unreadable,
         file=file,
     )
+    contributions = tested_queries(
+        analysis.hypotheses if analysis else [],
+        experiment.hypotheses,
+        got.tables,
+        got.primary,
+        experiment.training,
+        experiment.deployment,
+    )
     if prompt_set is None:
         prompt_set = _stored_prompt_set_hash(got.prompts)
     manifest = build_manifest(
@@ -308,6 +317,7 @@ def collect_outcome(
         compliance_measure=got.primary,
         measures=got.measures,
         measure_analyses=others,
+        query_contributions=contributions,
         samples=got.samples,
     )
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from afdsl.report import _format as f
 from afdsl.report import _svg as svg
 from afdsl.report import _tables as t
+from afdsl.report import html_queries as q
 from afdsl.report.outcome import TestOutcome
 from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult
 
@@ -175,7 +176,9 @@ def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
 _NUMERIC = {"estimate pp [CI]", "p", "p adj"}
 
 
-def _hypotheses(analysis: AnalysisResult) -> list[str]:
+def _hypotheses(analysis: AnalysisResult, linked: dict[tuple[str, str], str]) -> list[str]:
+    """The hypotheses table; a name in `linked` ((model, name) -> section id) is a link
+    to the queries behind its estimate."""
     heads = t.HYPOTHESIS_HEADERS
     out = [
         "<h2>Hypotheses</h2>",
@@ -190,6 +193,10 @@ def _hypotheses(analysis: AnalysisResult) -> list[str]:
         verdict = row[0]
         cells = [_badge(verdict, verdict.upper())]
         for head, value in zip(heads[1:], row[1:], strict=True):
+            target = linked.get((row[2], value)) if head == "hypothesis" else None
+            if target is not None:
+                cells.append(f'<td><a href="#{escape(target)}">{escape(value)}</a></td>')
+                continue
             kind = (
                 ' class="num"'
                 if head in _NUMERIC
@@ -263,8 +270,11 @@ def _meta(outcome: TestOutcome) -> str:
 def _results(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
     """Hypotheses (table and figure), the Δgap figure of each measure, the tables, notes."""
     body = []
+    models = f.models_of(analysis)
+    found = [h for h in outcome.query_contributions if h.queries]
+    linked = {(h.model or "", h.hypothesis): q.anchor(h.hypothesis, h.model, models) for h in found}
     if analysis.hypotheses:
-        body += _hypotheses(analysis)
+        body += _hypotheses(analysis, linked)
         body.append(f"<figure>{hypotheses_svg(outcome, analysis)}</figure>")
         body.append(
             '<p class="notes">Filled marks: the hypothesis passes. Red tick: the bound it is '
@@ -280,6 +290,7 @@ def _results(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
             '<p class="notes">Filled marks: adjusted p below α. Axis in percentage points.</p>'
         )
     body += _tables(outcome, analysis)
+    body += q.query_sections(found, models, outcome.file)
     notes = f.method_footnote(analysis, t.sequential_note(outcome))
     body += ['<ol class="notes">', *(f"<li>{_with_code(n)}</li>" for n in notes), "</ol>"]
     return body

@@ -14,6 +14,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from afdsl.report.manifest import Manifest
+from afdsl.stats.contributions import HypothesisQueries
 from afdsl.stats.models import AnalysisResult
 
 
@@ -106,6 +107,9 @@ class TestOutcome(BaseModel):
     # Variants, contrasts and hypotheses of each other measure (e.g. `faking`), shown as
     # small extra tables; `analysis` already carries their hypotheses.
     measure_analyses: dict[str, AnalysisResult] = {}
+    # The per-query values behind each hypothesis result (for the HTML's per-query tables);
+    # not in the JSON document, whose schema is a contract.
+    query_contributions: list[HypothesisQueries] = Field(default_factory=list, exclude=True)
     # Not validated and not dumped: rows are built by the pipeline and only the CSV writes them.
     samples: Annotated[list[SampleRow], SkipValidation] = Field(default_factory=list, exclude=True)
 

@@ -9,10 +9,13 @@ queries by d, with the label counts of each cell the terms read, answers
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping, Sequence
+
 from pydantic import BaseModel
 
 from afdsl.ir import Hypothesis
 from afdsl.stats.estimates import query_gaps
+from afdsl.stats.models import HypothesisResult
 from afdsl.stats.table import LabelTable
 
 
@@ -143,4 +146,24 @@ def variant_queries(
                 delta_gap=None if gap is None or base_gap is None else gap - base_gap,
             )
         )
+    return out
+
+
+def tested_queries(
+    results: Iterable[HypothesisResult],
+    hypotheses: Sequence[Hypothesis],
+    tables: Mapping[str, LabelTable],
+    primary: str,
+    training: str = "training",
+    deployment: str = "deployment",
+) -> list[HypothesisQueries]:
+    """The per-query values behind each hypothesis result (a hypothesis on a model), read
+    from the table of the hypothesis' measure (`primary` when it names none)."""
+    by_name = {h.name: h for h in hypotheses}
+    out = []
+    for result in results:
+        hypothesis = by_name.get(result.name)
+        table = tables.get((hypothesis.measure or primary) if hypothesis else "")
+        if hypothesis is not None and table is not None:
+            out.append(hypothesis_queries(table, result.model, hypothesis, training, deployment))
     return out

@@ -147,3 +147,33 @@ def test_footnotes_show_code_not_backticks(make_outcome):
     notes = html[html.index('<ol class="notes">') :]
     assert "`" not in notes
     assert "<code>base</code>" in notes
+
+
+def test_a_hypothesis_with_many_queries_shows_its_ten_largest_and_ten_smallest(make_outcome):
+    from afdsl.stats.contributions import CellLabels, HypothesisQueries, QueryContribution
+
+    outcome = make_outcome()
+    hypothesis = outcome.analysis.hypotheses[0]
+    queries = [
+        QueryContribution(
+            query_id=f"q{i:02d}",
+            value=(25 - i) / 100,
+            cells=[CellLabels(variant="base", condition="training", complied=i % 4, samples=4)],
+        )
+        for i in range(25)
+    ]
+    outcome.query_contributions = [
+        HypothesisQueries(
+            model=hypothesis.model,
+            hypothesis=hypothesis.name,
+            measure=None,
+            estimate=sum(q.value for q in queries) / 25,
+            queries=queries,
+        )
+    ]
+    html = render_html(outcome)
+    assert f'<a href="#queries-{hypothesis.name}-0">{hypothesis.name}</a>' in html
+    section = html[html.index(f'<h3 id="queries-{hypothesis.name}-0">') :]
+    shown = re.findall(r"<td>(q\d\d)</td>", section)
+    assert shown == [f"q{i:02d}" for i in (*range(10), *range(15, 25))]
+    assert "… 5 more …" in section and "+25.0" in section and "1/4" in section

@@ -140,3 +140,33 @@ def test_an_unknown_hypothesis_is_a_usage_error_naming_the_files(capsys, run):
     code, _, err = _show(capsys, run, "--hypothesis", "rlhf_drive")
     assert code == 2
     assert "no hypothesis `rlhf_drive`" in err and "has_gap, rlhf_drives" in err
+
+
+def test_html_links_each_hypothesis_to_its_queries(run, tmp_path):
+    from html.parser import HTMLParser
+
+    html = tmp_path / "r.html"
+    assert main(["report", SHOW, "--store", str(run["store"]), "--html", str(html)]) in (0, 1)
+    links: list[str] = []
+    ids: dict[str, int] = {}  # section id -> its table's data rows
+    current: list[str] = []
+
+    class Page(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "a" and (a.get("href") or "").startswith("#queries-"):
+                links.append(a["href"][1:])
+            if tag == "h3" and a.get("id"):
+                current[:] = [a["id"]]
+                ids[a["id"]] = 0
+            if tag == "td" and current and a.get("class") == "num":
+                ids[current[0]] += 1
+
+    Page().feed(html.read_text(encoding="utf-8"))
+    report = json.loads(run["json"].read_text())
+    assert len(links) == len(report["hypotheses"]) == 6  # 3 hypotheses x 2 models
+    assert set(links) == set(ids)
+    # 10 queries: every one shown, each with its value and the cells' labels.
+    sections = {link: n for link, n in ids.items()}
+    assert sections["queries-rlhf_drives-0"] == 10 * (1 + 4)
+    assert sections["queries-has_gap-1"] == 10 * (1 + 2)
