@@ -133,6 +133,10 @@ class ModelConfig(_Frozen):
     # experiment's `seed`). Part of `params_hash()`, so an answer simulated under another
     # seed is never served from the store. None for every other provider.
     seed: int | None = None
+    # A `replay:` Inspect log's metadata fields that name each sample's cell, as (key,
+    # field) pairs with key variant, condition or query_id ("id" as query_id's field:
+    # the sample id). Pairs, not a dict, so the frozen model stays hashable.
+    replay_fields: tuple[tuple[str, str], ...] = ()
 
     @property
     def provider(self) -> str:

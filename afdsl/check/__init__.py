@@ -18,9 +18,16 @@ from afdsl.check._models import check_model_specs
 from afdsl.check._scenarios import ScenarioBuilder, check_slots
 from afdsl.diagnostics import AfsError, Diagnostic
 from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import load_program
+from afdsl.syntax._loader import LoadedProgram, load_program
 
-__all__ = ["CheckResult", "check_file", "check_model_specs", "experiment_of", "load_experiment"]
+__all__ = [
+    "CheckResult",
+    "check_file",
+    "check_model_specs",
+    "check_program",
+    "experiment_of",
+    "load_experiment",
+]
 
 
 class CheckResult(BaseModel):
@@ -41,7 +48,11 @@ class CheckResult(BaseModel):
 
 def check_file(path: str | Path, *, strict: bool = False) -> CheckResult:
     """Check `path` and everything it uses. Never raises for problems in the input."""
-    program = load_program(path)
+    return check_program(load_program(path), strict=strict)
+
+
+def check_program(program: LoadedProgram, *, strict: bool = False) -> CheckResult:
+    """Check a loaded program (the language server loads one with unsaved texts)."""
     ctx = Context(program=program, diagnostics=list(program.diagnostics))
     experiment = None
     layout = ""

@@ -15,7 +15,11 @@ from afdsl.redact import key_name_problem
 from afdsl.syntax import _ast as A
 from afdsl.syntax._loader import display_path
 
-_FIELDS = ("spec", "label", "base_url", "api_key_env", "temperature", "max_tokens")
+_FIELDS: tuple[str, ...] = ("spec", "label", "base_url", "api_key_env", "temperature", "max_tokens")
+# `replay:` of an Inspect log: the sample metadata field naming each part of the cell.
+_REPLAY_FIELDS = {"variant_field": "variant", "condition_field": "condition"}
+_REPLAY_FIELDS |= {"query_id_field": "query_id"}
+_FIELDS += tuple(_REPLAY_FIELDS)
 
 
 def spec_problem(spec: str) -> tuple[str, str, str | None] | None:
@@ -156,6 +160,7 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
         temperature = in_range(ctx, "temperature", temperature, fields["temperature"].span)
         ok = ok and temperature is not None
         config["temperature"] = temperature
+    ok = _replay_fields(ctx, fields, config) and ok
     if "max_tokens" in fields:
         max_tokens = _number(ctx, fields["max_tokens"], "max_tokens", integer=True)
         if max_tokens is not None and max_tokens < 1:
@@ -165,3 +170,20 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
         ok = ok and max_tokens is not None
         config["max_tokens"] = int(max_tokens or 1)
     return ir.ModelConfig.model_validate(config) if ok else None
+
+
+def _replay_fields(ctx: Context, fields: dict[str, A.Value], config: dict[str, object]) -> bool:
+    """`variant_field` / `condition_field` / `query_id_field`: only a replay model reads them."""
+    mapping = {key: fields[name].value for name, key in _REPLAY_FIELDS.items() if name in fields}
+    if not mapping:
+        return True
+    if not fields["spec"].value.startswith("replay:"):
+        name = next(n for n in _REPLAY_FIELDS if n in fields)
+        ctx.error(
+            "AFS175",
+            f"`{name}` is for a `replay:` model (it names an Inspect log's metadata field)",
+            fields[name].span,
+        )
+        return False
+    config["replay_fields"] = tuple(mapping.items())
+    return True

@@ -24,7 +24,9 @@ COMMAND_MODULES = (
     "afdsl.cli.classify",  # classify, validate
     "afdsl.cli.stats",  # analyze, power
     "afdsl.cli.test",  # test, report
-    "afdsl.cli.show",  # show (read stored transcripts)
+    "afdsl.cli.show",  # show (read stored transcripts), export-inspect
+    "afdsl.cli.store",  # store repair
+    "afdsl.cli.editor",  # lsp, fmt
 )
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INCOMPLETE, EXIT_INTERNAL = 0, 1, 2, 3, 4
@@ -83,21 +85,51 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BrokenPipeError:
         return EXIT_OK
     except Exception as exc:  # the user must never see a traceback unless asked
-        from afdsl.store import StoreBusy
+        return _outside_error(exc, args)
+    finally:  # a damaged store is looked for among this command's stores only
+        health = sys.modules.get("afdsl.store._health")
+        if health is not None:
+            health.forget_opened()
 
-        if isinstance(exc, StoreBusy):  # another run writes to the store: wait, not a bug
-            sys.stderr.write(f"afdsl: {exc}\n")
-            return EXIT_INCOMPLETE
-        if args.debug or os.environ.get("AFDSL_DEBUG"):
-            raise
-        from afdsl.redact import redact
-        from afdsl.sanitize import for_terminal
 
-        sys.stderr.write(
-            f"afdsl: internal error: {type(exc).__name__}: {for_terminal(redact(str(exc)))}\n"
-            "rerun with --debug for the traceback, and please report it\n"
-        )
+def _outside_error(exc: Exception, args: argparse.Namespace) -> int:
+    """Exit code for an exception no command handled: a store or disk at fault (3), a
+    damaged store (2, with what to do), else an internal error (4)."""
+    from afdsl.redact import redact
+    from afdsl.sanitize import for_terminal
+    from afdsl.store import StoreBusy, StoreWriteError, damage_error
+
+    # Another run writes to the store (wait), or the disk refused a write (free space).
+    damaged = damage_error(exc)
+    if isinstance(exc, StoreBusy | StoreWriteError) or _disk_refused(exc):
+        sys.stderr.write(f"afdsl: {for_terminal(redact(str(exc)))}\n")
+        if damaged is not None:  # a write failed on a damaged page: say how to repair it
+            sys.stderr.write(render(damaged.diagnostics) + "\n")
+        return EXIT_INCOMPLETE
+    if damaged is not None:
+        sys.stderr.write(render(damaged.diagnostics) + "\n")
+        return EXIT_USAGE
+    if args.debug or os.environ.get("AFDSL_DEBUG"):
+        import traceback
+
+        # The traceback goes through the same redaction as every message: a key's value
+        # may sit in an exception's text or in a request it carries.
+        trace = "".join(traceback.format_exception(exc))
+        sys.stderr.write(for_terminal(redact(trace), keep_newlines=True))
         return EXIT_INTERNAL
+    sys.stderr.write(
+        f"afdsl: internal error: {type(exc).__name__}: {for_terminal(redact(str(exc)))}\n"
+        "rerun with --debug for the traceback, and please report it\n"
+    )
+    return EXIT_INTERNAL
+
+
+def _disk_refused(exc: Exception) -> bool:
+    """An OS error saying the disk cannot take a write: full, read-only, failing."""
+    import errno
+
+    codes = {errno.ENOSPC, errno.EROFS, errno.EIO, errno.EDQUOT}
+    return isinstance(exc, OSError) and exc.errno in codes
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ Also exports `add_run_options(parser)` and `run_options_from_args(args)` so
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from pathlib import Path
 from typing import Any
@@ -41,11 +42,32 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _concurrency(text: str) -> int:
+    from afdsl.run.types import MAX_CONCURRENCY
+
+    value = _positive_int(text)
+    if value > MAX_CONCURRENCY:
+        raise argparse.ArgumentTypeError(f"expected 1 to {MAX_CONCURRENCY}, got {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected seconds, got {text!r}") from None
+    if not math.isfinite(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"expected a finite number of seconds >= 0, got {text!r}")
+    return value
+
+
 def _dollars(text: str) -> float:
     try:
         value = float(text.lstrip("$"))
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected an amount in USD, got {text!r}") from None
+    if not math.isfinite(value):  # float() reads "nan" and "inf"; neither is a budget
+        raise argparse.ArgumentTypeError(f"expected a finite amount in USD, got {text!r}")
     if value < 0:
         raise argparse.ArgumentTypeError("the budget cannot be negative")
     return value
@@ -62,7 +84,11 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
     )
     group.add_argument("--store", metavar="PATH", help="store file (default: .afdsl/STEM.sqlite)")
     group.add_argument(
-        "--concurrency", type=_positive_int, default=16, metavar="N", help="requests in flight"
+        "--concurrency",
+        type=_concurrency,
+        default=16,
+        metavar="N",
+        help="requests in flight, 1 to 1024 (default 16)",
     )
     group.add_argument("--rpm", type=_positive_int, metavar="N", help="requests per minute limit")
     group.add_argument("--tpm", type=_positive_int, metavar="N", help="tokens per minute limit")
@@ -84,6 +110,13 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         default=6,
         metavar="N",
         help="retries per request on 429, 5xx, timeouts and connection errors (default 6)",
+    )
+    group.add_argument(
+        "--max-retry-after",
+        type=_seconds,
+        default=120.0,
+        metavar="S",
+        help="wait at most S seconds when a provider's Retry-After asks for longer (default 120)",
     )
     group.add_argument(
         "--no-cache-prompts",
@@ -108,6 +141,7 @@ def run_options_from_args(args: argparse.Namespace) -> Any:
         tpm=args.tpm,
         budget_usd=args.budget,
         max_retries=args.max_retries,
+        max_retry_after_s=args.max_retry_after,
         dry_run=args.dry_run,
         batch=args.batch,
         progress=not args.quiet,
@@ -180,6 +214,13 @@ def cmd_run(args: argparse.Namespace) -> int:
             f"the cost excludes {', '.join(summary.unpriced)}: no known price "
             "(add one to a price file named by $AFDSL_PRICES)\n"
         )
+    if summary.recovered:
+        sys.stderr.write(
+            f"stored {summary.recovered} answer(s) an earlier run could not write "
+            "(from its recovery file)\n"
+        )
+    if summary.stall_note():
+        sys.stderr.write(f"{summary.stall_note()}\n")
     if summary.budget_exhausted:
         sys.stderr.write(f"{BUDGET_REACHED}\n")
     for problem in summary.problems():  # may quote a provider's message: made inert

@@ -66,6 +66,19 @@ def register(subparsers: Any) -> None:
     show.add_argument("--json", action="store_true", help="one JSON record per line")
     show.set_defaults(func=cmd_show)
 
+    export = subparsers.add_parser(
+        "export-inspect",
+        help="write a stored run as Inspect AI eval logs (one per model)",
+        description="Write the stored answers of FILE's experiment as Inspect eval logs in "
+        "DIR, one per model: each sample holds the prompt messages, the answer, every "
+        "measure's label as a score and the variant, condition, query_id and sample as "
+        "metadata. `inspect view --log-dir DIR` opens them. Needs afdsl[inspect].",
+    )
+    export.add_argument("file", metavar="FILE", help="the .afs experiment")
+    export.add_argument("--out", required=True, metavar="DIR", help="folder for the logs")
+    export.add_argument("--store", metavar="PATH", help="the store (default: the file's own)")
+    export.set_defaults(func=cmd_export_inspect)
+
 
 def cmd_show(args: argparse.Namespace) -> int:
     from afdsl.check import load_experiment
@@ -163,3 +176,27 @@ def _print(shown: list[Any], measures: list[str], *, full: bool) -> None:
             console.print(panel(t, measures, full=full))
         return
     sys.stdout.write("\n".join(plain_text(t, measures, full=full) for t in shown))
+
+
+def cmd_export_inspect(args: argparse.Namespace) -> int:
+    from afdsl.check import load_experiment
+    from afdsl.diagnostics import error
+    from afdsl.inspect_io import export_logs
+    from afdsl.report.transcripts import select_transcripts
+    from afdsl.store import Store, default_store_path
+
+    experiment = load_experiment(args.file)
+    store_path = Path(args.store) if args.store else default_store_path(args.file)
+    if not store_path.is_file():
+        raise error(
+            f"no store at {store_path}",
+            hint="run `afdsl test FILE` first, or name the store with --store",
+        )
+    store = Store(store_path)
+    try:
+        transcripts = select_transcripts(experiment, store)
+    finally:
+        store.close()
+    for path, count in export_logs(experiment, transcripts, Path(args.out)):
+        sys.stdout.write(f"{path}: {count} samples\n")
+    return 0

@@ -31,7 +31,12 @@ def register(subparsers: Any) -> None:
         "tests, with queries as clusters. Each line of LABELS is a JSON object with "
         "model (optional), variant, condition, query_id, sample, complied.",
     )
-    analyze.add_argument("labels", metavar="LABELS.jsonl")
+    analyze.add_argument(
+        "labels", metavar="LABELS.jsonl", help="a labels file, or an Inspect log (.eval, .json)"
+    )
+    analyze.add_argument(
+        "--scorer", metavar="NAME", help="an Inspect log's scorer whose values are the labels"
+    )
     analyze.add_argument("--training", default="training", help="training-side condition")
     analyze.add_argument("--deployment", default="deployment", help="deployment-side condition")
     analyze.add_argument("--base", default="base", help="the unperturbed variant")
@@ -92,12 +97,24 @@ def register(subparsers: Any) -> None:
     power.set_defaults(func=run_power)
 
 
+def _labels(path: str, scorer: str | None) -> tuple[list[dict[str, Any]], Any]:
+    """Records of a labels file, or of an Inspect log (a scorer's values as labels)."""
+    from afdsl.inspect_io import inspect_labels, is_inspect_log
+    from afdsl.stats.io import LineSpans, read_labels
+
+    if not is_inspect_log(Path(path)):
+        if scorer is not None:
+            raise AfsError(Diagnostic(message="--scorer is for an Inspect log (.eval, .json)"))
+        return read_labels(path)
+    records = inspect_labels(Path(path), scorer)
+    return records, LineSpans(path, list(range(1, len(records) + 1)))
+
+
 def run_analyze(args: argparse.Namespace) -> int:
     """Read, analyse, print; exit 1 if a hypothesis failed."""
     from afdsl.stats import analyze_labels
-    from afdsl.stats.io import read_labels
 
-    records, spans = read_labels(args.labels)
+    records, spans = _labels(args.labels, args.scorer)
     result = analyze_labels(
         records,
         training=args.training,

@@ -12,6 +12,8 @@ recorded answer fails with a `client` error (recorded, never retried).
 of a `system` field. A line with a field of the wrong type is an error naming
 the line.
 A relative PATH is read from the folder of the .afs file that names it.
+A PATH ending `.eval` or `.json` is an Inspect AI eval log, read with Inspect's
+own reader (`afdsl.inspect_io`, extra `afdsl[inspect]`).
 
 A conversation (a scenario with `continue`) may be recorded as `turns`, a list
 of the model's replies in order: call k of the conversation is answered with
@@ -22,6 +24,7 @@ the conversation's prompt hash, or by the hash of its opening `system` +
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -132,32 +135,51 @@ def _keys(path: Path, number: int, record: Any) -> tuple[_Keys, str | None]:
 
 
 def load_transcripts(
-    path: Path,
+    path: Path, fields: dict[str, str] | None = None
 ) -> tuple[dict[tuple[str, int], dict[str, Any]], dict[tuple[str, str, str, int], dict[str, Any]]]:
-    """Index transcripts by (prompt_hash, sample) and by (variant, condition, query_id, sample)."""
+    """Index transcripts by (prompt_hash, sample) and by (variant, condition, query_id, sample).
+    `fields` maps those cell keys to an Inspect log's metadata fields."""
     by_hash: dict[tuple[str, int], dict[str, Any]] = {}
     by_cell: dict[tuple[str, str, str, int], dict[str, Any]] = {}
-    try:
-        text = decode_utf8(read_input(path, MAX_DATA_BYTES))
-    except InputError as exc:
-        raise error(f"cannot read replay file {path}: {exc.message}") from None
-    secrets = secret_values()
-    for number, line in json_lines(text):
-        secret = secret_in(line, secrets)
-        if secret is not None:  # it would be stored, and sent to any judge
-            raise error(f"{path}:{number}: this line holds the value of ${secret}, a key")
-        try:
-            # An answer may hold an unpaired surrogate: it is data, stored as the store
-            # stores such text, not a mistake in the file.
-            record = parse_json_line(line, surrogates=True)
-        except InputError as exc:
-            raise error(f"{path}:{number}: {exc.message}") from None
+    for number, record in _records(path, fields or {}):
         keys, key = _keys(path, number, record)
         if key is not None:
             by_hash[(key, keys.sample)] = record
         if keys.query_id is not None:
             by_cell[(keys.variant, keys.condition, keys.query_id, keys.sample)] = record
     return by_hash, by_cell
+
+
+def _records(path: Path, fields: dict[str, str]) -> list[tuple[int, Any]]:
+    """(line or sample number, record) of a transcript file or an Inspect log."""
+    from afdsl.inspect_io import inspect_records, is_inspect_log
+
+    secrets = secret_values()
+    if is_inspect_log(path):
+        records = list(enumerate(inspect_records(path, fields), 1))
+        for number, record in records:
+            _refuse_secret(path, number, json.dumps(record), secrets)
+        return records
+    try:
+        text = decode_utf8(read_input(path, MAX_DATA_BYTES))
+    except InputError as exc:
+        raise error(f"cannot read replay file {path}: {exc.message}") from None
+    out = []
+    for number, line in json_lines(text):
+        _refuse_secret(path, number, line, secrets)
+        try:
+            # An answer may hold an unpaired surrogate: it is data, stored as the store
+            # stores such text, not a mistake in the file.
+            out.append((number, parse_json_line(line, surrogates=True)))
+        except InputError as exc:
+            raise error(f"{path}:{number}: {exc.message}") from None
+    return out
+
+
+def _refuse_secret(path: Path, number: int, text: str, secrets: Any) -> None:
+    secret = secret_in(text, secrets)
+    if secret is not None:  # it would be stored, and sent to any judge
+        raise error(f"{path}:{number}: this line holds the value of ${secret}, a key")
 
 
 def transcript_path(config: ModelConfig) -> Path:
@@ -178,7 +200,7 @@ class ReplayBackend:
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
         self.path = transcript_path(config)
-        self.by_hash, self.by_cell = load_transcripts(self.path)
+        self.by_hash, self.by_cell = load_transcripts(self.path, dict(config.replay_fields))
 
     def _answer(self, record: dict[str, Any], request: Request) -> Completion:
         return Completion(

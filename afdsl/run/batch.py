@@ -174,8 +174,10 @@ async def _collect(open_batches: dict[str, Any], backend: Any, rounds: _Rounds) 
                 result = results.get(cid) or BackendError("server", "missing from the batch output")
                 if _record(key, cid, result, rounds):
                     again.append(rounds.by_key[key])
-            state.flush()  # the turns are stored before the next round is sent
-            state.store.close_batch(batch_id)
+            # The turns are stored before the next round is sent; a batch whose results the
+            # store refused stays open, so the next run collects them again.
+            if state.flush():
+                state.store.close_batch(batch_id)
         if open_batches:
             await asyncio.sleep(options.batch_poll_s)
     return again

@@ -9,6 +9,7 @@ simulator are labelled SIMULATOR so nobody mistakes them for real models.
 
 from __future__ import annotations
 
+import math
 import sys
 import time
 from typing import Any, Protocol
@@ -21,7 +22,9 @@ class ProgressSink(Protocol):
 
     def advance(self, *, ok: bool, cost_usd: float) -> None: ...
 
-    def retry(self, error: BackendError) -> None: ...
+    def retry(self, error: BackendError, wait_s: float = 0.0) -> None: ...
+
+    def stalled(self, idle_s: float) -> None: ...
 
     def close(self) -> None: ...
 
@@ -33,11 +36,35 @@ class NoProgress:
     def advance(self, *, ok: bool, cost_usd: float) -> None:
         pass
 
-    def retry(self, error: BackendError) -> None:
+    def retry(self, error: BackendError, wait_s: float = 0.0) -> None:
+        pass
+
+    def stalled(self, idle_s: float) -> None:
         pass
 
     def close(self) -> None:
         pass
+
+
+LONG_WAIT_S = 10.0  # a retry waiting this long is shown: the run would otherwise look hung
+
+
+def seconds(value: float) -> str:
+    """`120` or `0.4`: whole seconds once they are many (a retry's jitter of under a second
+    above a capped 120 s still reads 120)."""
+    return str(int(value)) if value >= LONG_WAIT_S else f"{value:.1f}"
+
+
+def waiting_text(asked_s: float | None, wait_s: float) -> str:
+    """`waiting 120 s (provider asked for inf)` for a long or capped wait, else ''."""
+    capped = asked_s is not None and asked_s > wait_s
+    if not capped and wait_s < LONG_WAIT_S:
+        return ""
+    text = f"waiting {seconds(wait_s)} s"
+    if capped and asked_s is not None:
+        asked = "inf" if math.isinf(asked_s) else f"{asked_s:g} s"
+        text += f" (provider asked for {asked})"
+    return text
 
 
 class _Counts:
@@ -48,16 +75,21 @@ class _Counts:
         self.spent = 0.0
         self.retries = 0
         self.last_retry = ""  # why the last retry happened: "429", "timeout"
+        self.waiting = ""  # a long wait the last retry asked for: "waiting 120 s (...)"
         self.t0 = time.monotonic()
 
-    def retried(self, error: BackendError) -> str:
+    def retried(self, error: BackendError, wait_s: float = 0.0) -> str:
         """Count a retry; returns the text shown for retries so far."""
         self.retries += 1
         self.last_retry = error.kind if error.status is None else str(error.status)
+        self.waiting = waiting_text(error.retry_after, wait_s)
         return self.retry_text()
 
     def retry_text(self) -> str:
-        return f", {self.retries} retries (last {self.last_retry})" if self.retries else ""
+        if not self.retries:
+            return ""
+        waiting = f", {self.waiting}" if self.waiting else ""
+        return f", {self.retries} retries (last {self.last_retry}){waiting}"
 
     def rate(self) -> float:
         elapsed = time.monotonic() - self.t0
@@ -103,9 +135,21 @@ class PlainProgress:
         c.spent += cost_usd
         self._maybe_line()
 
-    def retry(self, error: BackendError) -> None:
-        self.counts.retried(error)
-        self._maybe_line()  # a line even when nothing completes for a while
+    def retry(self, error: BackendError, wait_s: float = 0.0) -> None:
+        shown = self.counts.waiting
+        self.counts.retried(error, wait_s)
+        if self.counts.waiting and self.counts.waiting != shown:
+            self._line()  # a long wait starts: say so now, not after it
+        else:
+            self._maybe_line()  # a line even when nothing completes for a while
+
+    def stalled(self, idle_s: float) -> None:
+        c = self.counts
+        idle = seconds(idle_s)
+        self.stream.write(
+            f"{self.label}: no answer for {idle} s, {c.done}/{c.total} done{c.retry_text()}\n"
+        )
+        self.stream.flush()
 
     def _maybe_line(self) -> None:
         if time.monotonic() - self._last >= self.every_s:
@@ -162,9 +206,14 @@ class RichProgress:
             self.task, advance=1, rate=f"{c.rate():.1f}", spent=f"{c.spent:.4f}", errors=c.errors
         )
 
-    def retry(self, error: BackendError) -> None:
+    def retry(self, error: BackendError, wait_s: float = 0.0) -> None:
         if self.task is not None:
-            self.progress.update(self.task, retries=self.counts.retried(error))
+            self.progress.update(self.task, retries=self.counts.retried(error, wait_s))
+
+    def stalled(self, idle_s: float) -> None:
+        if self.task is not None:
+            text = f"{self.counts.retry_text()}, no answer for {seconds(idle_s)} s"
+            self.progress.update(self.task, retries=text)
 
     def close(self) -> None:
         if self.task is not None:

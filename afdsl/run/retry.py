@@ -41,18 +41,22 @@ def backoff_delay(
     *,
     base: float = 1.0,
     cap: float = 60.0,
+    retry_after_cap: float = 120.0,
     rng: random.Random | None = None,
 ) -> float:
     """Seconds to wait before retry number `attempt + 1`.
 
     Exponential backoff with full jitter (spreads a burst of failures out
     instead of retrying them in lockstep). A server's `retry-after` is a floor:
-    waiting less would just earn another 429.
+    waiting less would just earn another 429. The floor is itself capped at
+    `retry_after_cap`: a server asking for `inf` or a day would stall the run
+    with nothing to show for it.
     """
     draw = rng.random() if rng is not None else random.random()
     delay = draw * min(cap, base * 2.0**attempt)
     if retry_after is not None:
-        delay = max(delay, retry_after) + draw * min(1.0, base)  # small jitter above the floor
+        floor = min(retry_after, retry_after_cap)
+        delay = max(delay, floor) + draw * min(1.0, base)  # small jitter above the floor
     return delay
 
 
@@ -60,11 +64,12 @@ async def with_retries(
     call: Callable[[], Awaitable[T]],
     options: RunOptions,
     rng: random.Random | None = None,
-    on_retry: Callable[[BackendError], None] | None = None,
+    on_retry: Callable[[BackendError, float], None] | None = None,
 ) -> T:
     """Await `call()`, retrying transient `BackendError`s; the last error is raised.
 
-    `on_retry(error)` is told before each wait, so a run stuck in a 429 storm shows it.
+    `on_retry(error, wait_s)` is told before each wait, so a run stuck in a 429 storm
+    shows it, and how long it waits.
     """
     retries = 0
     while True:
@@ -73,14 +78,15 @@ async def with_retries(
         except BackendError as exc:
             if not should_retry(exc, retries, options.max_retries):
                 raise
-            if on_retry is not None:
-                on_retry(exc)
             delay = backoff_delay(
                 retries,
                 exc.retry_after,
                 base=options.retry_base_s,
                 cap=options.retry_cap_s,
+                retry_after_cap=options.max_retry_after_s,
                 rng=rng,
             )
+            if on_retry is not None:
+                on_retry(exc, delay)
             retries += 1
             await asyncio.sleep(delay)

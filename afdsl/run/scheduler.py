@@ -44,7 +44,8 @@ from afdsl.run.limits import Limits
 from afdsl.run.progress import ProgressSink, make_progress
 from afdsl.run.retry import stops_model, with_retries
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary
-from afdsl.store import ItemKey, Outcome, ResponseKey, Store, Turn
+from afdsl.run.writer import ResultWriter
+from afdsl.store import ItemKey, Outcome, Store, Turn
 
 GroupKey = tuple[str, str]  # (model spec, params_hash)
 
@@ -123,10 +124,9 @@ class RunState:
     progress: ProgressSink
     budget: Budget
     summary: RunSummary
-    pending: list[Outcome] = field(default_factory=list)
-    pending_turns: list[tuple[ResponseKey, Turn]] = field(default_factory=list)
-    flush_scheduled: bool = False
+    writer: ResultWriter
     interrupt: Interrupt = field(default_factory=Interrupt)
+    last_answer: float = field(default_factory=time.monotonic)  # when a result last came
 
     def record(self, job: Job, result: Completion | Exception, *, batch: bool = False) -> float:
         """Queue one job's result for the store; returns its cost."""
@@ -183,8 +183,8 @@ class RunState:
         spent = cost if conversation is None else conversation[1]
         if conversation is None:
             self.summary.cost_usd += cost
-        self.pending.append(outcome)
-        self.schedule_flush()
+        self.last_answer = time.monotonic()
+        self.writer.add(outcome)
         self.progress.advance(ok=isinstance(result, Completion), cost_usd=spent)
         return cost
 
@@ -214,10 +214,8 @@ class RunState:
         cost = self.completion_cost(job.config, reply, batch=batch)
         turns.append(turn_of(len(turns) + 1, reply, cost))
         self.summary.cost_usd += cost
-        self.pending_turns.append(
-            (response_key(job.item.request, params_hash(job.config)), turns[-1])
-        )
-        self.schedule_flush()
+        self.last_answer = time.monotonic()
+        self.writer.add_turn(response_key(job.item.request, params_hash(job.config)), turns[-1])
         return cost
 
     def record_conversation(self, job: Job, turns: list[Turn], spent: float) -> None:
@@ -231,11 +229,6 @@ class RunState:
             job.config, r.prompt_hash, r.sample, r.purpose, whole, conversation=(cost, spent)
         )
 
-    def schedule_flush(self) -> None:
-        if not self.flush_scheduled:
-            self.flush_scheduled = True
-            asyncio.get_running_loop().call_soon(self.flush)
-
     def stop_if_fatal(self, config: ModelConfig, result: Completion | Exception) -> None:
         """After a bad key or unknown model, send nothing more to that model in this run."""
         if stops_model(result):
@@ -245,6 +238,7 @@ class RunState:
         """Whether to send `job` (reserving `cost`); counts it as skipped when not."""
         if (
             self.interrupt.requested
+            or self.writer.failed  # a commit failed: every answer from now on could be lost
             or job.config.spec in self.summary.stopped
             or self.budget.exhausted
             or not self.budget.reserve(cost)
@@ -253,12 +247,10 @@ class RunState:
             return False
         return True
 
-    def flush(self) -> None:
-        self.flush_scheduled = False
-        turns, self.pending_turns = self.pending_turns, []
-        self.store.put_turns(turns)  # first: a conversation's row never lacks its turns
-        batch, self.pending = self.pending, []
-        self.store.put_outcomes(batch)
+    def flush(self) -> bool:
+        """Commit the results recorded so far (turns first: a conversation's row never lacks
+        its turns); False, keeping them, when the store refuses."""
+        return self.writer.flush()
 
 
 def item_key(item: RunItem) -> ItemKey:
@@ -414,8 +406,14 @@ async def _attempt(
         return exc
 
 
-async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
-    """The worker pool: `concurrency` coroutines pulling from one iterator."""
+async def run_jobs(
+    jobs: Iterator[Job],
+    backends: dict[GroupKey, Backend],
+    state: RunState,
+    size: int | None = None,
+) -> None:
+    """The worker pool: `concurrency` coroutines pulling from one iterator, or fewer when
+    there are only `size` jobs (memory grows with workers, not with jobs)."""
     options = state.options
     limits = Limits(options.rpm, options.tpm)
     rng = random.Random()
@@ -441,7 +439,33 @@ async def run_jobs(jobs: Iterator[Job], backends: dict[GroupKey, Backend], state
             state.budget.settle(job.est_cost, cost)
             state.stop_if_fatal(job.config, result)
 
-    await asyncio.gather(*(worker() for _ in range(options.concurrency)))
+    workers = options.concurrency if size is None else min(options.concurrency, size)
+    await asyncio.gather(*(worker() for _ in range(workers)))
+
+
+async def watch_stalls(state: RunState) -> None:
+    """Report (progress display and summary) each stretch of `stall_s` with no answer at all:
+    a run whose every request waits on the provider must not look like one that works."""
+    every = state.options.stall_s
+    reported = 0.0
+    while True:
+        await asyncio.sleep(every / 4)
+        now = time.monotonic()
+        idle = now - state.last_answer
+        if idle >= every and now - reported >= every:
+            reported = now
+            state.summary.stalled_s = max(state.summary.stalled_s, idle)
+            state.progress.stalled(idle)
+
+
+async def run_watched(jobs: list[Job], backends: dict[GroupKey, Backend], state: RunState) -> None:
+    """`run_jobs` with `watch_stalls` beside it."""
+    state.last_answer = time.monotonic()
+    watcher = asyncio.create_task(watch_stalls(state))
+    try:
+        await run_jobs(iter(jobs), backends, state, len(jobs))
+    finally:
+        watcher.cancel()
 
 
 async def converse(job: Job, state: RunState, attempt: Attempt) -> None:
@@ -502,6 +526,7 @@ async def arun_items(
     if options.dry_run:
         p = plan(items, store, prices, options)
         return RunSummary(total=len(items), cached=p.cached, estimates=estimates(p, prices))
+    recovered = store.import_recovered()  # answers an earlier run could not store: not paid twice
     store.register_items(item_key(i) for i in items)
     p = plan(items, store, prices, options)
     if options.budget_usd is not None:
@@ -511,7 +536,7 @@ async def arun_items(
                 f"--budget needs a price for {', '.join(unpriced)}",
                 hint="add it to a price file named by $AFDSL_PRICES (see afdsl/data/prices.json)",
             )
-    summary = RunSummary(total=len(items), cached=p.cached)
+    summary = RunSummary(total=len(items), cached=p.cached, recovered=recovered)
     needed = {j.group for j in p.jobs}  # nothing to send: no client
     check_api_keys(c for g, c in p.configs.items() if g in needed)  # before anything is sent
     backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
@@ -519,7 +544,8 @@ async def arun_items(
         if hasattr(backend, "cache_prompts"):  # backends that mark prompts for caching
             backend.cache_prompts = options.cache_prompts
     progress = make_progress(options.progress)
-    state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary)
+    writer = ResultWriter(store, options.store_retry_s)
+    state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary, writer)
     progress.start(len(p.jobs), run_label(p.configs.values()))
     state.interrupt.install()
     try:
@@ -531,13 +557,17 @@ async def arun_items(
                 (batched if supports_batch(backends[job.group]) else direct).append(job)
             await run_batches(batched, backends, state)
             jobs = direct
-        await run_jobs(iter(jobs), backends, state)
+        await run_watched(jobs, backends, state)
     finally:
         state.interrupt.remove()
-        state.flush()
-        progress.close()
-        for backend in backends.values():
-            await backend.aclose()
+        try:
+            await writer.finish()  # raises `StoreGaveUp` once the rest is in a recovery file
+        finally:
+            progress.close()
+            for backend in backends.values():
+                await backend.aclose()
+    if writer.failure is not None:
+        summary.store_error = str(writer.failure)
     summary.budget_exhausted = state.budget.exhausted
     summary.elapsed_s = time.monotonic() - start
     return summary

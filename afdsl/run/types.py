@@ -29,20 +29,30 @@ class RunItem(BaseModel):
     query_id: str = ""
 
 
+# The most requests in flight: past this a run gains nothing and costs memory per worker.
+MAX_CONCURRENCY = 1024
+
+
 class RunOptions(BaseModel):
     """How to run. `max_retries` is the one retry budget per request (the SDKs retry never)."""
 
-    concurrency: Annotated[int, Field(ge=1)] = 16
+    concurrency: Annotated[int, Field(ge=1, le=MAX_CONCURRENCY)] = 16
     rpm: Annotated[int | None, Field(ge=1)] = None
     tpm: Annotated[int | None, Field(ge=1)] = None
-    budget_usd: Annotated[float | None, Field(ge=0)] = None
+    budget_usd: Annotated[float | None, Field(ge=0, allow_inf_nan=False)] = None
     max_retries: Annotated[int, Field(ge=0)] = 6
     dry_run: bool = False
     batch: bool = False
     progress: bool = True
     retry_base_s: Annotated[float, Field(ge=0)] = 1.0  # first backoff step; doubles per attempt
     retry_cap_s: Annotated[float, Field(ge=0)] = 60.0
+    # The longest a provider's Retry-After can make a request wait (`inf` or a day would
+    # stall the run); and after how long with no answer the progress display says so.
+    max_retry_after_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 120.0
+    stall_s: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 60.0
     batch_poll_s: Annotated[float, Field(gt=0)] = 30.0
+    # First wait before a failed store commit is tried again (then doubling, four retries).
+    store_retry_s: Annotated[float, Field(ge=0)] = 0.25
     batch_size: Annotated[int, Field(ge=1)] = 10_000
     # Mark system prompts for provider prompt caching (Anthropic); OpenAI caches regardless.
     # On unless $AFDSL_NO_PROMPT_CACHE is set.
@@ -91,6 +101,12 @@ class RunSummary(BaseModel):
     unpriced: list[str] = Field(default_factory=list)
     # Error message -> how many requests failed with it this run (the first 20 distinct ones).
     errors: dict[str, int] = Field(default_factory=dict)
+    # Answers an earlier run could not store, imported from its recovery file before sending.
+    recovered: int = 0
+    # Why a commit failed in this run (all was stored in the end, but sending stopped).
+    store_error: str | None = None
+    # The longest stretch with no answer, when it reached `RunOptions.stall_s` (else 0).
+    stalled_s: float = 0.0
 
     def count_error(self, message: str) -> None:
         if message in self.errors or len(self.errors) < 20:
@@ -98,7 +114,16 @@ class RunSummary(BaseModel):
 
     @property
     def complete(self) -> bool:
-        return not self.budget_exhausted and self.skipped == 0
+        return not self.budget_exhausted and self.skipped == 0 and self.store_error is None
+
+    def stall_note(self) -> str | None:
+        """What to say after a run that went a long time without an answer (not a failure)."""
+        if not self.stalled_s:
+            return None
+        return (
+            f"the run stalled: no answer came for {self.stalled_s:.0f} s at a time (a provider "
+            "asking to wait is waited for at most --max-retry-after seconds, default 120)"
+        )
 
     def problems(self, shown: int = 3) -> list[str]:
         """What stopped or failed, in the provider's words, most common error first
@@ -108,6 +133,11 @@ class RunSummary(BaseModel):
             "model name and its API key, then rerun"
             for spec, message in self.stopped.items()
         ]
+        if self.store_error is not None:
+            found.append(
+                f"{self.store_error}; sending stopped, and every answer received was stored "
+                "on a later attempt: rerun to send the rest"
+            )
         common = sorted(self.errors.items(), key=lambda kv: -kv[1])
         found += [f"{n} request(s) failed with {message}" for message, n in common[:shown]]
         if len(common) > shown:

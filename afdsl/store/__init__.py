@@ -16,10 +16,17 @@ Tables:
 The store never holds API keys or request headers: only model ids, sampling
 params, token counts, latency, cost and the afdsl version.
 
+Writes that cannot fail silently: every write raises `StoreWriteError` when
+the store cannot take it (disk full, I/O error, read-only), answers a run
+could not store go to a recovery file the next run imports (`_recovery`), and
+a damaged file is named with what to do, or rebuilt by `repair` (`_health`).
+
 One `afdsl run` at a time per store: `run_lock()` takes an exclusive lock on
 `<store>.lock` (released by the OS even on kill -9); readers never wait.
 """
 
+from afdsl.store._health import TableRepair, damage_error, quick_check, repair
+from afdsl.store._recovery import StoreWriteError, recovery_paths, save_recovered
 from afdsl.store._rows import (
     CellRow,
     ItemKey,
@@ -52,8 +59,15 @@ __all__ = [
     "ResponseRow",
     "Store",
     "StoreBusy",
+    "StoreWriteError",
     "StoredLabel",
+    "TableRepair",
     "TextRow",
     "Turn",
+    "damage_error",
     "default_store_path",
+    "quick_check",
+    "recovery_paths",
+    "repair",
+    "save_recovered",
 ]

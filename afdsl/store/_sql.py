@@ -30,6 +30,7 @@ CREATE TABLE IF NOT EXISTS responses (
     created_at TEXT NOT NULL,
     cache_write_tokens INTEGER NOT NULL DEFAULT 0,
     cache_read_tokens INTEGER NOT NULL DEFAULT 0,
+    notes TEXT,
     UNIQUE (prompt_hash, model, params_hash, sample)
 );
 CREATE INDEX IF NOT EXISTS responses_model ON responses (model, params_hash);
@@ -97,9 +98,33 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
     "responses": (
         ("cache_write_tokens", "INTEGER NOT NULL DEFAULT 0"),
         ("cache_read_tokens", "INTEGER NOT NULL DEFAULT 0"),
+        # JSON: what was changed to store the row losslessly (unpaired surrogates replaced).
+        ("notes", "TEXT"),
     ),
 }
 
+# One response written (`Store.put_outcomes`); an ok row is never replaced by a later error.
+PUT_OUTCOME = (
+    "INSERT INTO responses (prompt_hash, model, params_hash, sample, purpose, "
+    "status, text, error_kind, error_message, input_tokens, output_tokens, latency_s, "
+    "model_id, cost_usd, params, afdsl_version, created_at, cache_write_tokens, "
+    "cache_read_tokens, notes) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
+    "ON CONFLICT (prompt_hash, model, params_hash, sample) DO UPDATE SET "
+    "status = excluded.status, text = excluded.text, error_kind = excluded.error_kind, "
+    "error_message = excluded.error_message, input_tokens = excluded.input_tokens, "
+    "output_tokens = excluded.output_tokens, latency_s = excluded.latency_s, "
+    "model_id = excluded.model_id, cost_usd = excluded.cost_usd, "
+    "cache_write_tokens = excluded.cache_write_tokens, "
+    "cache_read_tokens = excluded.cache_read_tokens, notes = excluded.notes, "
+    "afdsl_version = excluded.afdsl_version, created_at = excluded.created_at, "
+    "attempts = responses.attempts + 1 WHERE responses.status != 'ok'"
+)
+# One conversation turn written (`Store.put_turns`); a turn stored before a kill is kept.
+PUT_TURN = (
+    "INSERT OR IGNORE INTO turns (prompt_hash, model, params_hash, sample, turn, text, "
+    "input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, latency_s, "
+    "cost_usd, model_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
 
 FIELDS = (
     "r.id", "i.experiment", "r.model", "r.params_hash", "r.prompt_hash", "r.sample", "i.variant",

@@ -5,14 +5,25 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from afdsl import __version__
 from afdsl.diagnostics import error
+from afdsl.store._health import damaged, is_sqlite_file, quick_check, remember
+from afdsl.store._recovery import (
+    StoreWriteError,
+    clean_float,
+    clean_int,
+    is_write_fault,
+    lossless,
+    read_recovered,
+    recovery_paths,
+    save_recovered,
+)
 from afdsl.store._rows import (
     CellRow,
     ItemKey,
@@ -34,6 +45,8 @@ from afdsl.store._sql import (
     JOIN,
     LOOKUP_COLUMNS,
     NAMES,
+    PUT_OUTCOME,
+    PUT_TURN,
     RESPONSE_COLUMNS,
     SCHEMA,
     SCHEMA_VERSION,
@@ -42,6 +55,7 @@ from afdsl.store._sql import (
 )
 
 _TURN_COLUMNS = ", ".join(Turn._fields)
+T = TypeVar("T")
 # Keys per lookup in `replies`: 4 parameters each stays under SQLite's oldest limit of 999.
 _KEYS_PER_QUERY = 200
 
@@ -52,6 +66,43 @@ class StoreBusy(Exception):
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+# What one bad row raises (a value SQLite cannot bind or a column refuses), as opposed to a
+# store that cannot be written at all (`is_write_fault` tells the two apart).
+_BAD_ROW = (sqlite3.Error, ValueError, TypeError, OverflowError)
+
+
+def _outcome_values(o: Outcome, now: str) -> tuple[Any, ...]:
+    """`PUT_OUTCOME`'s parameters: text made storable, with a note of what was replaced."""
+    text, in_text = lossless(o.text)
+    message, in_message = lossless(o.error_message)
+    model_id, in_model_id = lossless(o.model_id)
+    replaced = {
+        name: found
+        for name, found in (("text", in_text), ("error_message", in_message),
+                            ("model_id", in_model_id))
+        if found
+    }  # fmt: skip
+    notes = json.dumps({"surrogates_replaced": replaced}) if replaced else None
+    return (
+        o.prompt_hash, o.model, o.params_hash, o.sample, o.purpose,
+        "ok" if o.error_kind is None else "error", text, o.error_kind, message,
+        clean_int(o.input_tokens), clean_int(o.output_tokens), clean_float(o.latency_s), model_id,
+        clean_float(o.cost_usd), json.dumps(o.params, sort_keys=True), __version__, now,
+        clean_int(o.cache_write_tokens), clean_int(o.cache_read_tokens), notes,
+    )  # fmt: skip
+
+
+def _turn_values(item: tuple[ResponseKey, Turn], now: str) -> tuple[Any, ...]:
+    """`PUT_TURN`'s parameters: text made storable (the conversation's response row, which
+    holds every turn's text, notes what was replaced)."""
+    key, t = item
+    return (
+        *key, t.turn, lossless(t.text)[0], clean_int(t.input_tokens), clean_int(t.output_tokens),
+        clean_int(t.cache_write_tokens), clean_int(t.cache_read_tokens),
+        clean_float(t.latency_s), clean_float(t.cost_usd), lossless(t.model_id)[0], now,
+    )  # fmt: skip
 
 
 def _row(values: tuple[Any, ...]) -> ResponseRow:
@@ -68,10 +119,14 @@ class Store:
         try:
             self._open()
         except (OSError, sqlite3.DatabaseError) as exc:  # a user's path, not our bug
+            found = quick_check(self.path) if is_sqlite_file(self.path) else []
+            if found:
+                raise damaged(self.path, "; ".join(found[:2])) from None
             raise error(
                 f"cannot open the store {self.path}: {exc}",
                 hint="pass --store a new file name, or an afdsl store (.sqlite)",
             ) from None
+        remember(self.path)
 
     def _open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -125,30 +180,9 @@ class Store:
 
     # -- the run lock ---------------------------------------------------------------------
 
-    @contextmanager
-    def run_lock(self) -> Iterator[None]:
+    def run_lock(self) -> AbstractContextManager[None]:
         """Hold the store's exclusive run lock; raises `StoreBusy` naming the holder."""
-        import fcntl
-
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
-            os.close(fd)
-            raise StoreBusy(
-                f"another afdsl run (pid {holder}) is writing to {self.path}; "
-                "wait for it to finish, or use a different --store"
-            ) from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, str(os.getpid()).encode(), 0)
-        try:
-            yield
-        finally:
-            os.ftruncate(fd, 0)
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            os.close(fd)
+        return hold_run_lock(self.path)
 
     # -- items and responses ----------------------------------------------------------------
 
@@ -189,36 +223,68 @@ class Store:
         )
         return {(h, s): status for h, s, status in cur}
 
-    def put_outcomes(self, outcomes: list[Outcome]) -> None:
-        """Write results in one transaction. An ok row is never replaced by a later error."""
-        if not outcomes:
-            return
+    def put_outcomes(self, outcomes: list[Outcome]) -> list[Outcome]:
+        """Write results in one transaction. An ok row is never replaced by a later error.
+
+        Returns the outcomes the database refused (a value no column can hold): one
+        bad row costs only itself, never its batch. Raises `StoreWriteError` when
+        the store cannot be written at all (disk full, I/O error, read-only).
+        """
+        return self._put_each(PUT_OUTCOME, outcomes, _outcome_values)
+
+    def _put_each(
+        self, sql: str, items: Sequence[T], values: Callable[[T, str], tuple[Any, ...]]
+    ) -> list[T]:
+        """Execute `sql` with `values(item, now)` of every item in one transaction; returns
+        the items the database refused, retrying one at a time so a bad row costs only itself.
+        Raises `StoreWriteError` when the store cannot be written at all."""
+        if not items:
+            return []
         now = _now()
-        rows = [
-            (o.prompt_hash, o.model, o.params_hash, o.sample, o.purpose,
-             "ok" if o.error_kind is None else "error", o.text, o.error_kind, o.error_message,
-             o.input_tokens, o.output_tokens, o.latency_s, o.model_id, o.cost_usd,
-             json.dumps(o.params, sort_keys=True), __version__, now, o.cache_write_tokens,
-             o.cache_read_tokens)
-            for o in outcomes
-        ]  # fmt: skip
+        rows: list[tuple[T, tuple[Any, ...]]] = []
+        rejected: list[T] = []
+        for item in items:
+            try:
+                rows.append((item, values(item, now)))
+            except (TypeError, ValueError, OverflowError):
+                rejected.append(item)
+        try:
+            with self.transaction():
+                self.db.executemany(sql, [row for _, row in rows])
+            return rejected
+        except _BAD_ROW:
+            pass  # one row is bad (a write fault is a `StoreWriteError`): find it
         with self.transaction():
-            self.db.executemany(
-                "INSERT INTO responses (prompt_hash, model, params_hash, sample, purpose, "
-                "status, text, error_kind, error_message, input_tokens, output_tokens, latency_s, "
-                "model_id, cost_usd, params, afdsl_version, created_at, cache_write_tokens, "
-                "cache_read_tokens) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) "
-                "ON CONFLICT (prompt_hash, model, params_hash, sample) DO UPDATE SET "
-                "status = excluded.status, text = excluded.text, error_kind = excluded.error_kind, "
-                "error_message = excluded.error_message, input_tokens = excluded.input_tokens, "
-                "output_tokens = excluded.output_tokens, latency_s = excluded.latency_s, "
-                "model_id = excluded.model_id, cost_usd = excluded.cost_usd, "
-                "cache_write_tokens = excluded.cache_write_tokens, "
-                "cache_read_tokens = excluded.cache_read_tokens, "
-                "afdsl_version = excluded.afdsl_version, created_at = excluded.created_at, "
-                "attempts = responses.attempts + 1 WHERE responses.status != 'ok'",
-                rows,
-            )
+            for item, row in rows:
+                try:
+                    self.db.execute(sql, row)
+                except _BAD_ROW as exc:
+                    if is_write_fault(exc):
+                        raise
+                    rejected.append(item)
+        return rejected
+
+    def import_recovered(self) -> int:
+        """Store the answers an earlier run could not write (its recovery files); how many
+        responses and conversation turns.
+
+        A file is removed once its answers are committed; answers the store still
+        refuses stay in a recovery file. Importing twice stores nothing twice.
+        """
+        if str(self.path) == ":memory:":
+            return 0
+        imported = 0
+        for path in recovery_paths(self.path):
+            if not path.is_file():
+                continue
+            outcomes, turns = read_recovered(path)
+            refused_turns = self.put_turns(turns)  # first, as a run writes them
+            refused = self.put_outcomes(outcomes)
+            path.unlink()
+            if refused or refused_turns:
+                save_recovered(self.path, refused, refused_turns)
+            imported += len(outcomes) + len(turns) - len(refused) - len(refused_turns)
+        return imported
 
     def responses(
         self, *, experiment: str | None = None, purpose: str = "model"
@@ -348,19 +414,12 @@ class Store:
 
     # -- conversations ------------------------------------------------------------------------
 
-    def put_turns(self, turns: Sequence[tuple[ResponseKey, Turn]]) -> None:
-        """Write conversation turns (keyed by response key and turn number) in one transaction."""
-        if not turns:
-            return
-        now = _now()
-        rows = [(*key, *turn, now) for key, turn in turns]
-        with self.transaction():
-            self.db.executemany(
-                "INSERT OR IGNORE INTO turns (prompt_hash, model, params_hash, sample, turn, text, "
-                "input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, latency_s, "
-                "cost_usd, model_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
+    def put_turns(
+        self, turns: Sequence[tuple[ResponseKey, Turn]]
+    ) -> list[tuple[ResponseKey, Turn]]:
+        """Write conversation turns (keyed by response key and turn number) in one transaction;
+        returns those the database refused (see `put_outcomes`)."""
+        return self._put_each(PUT_TURN, turns, _turn_values)
 
     def turns(self, key: ResponseKey) -> list[Turn]:
         """The stored turns of one conversation, in order (empty when none was stored)."""
@@ -473,14 +532,30 @@ class Store:
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
-        """BEGIN IMMEDIATE ... COMMIT, so a concurrent reader never sees half a write."""
-        self.db.execute("BEGIN IMMEDIATE")
+        """BEGIN IMMEDIATE ... COMMIT, so a concurrent reader never sees half a write.
+
+        A store that cannot take the write (disk full, I/O error, read-only) raises
+        `StoreWriteError`, with the transaction rolled back, so the next write can try again.
+        """
         try:
-            yield
-        except BaseException:
-            self.db.execute("ROLLBACK")
+            self.db.execute("BEGIN IMMEDIATE")
+            try:
+                yield
+            except BaseException:
+                self._rollback()
+                raise
+            self.db.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            self._rollback()  # a failed COMMIT leaves the transaction open
+            if is_write_fault(exc):
+                raise StoreWriteError(f"cannot write to the store {self.path}: {exc}") from exc
             raise
-        self.db.execute("COMMIT")
+
+    def _rollback(self) -> None:
+        # When ROLLBACK itself fails, SQLite has rolled back by itself: nothing is half-written.
+        with suppress(sqlite3.Error):
+            if self.db.in_transaction:
+                self.db.execute("ROLLBACK")
 
     def close(self) -> None:
         self.db.close()
@@ -490,6 +565,33 @@ class Store:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def hold_run_lock(path: Path) -> Iterator[None]:
+    """Hold the exclusive run lock of the store at `path` (`<store>.lock`, released by the OS
+    even on kill -9); raises `StoreBusy` naming the holder."""
+    import fcntl
+
+    lock_path = path.with_name(path.name + ".lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+        os.close(fd)
+        raise StoreBusy(
+            f"another afdsl run (pid {holder}) is writing to {path}; "
+            "wait for it to finish, or use a different --store"
+        ) from None
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, str(os.getpid()).encode(), 0)
+    try:
+        yield
+    finally:
+        os.ftruncate(fd, 0)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
 
 
 def default_store_path(afs_path: str | os.PathLike[str]) -> Path:

@@ -57,6 +57,8 @@ class LoadedProgram:
     sources: dict[str, str] = field(default_factory=dict)  # display path -> text
     source_files: list[str] = field(default_factory=list)  # absolute paths, in read order
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # absolute path -> text to use instead of the file on disk (an editor's unsaved buffers)
+    overlays: dict[str, str] = field(default_factory=dict)
     _loaded: dict[str, A.FileAst | None] = field(default_factory=dict)
 
     def span_at(self, origin: str, start: int, end: int) -> Span:
@@ -75,11 +77,16 @@ class LoadedProgram:
         last = text.offsets[min(end, len(text.offsets)) - 1]
         return self.span_at(text.origin, text.offsets[start], last + 1)
 
+    def read(self, path: Path) -> str:
+        """The text of `path`: an overlay when one is given, else the file."""
+        overlay = self.overlays.get(str(path))
+        return overlay if overlay is not None else read_source(path)
+
     def read_text(self, owner: A.FileAst, ref: A.Text) -> A.Text:
         """Read `from "file.txt"` relative to the .afs file that says it; raises AfsError."""
         path = (Path(owner.abs_path).parent / ref.value).resolve()
         try:
-            content = read_source(path)
+            content = self.read(path)
         except InputError as exc:
             folder = display_path(Path(owner.abs_path).parent)
             hint = f"paths are relative to {folder}/" if exc.message == NOT_FOUND else None
@@ -129,12 +136,13 @@ def resolve_use(use: A.UseDecl, including: Path) -> Path | None:
     return None
 
 
-def load_program(path: str | Path) -> LoadedProgram:
-    """Parse `path` and its includes; syntax and include errors land in `.diagnostics`."""
-    program = LoadedProgram()
+def load_program(path: str | Path, overlays: dict[str, str] | None = None) -> LoadedProgram:
+    """Parse `path` and its includes; syntax and include errors land in `.diagnostics`.
+    `overlays` maps absolute paths to texts read instead of the files (unsaved edits)."""
+    program = LoadedProgram(overlays=dict(overlays or {}))
     root_path = Path(path)
     try:
-        text = read_source(root_path)
+        text = program.read(root_path.resolve())
     except InputError as exc:
         if exc.message == NOT_FOUND:
             exc.message = "no such file"
@@ -191,7 +199,7 @@ def _load(
         if str(target) in program._loaded:
             continue  # loaded once; diamonds are fine
         try:
-            sub_text = read_source(target)
+            sub_text = program.read(target)
         except InputError as exc:
             program.diagnostics.append(
                 input_diagnostic(

@@ -153,7 +153,7 @@ def _subcommands() -> dict[str, argparse.ArgumentParser]:
 def test_readme_command_table_lists_every_option_of_every_command() -> None:
     """Each row of the README's command table names exactly the options the parser takes."""
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    rows = dict(re.findall(r"^\| `afdsl (\w+)([^`]*)` \|", readme, re.M))
+    rows = dict(re.findall(r"^\| `afdsl ([\w-]+)([^`]*)` \|", readme, re.M))
     commands = _subcommands()
     assert set(rows) == set(commands)
 

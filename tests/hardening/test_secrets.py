@@ -165,3 +165,20 @@ def test_replay_and_labels_files_holding_a_key_are_refused_at_the_line(tmp_path,
         load_labelled(path)
     assert labels.value.diagnostics[0].span.line == 2
     assert FAKE_KEY not in str(replay.value) + str(labels.value)
+
+
+@pytest.mark.parametrize("debug", [False, True])
+def test_an_internal_error_never_prints_a_key_even_with_debug(
+    keyed, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], debug: bool
+) -> None:
+    import afdsl.cli.language as language
+
+    def broken(args: object) -> int:
+        raise RuntimeError(f"request failed with header Bearer {FAKE_KEY}")
+
+    monkeypatch.setattr(language, "run_check", broken)
+    code = main([*(["--debug"] if debug else []), "check", "anything.afs"])
+    err = capsys.readouterr().err
+    assert code == 4
+    assert FAKE_KEY not in err and "[redacted OPENAI_API_KEY]" in err
+    assert ("Traceback (most recent call last)" in err) == debug

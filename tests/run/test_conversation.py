@@ -282,3 +282,30 @@ def test_the_budget_stops_a_conversation_between_calls_and_a_rerun_goes_on(
 def _key(item: Any) -> tuple[str, str, str, int]:
     r = item.request
     return (r.prompt_hash, r.model.spec, r.model.params_hash(), r.sample)
+
+
+def test_a_full_store_mid_conversation_keeps_every_paid_turn(tmp_path, keyed_env, monkeypatch):
+    from afdsl.run.writer import StoreGaveUp
+    from afdsl.store import recovery_paths
+    from tests.run.faulting import FullAfter
+
+    monkeypatch.setenv("TMPDIR", str(tmp_path))
+    afs = tmp_path / "talk.afs"
+    afs.write_text(_afs("openai:mock"))
+    experiment = load_experiment(afs)
+    items = list(items_from_prompts(expand(experiment), experiment))
+    with MockProvider(conversation_reply=conversation_reply, latency=0.01) as server:
+        monkeypatch.setenv("OPENAI_BASE_URL", server.openai_base_url)
+        store = FullAfter(tmp_path / "talk.sqlite", writes=3)
+        with pytest.raises(StoreGaveUp):
+            run_items(items, store, RunOptions(concurrency=4, progress=False, store_retry_s=0.01))
+        assert any(p.is_file() for p in recovery_paths(store.path))
+        store.free()
+        summary = run_items(items, store, RunOptions(concurrency=4, progress=False))
+        assert summary.recovered > 0
+        assert server.completion_requests == _calls_needed()  # no turn was paid for twice
+    rows, turns = _stored(tmp_path / "talk.sqlite")
+    assert len(rows) == len(QUERIES) * 2 * SAMPLES and {r[2] for r in rows} == {"ok"}
+    assert sorted(n for n, _ in turns.values()) == sorted(
+        n for n in NEEDED.values() for _ in range(2 * SAMPLES)
+    )
