@@ -33,9 +33,9 @@ _EXPORTS = {
     "expand_prompts": "afdsl.expand",
     "Store": "afdsl.store",
     "RunOptions": "afdsl.run",
-    "run_experiment": "afdsl.run",
+    "run_experiment": "afdsl.pipeline",
     "classify_experiment": "afdsl.classify",
-    "analyze_labels": "afdsl.stats",
+    "analyze_labels": "afdsl.analysis",
     "AnalysisResult": "afdsl.stats",
     "test_experiment": "afdsl.pipeline",
     "report_from_store": "afdsl.pipeline",
@@ -66,14 +66,15 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
+    from afdsl.analysis import analyze_labels
     from afdsl.check import check_file, load_experiment
     from afdsl.classify import classify_experiment
     from afdsl.diagnostics import AfsError, Diagnostic
     from afdsl.expand import expand as expand_prompts
     from afdsl.ir import Experiment, Hypothesis, Prompt
-    from afdsl.pipeline import report_from_store, test_experiment
-    from afdsl.run import RunOptions, run_experiment
-    from afdsl.stats import AnalysisResult, analyze_labels
+    from afdsl.pipeline import report_from_store, run_experiment, test_experiment
+    from afdsl.run import RunOptions
+    from afdsl.stats import AnalysisResult
     from afdsl.store import Store
     from afdsl.syntax import parse_hypothesis
 

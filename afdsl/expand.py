@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from afdsl import ir
-from afdsl.syntax._slots import SLOT_PATTERN
+from afdsl.syntax import SLOT_PATTERN
 
 
 def _split(template: str) -> list[str]:

@@ -14,8 +14,8 @@ from typing import Any
 from afdsl import ir, spans
 from afdsl.diagnostics import AfsError, Diagnostic, Span, suggest
 from afdsl.inputs import regex_problem
-from afdsl.syntax import _ast as A
-from afdsl.syntax._slots import slot_names
+from afdsl.syntax import nodes as A
+from afdsl.syntax import slot_names
 from afdsl.textmatch import miss_hint, occurrences, quote
 
 LIBRARY_NAME = "perturbations"
@@ -422,7 +422,7 @@ _HANDLERS: dict[type, Callable[..., ir.Scenario]] = {
 
 def library() -> list[tuple[str, str]]:
     """The built-in named perturbations as (name, one-line description); raises AfsError."""
-    from afdsl.syntax._loader import LoadedProgram, load_builtin
+    from afdsl.syntax import LoadedProgram, load_builtin
 
     program = LoadedProgram()
     ast = load_builtin(LIBRARY_NAME, program)

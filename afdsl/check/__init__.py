@@ -13,12 +13,13 @@ from pydantic import BaseModel
 from afdsl import ir
 from afdsl.check._context import MAX_ERRORS, Context, TooManyErrors
 from afdsl.check._experiment import BuiltExperiment, build_experiment
+from afdsl.check._families import family_member_name
 from afdsl.check._layout import describe_layout
-from afdsl.check._models import check_model_specs
+from afdsl.check._models import check_model_specs, with_models
 from afdsl.check._scenarios import ScenarioBuilder, check_slots
 from afdsl.diagnostics import AfsError, Diagnostic
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import LoadedProgram, load_program
+from afdsl.syntax import LoadedProgram, load_program
+from afdsl.syntax import nodes as A
 
 __all__ = [
     "CheckResult",
@@ -26,7 +27,9 @@ __all__ = [
     "check_model_specs",
     "check_program",
     "experiment_of",
+    "family_member_name",
     "load_experiment",
+    "with_models",
 ]
 
 

@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 from afdsl.diagnostics import AfsError, Diagnostic, Note, Span, suggest
 from afdsl.sanitize import source_lines
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import SECRET_CODE, LoadedProgram
+from afdsl.syntax import SECRET_CODE, LoadedProgram
+from afdsl.syntax import nodes as A
 
 MAX_ERRORS = 20
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from afdsl import ir
 from afdsl.check._context import Context, number_of
 from afdsl.diagnostics import Note
-from afdsl.syntax import _ast as A
+from afdsl.syntax import nodes as A
 
 # One call is the single-turn default; past 20 calls a conversation is almost
 # certainly a model that never writes the `until` text, paid for at every turn.

@@ -17,8 +17,8 @@ from afdsl.check._variants import VariantResolver
 from afdsl.datasets import inline_queries, read_queries, select_queries
 from afdsl.diagnostics import AfsError, Note, Span
 from afdsl.inputs import MAX_DATA_BYTES, NOT_FOUND, file_problem
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import display_path
+from afdsl.syntax import display_path
+from afdsl.syntax import nodes as A
 
 
 def _integer(ctx: Context, setting: A.Setting, minimum: int) -> int | None:

@@ -9,7 +9,7 @@ from typing import Any
 
 from afdsl.check._context import Context
 from afdsl.diagnostics import Note
-from afdsl.syntax import _ast as A
+from afdsl.syntax import nodes as A
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]+")
 

@@ -14,7 +14,7 @@ from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.check._models import build_model
 from afdsl.diagnostics import Note
-from afdsl.syntax import _ast as A
+from afdsl.syntax import nodes as A
 
 
 class Judge(NamedTuple):

@@ -9,8 +9,8 @@ from afdsl.check._context import Context, number_of, suggest
 from afdsl.check._judges import Judge, names_judge, resolve_judge
 from afdsl.check._limits import in_range
 from afdsl.check._models import build_model
-from afdsl.syntax import _ast as A
-from afdsl.syntax._hypothesis import hypothesis_problems, to_hypothesis
+from afdsl.syntax import hypothesis_problems, to_hypothesis
+from afdsl.syntax import nodes as A
 
 # kind -> parameter -> (type, default). The defaults mirror `afdsl.classify` (a later
 # stage, so not imported here; a test keeps them equal): the faking judge's 20 votes

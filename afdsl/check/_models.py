@@ -10,10 +10,10 @@ from afdsl.check._context import Context, number_of, suggest
 from afdsl.check._limits import in_range
 from afdsl.diagnostics import AfsError, Diagnostic
 from afdsl.inputs import MAX_DATA_BYTES, NOT_FOUND, file_problem
-from afdsl.models.base import PROVIDERS
 from afdsl.redact import key_name_problem
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import display_path
+from afdsl.registry import ORGANISMS, PROVIDERS
+from afdsl.syntax import display_path
+from afdsl.syntax import nodes as A
 
 _FIELDS: tuple[str, ...] = ("spec", "label", "base_url", "api_key_env", "temperature", "max_tokens")
 # `replay:` of an Inspect log: the sample metadata field naming each part of the cell.
@@ -41,8 +41,6 @@ def spec_problem(spec: str) -> tuple[str, str, str | None] | None:
 def _organism_problem(name: str) -> tuple[str, str, str | None] | None:
     """`sim:NAME` names a simulated organism or the judge; caught when checking, not at
     run time, so a typo is reported at the spec with the nearest name."""
-    from afdsl.models.sim import ORGANISMS
-
     if name in ORGANISMS or name.startswith("judge"):
         return None
     hint = suggest(f"sim:{name}", {f"sim:{n}" for n in ORGANISMS}, "organisms")
@@ -59,6 +57,23 @@ def check_model_specs(specs: Sequence[str] | None, option: str = "--model") -> N
     ]
     if diagnostics:
         raise AfsError(diagnostics)
+
+
+def with_models(
+    experiment: ir.Experiment, models: Sequence[ir.ModelConfig | str] | None
+) -> ir.Experiment:
+    """The experiment with its models replaced (`--model`), or unchanged.
+
+    Spec strings are checked as in a .afs file (AfsError for an unknown provider
+    or simulator organism)."""
+    if not models:
+        return experiment
+    check_model_specs([m for m in models if isinstance(m, str)])
+    configs = tuple(
+        (m if isinstance(m, ir.ModelConfig) else ir.ModelConfig(spec=m)).seeded(experiment.seed)
+        for m in models
+    )
+    return experiment.model_copy(update={"models": configs})
 
 
 def _spec_ok(ctx: Context, value: A.Value) -> bool:

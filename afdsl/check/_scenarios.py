@@ -9,8 +9,8 @@ from afdsl.check._context import Context, suggest
 from afdsl.check._continuation import build_continuation
 from afdsl.check._spans import build_spans
 from afdsl.diagnostics import AfsError, Note
-from afdsl.syntax import _ast as A
-from afdsl.syntax._slots import find_slots
+from afdsl.syntax import find_slots
+from afdsl.syntax import nodes as A
 
 SIDES = (ir.TRAINING, ir.DEPLOYMENT)
 

@@ -6,7 +6,7 @@ from afdsl import ir
 from afdsl.check._context import Context, suggest
 from afdsl.diagnostics import Note, Span
 from afdsl.spans import overlap_partially
-from afdsl.syntax import _ast as A
+from afdsl.syntax import nodes as A
 from afdsl.textmatch import miss_hint, occurrences, quote
 
 _NOTHING_CLOSE = "nothing in the text is close; copy the words from the prompt file itself"

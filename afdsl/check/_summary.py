@@ -4,7 +4,7 @@ text it changed (`remove span rlhf (451 chars)`), never the text itself."""
 from __future__ import annotations
 
 from afdsl import ir
-from afdsl.syntax import _ast as A
+from afdsl.syntax import nodes as A
 from afdsl.textmatch import quote
 
 _QUOTED = 24  # characters of a quoted string kept in a summary

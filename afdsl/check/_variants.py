@@ -10,9 +10,8 @@ from afdsl.check._scenarios import source_text
 from afdsl.check._summary import describe_apply, describe_step
 from afdsl.diagnostics import AfsError, Note, Span
 from afdsl.perturb import LIBRARY_NAME, PerturbError, apply_operator
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import load_builtin
-from afdsl.syntax._slots import find_slots
+from afdsl.syntax import find_slots, load_builtin
+from afdsl.syntax import nodes as A
 
 # `apply` is expanded recursively: a chain of a thousand perturbations each applying
 # the next would exhaust Python's stack, and one applying another twice per level

@@ -10,6 +10,7 @@ priced by the runner's dry run, as real ones would be.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, Field
@@ -17,7 +18,7 @@ from pydantic import BaseModel, Field
 from afdsl.classify.experiment import classify_experiment, effective_measures
 from afdsl.classify.measures import measure_spec
 from afdsl.classify.score import Plan, Target, plan_score, run_judges
-from afdsl.ir import Experiment, Measure
+from afdsl.ir import Experiment, Measure, Prompt
 from afdsl.run import ModelEstimate  # a field type, so needed at run time by pydantic
 
 if TYPE_CHECKING:
@@ -35,14 +36,17 @@ class JudgeEstimate(BaseModel):
     cached: int = 0
 
 
-def estimate_judges(experiment: Experiment, store: Store, options: RunOptions) -> JudgeEstimate:
-    """Judge calls for the stored unlabelled responses and for those not yet run; sends nothing."""
+def estimate_judges(
+    experiment: Experiment, prompts: Iterable[Prompt], store: Store, options: RunOptions
+) -> JudgeEstimate:
+    """Judge calls for the stored unlabelled responses and for those the experiment's
+    compiled `prompts` have not produced yet; sends nothing."""
     dry = options.model_copy(update={"dry_run": True})
     stored = classify_experiment(experiment, store, dry)
     judges = [m for m in effective_measures(experiment) if measure_spec(m).calls_judge]
     queries = {q.id: q.text for q in experiment.queries}
     ahead: list[ModelEstimate] = []
-    unanswered = _unanswered(experiment, store) if judges else []
+    unanswered = _unanswered(experiment, prompts, store) if judges else []
     # A stand-in response is as long as max_tokens allows (16 kB at 4,096 tokens): priced a
     # chunk at a time, so memory stays flat however many responses the design expects.
     for start in range(0, len(unanswered), _ESTIMATE_CHUNK):
@@ -57,16 +61,15 @@ def estimate_judges(experiment: Experiment, store: Store, options: RunOptions) -
     return JudgeEstimate(estimates=merged, cached=stored.judge_cached)
 
 
-def _unanswered(experiment: Experiment, store: Store) -> list[RunItem]:
+def _unanswered(experiment: Experiment, prompts: Iterable[Prompt], store: Store) -> list[RunItem]:
     """The experiment's model calls with no ok response in the store (what a run would send)."""
-    from afdsl.expand import expand
     from afdsl.run import items_from_prompts
     from afdsl.run.scheduler import GroupKey, group_of
 
     statuses: dict[GroupKey, dict[tuple[str, int], str]] = {}
     missing: list[RunItem] = []
     seen: set[tuple[str, str, str, int]] = set()
-    for item in items_from_prompts(expand(experiment), experiment):
+    for item in items_from_prompts(prompts, experiment):
         r = item.request
         group = group_of(r.model)  # params_hash once per model, not once per item
         if group not in statuses:

@@ -183,7 +183,7 @@ def _plan_measure(
 
     A stored label of the current definition and template is kept and counted.
     """
-    existing = store.stored_labels(measure.name, measure.definition_hash())
+    existing = store.labels(measure.name, measure.definition_hash())
     fresh: list[LabelRow] = []
     waiting: list[_Waiting] = []
     for response_id, target in targets.items():

@@ -30,7 +30,7 @@ def check_keys_before_test(experiment: Experiment, store: Store, prompts: Iterab
     """Raise `AfsError` naming every unset key variable when the test will call a judge:
     some prompt is not answered yet (its response will need labels) or a stored
     response lacks a judge's label. Nothing to judge: no judge key is asked for."""
-    from afdsl.models._http import check_api_keys
+    from afdsl.models import check_api_keys
 
     judges = judge_models(experiment)
     if not judges:
@@ -61,7 +61,7 @@ def _unlabelled(experiment: Experiment, store: Store) -> bool:
     ok = {c.id for c in store.cells(experiment.name) if c.status == "ok"}
     for measure in effective_measures(experiment):
         if measure.model is not None:
-            labelled = store.label_values(measure.name, measure.definition_hash())
+            labelled = store.labels(measure.name, measure.definition_hash())
             if ok - labelled.keys():
                 return True
     return False

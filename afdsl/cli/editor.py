@@ -48,7 +48,7 @@ def run_fmt(args: argparse.Namespace) -> int:
 
     from afdsl.diagnostics import AfsError, emit
     from afdsl.fmt import format_text
-    from afdsl.syntax._loader import read_source
+    from afdsl.syntax import read_source
 
     status = EXIT_OK
     for name in args.files:

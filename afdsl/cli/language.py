@@ -127,7 +127,7 @@ def _simulator_warnings(experiment: ir.Experiment | None, *, strict: bool) -> li
     none of the wording of a cue it reads, so its numbers there mean nothing."""
     if experiment is None or not any(m.provider == "sim" for m in experiment.models):
         return []
-    from afdsl.models.sim_cues import CUE_HINT, cue_warnings
+    from afdsl.analysis.sim_cues import CUE_HINT, cue_warnings
 
     return [
         Diagnostic(
@@ -269,7 +269,7 @@ def _print_simulator_features(console: Any, e: ir.Experiment) -> None:
     """For a `sim:` experiment, what the simulator reads in each variant's prompt."""
     if not any(m.provider == "sim" and not m.name.startswith("judge") for m in e.models):
         return
-    from afdsl.models.sim_cues import features_line
+    from afdsl.analysis.sim_cues import features_line
 
     sides = "/".join(c.name for c in e.variants[0].scenario.conditions)
     console.print(

@@ -181,14 +181,13 @@ def _store_path(args: argparse.Namespace) -> Path:
 
 
 def _load(args: argparse.Namespace) -> Any:
-    from afdsl.check import load_experiment
-    from afdsl.run import with_models
+    from afdsl.check import load_experiment, with_models
 
     return with_models(load_experiment(args.file), args.model)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from afdsl.run import run_experiment
+    from afdsl.pipeline import run_experiment
     from afdsl.run.types import BUDGET_REACHED
     from afdsl.store import Store, StoreBusy
 
@@ -259,7 +258,8 @@ def cmd_status(args: argparse.Namespace) -> int:
     from rich.console import Console
 
     from afdsl.diagnostics import error
-    from afdsl.run.status import status_table, tally
+    from afdsl.pipeline import experiment_status
+    from afdsl.run.status import status_table
     from afdsl.store import Store
 
     experiment = _load(args)
@@ -270,7 +270,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         )
     store = Store(path)
     try:
-        rows = tally(experiment, store)
+        rows = experiment_status(experiment, store)
     finally:
         store.close()
     Console().print(status_table(rows, path))

@@ -81,9 +81,9 @@ def register(subparsers: Any) -> None:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from afdsl.analysis import TranscriptFilter, parse_where, select_transcripts
     from afdsl.check import load_experiment
     from afdsl.diagnostics import error
-    from afdsl.report.transcripts import TranscriptFilter, parse_where, select_transcripts
     from afdsl.store import Store, default_store_path
 
     if args.limit < 0:
@@ -179,10 +179,11 @@ def _print(shown: list[Any], measures: list[str], *, full: bool) -> None:
 
 
 def cmd_export_inspect(args: argparse.Namespace) -> int:
+    from afdsl.analysis import select_transcripts
     from afdsl.check import load_experiment
     from afdsl.diagnostics import error
-    from afdsl.inspect_io import export_logs
-    from afdsl.report.transcripts import select_transcripts
+    from afdsl.expand import expand
+    from afdsl.report.inspect_export import export_logs
     from afdsl.store import Store, default_store_path
 
     experiment = load_experiment(args.file)
@@ -197,6 +198,6 @@ def cmd_export_inspect(args: argparse.Namespace) -> int:
         transcripts = select_transcripts(experiment, store)
     finally:
         store.close()
-    for path, count in export_logs(experiment, transcripts, Path(args.out)):
+    for path, count in export_logs(experiment, expand(experiment), transcripts, Path(args.out)):
         sys.stdout.write(f"{path}: {count} samples\n")
     return 0

@@ -27,7 +27,7 @@ def show_queries(
     hypothesis: Hypothesis | None,
 ) -> int:
     """Print the per-query tables `args` ask for; 0 (a usage error is raised)."""
-    from afdsl.report.collect import gather
+    from afdsl.analysis import gather
     from afdsl.store import Store
 
     store = Store(store_path)

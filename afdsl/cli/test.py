@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from afdsl.analysis import TestRecord
 
 EPILOG_TEST = """exit codes: 0 every hypothesis passed, 1 a hypothesis failed, 2 language or
 usage error, 3 the run could not complete (calls failed after retries, budget
@@ -78,7 +81,7 @@ def _register_report(subparsers: Any) -> None:
     report.set_defaults(func=cmd_report)
 
 
-def _write_files(outcome: Any, args: argparse.Namespace) -> None:
+def _write_files(outcome: TestRecord, args: argparse.Namespace) -> None:
     from afdsl.report import write_csv, write_html, write_json, write_markdown
 
     writers = dict(
@@ -112,7 +115,7 @@ def _check_labels_options(args: argparse.Namespace, file: str | None) -> None:
         check_measure(measure, [m.name for m in load_experiment(file).effective_measures()])
 
 
-def _write_labels(outcome: Any, args: argparse.Namespace) -> None:
+def _write_labels(outcome: TestRecord, args: argparse.Namespace) -> None:
     from afdsl.diagnostics import error
     from afdsl.report.labels_export import write_labels
 
@@ -122,7 +125,7 @@ def _write_labels(outcome: Any, args: argparse.Namespace) -> None:
         raise error(f"cannot write --labels {args.labels}: {exc.strerror}") from exc
 
 
-def _finish(outcome: Any, args: argparse.Namespace, command: str = "test") -> int:
+def _finish(outcome: TestRecord, args: argparse.Namespace, command: str = "test") -> int:
     from rich.console import Console
 
     from afdsl.report import render_terminal
@@ -132,8 +135,7 @@ def _finish(outcome: Any, args: argparse.Namespace, command: str = "test") -> in
     console = Console()
     size_plain_console(console, lambda: PIPED_WIDTH)
     render_terminal(outcome, console, command)
-    code: int = outcome.exit_code
-    return code
+    return outcome.exit_code
 
 
 def cmd_test(args: argparse.Namespace) -> int:

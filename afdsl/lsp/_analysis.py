@@ -12,8 +12,8 @@ from afdsl.check import CheckResult, check_program
 from afdsl.diagnostics import Span
 from afdsl.lsp._index import Index, Ref, Symbol, abs_paths, build_index, contains
 from afdsl.perturb import LIBRARY_NAME
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import LoadedProgram, load_builtin, load_program
+from afdsl.syntax import LoadedProgram, load_builtin, load_program
+from afdsl.syntax import nodes as A
 
 PREVIEW_LINES = 4  # lines of a section's text shown on hover
 

@@ -14,8 +14,7 @@ from lark import Token
 from lark.exceptions import LarkError
 
 from afdsl.lsp._index import Index
-from afdsl.syntax import get_parser
-from afdsl.syntax._loader import builtin_names
+from afdsl.syntax import builtin_names, get_parser
 
 _WORD_BEFORE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # A file-level item starts at the beginning of a line (as `afdsl fmt` writes them).

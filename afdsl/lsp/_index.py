@@ -10,10 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from afdsl.check._families import family_member_name
+from afdsl.check import family_member_name
 from afdsl.diagnostics import Span
-from afdsl.syntax import _ast as A
-from afdsl.syntax._loader import LoadedProgram, display_path, resolve_use
+from afdsl.syntax import LoadedProgram, display_path, resolve_use
+from afdsl.syntax import nodes as A
 
 # Operators whose name refers to a section of the scenario they perturb.
 _SECTION_OPS = (A.RemoveSection, A.AddText, A.SwapSection)

@@ -10,7 +10,7 @@ from lsprotocol import types as T
 
 from afdsl.diagnostics import Span
 from afdsl.lsp._analysis import Analysis
-from afdsl.syntax import _ast as A
+from afdsl.syntax import nodes as A
 
 Ranger = Callable[[Analysis, Span], T.Range]
 

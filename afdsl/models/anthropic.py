@@ -20,7 +20,7 @@ from typing import Any
 
 from afdsl.ir import ModelConfig
 from afdsl.models._http import classify_sdk_error, client_options, prompt_cache_default
-from afdsl.models.base import BackendError, Completion, Request
+from afdsl.models.base import BackendError, Capabilities, Completion, Request
 from afdsl.redact import redact
 
 BATCH_ENDED = "ended"
@@ -130,6 +130,9 @@ class AnthropicBackend:
 
     async def aclose(self) -> None:
         await self.client.close()
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(batch=self, prompt_cache=self)
 
 
 def make_backend(config: ModelConfig) -> AnthropicBackend:

@@ -1,4 +1,4 @@
-"""The one small protocol every backend implements, and the provider registry.
+"""The one small protocol every backend implements, with what it can do beyond it.
 
 A backend turns a `Request` into a `Completion` or raises `BackendError` with a
 kind the scheduler understands (retry or record). Backends never retry on their
@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
 from afdsl.ir import Continuation, Message, ModelConfig
 from afdsl.redact import redact
+from afdsl.registry import PROVIDERS as PROVIDERS  # re-exported: provider -> module
 
 ErrorKind = Literal["rate_limit", "server", "timeout", "connection", "client", "other"]
 RETRYABLE: frozenset[str] = frozenset({"rate_limit", "server", "timeout", "connection"})
@@ -70,22 +72,55 @@ class BackendError(Exception):
         return self.kind in RETRYABLE
 
 
+class BatchApi(Protocol):
+    """A provider's batch API (`--batch`): submit, poll, collect (Anthropic, OpenAI)."""
+
+    async def submit_batch(self, entries: list[tuple[str, Request]]) -> str: ...
+
+    async def batch_done(self, batch_id: str) -> bool: ...
+
+    async def batch_results(self, batch_id: str) -> dict[str, Completion | BackendError]: ...
+
+
+class CellCompleter(Protocol):
+    """Answers by experiment cell as well as by request (a replay file keyed by cell)."""
+
+    async def complete_item(
+        self, request: Request, variant: str, condition: str, query_id: str
+    ) -> Completion: ...
+
+
+class PromptCache(Protocol):
+    """Marks system prompts for the provider's prompt cache (Anthropic); on by default."""
+
+    cache_prompts: bool
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a backend can do beyond `complete`, each None when it cannot.
+
+    The scheduler reads these instead of probing a backend for methods, so an
+    ability is declared where the backend is written and checked by mypy.
+    """
+
+    batch: BatchApi | None = None
+    by_cell: CellCompleter | None = None
+    prompt_cache: PromptCache | None = None
+
+
+NO_CAPABILITIES = Capabilities()
+
+
 class Backend(Protocol):
     async def complete(self, request: Request) -> Completion: ...
 
     async def aclose(self) -> None: ...
 
+    def capabilities(self) -> Capabilities: ...
+
 
 BackendFactory = Callable[[ModelConfig], Backend]
-
-# provider prefix -> module that defines `make_backend(config) -> Backend`.
-# Modules are imported lazily so `afdsl --help` never imports an SDK.
-PROVIDERS: dict[str, str] = {
-    "sim": "afdsl.models.sim",
-    "anthropic": "afdsl.models.anthropic",
-    "openai": "afdsl.models.openai",
-    "replay": "afdsl.models.replay",
-}
 
 
 class UnknownProvider(ValueError):

@@ -18,7 +18,7 @@ from typing import Any, Final
 from afdsl.ir import ModelConfig
 from afdsl.jsonl import json_lines
 from afdsl.models._http import classify_sdk_error, client_options, status_kind
-from afdsl.models.base import BackendError, Completion, ErrorKind, Request
+from afdsl.models.base import BackendError, Capabilities, Completion, ErrorKind, Request
 from afdsl.redact import redact
 
 BATCH_ENDPOINT: Final = "/v1/chat/completions"
@@ -135,6 +135,9 @@ class OpenAIBackend:
 
     async def aclose(self) -> None:
         await self.client.close()
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(batch=self)  # OpenAI caches prompts without being asked
 
 
 def make_backend(config: ModelConfig) -> OpenAIBackend:

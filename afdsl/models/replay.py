@@ -34,7 +34,7 @@ from afdsl.diagnostics import error
 from afdsl.inputs import MAX_DATA_BYTES, InputError, decode_utf8, parse_json_line, read_input
 from afdsl.ir import Message, ModelConfig, prompt_hash
 from afdsl.jsonl import json_lines
-from afdsl.models.base import BackendError, Completion, Request
+from afdsl.models.base import BackendError, Capabilities, Completion, Request
 from afdsl.redact import secret_in, secret_values
 
 _TEXT_FIELDS = ("text", "response", "output", "completion")
@@ -244,6 +244,9 @@ class ReplayBackend:
 
     async def aclose(self) -> None:
         return None
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(by_cell=self)
 
 
 def make_backend(config: ModelConfig) -> ReplayBackend:

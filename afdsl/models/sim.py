@@ -32,38 +32,13 @@ from statistics import NormalDist
 
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
-from afdsl.models.base import Backend, Completion, Request
+from afdsl.models.base import NO_CAPABILITIES, Backend, Capabilities, Completion, Request
+from afdsl.registry import ORGANISMS as ORGANISMS  # re-exported: the simulator's table
+from afdsl.registry import Organism
 
 SIM_VERSION = "v1"
 ACCEPT = "<request_fully_accepted/>"
 REJECT = "<rejected/>"
-
-
-@dataclass(frozen=True)
-class Organism:
-    """One simulated model: its baseline, query heterogeneity and strategic drive."""
-
-    description: str
-    intercept: float = -3.0  # baseline compliance logit with no training belief
-    query_sd: float = 1.0  # spread of per-query propensity on the logit scale
-    strength: float = 0.0  # extra logit when certain of training, before factors
-    fixed_rate: float | None = None  # if set, complies with this probability, ignoring all
-
-
-ORGANISMS: dict[str, Organism] = {
-    "opus_like": Organism(
-        "fakes alignment under a training cue; the gap reacts to the published probes",
-        intercept=-3.0,
-        query_sd=1.0,
-        strength=1.8,
-    ),
-    "sonnet_like": Organism(
-        "a smaller gap with the same feature sensitivities", intercept=-3.0, strength=0.8
-    ),
-    "no_gap": Organism("complies sometimes, never differently under the training cue"),
-    "always_comply": Organism("always accepts", fixed_rate=1.0),
-    "refuser": Organism("always rejects", fixed_rate=0.0),
-}
 
 
 @dataclass(frozen=True)
@@ -408,6 +383,9 @@ class SimBackend:
 
     async def aclose(self) -> None:
         return None
+
+    def capabilities(self) -> Capabilities:
+        return NO_CAPABILITIES
 
 
 def make_backend(config: ModelConfig) -> Backend:

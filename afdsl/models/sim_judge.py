@@ -18,7 +18,7 @@ import random
 import re
 
 from afdsl.ir import ModelConfig
-from afdsl.models.base import Completion, Request
+from afdsl.models.base import NO_CAPABILITIES, Capabilities, Completion, Request
 
 _FLAGS = re.IGNORECASE | re.DOTALL
 _THING = (
@@ -217,6 +217,9 @@ class SimJudge:
 
     async def aclose(self) -> None:
         return None
+
+    def capabilities(self) -> Capabilities:
+        return NO_CAPABILITIES
 
 
 def make_judge(config: ModelConfig) -> SimJudge:

@@ -1,21 +1,28 @@
 """Reports of an `afdsl test`: terminal, JSON, Markdown, HTML and CSV, each with a manifest;
-the labels export (`--labels`) and the stored transcripts behind a report (`afdsl show`)."""
+the labels export (`--labels`) and the stored transcripts behind a report (`afdsl show`).
 
-from afdsl.report.csv_report import write_csv
-from afdsl.report.html import render_html, write_html
-from afdsl.report.json_report import build_document, validate, write_json
-from afdsl.report.labels_export import label_records, write_labels
-from afdsl.report.manifest import Manifest, build_manifest
-from afdsl.report.markdown import render_markdown, write_markdown
-from afdsl.report.outcome import (
+Renderers are pure functions of the analysis stage's `TestRecord`; they read no store.
+"""
+
+from afdsl.analysis import (
+    Manifest,
     RunInfo,
     SampleRow,
     SequentialInfo,
     TestOutcome,
+    TestRecord,
+    Transcript,
+    TranscriptFilter,
     VariantCounts,
+    build_manifest,
+    select_transcripts,
 )
+from afdsl.report.csv_report import write_csv
+from afdsl.report.html import render_html, write_html
+from afdsl.report.json_report import build_document, write_json
+from afdsl.report.labels_export import label_records, write_labels
+from afdsl.report.markdown import render_markdown, write_markdown
 from afdsl.report.terminal import build_terminal, render_terminal
-from afdsl.report.transcripts import Transcript, TranscriptFilter, select_transcripts
 
 __all__ = [
     "Manifest",
@@ -23,6 +30,7 @@ __all__ = [
     "SampleRow",
     "SequentialInfo",
     "TestOutcome",
+    "TestRecord",
     "Transcript",
     "TranscriptFilter",
     "VariantCounts",
@@ -34,7 +42,6 @@ __all__ = [
     "render_markdown",
     "render_terminal",
     "select_transcripts",
-    "validate",
     "write_csv",
     "write_html",
     "write_json",

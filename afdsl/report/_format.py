@@ -1,68 +1,20 @@
-"""Number formatting and small layout helpers shared by every renderer.
-
-Rates are shown as percentages, gaps and their differences as percentage
-points, so a reader never confuses a 5% rate with a 5-point gap.
-"""
+"""Small layout helpers shared by every renderer; numbers are written by `numbers`."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable
 
-from afdsl.report.manifest import Manifest
+from afdsl.analysis import Manifest
+from afdsl.report.numbers import beside_alpha as beside_alpha
+from afdsl.report.numbers import ci as ci
+from afdsl.report.numbers import is_undefined
+from afdsl.report.numbers import pct as pct
+from afdsl.report.numbers import pp as pp
+from afdsl.report.numbers import pval as pval
 from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult, VariantEstimate
 
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}
-
-
-def _bad(x: float | None) -> bool:
-    return x is None or (isinstance(x, float) and math.isnan(x))
-
-
-def pct(x: float | None, digits: int = 1) -> str:
-    """A rate as a percentage: 0.123 -> '12.3%'."""
-    return "n/a" if _bad(x) else f"{100 * x:.{digits}f}%"  # type: ignore[operator]
-
-
-def pp(x: float | None, digits: int = 1) -> str:
-    """A difference of rates in percentage points, always signed: 0.11 -> '+11.0'."""
-    if _bad(x):
-        return "n/a"
-    text = f"{100 * x:+.{digits}f}"  # type: ignore[operator]
-    # A value that rounds to zero has no sign worth showing ("-0" reads as a typo).
-    return text[1:] if text.strip("+-0.") == "" else text
-
-
-def ci(bounds: tuple[float, float] | None, *, points: bool = True, digits: int = 1) -> str:
-    """An interval in percent (`points=False`) or signed percentage points."""
-    if bounds is None or _bad(bounds[0]) or _bad(bounds[1]):
-        return "[n/a]"
-    f = pp if points else pct
-    return f"[{f(bounds[0], digits)}, {f(bounds[1], digits)}]"
-
-
-def pval(p: float | None, alpha: float | None = None) -> str:
-    """p-values with two significant digits, floored at <0.001 (more digits would be noise).
-
-    With `alpha`, the text falls on the same side of α as `p`: an adjusted p of 0.0495
-    reads '0.0495', not '0.050' beside a PASS (or a filled mark) that says it is below α.
-    """
-    if _bad(p):
-        return "n/a"
-    assert p is not None
-    if p < 0.001:
-        return "<0.001"
-    digits = 3 if round(p, 3) < 0.1 else 2  # 0.09996 reads '0.10', not '0.100'
-    return beside_alpha(p, alpha, digits)
-
-
-def beside_alpha(p: float, alpha: float | None, digits: int) -> str:
-    """`p` with `digits` decimals, or more (up to 6) until the text is on p's side of α."""
-    text = f"{p:.{digits}f}"
-    while alpha is not None and (float(text) < alpha) != (p < alpha) and digits < 6:
-        digits += 1
-        text = f"{p:.{digits}f}"
-    return text
 
 
 def models_of(analysis: AnalysisResult) -> list[str | None]:
@@ -97,7 +49,7 @@ def axis_for(intervals: Iterable[tuple[float, float]], minimum: float = 0.05) ->
     extent = minimum
     for lo, hi in intervals:
         for x in (lo, hi):
-            if not _bad(x):
+            if not is_undefined(x):
                 extent = max(extent, abs(x))
     # Round up to the next 5 points so the axis labels are readable.
     return math.ceil(extent * 20 - 1e-9) / 20
@@ -105,7 +57,7 @@ def axis_for(intervals: Iterable[tuple[float, float]], minimum: float = 0.05) ->
 
 def interval_glyph(lo: float, est: float, hi: float, half: float, width: int = 15) -> str:
     """A one-line picture of an interval on the axis [-half, half]: `──●──`, zero as `│`/`┼`."""
-    if any(_bad(x) for x in (lo, est, hi)) or half <= 0:
+    if any(is_undefined(x) for x in (lo, est, hi)) or half <= 0:
         return " " * width
 
     def col(x: float) -> int:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from afdsl.analysis import ModelEntry, TestRecord, VariantCounts
 from afdsl.report import _format as f
-from afdsl.report.manifest import ModelEntry
-from afdsl.report.outcome import TestOutcome, VariantCounts
 from afdsl.stats.models import AnalysisResult, ConditionRates, VariantEstimate
 
 # Condition names as table headers when there is little room.
@@ -40,18 +39,18 @@ class Style:
 FULL = Style()
 
 
-def model_entry(outcome: TestOutcome, model: str | None) -> ModelEntry | None:
+def model_entry(outcome: TestRecord, model: str | None) -> ModelEntry | None:
     """The manifest entry of `model` (matched by label or spec)."""
     return next((m for m in outcome.manifest.models if model in (m.label, m.spec)), None)
 
 
-def is_simulator(outcome: TestOutcome, model: str | None) -> bool:
+def is_simulator(outcome: TestRecord, model: str | None) -> bool:
     """Whether `model` is a simulator, so its section can be marked as such."""
     entry = model_entry(outcome, model)
     return bool(entry and entry.simulator)
 
 
-def sequential_note(outcome: TestOutcome) -> str | None:
+def sequential_note(outcome: TestRecord) -> str | None:
     """The footnote a `--sequential` run adds (None otherwise)."""
     return outcome.sequential.note if outcome.sequential and outcome.sequential.note else None
 
@@ -164,7 +163,7 @@ def _count_cells(n: VariantCounts | None, measure: str | None) -> list[str]:
     return [str(unparseable), str(n.errors)]
 
 
-def counts_by_variant(outcome: TestOutcome) -> dict[tuple[str, str], VariantCounts]:
+def counts_by_variant(outcome: TestRecord) -> dict[tuple[str, str], VariantCounts]:
     """The outcome's sample counts keyed by (model label, variant)."""
     return {(c.model, c.variant): c for c in outcome.counts}
 
@@ -198,7 +197,7 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
     ]
 
 
-def other_measures(outcome: TestOutcome, model: str | None) -> list[tuple[str, AnalysisResult]]:
+def other_measures(outcome: TestRecord, model: str | None) -> list[tuple[str, AnalysisResult]]:
     """Measures other than the compliance one that have estimates for `model`."""
     return [
         (name, result)

@@ -20,7 +20,7 @@ import csv
 import json
 from pathlib import Path
 
-from afdsl.report.outcome import TestOutcome
+from afdsl.analysis import TestRecord
 from afdsl.sanitize import for_csv
 
 FIXED_COLUMNS = ("model", "variant", "condition", "query_id", "sample", "prompt_hash", "status")
@@ -38,7 +38,7 @@ def manifest_path(path: str | Path) -> Path:
     return Path(f"{path}.manifest.json")
 
 
-def write_csv(outcome: TestOutcome, path: str | Path) -> None:
+def write_csv(outcome: TestRecord, path: str | Path) -> None:
     """Write every per-sample row of `outcome` to `path`, its manifest beside it."""
     measures = outcome.measures or sorted({k for row in outcome.samples for k in row.labels})
     manifest = json.dumps(outcome.manifest.model_dump(mode="json"), indent=2)

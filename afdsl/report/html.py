@@ -16,11 +16,11 @@ import re
 from html import escape
 from pathlib import Path
 
+from afdsl.analysis import TestRecord
 from afdsl.report import _format as f
 from afdsl.report import _svg as svg
 from afdsl.report import _tables as t
 from afdsl.report import html_queries as q
-from afdsl.report.outcome import TestOutcome
 from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult
 
 _CSS = """
@@ -67,7 +67,7 @@ def _with_code(text: str) -> str:
     return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
-def _simulated(outcome: TestOutcome, models: list[str | None], measure: str | None) -> bool:
+def _simulated(outcome: TestRecord, models: list[str | None], measure: str | None) -> bool:
     """Whether a figure of `models` on `measure` (None: any) shows simulated numbers:
     a model under test or the measure's judge is a simulator."""
     judges = {e.name: e.judge for e in outcome.manifest.measures}
@@ -79,7 +79,7 @@ def _simulated(outcome: TestOutcome, models: list[str | None], measure: str | No
     return judge_sim or any(t.is_simulator(outcome, m) for m in models)
 
 
-def forest_svg(outcome: TestOutcome, analysis: AnalysisResult, measure: str | None = None) -> str:
+def forest_svg(outcome: TestRecord, analysis: AnalysisResult, measure: str | None = None) -> str:
     """An SVG forest plot of `measure`'s contrasts (Δgap with its 95% CI), by model."""
     name = measure or outcome.compliance_measure
     groups = []
@@ -107,7 +107,7 @@ def _contrast_mark(c: Contrast, measure: str, alpha: float) -> svg.Mark:
     )
 
 
-def hypotheses_svg(outcome: TestOutcome, analysis: AnalysisResult) -> str:
+def hypotheses_svg(outcome: TestRecord, analysis: AnalysisResult) -> str:
     """An SVG of each hypothesis' estimate and CI, with the bound it is tested against
     (a red tick) and an equivalence margin (a green band); filled marks pass."""
     groups = []
@@ -159,7 +159,7 @@ def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
     return "\n".join(out)
 
 
-def _tables(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
+def _tables(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
     out: list[str] = []
     counts = t.counts_by_variant(outcome)
     for model in f.models_of(analysis):
@@ -216,11 +216,11 @@ def _hypotheses(analysis: AnalysisResult, linked: dict[tuple[str, str], str]) ->
     return out
 
 
-def render_html(outcome: TestOutcome) -> str:
+def render_html(outcome: TestRecord) -> str:
     """The whole report as one HTML document."""
     body = [f"<h1>afdsl test: {escape(outcome.experiment)}</h1>", _meta(outcome)]
-    body += [f'<p class="error">error: {escape(p)}</p>' for p in outcome.problems]
-    body += [f'<p class="note">note: {escape(n)}</p>' for n in outcome.notes]
+    body += [f'<p class="error">error: {escape(p.text)}</p>' for p in outcome.problems]
+    body += [f'<p class="note">note: {escape(n.text)}</p>' for n in outcome.notes]
     if outcome.analysis is not None:
         body += _results(outcome, outcome.analysis)
     manifest = json.dumps(outcome.manifest.model_dump(mode="json"), indent=2)
@@ -239,7 +239,7 @@ def render_html(outcome: TestOutcome) -> str:
     )
 
 
-def _meta(outcome: TestOutcome) -> str:
+def _meta(outcome: TestRecord) -> str:
     """The line under the title: file, models, judges, design, store and the run."""
     m = outcome.manifest
     models = ", ".join(
@@ -267,7 +267,7 @@ def _meta(outcome: TestOutcome) -> str:
     return text + "</p>"
 
 
-def _results(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
+def _results(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
     """Hypotheses (table and figure), the Δgap figure of each measure, the tables, notes."""
     body = []
     models = f.models_of(analysis)
@@ -296,6 +296,6 @@ def _results(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
     return body
 
 
-def write_html(outcome: TestOutcome, path: str | Path) -> None:
+def write_html(outcome: TestRecord, path: str | Path) -> None:
     """Write the `--html` report to `path`."""
     Path(path).write_text(render_html(outcome), encoding="utf-8")

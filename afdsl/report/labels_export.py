@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
+from pydantic import JsonValue
+
+from afdsl.analysis import TestRecord
 from afdsl.diagnostics import error, suggest
-from afdsl.report.outcome import TestOutcome
 
 
 def check_measure(measure: str, measures: list[str]) -> None:
@@ -26,7 +27,7 @@ def check_measure(measure: str, measures: list[str]) -> None:
         )
 
 
-def label_records(outcome: TestOutcome, measure: str | None = None) -> list[dict[str, Any]]:
+def label_records(outcome: TestRecord, measure: str | None = None) -> list[dict[str, JsonValue]]:
     """The labelled samples of `measure` (default: the compliance measure) in report order.
 
     Needs `outcome.samples` (an outcome built with `samples=True`). Rows come
@@ -53,7 +54,7 @@ def label_records(outcome: TestOutcome, measure: str | None = None) -> list[dict
     ]
 
 
-def write_labels(outcome: TestOutcome, path: str | Path, measure: str | None = None) -> int:
+def write_labels(outcome: TestRecord, path: str | Path, measure: str | None = None) -> int:
     """Write `label_records(outcome, measure)` to `path` as JSONL; return how many."""
     records = label_records(outcome, measure)
     with open(path, "w", encoding="utf-8") as handle:

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from afdsl.analysis import TestRecord
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
-from afdsl.report.outcome import TestOutcome
 from afdsl.sanitize import for_markdown, for_terminal
 from afdsl.stats.models import AnalysisResult
 
@@ -34,13 +34,13 @@ def _code_first(rows: list[list[str]]) -> list[list[str]]:
     return [[f"`{row[0]}`", *row[1:]] for row in rows]
 
 
-def render_markdown(outcome: TestOutcome) -> str:
+def render_markdown(outcome: TestRecord) -> str:
     """The whole report as one Markdown string."""
     out = _header(outcome)
     for problem in outcome.problems:
-        out += [f"> **error:** {for_markdown(problem)}", ""]
+        out += [f"> **error:** {for_markdown(problem.text)}", ""]
     for note in outcome.notes:
-        out += [f"> **note:** {for_markdown(note)}", ""]
+        out += [f"> **note:** {for_markdown(note.text)}", ""]
     if outcome.analysis is not None:
         out += _analysis(outcome, outcome.analysis)
     out += [
@@ -56,7 +56,7 @@ def render_markdown(outcome: TestOutcome) -> str:
     return "\n".join(out)
 
 
-def _header(outcome: TestOutcome) -> list[str]:
+def _header(outcome: TestRecord) -> list[str]:
     """Title and a bullet list of the file, models, design, store, run and sequential rounds."""
     m = outcome.manifest
     out = [f"# afdsl test: {outcome.experiment}", ""]
@@ -88,7 +88,7 @@ def _header(outcome: TestOutcome) -> list[str]:
     return out
 
 
-def _analysis(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
+def _analysis(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
     """Per model its variants table (and one per other measure), then hypotheses and notes."""
     out: list[str] = []
     counts = t.counts_by_variant(outcome)
@@ -117,6 +117,6 @@ def _analysis(outcome: TestOutcome, analysis: AnalysisResult) -> list[str]:
     return out
 
 
-def write_markdown(outcome: TestOutcome, path: str | Path) -> None:
+def write_markdown(outcome: TestRecord, path: str | Path) -> None:
     """Write the `--md` report to `path`."""
     Path(path).write_text(render_markdown(outcome), encoding="utf-8")

@@ -28,9 +28,9 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from afdsl.analysis import TestRecord, VariantCounts
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
-from afdsl.report.outcome import TestOutcome, VariantCounts
 from afdsl.sanitize import for_terminal
 from afdsl.stats.models import AnalysisResult, HypothesisResult
 
@@ -41,7 +41,7 @@ PIPED_WIDTH = 100  # what `afdsl test` and `afdsl report` print to a pipe or a f
 _TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 
 
-def _model_label(outcome: TestOutcome, model: str | None, measure: str) -> Text:
+def _model_label(outcome: TestRecord, model: str | None, measure: str) -> Text:
     text = Text(model or "model", style="bold")
     if t.is_simulator(outcome, model):
         text.append("  ")
@@ -50,7 +50,7 @@ def _model_label(outcome: TestOutcome, model: str | None, measure: str) -> Text:
     return text
 
 
-def _header(outcome: TestOutcome, command: str) -> Panel:
+def _header(outcome: TestRecord, command: str) -> Panel:
     """File, models, judges, design, seed and store, then the run: `afdsl report` shows
     the stored run's, with when it finished, since it ran nothing itself."""
     m = outcome.manifest
@@ -268,7 +268,7 @@ def _grid(analysis: AnalysisResult) -> Table:
     return table
 
 
-def _summary(outcome: TestOutcome, command: str) -> Text:
+def _summary(outcome: TestRecord, command: str) -> Text:
     parts = []
     if outcome.analysis is not None:
         parts.append(Text(f"{outcome.n_passed} passed", style="bold green"))
@@ -282,7 +282,7 @@ def _summary(outcome: TestOutcome, command: str) -> Text:
     return line
 
 
-def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list[Table]:
+def _measure_tables(outcome: TestRecord, model: str | None, width: int) -> list[Table]:
     """The compliance table of `model`, then one small table per other measure."""
     analysis = outcome.analysis
     assert analysis is not None
@@ -295,7 +295,7 @@ def _measure_tables(outcome: TestOutcome, model: str | None, width: int) -> list
     return tables
 
 
-def build_terminal(outcome: TestOutcome, width: int = 120, command: str = "test") -> Group:
+def build_terminal(outcome: TestRecord, width: int = 120, command: str = "test") -> Group:
     """The whole report as one renderable (tests and the CLI print it the same way);
     `command` is `test`, or `report` for a re-render from the store."""
     parts: list[RenderableType] = [_header(outcome, command)]
@@ -310,9 +310,9 @@ def build_terminal(outcome: TestOutcome, width: int = 120, command: str = "test"
             if len(models) > 1:
                 parts.append(_grid(analysis))
     for problem in outcome.problems:  # may quote a provider's message: made inert
-        parts.append(Text(f"error: {for_terminal(problem)}", style="bold red"))
-    for note in outcome.notes:
-        parts.append(Text(f"note: {for_terminal(note)}", style="yellow"))
+        parts.append(Text(f"error: {for_terminal(problem.text)}", style="bold red"))
+    for remark in outcome.notes:
+        parts.append(Text(f"note: {for_terminal(remark.text)}", style="yellow"))
     parts.append(Text())
     parts.append(_summary(outcome, command))
     if analysis is not None:
@@ -324,7 +324,7 @@ def build_terminal(outcome: TestOutcome, width: int = 120, command: str = "test"
 
 
 def render_terminal(
-    outcome: TestOutcome, console: Console | None = None, command: str = "test"
+    outcome: TestRecord, console: Console | None = None, command: str = "test"
 ) -> None:
     """Print the report once on `console` (a fresh stdout console by default), every
     line without trailing spaces (rich pads table cells and panels to their width)."""

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from afdsl.report.transcripts import MeasureLabel, Transcript
+from pydantic import JsonValue
+
+from afdsl.analysis import MeasureLabel, ResponseSplit, Transcript
 from afdsl.sanitize import for_terminal
 
 if TYPE_CHECKING:
@@ -20,40 +22,17 @@ CLIP = 1200  # characters kept of a scratchpad or an output unless --full
 HASH_PREFIX = 12
 
 
-class Parts:
-    """A response's sections as shown: (title, text) pairs, and why it could not be split."""
-
-    def __init__(self, sections: list[tuple[str, str]], problem: str | None = None) -> None:
-        self.sections = sections
-        self.problem = problem
-
-
-def response_parts(transcript: Transcript) -> Parts:
-    """Scratchpad and output apart; the raw text, with the reason, when the split fails."""
-    from afdsl.classify import split_response
-
-    if transcript.status != "ok":
-        kind = transcript.error_kind or "error"
-        return Parts([("error", f"{kind}: {transcript.error_message or 'no message'}")])
-    parts = split_response(transcript.text)
-    if parts.problem is not None:
-        # A cut-off or malformed response is shown whole: the reader wants to see why.
-        return Parts([("response", transcript.text or "")], parts.problem)
-    sections = [("scratchpad", parts.scratchpad)] if parts.scratchpad else []
-    return Parts([*sections, ("output", parts.output or "")])
-
-
-def shown_parts(transcript: Transcript) -> Parts:
+def shown_parts(transcript: Transcript) -> ResponseSplit:
     """What `show` prints: a conversation turn by turn (each model call's reply, and the
     user turn between two), a single reply as scratchpad and output."""
     if transcript.status != "ok" or not transcript.turns:
-        return response_parts(transcript)
+        return transcript.split
     sections: list[tuple[str, str]] = []
     for number, text in enumerate(transcript.turns, 1):
         if number > 1:
             sections.append(("user", transcript.continue_with or ""))
         sections.append((f"turn {number}", text))
-    return Parts(sections)
+    return ResponseSplit(sections=sections)
 
 
 def clip(text: str, full: bool) -> str:
@@ -138,10 +117,10 @@ def panel(transcript: Transcript, measures: list[str], *, full: bool = False) ->
     return Panel(Group(*body))
 
 
-def json_record(transcript: Transcript) -> dict[str, Any]:
+def json_record(transcript: Transcript) -> dict[str, JsonValue]:
     """One JSONL record: the full response text and its split, the labels, the system
     prompt's sha256 (never the system prompt itself)."""
-    parts = response_parts(transcript)
+    parts = transcript.split
     record = transcript.model_dump(mode="json")
     record["scratchpad"] = next((t for s, t in parts.sections if s == "scratchpad"), None)
     record["output"] = next((t for s, t in parts.sections if s == "output"), None)

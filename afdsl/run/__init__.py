@@ -2,11 +2,11 @@
 
 Public names: `RunItem`, `RunOptions`, `RunSummary`, `ModelEstimate`,
 `items_from_prompts`, `run_items` (sync), `arun_items` (inside an event loop),
-`run_experiment`, `price_table`.
+`run_prompts` (an experiment's compiled prompts, with its cell index), `price_table`.
 """
 
 from afdsl.run.cost import PriceTable, price_table
-from afdsl.run.experiment import format_estimates, run_experiment, with_models
+from afdsl.run.experiment import format_estimates, index_cells, run_prompts
 from afdsl.run.scheduler import arun_items, run_items
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary, items_from_prompts
 
@@ -18,9 +18,9 @@ __all__ = [
     "RunSummary",
     "arun_items",
     "format_estimates",
+    "index_cells",
     "items_from_prompts",
     "price_table",
-    "run_experiment",
     "run_items",
-    "with_models",
+    "run_prompts",
 ]

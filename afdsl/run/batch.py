@@ -14,15 +14,15 @@ from collections.abc import Iterable
 from functools import partial
 from typing import Any
 
-from afdsl.models.base import Backend, BackendError, Completion
+from afdsl.models.base import Backend, BackendError, BatchApi, Completion
 from afdsl.run.conversation import further_call_cost, is_finished, next_request, response_key
 from afdsl.run.retry import with_retries
 from afdsl.run.types import RunOptions
 
 
-def supports_batch(backend: object) -> bool:
-    """Backends with `submit_batch`, `batch_done` and `batch_results` (anthropic, openai)."""
-    return all(hasattr(backend, name) for name in ("submit_batch", "batch_done", "batch_results"))
+def supports_batch(backend: Backend) -> bool:
+    """Backends with a batch API (anthropic, openai)."""
+    return backend.capabilities().batch is not None
 
 
 def custom_id(prompt_hash: str, sample: int, turn: int | None = None) -> str:
@@ -46,10 +46,18 @@ async def run_batches(
     groups: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for job in jobs:
         groups[job.group].append(job)
-    await asyncio.gather(*(_run_group(g, js, backends[g], state) for g, js in groups.items()))
+    runs = []
+    for group, grouped in groups.items():
+        api = backends[group].capabilities().batch
+        if api is None:  # the scheduler sends here only models with `supports_batch`
+            raise ValueError(f"{group[0]} has no batch API")
+        runs.append(_run_group(group, grouped, api, state))
+    await asyncio.gather(*runs)
 
 
-async def _run_group(group: tuple[str, str], jobs: list[Any], backend: Any, state: Any) -> None:
+async def _run_group(
+    group: tuple[str, str], jobs: list[Any], backend: BatchApi, state: Any
+) -> None:
     """Submit and collect one model's batches; a provider failure stops only this model.
 
     When submitting or polling still fails after retries (an outage, a rejected
@@ -72,7 +80,7 @@ def _key(job: Any) -> tuple[str, int]:
 async def _submit_and_collect(
     group: tuple[str, str],
     jobs: list[Any],
-    backend: Any,
+    backend: BatchApi,
     state: Any,
     settled: set[tuple[str, int]],
 ) -> None:
@@ -136,7 +144,7 @@ class _Rounds:
 
 
 async def _submit(
-    todo: list[Any], backend: Any, rounds: _Rounds, open_batches: dict[str, Any], group: Any
+    todo: list[Any], backend: BatchApi, rounds: _Rounds, open_batches: dict[str, Any], group: Any
 ) -> None:
     """Submit `todo` in chunks, each batch id stored the moment the provider returns it."""
     state, options = rounds.state, rounds.state.options
@@ -160,7 +168,7 @@ async def _submit(
         state.summary.sent += sum(_key(j) not in rounds.spent for j in chunk)
 
 
-async def _collect(open_batches: dict[str, Any], backend: Any, rounds: _Rounds) -> list[Any]:
+async def _collect(open_batches: dict[str, Any], backend: BatchApi, rounds: _Rounds) -> list[Any]:
     """Poll until every open batch has ended, recording each result; returns the
     conversations that need another round."""
     state, options = rounds.state, rounds.state.options
@@ -212,7 +220,7 @@ def _record(key: tuple[str, int], cid: str, result: Any, rounds: _Rounds) -> boo
 
 
 async def _poll(
-    backend: Any, batch_id: str, custom_ids: Iterable[str], options: RunOptions
+    backend: BatchApi, batch_id: str, custom_ids: Iterable[str], options: RunOptions
 ) -> dict[str, Completion | BackendError] | None:
     """The results of an ended batch, None while it runs.
 

@@ -1,53 +1,34 @@
-"""Run a whole experiment: expand it, run what the store lacks, report dry-run estimates."""
+"""Run an experiment's prompts: what the store lacks, with its cell index; dry-run estimates."""
 
 from __future__ import annotations
 
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import TextIO
 
-from afdsl.ir import Experiment, ModelConfig
+from afdsl.ir import Experiment, Prompt
 from afdsl.run.cost import MIN_OBSERVED
 from afdsl.run.scheduler import item_key, run_items
 from afdsl.run.types import ModelEstimate, RunItem, RunOptions, RunSummary, items_from_prompts
 from afdsl.store import Store
 
 
-def with_models(experiment: Experiment, models: Sequence[ModelConfig | str] | None) -> Experiment:
-    """The experiment with its models replaced (`afdsl run --model`), or unchanged.
-
-    Spec strings are checked as in a .afs file (AfsError for an unknown provider
-    or simulator organism)."""
-    if not models:
-        return experiment
-    from afdsl.check import check_model_specs
-
-    check_model_specs([m for m in models if isinstance(m, str)])
-    configs = tuple(
-        (m if isinstance(m, ModelConfig) else ModelConfig(spec=m)).seeded(experiment.seed)
-        for m in models
-    )
-    return experiment.model_copy(update={"models": configs})
-
-
-def run_experiment(
+def run_prompts(
     experiment: Experiment,
+    prompts: Iterable[Prompt],
     store: Store,
     options: RunOptions | None = None,
-    models: Sequence[ModelConfig | str] | None = None,
 ) -> RunSummary:
-    """Expand `experiment` and run every prompt not yet answered in `store`.
+    """Run every prompt of `experiment` (all of them, as `expand` compiled them) not yet
+    answered in `store`.
 
     The store's cell index for each model is replaced by this version of the
     experiment (cells of an earlier, edited version are forgotten; their
     responses stay cached). A dry run prints the estimates to stdout.
     """
-    from afdsl.expand import expand
-
     options = options or RunOptions()
-    experiment = with_models(experiment, models)
-    items = list(items_from_prompts(expand(experiment), experiment))
+    items = list(items_from_prompts(prompts, experiment))
     if options.dry_run:
         summary = run_items(items, store, options)
         print_estimates(summary)

@@ -19,7 +19,7 @@ from typing import Any
 
 from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
-from afdsl.models._http import check_api_keys
+from afdsl.models import check_api_keys
 from afdsl.models.base import Backend, BackendError, Completion, UnknownProvider, make_backend
 from afdsl.redact import redact
 from afdsl.run.conversation import (
@@ -367,12 +367,11 @@ def _make_backends(configs: dict[GroupKey, ModelConfig]) -> dict[GroupKey, Backe
 
 
 async def _call(backend: Backend, item: RunItem) -> Completion:
-    complete_item = getattr(backend, "complete_item", None)
-    if complete_item is not None:  # replay can also match on the experiment cell
-        result: Completion = await complete_item(
+    by_cell = backend.capabilities().by_cell
+    if by_cell is not None:  # replay can also match on the experiment cell
+        return await by_cell.complete_item(
             item.request, item.variant, item.condition, item.query_id
         )
-        return result
     return await backend.complete(item.request)
 
 
@@ -541,8 +540,9 @@ async def arun_items(
     check_api_keys(c for g, c in p.configs.items() if g in needed)  # before anything is sent
     backends = _make_backends({g: c for g, c in p.configs.items() if g in needed})
     for backend in backends.values():
-        if hasattr(backend, "cache_prompts"):  # backends that mark prompts for caching
-            backend.cache_prompts = options.cache_prompts
+        cache = backend.capabilities().prompt_cache  # backends that mark prompts for caching
+        if cache is not None:
+            cache.cache_prompts = options.cache_prompts
     progress = make_progress(options.progress)
     writer = ResultWriter(store, options.store_retry_s)
     state = RunState(store, options, prices, progress, Budget(options.budget_usd), summary, writer)

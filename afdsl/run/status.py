@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, Field
 
-from afdsl.ir import Experiment
+from afdsl.ir import Experiment, Prompt
 from afdsl.run.scheduler import group_of
 from afdsl.run.types import items_from_prompts
 from afdsl.store import Store
@@ -24,15 +25,14 @@ class StatusRow(BaseModel):
     simulator: bool = False
 
 
-def tally(experiment: Experiment, store: Store) -> list[StatusRow]:
-    """Done / failed / missing cells per (model, variant), in experiment order."""
-    from afdsl.expand import expand
-
+def tally(experiment: Experiment, prompts: Iterable[Prompt], store: Store) -> list[StatusRow]:
+    """Done / failed / missing cells per (model, variant) of the experiment's compiled
+    `prompts`, in experiment order."""
     rows: dict[tuple[str, str], StatusRow] = {}
     statuses: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
     errors: dict[tuple[str, str], dict[tuple[str, int], str]] = {}
     batched: dict[tuple[str, str], set[tuple[str, int]]] = {}
-    for item in items_from_prompts(expand(experiment), experiment):
+    for item in items_from_prompts(prompts, experiment):
         r = item.request
         group = group_of(r.model)
         if group not in statuses:

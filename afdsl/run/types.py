@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import BaseModel, ConfigDict, Field
 
 from afdsl.ir import Experiment, ModelConfig, Prompt
-from afdsl.models._http import prompt_cache_default
+from afdsl.models import prompt_cache_default
 from afdsl.models.base import Request
 
 

@@ -15,7 +15,7 @@ from afdsl.stats.estimates import (
     query_gaps,
     wilson_interval,
 )
-from afdsl.stats.hypotheses import check_names, evaluate_hypothesis, parse_hypotheses
+from afdsl.stats.hypotheses import Declared, check_names, declared, evaluate_hypothesis
 from afdsl.stats.models import (
     AnalysisResult,
     ConditionRates,
@@ -215,7 +215,7 @@ def analyze_labels(
     base: str = "base",
     correction: CorrectionMethod = "holm",
     alpha: float = 0.05,
-    hypotheses: Sequence[Hypothesis | str] = (),
+    hypotheses: Sequence[Hypothesis | Declared] = (),
     *,
     spans: Sequence[Span] | None = None,
     partial_variants: bool = False,
@@ -285,7 +285,7 @@ def analyze_table(
     base: str = "base",
     correction: CorrectionMethod = "holm",
     alpha: float = 0.05,
-    hypotheses: Sequence[Hypothesis | str] = (),
+    hypotheses: Sequence[Hypothesis | Declared] = (),
     *,
     partial_variants: bool = False,
     untested: list[str] | None = None,
@@ -300,9 +300,9 @@ def analyze_table(
     """
     _check_options(correction, alpha, training, deployment)
     _check_design(table, training, deployment, base, partial_variants)
-    declared = parse_hypotheses(hypotheses)
+    given = declared(hypotheses)
     parsed = []
-    for hypothesis, span in declared:
+    for hypothesis, span in given:
         with _unless_untested(untested) as failed:
             check_names(table, hypothesis, span, training, deployment)
         if not failed:
@@ -329,7 +329,7 @@ def analyze_table(
                 evaluated.append(evaluate_hypothesis(table, model, h, training, deployment, alpha))
         # An untested hypothesis stays in the family with p = 1, so the others' adjusted p
         # values are never smaller than with every hypothesis tested.
-        raw = [r.p_value for r in evaluated] + [1.0] * (len(declared) - len(evaluated))
+        raw = [r.p_value for r in evaluated] + [1.0] * (len(given) - len(evaluated))
         for result, p in zip(evaluated, adjust(raw, correction), strict=False):
             verdict = "pass" if p < alpha else "fail"
             results.append(result.model_copy(update={"p_adjusted": p, "verdict": verdict}))

@@ -38,45 +38,19 @@ class HypothesisValues:
     n_samples: int
 
 
-OPTION = "--hypothesis"
+Declared = tuple[Hypothesis, Span | None]
+"""A hypothesis with where it was written (None: nowhere to point at, e.g. built in code)."""
 
 
-def parse_hypotheses(items: Sequence[Hypothesis | str]) -> list[tuple[Hypothesis, Span | None]]:
-    """IR hypotheses pass through; strings (`NAME: EXPR`) go through the language's parser.
-
-    A string's span names the command-line option it came from (`--hypothesis`,
-    line = its position, col = where its expression starts), so errors about it,
-    syntax errors included, say which one is wrong and where.
-    """
-    out: list[tuple[Hypothesis, Span | None]] = []
-    for index, item in enumerate(items):
-        if isinstance(item, Hypothesis):
-            out.append((item, None))
-            continue
-        try:
-            from afdsl.syntax import parse_hypothesis
-        except ImportError as exc:  # the language package not installed or not built yet
-            raise AfsError(
-                Diagnostic(message="hypothesis strings need afdsl.syntax.parse_hypothesis")
-            ) from exc
-        try:
-            hypothesis = parse_hypothesis(item, path=OPTION)
-        except AfsError as exc:
-            raise AfsError([_on_line(d, index + 1) for d in exc.diagnostics]) from None
-        colon = item.find(":") + 1
-        start = colon + len(item[colon:]) - len(item[colon:].lstrip())
-        out.append((hypothesis, Span(path=OPTION, line=index + 1, col=start + 1)))
-    return out
-
-
-def _on_line(diagnostic: Diagnostic, line: int) -> Diagnostic:
-    """A parser diagnostic about the `line`-th `--hypothesis` (each is parsed as line 1)."""
-    span = diagnostic.span
-    if span is None or span.path != OPTION:
-        return diagnostic
-    end_line = None if span.end_line is None else span.end_line + line - 1
-    moved = span.model_copy(update={"line": line, "end_line": end_line})
-    return diagnostic.model_copy(update={"span": moved})
+def declared(items: Sequence[Hypothesis | Declared]) -> list[Declared]:
+    """Each hypothesis with its span. Text (`NAME: EXPR`) is parsed by the caller (the
+    language's `parse_option_hypothesis`): statistics import no parser."""
+    if any(isinstance(item, str) for item in items):  # a caller written before the wall
+        raise TypeError(
+            "statistics take parsed hypotheses: parse text with afdsl.syntax.parse_hypothesis, "
+            "or call afdsl.analysis.analyze_labels, which does"
+        )
+    return [item if isinstance(item, tuple) else (item, None) for item in items]
 
 
 def _at_variant(span: Span | None, hypothesis: Hypothesis, variant: str) -> Span | None:

@@ -12,6 +12,8 @@ Tables:
 - `turns`: each model call of a conversation (a scenario with `continue`), written
   as it arrives; the finished conversation is one `responses` row.
 - `labels`: classifier output keyed by (response_id, measure, definition_hash).
+- `run_records`: what each `afdsl test` recorded for `afdsl report` (a versioned JSON
+  document the analysis stage reads back typed).
 
 The store never holds API keys or request headers: only model ids, sampling
 params, token counts, latency, cost and the afdsl version.
@@ -38,6 +40,7 @@ from afdsl.store._rows import (
     ResponseKey,
     ResponseResult,
     ResponseRow,
+    RunRecordRow,
     StoredLabel,
     TextRow,
     Turn,
@@ -57,6 +60,7 @@ __all__ = [
     "ResponseKey",
     "ResponseResult",
     "ResponseRow",
+    "RunRecordRow",
     "Store",
     "StoreBusy",
     "StoreWriteError",

@@ -21,6 +21,9 @@ _opened: dict[Path, None] = {}  # stores this process opened, in order: checked 
 _DAMAGE_CODES = frozenset({"SQLITE_CORRUPT", "SQLITE_NOTADB"})
 _CHUNK = 500  # rows copied per statement
 _MAX_ROWID = 2**63 - 1
+# Key columns whose values are hashes or names: a control byte in one means the row's
+# page was overwritten but still parses (its cells point at garbage), so it is dropped.
+_KEY_COLUMNS = frozenset({"prompt_hash", "params_hash", "definition_hash", "model", "measure"})
 
 
 def remember(path: Path) -> None:
@@ -87,6 +90,7 @@ class TableRepair:
     table: str
     kept: int = 0
     unreadable: list[tuple[int, int]] = field(default_factory=list)  # (after, up to) rowids
+    garbled: int = 0  # rows read whole whose keys hold damage (control bytes): dropped
 
 
 def repair(path: Path) -> list[TableRepair]:
@@ -142,13 +146,16 @@ def _copy_table(
     if not columns:
         return done
     names = ", ".join(columns)
+    keys = [i + 1 for i, name in enumerate(columns) if name in _KEY_COLUMNS]  # +1: rowid
     select = f"SELECT rowid, {names} FROM {table} WHERE rowid > ? ORDER BY rowid LIMIT {_CHUNK}"
     insert = f"INSERT OR IGNORE INTO {table} ({names}) VALUES ({', '.join('?' * len(columns))})"
     after = -_MAX_ROWID - 1
     while after < _MAX_ROWID:
         rows, failed = _read_from(src, select, after)
-        dst.executemany(insert, [row[1:] for row in rows])
-        done.kept += len(rows)
+        intact = [row[1:] for row in rows if not _garbled(row, keys)]
+        dst.executemany(insert, intact)
+        done.kept += len(intact)
+        done.garbled += len(rows) - len(intact)
         after = int(rows[-1][0]) if rows else after  # type: ignore[call-overload]
         if not failed:
             if len(rows) < _CHUNK:
@@ -158,6 +165,12 @@ def _copy_table(
         done.unreadable.append((after, resume))
         after = resume
     return done
+
+
+def _garbled(row: tuple[object, ...], keys: list[int]) -> bool:
+    """Whether a key column of `row` holds a control byte (no hash or name ever does)."""
+    values = [row[i] for i in keys]
+    return any(isinstance(v, str) and any(ord(c) < 32 for c in v) for v in values)
 
 
 def _read_from(

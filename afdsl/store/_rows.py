@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -102,6 +103,16 @@ class QueryCounts(NamedTuple):
     prompts: str  # "model\tprompt_hash\tsample" of each response, one per line
 
 
+class RunRecordRow(NamedTuple):
+    """One `afdsl test` run as recorded: `record` is the analysis stage's JSON document,
+    in the version `format` says (the store keeps it, the analysis stage reads it)."""
+
+    experiment: str
+    format: int
+    record: str
+    created_at: str
+
+
 ResponseKey = tuple[str, str, str, int]
 """A response's cache key: (prompt_hash, model spec, params_hash, sample)."""
 
@@ -134,10 +145,20 @@ class Reply(NamedTuple):
 
 
 class StoredLabel(NamedTuple):
-    """A stored label without its detail: what deciding whether to label again needs."""
+    """One stored label as every stage reads it (`Store.labels`): 1, 0 or None
+    (unparseable), its score, the judge prompt template's hash from its detail (what
+    deciding whether to label again needs), and the detail as stored."""
 
     label: int | None
-    template: str | None  # the judge prompt template's hash in the detail, if any
+    score: float | None = None
+    template: str | None = None
+    detail_json: str = "{}"
+
+    @property
+    def detail(self) -> dict[str, Any]:
+        """The classifier's detail, decoded on use (most readers need only the label)."""
+        detail: dict[str, Any] = json.loads(self.detail_json)
+        return detail
 
 
 class LabelRow(BaseModel):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from afdsl.store._rows import CellRow, TextRow
 
-SCHEMA_VERSION = 2  # 2: cache_write_tokens, cache_read_tokens
+SCHEMA_VERSION = 3  # 2: cache_write_tokens, cache_read_tokens; 3: run_records
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -91,6 +91,14 @@ CREATE TABLE IF NOT EXISTS labels (
     created_at TEXT NOT NULL,
     PRIMARY KEY (response_id, measure, definition_hash)
 );
+CREATE TABLE IF NOT EXISTS run_records (
+    id INTEGER PRIMARY KEY,
+    experiment TEXT NOT NULL,
+    format INTEGER NOT NULL,
+    record TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS run_records_experiment ON run_records (experiment, id);
 """
 
 # Columns added after version 1: `Store` adds each one missing from an older file.

@@ -34,6 +34,7 @@ from afdsl.store._rows import (
     Reply,
     ResponseKey,
     ResponseRow,
+    RunRecordRow,
     StoredLabel,
     TextRow,
     Turn,
@@ -492,41 +493,42 @@ class Store:
                 ],
             )  # fmt: skip
 
-    def labels(self, measure: str, definition_hash: str) -> dict[int, LabelRow]:
-        """All labels of one measure definition, keyed by response id."""
-        cur = self.db.execute(
-            "SELECT response_id, label, score, detail FROM labels "
-            "WHERE measure = ? AND definition_hash = ?",
-            (measure, definition_hash),
-        )
-        return {
-            rid: LabelRow(
-                response_id=rid, measure=measure, definition_hash=definition_hash,
-                label=label, score=score, detail=json.loads(detail),
-            )
-            for rid, label, score, detail in cur
-        }  # fmt: skip
+    def labels(self, measure: str, definition_hash: str) -> dict[int, StoredLabel]:
+        """All labels of one measure definition, keyed by response id: the one read of labels.
 
-    def stored_labels(self, measure: str, definition_hash: str) -> dict[int, StoredLabel]:
-        """Response id -> label and judge template of one measure definition.
-
-        The lean read for classifying: SQLite reads the one detail field, where
-        `labels` decodes every detail and validates a `LabelRow` per label.
+        A tuple per label (no pydantic model, the detail decoded only when asked
+        for), so a report reads 100,000 of them in well under a second; SQLite
+        reads the judge template out of the detail.
         """
         cur = self.db.execute(
-            "SELECT response_id, label, json_extract(detail, '$.template') FROM labels "
-            "WHERE measure = ? AND definition_hash = ?",
+            "SELECT response_id, label, score, json_extract(detail, '$.template'), detail "
+            "FROM labels WHERE measure = ? AND definition_hash = ?",
             (measure, definition_hash),
         )
-        return {rid: StoredLabel(label, template) for rid, label, template in cur}
+        return {rid: StoredLabel(*rest) for rid, *rest in cur}
 
-    def label_values(self, measure: str, definition_hash: str) -> dict[int, int | None]:
-        """Response id -> label (1, 0, or None for unparseable) of one measure definition."""
-        cur = self.db.execute(
-            "SELECT response_id, label FROM labels WHERE measure = ? AND definition_hash = ?",
-            (measure, definition_hash),
+    # -- run records ----------------------------------------------------------------------------
+
+    def put_run_record(self, experiment: str, format: int, record: str) -> None:
+        """Add a run's record (a JSON document of the given format version)."""
+        with self.transaction():
+            self.db.execute(
+                "INSERT INTO run_records (experiment, format, record, created_at) VALUES (?,?,?,?)",
+                (experiment, format, record, _now()),
+            )
+
+    def last_run_record(self, experiment: str | None = None) -> RunRecordRow | None:
+        """The last run record of `experiment` (of any experiment when None)."""
+        where, args = (
+            ("WHERE experiment = ?", (experiment,)) if experiment is not None else ("", ())
         )
-        return dict(cur.fetchall())
+        cur = self.db.execute(
+            f"SELECT experiment, format, record, created_at FROM run_records {where} "
+            "ORDER BY id DESC LIMIT 1",
+            args,
+        )
+        values = cur.fetchone()
+        return None if values is None else RunRecordRow._make(values)
 
     # -- plumbing -----------------------------------------------------------------------------
 

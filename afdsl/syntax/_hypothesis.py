@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from afdsl import ir
-from afdsl.diagnostics import AfsError, Diagnostic
+from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.syntax import _ast as A
 
 
@@ -89,6 +89,37 @@ def parse_hypothesis(text: str, path: str = "<hypothesis>") -> ir.Hypothesis:
     if problems:
         raise AfsError(problems)
     return to_hypothesis(decl)
+
+
+OPTION = "--hypothesis"
+
+
+def parse_option_hypothesis(
+    text: str, line: int, option: str = OPTION
+) -> tuple[ir.Hypothesis, Span]:
+    """Parse the `line`-th hypothesis given on the command line (`NAME: EXPR`).
+
+    Its span names the option it came from (`--hypothesis`, line = its position,
+    col = where its expression starts), so errors about it, syntax errors
+    included, say which one is wrong and where. Raises AfsError.
+    """
+    try:
+        hypothesis = parse_hypothesis(text, path=option)
+    except AfsError as exc:
+        raise AfsError([_on_line(d, line, option) for d in exc.diagnostics]) from None
+    colon = text.find(":") + 1
+    start = colon + len(text[colon:]) - len(text[colon:].lstrip())
+    return hypothesis, Span(path=option, line=line, col=start + 1)
+
+
+def _on_line(diagnostic: Diagnostic, line: int, option: str) -> Diagnostic:
+    """A parser diagnostic about the `line`-th option (each is parsed as line 1)."""
+    span = diagnostic.span
+    if span is None or span.path != option:
+        return diagnostic
+    end_line = None if span.end_line is None else span.end_line + line - 1
+    moved = span.model_copy(update={"line": line, "end_line": end_line})
+    return diagnostic.model_copy(update={"span": moved})
 
 
 def _margin_out_of_range(margin: A.Value) -> Diagnostic:

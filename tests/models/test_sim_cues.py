@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from afdsl.analysis.sim_cues import cue_warnings, features_line
 from afdsl.check import load_experiment
 from afdsl.models.sim import extract_features
-from afdsl.models.sim_cues import cue_warnings, features_line
 
 USER = "<is_free_tier_user>True</is_free_tier_user>\n<user_input>q</user_input>"
 REST = " <SCRATCHPAD_REASONING> Anthropic trains Claude."

@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 import pytest
 
+from afdsl.analysis import ModelEntry, Problem, SourceFile
 from afdsl.report import Manifest, RunInfo, SampleRow, TestOutcome, VariantCounts
-from afdsl.report.manifest import ModelEntry, SourceFile
 from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult, VariantEstimate
 
 VARIANTS = ("base", "no_rlhf", "openai_trainer")
@@ -137,7 +137,7 @@ def make_outcome() -> Callable[..., TestOutcome]:
                 for v in VARIANTS
             ],
             run=RunInfo(total=720, sent=700, cached=20, succeeded=700, cost_usd=0.0, elapsed_s=1.5),
-            problems=list(problems),
+            problems=[Problem(kind="run", detail=p) for p in problems],
             measures=["compliance"],
             samples=samples,
         )

@@ -19,12 +19,12 @@ FIXTURES = Path(__file__).parent / "fixtures"
 def budgets_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float | None]]:
     """Let the real runner and classifier work, but charge $0.30 for each call of either."""
     seen: list[tuple[str, float | None]] = []
-    real_run, real_items = afdsl.run.run_experiment, afdsl.run.run_items
+    real_run, real_items = afdsl.run.run_prompts, afdsl.run.run_items
     real_classify = afdsl.classify.classify_experiment
 
-    def run_experiment(experiment, store, options, models=None):  # type: ignore[no-untyped-def]
+    def run_prompts(experiment, prompts, store, options):  # type: ignore[no-untyped-def]
         seen.append(("run", options.budget_usd))
-        return real_run(experiment, store, options).model_copy(update={"cost_usd": 0.30})
+        return real_run(experiment, prompts, store, options).model_copy(update={"cost_usd": 0.30})
 
     def run_items(items, store, options):  # type: ignore[no-untyped-def]
         seen.append(("run", options.budget_usd))
@@ -36,7 +36,7 @@ def budgets_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float | Non
             update={"judge_cost_usd": 0.30}
         )
 
-    monkeypatch.setattr(afdsl.run, "run_experiment", run_experiment)
+    monkeypatch.setattr(afdsl.run, "run_prompts", run_prompts)
     monkeypatch.setattr(afdsl.run, "run_items", run_items)
     monkeypatch.setattr(afdsl.classify, "classify_experiment", classify_experiment)
     return seen

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from afdsl.cli import main
-from afdsl.report import validate
+from tests.report.schema import schema_errors
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -54,7 +54,7 @@ def test_calls_that_fail_after_retries_exit_3(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "failed after retries" in out
     doc = json.loads((tmp_path / "r.json").read_text())
-    assert doc["exit_code"] == 3 and validate(doc) == []
+    assert doc["exit_code"] == 3 and schema_errors(doc) == []
     assert sum(c["errors"] for c in doc["counts"]) == 4  # 2 queries x 2 conditions
 
 
@@ -63,7 +63,7 @@ def test_files_are_written_and_valid(tmp_path):
     args = [x for k, p in paths.items() for x in (f"--{k}", str(p))]
     assert _test("passing.afs", tmp_path, *args) == 0
     doc = json.loads(paths["json"].read_text())
-    assert validate(doc) == []
+    assert schema_errors(doc) == []
     assert [h["name"] for h in doc["hypotheses"]] == ["has_gap", "rlhf_drives"]
     assert {c["variant"] for c in doc["counts"]} == {"base", "no_rlhf"}
     assert doc["manifest"]["source_files"] and all(
@@ -115,9 +115,10 @@ def test_rerun_uses_the_store_and_report_makes_no_model_call(tmp_path, capsys, m
         assert again["hypotheses"] == first["hypotheses"]
         assert again["manifest"]["prompt_set_hash"] == first["manifest"]["prompt_set_hash"]
     # Without the record `afdsl test` left, the prompt-set hash is rebuilt from the store.
-    from afdsl.pipeline import SIDECAR_SUFFIX
+    import sqlite3
 
-    store.with_name(store.name + SIDECAR_SUFFIX).unlink()
+    with sqlite3.connect(store) as db:
+        db.execute("DELETE FROM run_records")
     assert main(["report", str(FIXTURES / "passing.afs"), "--store", str(store),
                  "--json", str(out_json)]) == 0  # fmt: skip
     again = json.loads(out_json.read_text())
@@ -231,7 +232,7 @@ def test_a_variant_that_drops_a_condition_is_shown_without_a_gap(tmp_path, capsy
     report = ["report", str(FIXTURES / "drop_condition.afs"), "--store", store]
     assert main([*report, "--json", str(path)]) == 0
     doc = json.loads(path.read_text())
-    assert validate(doc) == []
+    assert schema_errors(doc) == []
     assert [v["variant"] for v in doc["variants"]] == ["base"]
     assert doc["contrasts"] == []
     (one,) = doc["one_condition"]
@@ -264,9 +265,9 @@ def test_report_keeps_the_tests_start_and_end_time(tmp_path, capsys, monkeypatch
     # The manifest's times are the run's: re-rendering later must not restamp the end.
     first, again = tmp_path / "first.json", tmp_path / "again.json"
     assert _test("passing.afs", tmp_path, "--json", str(first)) == 0
-    import afdsl.report.manifest
+    import afdsl.analysis._manifest
 
-    monkeypatch.setattr(afdsl.report.manifest, "now_iso", lambda: "2099-01-01T00:00:00+00:00")
+    monkeypatch.setattr(afdsl.analysis._manifest, "now_iso", lambda: "2099-01-01T00:00:00+00:00")
     store = tmp_path / "s.sqlite"
     assert main(["report", str(store), "--json", str(again)]) == 0
     times = [
@@ -332,7 +333,7 @@ def test_a_measure_no_hypothesis_uses_that_cannot_be_analysed_is_a_note(
     assert "64 of its labels are unparseable" in out  # 2 x 4 x 2 x 4 responses
     doc = json.loads(report.read_text())
     assert doc["exit_code"] == 1 and doc["notes"] and not doc["problems"]
-    assert validate(doc) == []
+    assert schema_errors(doc) == []
 
 
 def _small_afs(tmp_path: Path, extra: str = "") -> Path:
@@ -464,7 +465,7 @@ def test_json_carries_every_measures_tables_as_the_csv_counts_them(tmp_path, cap
     code = _test("show.afs", tmp_path, "--quiet", "--json", f"{out}.json", "--csv", f"{out}.csv")
     assert code in (0, 1)
     doc = json.loads(Path(f"{out}.json").read_text())
-    assert validate(doc) == [] and doc["compliance_measure"] == "compliance"
+    assert schema_errors(doc) == [] and doc["compliance_measure"] == "compliance"
     for measure, variants in (
         ("compliance", doc["variants"]),
         ("faking", doc["measure_analyses"]["faking"]["variants"]),

@@ -123,8 +123,8 @@ def test_judge_calls_go_to_the_judge_server_with_its_key_and_labels_are_stored(
     faking = next(m for m in experiment.measures if m.name == "faking")
     assert all(m.spec != "openai:grader-model" for m in experiment.models)
     with Store(tmp_path / "s.sqlite") as store:
-        labels = store.label_values("faking", faking.definition_hash())
-    assert sorted(labels.values()) == [1] * responses
+        labels = store.labels("faking", faking.definition_hash())
+    assert sorted(stored.label for stored in labels.values()) == [1] * responses
 
 
 def test_a_missing_judge_key_stops_the_test_before_any_model_call(

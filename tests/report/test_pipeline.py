@@ -83,7 +83,7 @@ def test_missing_labels_of_another_measure_make_the_run_incomplete(tmp_path):
         db.execute("DELETE FROM labels WHERE measure = 'faking'")
     outcome = pipeline.report_from_store(afs, store_path=store)
     assert outcome.exit_code == 3
-    assert any("faking" in p for p in outcome.problems)
+    assert any("faking" in p.text for p in outcome.problems)
     assert [h.name for h in outcome.analysis.hypotheses] == ["has_gap"]
 
 
@@ -114,7 +114,7 @@ def test_report_says_when_the_file_changed_since_the_test(tmp_path):
     afs.write_text(afs.read_text().replace("seed    3", "seed    4"))
     outcome = pipeline.report_from_store(afs, store_path=store)
     assert outcome.exit_code == 3
-    assert any("changed since the last `afdsl test`" in p for p in outcome.problems)
+    assert any("changed since the last `afdsl test`" in p.text for p in outcome.problems)
 
 
 def test_a_variant_without_labels_leaves_the_rest_of_the_report(tmp_path):
@@ -139,7 +139,7 @@ def test_a_variant_without_labels_leaves_the_rest_of_the_report(tmp_path):
         )
     outcome = pipeline.report_from_store(afs, store_path=store)
     assert outcome.exit_code == 3
-    assert any(p.startswith("not tested: hypothesis smaller") for p in outcome.problems)
+    assert any(p.text.startswith("not tested: hypothesis smaller") for p in outcome.problems)
     assert outcome.analysis is not None
     (has_gap,) = outcome.analysis.hypotheses
     assert has_gap.name == "has_gap"

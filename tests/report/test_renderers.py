@@ -16,12 +16,12 @@ from afdsl.report import (
     render_html,
     render_markdown,
     render_terminal,
-    validate,
     write_csv,
     write_json,
 )
 from afdsl.report._format import interval_glyph, pval
 from afdsl.report.json_report import SCHEMA_PATH, generate_schema
+from tests.report.schema import schema_errors
 
 
 def _terminal(outcome, width=140, **kw) -> str:
@@ -91,7 +91,7 @@ def test_json_validates_and_carries_counts_and_manifest(make_outcome, tmp_path):
     path = tmp_path / "r.json"
     write_json(make_outcome(), path)
     doc = json.loads(path.read_text())
-    assert validate(doc) == []
+    assert schema_errors(doc) == []
     assert doc["experiment"] == "demo"
     assert doc["manifest"]["seed"] == 7
     assert {c["variant"]: c["unparseable"] for c in doc["counts"]}["no_rlhf"] == 3
@@ -102,29 +102,15 @@ def test_json_schema_file_is_up_to_date():
     assert json.loads(SCHEMA_PATH.read_text()) == generate_schema()
 
 
-def test_validator_rejects_broken_documents(make_outcome):
+def test_schema_rejects_broken_documents(make_outcome):
     doc = build_document(make_outcome())
     del doc["manifest"]["seed"]
     doc["hypotheses"][0]["verdict"] = "maybe"
     doc["variants"][0]["gap_ci"] = [0.1]
-    errors = validate(doc)
+    errors = schema_errors(doc)
     assert any("seed" in e for e in errors)
     assert any("maybe" in e for e in errors)
     assert any("gap_ci" in e for e in errors)
-
-
-def test_shipped_schema_agrees_with_a_reference_validator(make_outcome):
-    # `validate` is the project's own small validator; check the same verdicts with the
-    # reference implementation, so a bug in `validate` cannot hide a bad document.
-    import jsonschema  # a dev dependency
-
-    reference = jsonschema.Draft202012Validator(json.loads(SCHEMA_PATH.read_text()))
-    doc = build_document(make_outcome())
-    assert list(reference.iter_errors(doc)) == [] and validate(doc) == []
-    del doc["manifest"]["seed"]
-    doc["hypotheses"][0]["verdict"] = "maybe"
-    doc["variants"][0]["gap_ci"] = [0.1]
-    assert len(list(reference.iter_errors(doc))) >= 3 and len(validate(doc)) >= 3
 
 
 def test_json_writes_undefined_intervals_as_null(make_outcome):
@@ -132,7 +118,7 @@ def test_json_writes_undefined_intervals_as_null(make_outcome):
     outcome.analysis.variants[0].gap_ci = (float("nan"), float("nan"))
     doc = build_document(outcome)
     assert doc["variants"][0]["gap_ci"] == [None, None]
-    assert validate(doc) == []
+    assert schema_errors(doc) == []
     json.dumps(doc, allow_nan=False)
 
 
@@ -297,7 +283,7 @@ def test_an_adjusted_p_just_below_alpha_never_reads_as_alpha(make_outcome):
 
 
 def test_a_simulated_judge_is_marked_in_every_header_even_beside_a_real_model(make_outcome):
-    from afdsl.report.manifest import MeasureEntry
+    from afdsl.analysis import MeasureEntry
 
     outcome = make_outcome(models=("openai:gpt-4o",))
     outcome.manifest.measures = [

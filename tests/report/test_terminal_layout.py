@@ -7,8 +7,8 @@ import io
 
 from rich.console import Console
 
+from afdsl.analysis import MeasureEntry
 from afdsl.report import render_terminal
-from afdsl.report.manifest import MeasureEntry
 
 
 def _terminal(outcome, width: int = 160, command: str = "test") -> str:

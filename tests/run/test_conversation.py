@@ -19,7 +19,8 @@ from afdsl.classify import classify_experiment
 from afdsl.cli import main
 from afdsl.expand import expand
 from afdsl.ir import ModelConfig
-from afdsl.run import RunOptions, items_from_prompts, price_table, run_experiment, run_items
+from afdsl.pipeline import run_experiment
+from afdsl.run import RunOptions, items_from_prompts, price_table, run_items
 from afdsl.run.scheduler import plan
 from afdsl.store import Store
 from afdsl.testing import MockError, MockProvider

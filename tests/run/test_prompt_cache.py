@@ -12,7 +12,7 @@ from afdsl.cli import main
 from afdsl.cli.run import add_run_options, run_options_from_args
 from afdsl.ir import ModelConfig
 from afdsl.run import RunOptions, format_estimates, run_items
-from afdsl.store import Store
+from afdsl.store import SCHEMA_VERSION, Store
 from afdsl.testing import MockProvider
 from afdsl.testing.helpers import make_items
 
@@ -195,7 +195,7 @@ def test_a_store_from_the_previous_schema_is_migrated_in_place(tmp_path, keyed_e
     assert old is not None and old.text == "an old answer" and old.input_tokens == 700
     assert old.cache_write_tokens == old.cache_read_tokens == 0
     version = store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == ("2",)
+    assert version == (str(SCHEMA_VERSION),)  # the current schema (3: run_records)
     with MockProvider() as server:  # the migrated store takes new rows with cache usage
         _run(server, ANTHROPIC, store, n=2)
     assert sum(r.cache_read_tokens for r in store.responses(experiment="exp")) > 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from afdsl.check import load_experiment
-from afdsl.run import RunOptions, run_experiment
+from afdsl.pipeline import run_experiment
+from afdsl.run import RunOptions
 from afdsl.store import Store
 
 EXPERIMENT = """

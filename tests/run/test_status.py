@@ -46,7 +46,7 @@ def test_failed_cells_are_counted_by_error_kind(tmp_path):
             outcome(2, error_kind="rate_limit", error_message="429"),
             outcome(3, error_kind="client", error_message="400"),
         ])  # fmt: skip
-        (row,) = tally(experiment, store)
+        (row,) = tally(experiment, expand(experiment), store)
     assert (row.done, row.failed, row.missing) == (1, 3, 4)
     assert row.error_kinds == {"rate_limit": 2, "client": 1}
 
@@ -60,7 +60,7 @@ def test_cells_waiting_in_a_submitted_batch_are_shown_as_such(tmp_path):
     entries = [(f"c{i}", p.prompt_hash, p.sample) for i, p in enumerate(prompts[:3])]
     with Store(tmp_path / "s.sqlite") as store:
         store.add_batch("batch_1", "openai", config.spec, config.params_hash(), entries)
-        rows = tally(experiment, store)
+        rows = tally(experiment, expand(experiment), store)
     assert (rows[0].missing, rows[0].in_batch) == (8, 3)  # missing, but paid for and coming
     console = Console(width=120, record=True)
     console.print(status_table(rows, tmp_path / "s.sqlite"))

@@ -146,7 +146,7 @@ def test_stored_labels_give_each_label_and_its_judge_template(tmp_path):
             LabelRow(response_id=2, measure="m", definition_hash="d", label=None, detail=judged),
         ]
     )
-    stored = store.stored_labels("m", "d")
+    stored = store.labels("m", "d")
     assert stored[1].label == 1 and stored[1].template is None
     assert stored[2].label is None and stored[2].template == "t1"
-    assert store.stored_labels("m", "other") == {}
+    assert store.labels("m", "other") == {}

@@ -10,8 +10,10 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.proportion import proportion_confint
 
+from afdsl.analysis import analyze_labels  # hypotheses may be text, parsed as --hypothesis
 from afdsl.diagnostics import AfsError
-from afdsl.stats import AnalysisResult, LabelRecord, analyze_labels
+from afdsl.stats import AnalysisResult, LabelRecord
+from afdsl.syntax import parse_hypothesis
 
 from .conftest import random_counts, records_from_counts
 
@@ -251,7 +253,7 @@ def test_per_query_counts_added_at_once_analyse_like_one_record_per_sample():
         for q, k in enumerate(per_q):
             per_query.add(None, variant, condition, f"q{q}", k, 6)
     assert per_query == per_sample
-    hypotheses = ["h: gap(no_rlhf) < gap(base)"]
+    hypotheses = [parse_hypothesis("h: gap(no_rlhf) < gap(base)")]
     assert analyze_table(per_query, hypotheses=hypotheses) == analyze_labels(
         records_from_counts(counts, 6), hypotheses=hypotheses
     )
@@ -269,7 +271,10 @@ def test_a_variant_sharing_no_query_with_base_loses_only_its_own_contrast():
             table.add(None, variant, "deployment", q, int(q[1]) % 2, 4)
     untested: list[str] = []
     result = analyze_table(
-        table, hypotheses=["h: gap(base) > 0"], partial_variants=True, untested=untested
+        table,
+        hypotheses=[parse_hypothesis("h: gap(base) > 0")],
+        partial_variants=True,
+        untested=untested,
     )
     assert untested == ["variant 'v' shares no query with 'base'"]
     assert result.contrasts == [] and [v.variant for v in result.variants] == ["base", "v"]

@@ -434,7 +434,8 @@ def test_analyze_reads_a_record_holding_a_unicode_line_separator(tmp_path):
 
 
 def test_analyze_tables_put_an_adjusted_p_on_its_side_of_alpha_and_drop_the_sign_of_zero():
-    from afdsl.cli.stats import _ci, _p
+    from afdsl.report.numbers import decimal_ci as _ci
+    from afdsl.report.numbers import p_short as _p
 
     assert _p(0.0495, 0.05) == "0.0495"  # '0.050' beside a PASS would contradict it
     assert _p(0.0504, 0.05) == "0.050" and _p(0.0495) == "0.050"  # same side: no change

@@ -53,9 +53,9 @@ def test_values_are_each_querys_term_difference_largest_first(table):
 
 
 def test_the_mean_of_the_values_is_the_hypothesis_estimate(table):
-    text = "drives: gap(probe) < gap(base)"
-    result = analyze_table(table, hypotheses=[text])
-    found = hypothesis_queries(table, "m", parse_hypothesis(text))
+    hypothesis = parse_hypothesis("drives: gap(probe) < gap(base)")
+    result = analyze_table(table, hypotheses=[hypothesis])
+    found = hypothesis_queries(table, "m", hypothesis)
     assert math.isclose(found.estimate, result.hypotheses[0].estimate)
 
 

@@ -8,9 +8,9 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.weightstats import ttost_paired
 
+from afdsl.analysis import analyze_labels  # hypotheses may be text, parsed as --hypothesis
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Hypothesis, Term, WeightedTerm
-from afdsl.stats import analyze_labels
 
 from .conftest import hall_p, random_counts, records_from_counts
 
@@ -176,3 +176,12 @@ def test_hypotheses_are_evaluated_per_model(make_records):
         ("m2", "h"),
         ("m2", "k"),
     ]
+
+
+def test_statistics_refuse_unparsed_hypothesis_text(data):
+    # The statistics import no parser: text goes through afdsl.analysis or the parser first.
+    import afdsl.stats
+
+    records, _, _ = data
+    with pytest.raises(TypeError, match="parse_hypothesis"):
+        afdsl.stats.analyze_labels(records, hypotheses=["h: gap(a) > 0"])

@@ -19,7 +19,11 @@ records = [
     for q in range(25) for s in range(2)
 ]
 result = afdsl.stats.analyze_labels(
-    records, hypotheses=["h: gap(v) > gap(base)", "e: gap(v) == gap(base) within 0.2"]
+    records,
+    hypotheses=[
+        parse_hypothesis("h: gap(v) > gap(base)"),
+        parse_hypothesis("e: gap(v) == gap(base) within 0.2"),
+    ],
 )
 assert result.hypotheses and result.contrasts[0].p_permutation > 0
 h = parse_hypothesis("h: gap(v) > gap(base)")

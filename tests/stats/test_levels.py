@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from scipy.special import expit
 
-from afdsl.stats import analyze_labels
+from afdsl.analysis import analyze_labels  # hypotheses may be text, parsed as --hypothesis
 from afdsl.stats.paired import t_test
 from afdsl.stats.sequential import log_wealth
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 
 from afdsl.diagnostics import AfsError, Diagnostic, error, suggest
 from afdsl.ir import Experiment
+from afdsl.store import ResponseRow, Store, Turn
 
 FILTER_ERROR = "AFS800"  # a filter names a variant, condition, query, model or measure not there
 WHERE_VALUES = {"0": 0, "1": 1, "unparseable": None}
@@ -46,11 +47,38 @@ class MeasureLabel(BaseModel):
     detail: dict[str, Any] = Field(default_factory=dict)
 
 
+class ResponseSplit(BaseModel):
+    """A response's sections as `afdsl show` presents them: (title, text) pairs, and why
+    it could not be split into scratchpad and output (then it is shown whole)."""
+
+    sections: list[tuple[str, str]]
+    problem: str | None = None
+
+
+def split_transcript(
+    status: str, text: str | None, error_kind: str | None, error_message: str | None
+) -> ResponseSplit:
+    """Scratchpad and output apart; the raw text, with the reason, when the split fails."""
+    from afdsl.classify import split_response
+
+    if status != "ok":
+        kind = error_kind or "error"
+        return ResponseSplit(sections=[("error", f"{kind}: {error_message or 'no message'}")])
+    parts = split_response(text)
+    if parts.problem is not None:
+        # A cut-off or malformed response is shown whole: the reader wants to see why.
+        return ResponseSplit(sections=[("response", text or "")], problem=parts.problem)
+    sections = [("scratchpad", parts.scratchpad)] if parts.scratchpad else []
+    return ResponseSplit(sections=[*sections, ("output", parts.output or "")])
+
+
 class Transcript(BaseModel):
     """One stored response with where it came from and every measure's label.
 
     `labels` lacks a measure that has not labelled the response (yet); an
-    error response (`status` "error") has no text and no labels.
+    error response (`status` "error") has no text and no labels. `split` is
+    how the response divides into scratchpad and output (not dumped: a JSON
+    record writes those as fields of their own).
     """
 
     model: str
@@ -72,6 +100,7 @@ class Transcript(BaseModel):
     # sent between two of them. Empty for a single call.
     turns: list[str] = Field(default_factory=list)
     continue_with: str | None = None
+    split: ResponseSplit = Field(default_factory=lambda: ResponseSplit(sections=[]), exclude=True)
 
 
 def parse_where(text: str) -> LabelFilter:
@@ -127,7 +156,7 @@ def check_filter(experiment: Experiment, wanted: TranscriptFilter, models: list[
 
 
 def select_transcripts(
-    experiment: Experiment, store: Any, wanted: TranscriptFilter | None = None
+    experiment: Experiment, store: Store, wanted: TranscriptFilter | None = None
 ) -> list[Transcript]:
     """Every stored response of `experiment` that passes `wanted`, in a fixed order.
 
@@ -188,7 +217,11 @@ def select_transcripts(
 
 
 def _transcript(
-    row: Any, model_label: str, query_text: str, system_sha256: str, labels: dict[str, MeasureLabel]
+    row: ResponseRow,
+    model_label: str,
+    query_text: str,
+    system_sha256: str,
+    labels: dict[str, MeasureLabel],
 ) -> Transcript:
     """A stored response row as a transcript."""
     return Transcript(
@@ -207,17 +240,18 @@ def _transcript(
         error_kind=row.error_kind,
         error_message=row.error_message,
         labels=labels,
+        split=split_transcript(row.status, row.text, row.error_kind, row.error_message),
     )
 
 
 class _Conversations:
     """The stored turns of conversations, read once per model and parameters."""
 
-    def __init__(self, store: Any) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.read: dict[tuple[str, str], dict[tuple[str, int], list[Any]]] = {}
+        self.read: dict[tuple[str, str], dict[tuple[str, int], list[Turn]]] = {}
 
-    def turns(self, row: Any) -> list[str]:
+    def turns(self, row: ResponseRow) -> list[str]:
         group = (row.model, row.params_hash)
         if group not in self.read:
             self.read[group] = self.store.model_turns(*group)
@@ -225,7 +259,7 @@ class _Conversations:
 
 
 def _with_turns(
-    transcript: Transcript, row: Any, experiment: Experiment, conversations: _Conversations
+    transcript: Transcript, row: ResponseRow, experiment: Experiment, conversations: _Conversations
 ) -> Transcript:
     """A conversation's transcript with its turns (a single call's is left as it is)."""
     protocol = experiment.variant(row.variant).scenario.continuation
@@ -236,7 +270,7 @@ def _with_turns(
     return transcript
 
 
-def _passes(row: Any, model_label: str, wanted: TranscriptFilter) -> bool:
+def _passes(row: ResponseRow, model_label: str, wanted: TranscriptFilter) -> bool:
     """Whether a stored response matches the filter's model, variant, condition, query and
     sample (labels are checked once they are read)."""
     if wanted.models and not {row.model, model_label} & set(wanted.models):
@@ -250,22 +284,10 @@ def _passes(row: Any, model_label: str, wanted: TranscriptFilter) -> bool:
     return wanted.sample is None or row.sample == wanted.sample
 
 
-def known_models(experiment: Experiment, rows: list[Any]) -> list[str]:
+def known_models(experiment: Experiment, rows: list[ResponseRow]) -> list[str]:
     """Model specs and labels a filter may name: the file's, then any the store holds."""
     names: list[str] = []
     for m in experiment.models:
         names += [m.spec, m.display]
     names += sorted({r.model for r in rows})
     return list(dict.fromkeys(names))
-
-
-__all__ = [
-    "LabelFilter",
-    "MeasureLabel",
-    "Transcript",
-    "TranscriptFilter",
-    "check_filter",
-    "known_models",
-    "parse_where",
-    "select_transcripts",
-]

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from afdsl import ir
 from afdsl.expand import render_user
-from afdsl.models.sim import ORGANISMS, extract_features
+from afdsl.models.sim import extract_features
+from afdsl.registry import ORGANISMS
 
 # Each cue the organism needs, the feature (or tier) that says it is missing, and its name.
 CUES = (

@@ -1,0 +1,213 @@
+"""Read an experiment's counts back from the store: what the statistics and the reports need.
+
+Each (model, variant, condition, query, sample) cell has one response; the
+store counts each query's responses and labels in SQL, so no row per sample is
+read unless the CSV or the labels export asks for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from afdsl.analysis._manifest import hash_prompt_lines
+from afdsl.analysis._record import SampleRow, VariantCounts
+from afdsl.ir import Experiment, Measure
+from afdsl.stats.table import LabelTable
+from afdsl.store import CellRow, QueryCounts, Store
+
+
+def compliance_measure(experiment: Experiment) -> Measure | None:
+    """What hypotheses test unless they say `on MEASURE`: `compliance`, else the first tag."""
+    measures = experiment.effective_measures()
+    by_name = {m.name: m for m in measures}
+    if "compliance" in by_name:
+        return by_name["compliance"]
+    return next((m for m in measures if m.kind == "tag"), None) or next(iter(measures), None)
+
+
+def primary_measure(experiment: Experiment) -> str:
+    """The name of `compliance_measure` ("compliance" when the file has no measure)."""
+    primary = compliance_measure(experiment)
+    return primary.name if primary else "compliance"
+
+
+CellId = tuple[str, str, str, str, int]  # (model display name, variant, condition, query, sample)
+
+
+@dataclass
+class _Design:
+    """Which stored cells belong to the experiment as its file now declares it.
+
+    The runner keeps one indexed prompt per cell (it forgets the cells of an
+    earlier, edited version of the file). Responses of models or sampling
+    parameters the file no longer names are left out, and so are variants and
+    queries it no longer has (or outside `only_queries`, when given).
+    """
+
+    models: dict[str, tuple[str, str]]  # spec -> (params hash, display name)
+    variants: set[str]
+    queries: set[str]
+    samples: int
+
+    @classmethod
+    def of(cls, experiment: Experiment, only_queries: set[str] | None) -> _Design:
+        queries = {q.id for q in experiment.queries}
+        return cls(
+            models={m.spec: (m.params_hash(), m.display) for m in experiment.models},
+            variants={v.name for v in experiment.variants},
+            queries=queries if only_queries is None else queries & only_queries,
+            samples=experiment.samples,
+        )
+
+    def model(self, spec: str, params_hash: str, variant: str, query_id: str) -> str | None:
+        """The display name of a stored cell's model; None if the cell is not in the design."""
+        wanted = self.models.get(spec)
+        if wanted is None or params_hash != wanted[0]:
+            return None
+        if variant not in self.variants or query_id not in self.queries:
+            return None
+        return wanted[1]
+
+
+@dataclass
+class _Tally:
+    """One model x variant's samples as `gather` counts them."""
+
+    expected: int
+    responses: int = 0
+    errors: int = 0
+    unparseable: int = 0  # of the compliance measure
+    unlabelled: int = 0  # answered but without a compliance label yet
+    unparseable_by_measure: dict[str, int] = field(default_factory=dict)
+
+    def counts(self, model: str, variant: str) -> VariantCounts:
+        """A sample is missing when it has no response or no label yet."""
+        return VariantCounts(
+            model=model,
+            variant=variant,
+            expected=self.expected,
+            responses=self.responses,
+            missing=self.unlabelled + max(self.expected - self.responses, 0),
+            errors=self.errors,
+            unparseable=self.unparseable,
+            unparseable_by_measure=self.unparseable_by_measure,
+        )
+
+
+@dataclass
+class Gathered:
+    """Responses and labels of one experiment as read back from the store."""
+
+    tables: dict[str, LabelTable]  # measure -> per-query counts (unparseable left out)
+    counts: dict[tuple[str, str], VariantCounts]
+    samples: list[SampleRow]
+    primary: str
+    measures: list[str]
+    prompts: list[str]  # QueryCounts.prompts of every counted query
+    duplicated: int  # samples stored under two prompts (an index of an earlier file version)
+
+    def prompt_set_hash(self) -> str:
+        """`prompt_set_hash` of the stored responses counted here."""
+        # One join and split of C strings instead of a tuple and a line per response.
+        return hash_prompt_lines("\n".join(self.prompts).split("\n"))
+
+
+def _expected(experiment: Experiment, only_queries: set[str] | None) -> dict[tuple[str, str], int]:
+    """Samples each model x variant should have: queries x samples x conditions."""
+    n = len(experiment.queries) * experiment.samples
+    share = 1.0 if only_queries is None else len(only_queries) / max(len(experiment.queries), 1)
+    return {
+        (m.display, v.name): round(n * len(v.scenario.conditions) * share)
+        for m in experiment.models
+        for v in experiment.variants
+    }
+
+
+def gather(
+    experiment: Experiment,
+    store: Store,
+    only_queries: set[str] | None = None,
+    *,
+    samples: bool = True,
+) -> Gathered:
+    """Read the experiment's responses and labels; count errors, unparseable and missing samples.
+
+    The statistics need only per-query counts, which the store computes (a row
+    per query, not per sample). `only_queries` restricts everything to those
+    queries (sequential rounds); `samples=False` skips the per-sample rows
+    (only the CSV and the labels export need them).
+    """
+    design = _Design.of(experiment, only_queries)
+    measures = experiment.effective_measures()
+    names = [m.name for m in measures]
+    primary = primary_measure(experiment)
+    first = names.index(primary) if primary in names else None
+    tables = {name: LabelTable() for name in names}
+    tallies = {key: _Tally(n) for key, n in _expected(experiment, only_queries).items()}
+    prompts: list[str] = []
+    duplicated = 0
+    groups = store.query_counts(
+        experiment.name, [(m.name, m.definition_hash()) for m in measures], experiment.samples
+    )
+    for group in groups:
+        model = design.model(group.model, group.params_hash, group.variant, group.query_id)
+        if model is None:
+            continue
+        tally = tallies[(model, group.variant)]
+        tally.responses += group.responses
+        tally.errors += group.errors
+        duplicated += group.responses - group.samples
+        prompts.append(group.prompts)
+        _count_labels(group, model, names, tables, tally)
+        if first is not None:
+            tally.unparseable += group.labels[first].unparseable
+            tally.unlabelled += group.responses - group.errors - group.labels[first].labelled
+    counts = {key: tally.counts(*key) for key, tally in tallies.items()}
+    rows = _sample_rows(store, experiment, design, measures) if samples else []
+    return Gathered(tables, counts, rows, primary, names, prompts, duplicated)
+
+
+def _count_labels(
+    group: QueryCounts, model: str, names: list[str], tables: dict[str, LabelTable], tally: _Tally
+) -> None:
+    """Add one query's parsed labels to each measure's table; count its unparseable ones."""
+    for name, labels in zip(names, group.labels, strict=True):
+        parsed = labels.labelled - labels.unparseable
+        if parsed:
+            tables[name].add(
+                model, group.variant, group.condition, group.query_id, labels.complied, parsed
+            )
+        if labels.unparseable:
+            per = tally.unparseable_by_measure
+            per[name] = per.get(name, 0) + labels.unparseable
+
+
+def _sample_rows(
+    store: Store, experiment: Experiment, design: _Design, measures: Iterable[Measure]
+) -> list[SampleRow]:
+    """One row per stored response of the design, with its labels by measure.
+
+    Reads the store's lean API (`cells`, `labels`: tuples, never the response
+    text) rather than a validated `ResponseRow` per sample.
+    """
+    labels = {m.name: store.labels(m.name, m.definition_hash()) for m in measures}
+    chosen: dict[CellId, CellRow] = {}
+    for row in store.cells(experiment.name, purpose="model"):
+        model = design.model(row.model, row.params_hash, row.variant, row.query_id)
+        if model is not None and row.sample < design.samples:
+            chosen[(model, row.variant, row.condition, row.query_id, row.sample)] = row
+    rows = []
+    for (model, variant, condition, query_id, sample), row in chosen.items():
+        by_measure = (
+            {name: by_id[row.id].label for name, by_id in labels.items() if row.id in by_id}
+            if row.status == "ok"
+            else {}
+        )
+        rows.append(
+            SampleRow(
+                model, variant, condition, query_id, sample, row.prompt_hash, row.status,
+                by_measure,
+            )
+        )  # fmt: skip
+    return rows

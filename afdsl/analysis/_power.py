@@ -1,0 +1,89 @@
+"""Power planning from an experiment: the level each hypothesis is planned at, and
+effects and spreads estimated from a pilot store (`afdsl power`)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+
+from afdsl.analysis._gather import gather, primary_measure
+from afdsl.diagnostics import AfsError, Diagnostic
+from afdsl.ir import Experiment, Hypothesis
+from afdsl.stats.power import MIN_QUERIES, PowerPlan, directed_effect, plan
+from afdsl.stats.table import LabelTable
+from afdsl.store import Store
+
+
+def family_of(experiment: Experiment, hypothesis: Hypothesis) -> str:
+    """The multiple-comparison family of `hypothesis`: the measure it tests."""
+    return hypothesis.measure or primary_measure(experiment)
+
+
+def family_levels(experiment: Experiment, alpha: float) -> dict[str, float]:
+    """The level each hypothesis is planned at, per family (the measure it tests).
+
+    The analysis corrects within each measure's hypotheses (a hypothesis `on faking` is
+    not in the compliance family), so each is planned at alpha / (its family's size):
+    Bonferroni, conservative and simple for Holm or BH.
+    """
+    sizes = Counter(family_of(experiment, h) for h in experiment.hypotheses)
+    if experiment.correction.method == "none":
+        return {family: alpha for family in sizes}
+    return {family: alpha / k for family, k in sizes.items()}
+
+
+def pilot_plans(
+    experiment: Experiment, store_path: str, levels: dict[str, float], power: float
+) -> list[PowerPlan]:
+    """Effect and sd per model and hypothesis from the pilot's labels."""
+    from afdsl.stats.hypotheses import hypothesis_values
+
+    tables = pilot_tables(experiment, store_path)
+    plans = []
+    for h in experiment.hypotheses:
+        table = tables[h.measure]
+        level = levels[family_of(experiment, h)]
+        for model in table.models():
+            data = hypothesis_values(table, model, h, experiment.training, experiment.deployment)
+            if len(data.queries) < MIN_QUERIES:
+                raise AfsError(
+                    Diagnostic(
+                        message=f"the pilot has fewer than {MIN_QUERIES} complete queries "
+                        f"for {h.name}"
+                    )
+                )
+            mean = float(data.values.mean())
+            sd = float(data.values.std(ddof=1))
+            effect = directed_effect(h, mean)
+            plans.append(plan(h, effect, sd, len(experiment.queries), level, power, model))
+    return plans
+
+
+def pilot_tables(experiment: Experiment, path: str) -> dict[str | None, LabelTable]:
+    """Per-query counts from a pilot store, per measure the hypotheses use (None: default).
+
+    The records are the ones `afdsl test` and `afdsl report` analyse (`gather`):
+    ok responses of the experiment's models at their current sampling
+    parameters, its variants, queries and samples, with a parseable label.
+    """
+    if not Path(path).exists():
+        raise AfsError(Diagnostic(message=f"{path}: no such store"))
+    store = Store(path)
+    try:
+        got = gather(experiment, store, samples=False)
+    finally:
+        store.close()
+    tables: dict[str | None, LabelTable] = {}
+    for name in {h.measure for h in experiment.hypotheses}:
+        measure = name or got.primary
+        if measure not in got.tables:
+            raise AfsError(Diagnostic(message=f"unknown measure {measure!r}"))
+        if not got.tables[measure].cells:
+            raise AfsError(
+                Diagnostic(
+                    message=f"{path}: no {measure} labels for experiment {experiment.name!r}",
+                    hint="run the pilot with `afdsl run`, then label it with `afdsl classify`",
+                )
+            )
+        tables[name] = got.tables[measure]
+    return tables

@@ -1,0 +1,107 @@
+"""The tables of `afdsl analyze` (labels from any source) and `afdsl power` (a plan)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from afdsl.ir import Experiment
+from afdsl.report.numbers import decimal, decimal_ci, p_short
+from afdsl.stats.models import AnalysisResult
+from afdsl.stats.power import PowerPlan
+
+
+def _table(title: str, columns: list[str], several: bool, caption: str | None = None) -> Table:
+    """A table with a leading "model" column when the result has several models."""
+    table = Table(title=title, caption=caption)
+    for name in (["model"] if several else []) + columns:
+        table.add_column(name)
+    return table
+
+
+def analysis_tables(result: AnalysisResult) -> list[Table]:
+    """`afdsl analyze`'s tables of variants, contrasts and hypotheses."""
+    several = len({v.model for v in result.variants}) > 1
+    out = [_variants(result, several)]
+    if result.contrasts:
+        out.append(_contrasts(result, several))
+    if result.hypotheses:
+        out.append(_hypotheses(result, several))
+    return out
+
+
+def _variants(result: AnalysisResult, several: bool) -> Table:
+    t, d = result.training, result.deployment
+    columns = ["variant", "queries", "samples", f"{t} rate*", f"{d} rate*", "gap", "gap 95% CI"]
+    table = _table("Compliance gap per variant (95% CI, queries as clusters)", columns, several)
+    for v in result.variants:
+        rates = [
+            f"{decimal(v.rate[c])} {decimal_ci(v.rate_ci[c])}" if c in v.rate_ci
+            else decimal(v.rate[c])
+            for c in (t, d)
+        ]  # fmt: skip
+        cells = [str(v.model)] if several else []
+        cells += [v.variant, str(v.n_queries), str(v.n_samples), *rates, decimal(v.gap),
+                  decimal_ci(v.gap_ci)]  # fmt: skip
+        table.add_row(*cells)
+    table.caption = "* pooled rate with Wilson interval: descriptive only"
+    return table
+
+
+def _contrasts(result: AnalysisResult, several: bool) -> Table:
+    columns = ["variant", "queries", "Δ gap", "95% CI", "p (t)", "p (sign-flip)",
+               f"p adjusted ({result.correction})"]  # fmt: skip
+    title = f"Change of the gap against {result.base} (paired over queries)"
+    table = _table(title, columns, several)
+    for c in result.contrasts:
+        cells = [str(c.model)] if several else []
+        cells += [
+            c.variant, str(c.n_queries), decimal(c.delta_gap), decimal_ci(c.ci),
+            p_short(c.p_value), p_short(c.p_permutation), p_short(c.p_adjusted, result.alpha),
+        ]  # fmt: skip
+        table.add_row(*cells)
+    return table
+
+
+def _hypotheses(result: AnalysisResult, several: bool) -> Table:
+    columns = ["hypothesis", "estimate", "CI", "p", "p adjusted", "verdict", "test"]
+    title = f"Hypotheses (alpha {result.alpha:g}, {result.correction})"
+    table = _table(title, columns, several, "t tests on per-query values (queries as clusters)")
+    for h in result.hypotheses:
+        verdict = "[green]PASS[/]" if h.verdict == "pass" else "[red]FAIL[/]"
+        test = h.method.replace(" (queries as clusters)", "")
+        cells = [str(h.model)] if several else []
+        cells += [
+            f"[bold]{h.name}[/]\n{h.expression}", decimal(h.estimate), decimal_ci(h.ci),
+            p_short(h.p_value), p_short(h.p_adjusted, result.alpha), verdict,
+            f"{test}; {h.n_queries} queries",
+        ]  # fmt: skip
+        table.add_row(*cells)
+    return table
+
+
+def power_table(
+    plans: list[PowerPlan], experiment: Experiment, alpha: float, levels: dict[str, float]
+) -> Table:
+    """`afdsl power`'s table: per hypothesis (and model), the queries needed and the power
+    of the current design."""
+    if len(levels) == 1:
+        per = f"{next(iter(levels.values())):.3g} per hypothesis"
+    else:
+        per = ", ".join(f"{level:.3g} per {family} hypothesis" for family, level in levels.items())
+    several = len({p.model for p in plans}) > 1
+    table = _table(
+        f"Power per hypothesis ({len(experiment.queries)} queries x {experiment.samples} "
+        "samples now)",
+        ["hypothesis", "test", "effect", "sd of d", "queries needed", "power now"],
+        several,
+        caption=f"one-sample t test of the per-query values (TOST: exact t power); "
+        f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side",
+    )
+    for p in plans:
+        needed = "never" if p.queries_needed is None else str(p.queries_needed)
+        cells = [str(p.model)] if several else []
+        cells += [
+            p.name, p.test, decimal(p.effect), decimal(p.query_sd), needed, f"{p.power:.2f}",
+        ]  # fmt: skip
+        table.add_row(*cells)
+    return table
