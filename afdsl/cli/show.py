@@ -199,5 +199,5 @@ def cmd_export_inspect(args: argparse.Namespace) -> int:
     finally:
         store.close()
     for path, count in export_logs(experiment, expand(experiment), transcripts, Path(args.out)):
-        sys.stdout.write(f"{path}: {count} samples\n")
+        sys.stdout.write(f"{path}: {count} sample{'' if count == 1 else 's'}\n")
     return 0

@@ -92,7 +92,8 @@ def _header(outcome: TestRecord, command: str) -> Panel:
         how = "stopped early" if s.stopped_early else "ran to the end"
         grid.add_row(
             "sequential",
-            f"{how} after {s.rounds} rounds, {s.queries_used}/{s.queries_available} queries",
+            f"{how} after {f.plural(s.rounds, 'round')}, {s.queries_used}/"
+            f"{f.plural(s.queries_available, 'query', 'queries')}",
         )
     title = Text.assemble((f"afdsl {command}", "bold"), f" · {outcome.experiment}")
     return Panel(grid, title=title, expand=False)
