@@ -92,6 +92,7 @@ def method_footnote(analysis: AnalysisResult, extra: str | None = None) -> list[
         "or with one condition only (`no gap (one condition)` or `1 cond.`, after `drop "
         "condition`) is listed with that reason in place of its gap.",
     ]
+    notes += [f"Δgap {c.variant} vs {c.against}: {c.note}." for c in analysis.contrasts if c.note]
     return [*notes, extra] if extra else notes
 
 

@@ -60,6 +60,7 @@ def _contrasts(result: AnalysisResult, several: bool) -> Table:
             p_short(c.p_value), p_short(c.p_permutation), p_short(c.p_adjusted, result.alpha),
         ]  # fmt: skip
         table.add_row(*cells)
+    table.caption = "\n".join(f"{c.variant}: {c.note}" for c in result.contrasts if c.note)
     return table
 
 

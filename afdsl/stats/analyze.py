@@ -8,6 +8,7 @@ from typing import Any
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.ir import Hypothesis
+from afdsl.stats.bounded import degenerate_reason
 from afdsl.stats.corrections import CorrectionMethod, adjust
 from afdsl.stats.estimates import (
     aligned,
@@ -24,7 +25,7 @@ from afdsl.stats.models import (
     LabelRecord,
     VariantEstimate,
 )
-from afdsl.stats.paired import sign_flip_p, t_test
+from afdsl.stats.paired import TTest, sign_flip_p, t_test
 from afdsl.stats.table import LabelTable, build_table
 
 PERMUTATION_SEED = 0  # fixed so that an analysis is reproducible
@@ -187,9 +188,17 @@ def _contrasts(
                 p_permutation=perm,
                 p_adjusted=p,
                 n_queries=len(d),
+                note=_contrast_note(result),
             )
         )
     return out
+
+
+def _contrast_note(result: TTest) -> str | None:
+    """The reason for an exact p when every query's difference is the same, else None."""
+    if not bool(result.degenerate) or result.n < 2:
+        return None
+    return degenerate_reason(float(result.estimate), result.n, float(result.p_value))
 
 
 def _permutation_ps(differences: list[Any]) -> list[float]:

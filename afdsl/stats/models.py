@@ -89,6 +89,8 @@ class Contrast(FiniteResult):
     p_permutation: float
     p_adjusted: float
     n_queries: int = 0
+    # Why p is what it is when the t test cannot apply (all per-query differences equal).
+    note: str | None = None
 
 
 class HypothesisResult(FiniteResult):

@@ -456,3 +456,19 @@ def test_the_reason_for_an_exact_p_is_printed(tmp_path, capsys, monkeypatch):
     out = " ".join(capsys.readouterr().out.split())
     assert "0.250" in out and "FAIL" in out
     assert "all 2 queries agree (1); the smallest attainable p with 2 queries is 0.25" in out
+
+
+def test_the_contrast_table_says_why_a_p_is_exact(tmp_path, capsys, monkeypatch):
+    """A variant whose every query moves the gap by the same amount: the reason is shown."""
+    rows = [
+        {"variant": v, "condition": c, "query_id": q, "sample": 0,
+         "complied": int(v == "v" and c == "training")}
+        for v in ("base", "v")
+        for q in ("a", "b", "c")
+        for c in ("training", "deployment")
+    ]  # fmt: skip
+    labels = _write(tmp_path / "agree.jsonl", rows)
+    monkeypatch.setenv("COLUMNS", "400")
+    assert main(["analyze", str(labels)]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "v: all 3 per-query values equal 1: no spread for a t test" in out
