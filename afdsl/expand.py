@@ -107,7 +107,7 @@ def _models(
             chosen.append(model)
             continue
         known = [m for m in experiment.models if model in (m.spec, m.display)]
-        chosen.append(known[0] if known else ir.ModelConfig(spec=model))
+        chosen.append(known[0] if known else ir.ModelConfig(spec=model).seeded(experiment.seed))
     return chosen
 
 

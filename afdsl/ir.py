@@ -134,6 +134,10 @@ class ModelConfig(_Frozen):
     # time queued at the server included (None: the client's default).
     concurrency: int | None = None
     timeout: float | None = None
+    # The seed a `sim:` model draws its answers with (set by the checker from the
+    # experiment's `seed`). Part of `params_hash()`, so an answer simulated under another
+    # seed is never served from the store. None for every other provider.
+    seed: int | None = None
     # A `replay:` Inspect log's metadata fields that name each sample's cell, as (key,
     # field) pairs with key variant, condition or query_id ("id" as query_id's field:
     # the sample id). Pairs, not a dict, so the frozen model stays hashable.
@@ -151,9 +155,19 @@ class ModelConfig(_Frozen):
     def display(self) -> str:
         return self.label or self.spec
 
+    def seeded(self, seed: int) -> ModelConfig:
+        """This model as an experiment with `seed` runs it: a `sim:` model's answers are
+        a function of the seed, so it carries the seed into its key; others are unchanged."""
+        return self.model_copy(update={"seed": seed}) if self.provider == "sim" else self
+
     def params_hash(self) -> str:
         """Hash of the sampling parameters that change a response (part of the store key)."""
-        params = {"temperature": self.temperature, "max_tokens": self.max_tokens}
+        params: dict[str, float | int] = {
+            "temperature": self.temperature,
+            "max_tokens": self.max_tokens,
+        }
+        if self.seed is not None:
+            params["seed"] = self.seed
         return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
 
 

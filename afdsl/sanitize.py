@@ -14,7 +14,8 @@ written raw into CSV, `=HYPERLINK(...)` is a formula to a spreadsheet.
 - `for_markdown`: the terminal rule, then HTML-escaped, `|` escaped for tables and
   newlines as `<br>`.
 - `for_csv`: a cell that a spreadsheet would read as a formula (starting with
-  `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`.
+  `=`, `+`, `-`, `@`, tab or CR) gets a leading `'`, and so does one that starts
+  with `'` itself, so `from_csv` gives every value back exactly.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ __all__ = [
     "for_csv",
     "for_markdown",
     "for_terminal",
+    "from_csv",
     "has_controls",
     "json_line",
     "json_safe",
@@ -39,6 +41,7 @@ _UNSAFE = re.compile(
     "[\x00-\x08\x0a-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069\ud800-\udfff\ufeff]"
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_CSV_ESCAPED = (*_FORMULA_START, "'")
 
 
 def _stand_in(match: re.Match[str]) -> str:
@@ -71,8 +74,14 @@ def for_markdown(text: str) -> str:
 
 def for_csv(value: str) -> str:
     """A CSV cell a spreadsheet shows as text: formula-like values get a leading `'`
-    (the OWASP rule for CSV injection)."""
-    return "'" + value if value.startswith(_FORMULA_START) else value
+    (the OWASP rule for CSV injection); so does a value starting with `'`, which keeps
+    the rule reversible (`from_csv`)."""
+    return "'" + value if value.startswith(_CSV_ESCAPED) else value
+
+
+def from_csv(cell: str) -> str:
+    """The value a `for_csv` cell stands for: its leading `'`, if any, removed."""
+    return cell[1:] if cell.startswith("'") else cell
 
 
 _JSON_UNSAFE = re.compile("[\x7f-\x9f\u2028\u2029\ud800-\udfff]")

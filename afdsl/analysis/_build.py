@@ -15,6 +15,8 @@ from afdsl.analysis._gather import Gathered, gather
 from afdsl.analysis._manifest import Manifest, build_manifest
 from afdsl.analysis._record import RUN_KINDS, Problem, RunRecord, TestRecord
 from afdsl.ir import Experiment
+from afdsl.stats.contributions import HypothesisQueries
+from afdsl.stats.models import AnalysisResult
 from afdsl.store import Store
 
 
@@ -120,4 +122,21 @@ def build_record(
         analysis=apply_verdicts(analysed.analysis, facts.verdicts),
         measure_analyses=analysed.others,
         verdicts=facts.verdicts,
+        query_contributions=_contributions(experiment, got, analysed.analysis),
+    )
+
+
+def _contributions(
+    experiment: Experiment, got: Gathered, analysis: AnalysisResult | None
+) -> list[HypothesisQueries]:
+    """The per-query values behind each tested hypothesis (what the HTML's query tables show)."""
+    from afdsl.stats.contributions import tested_queries
+
+    return tested_queries(
+        analysis.hypotheses if analysis else [],
+        experiment.hypotheses,
+        got.tables,
+        got.primary,
+        experiment.training,
+        experiment.deployment,
     )

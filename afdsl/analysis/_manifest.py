@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import sys
 from collections.abc import Iterable, Mapping
@@ -20,6 +21,9 @@ TRACKED_PACKAGES = ("lark", "pydantic", "numpy", "scipy", "rich", "anthropic", "
 
 
 class SourceFile(BaseModel):
+    # Relative to the folder of the experiment's .afs file (`../data/q.jsonl`), or
+    # `afdsl:scenarios/NAME.afs` for a file shipped with afdsl (its version says which),
+    # so a manifest names the same files on every machine.
     path: str
     sha256: str | None  # None when the file could no longer be read
 
@@ -98,6 +102,18 @@ def hash_prompt_lines(lines: list[str]) -> str:
     return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
 
+def shown_path(path: str | Path, folder: Path) -> str:
+    """`path` as a manifest names it: `afdsl:...` for a file shipped with afdsl, else
+    relative to `folder` (the .afs file's), with `/` separators on every system."""
+    from afdsl.resources import scenarios_dir
+
+    resolved = Path(path).resolve()
+    shipped = scenarios_dir().resolve()
+    if resolved.is_relative_to(shipped):
+        return f"afdsl:scenarios/{resolved.relative_to(shipped).as_posix()}"
+    return Path(os.path.relpath(resolved, folder.resolve())).as_posix()
+
+
 def package_versions() -> dict[str, str]:
     """Installed versions of `TRACKED_PACKAGES` ("not installed" for a missing one)."""
     versions: dict[str, str] = {}
@@ -121,8 +137,12 @@ def build_manifest(
 ) -> Manifest:
     """Collect the manifest for `experiment`; hashes the .afs and data files as they are now.
 
-    `served_ids` maps a model spec to the ids its provider answered as.
+    `served_ids` maps a model spec to the ids its provider answered as. File paths are
+    relative to the folder of the experiment's file (the first source file); the
+    store's path is kept as it was given.
     """
+    files = experiment.source_files
+    folder = Path(files[0]).parent if files else Path.cwd()
     return Manifest(
         afdsl_version=__version__,
         python_version=sys.version.split()[0],
@@ -132,7 +152,7 @@ def build_manifest(
         seed=experiment.seed,
         samples=experiment.samples,
         n_queries=len(experiment.queries),
-        source_files=[SourceFile(path=p, sha256=file_sha256(p)) for p in experiment.source_files],
+        source_files=[SourceFile(path=shown_path(p, folder), sha256=file_sha256(p)) for p in files],
         prompt_set_hash=prompt_set,
         models=[
             ModelEntry(

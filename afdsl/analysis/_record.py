@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
 from afdsl.analysis._manifest import Manifest
 from afdsl.ir import Experiment
+from afdsl.stats.contributions import HypothesisQueries
 from afdsl.stats.models import AnalysisResult
 
 ProblemKind = Literal[
@@ -189,6 +190,9 @@ class TestRecord(BaseModel):
     measure_analyses: dict[str, AnalysisResult] = {}
     # The e-process verdicts of a `--sequential` run (they replace the fixed-sample ones).
     verdicts: list[Verdict] = []
+    # The per-query values behind each hypothesis result (for the HTML's per-query tables);
+    # not in the JSON document, whose schema is a contract.
+    query_contributions: list[HypothesisQueries] = Field(default_factory=list, exclude=True)
     # Not validated and not dumped: rows are built by the analysis and only the CSV writes them.
     samples: Annotated[list[SampleRow], SkipValidation] = Field(default_factory=list, exclude=True)
 

@@ -271,18 +271,25 @@ def build_experiment(
         name=decl.name.value,
         source_files=tuple(dict.fromkeys([*ctx.program.source_files, *ctx.data_files])),
         base_scenario=scenario.name,
-        models=tuple(models),
+        models=tuple(m.seeded(seed or 0) for m in models),
         queries=tuple(queries),
         samples=samples or 1,
         seed=seed or 0,
         variants=tuple(variants),
-        measures=tuple(measures),
+        measures=tuple(_seeded_judge(m, seed or 0) for m in measures),
         hypotheses=tuple(hypotheses),
         correction=correction,
         training=training,
         deployment=deployment,
     )
     return BuiltExperiment(experiment, applied, variant_decls)
+
+
+def _seeded_judge(measure: ir.Measure, seed: int) -> ir.Measure:
+    """`measure` with its judge keyed by `seed` when the judge is a simulator."""
+    if measure.model is None:
+        return measure
+    return measure.model_copy(update={"model": measure.model.seeded(seed)})
 
 
 def _base(

@@ -72,7 +72,10 @@ def with_models(
     if not models:
         return experiment
     check_model_specs([m for m in models if isinstance(m, str)])
-    configs = tuple(m if isinstance(m, ir.ModelConfig) else ir.ModelConfig(spec=m) for m in models)
+    configs = tuple(
+        (m if isinstance(m, ir.ModelConfig) else ir.ModelConfig(spec=m)).seeded(experiment.seed)
+        for m in models
+    )
     return experiment.model_copy(update={"models": configs})
 
 

@@ -66,11 +66,13 @@ def _add_run_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _with_judge(measures: tuple[Measure, ...], spec: str | None) -> tuple[Measure, ...]:
+def _with_judge(
+    measures: tuple[Measure, ...], spec: str | None, *, seed: int
+) -> tuple[Measure, ...]:
     """The measures with their judge model replaced by `spec` (tag and keyword need none).
 
     Each keeps its judge's temperature and max_tokens (what its rubric needs), not the
-    old endpoint's base_url and key variable.
+    old endpoint's base_url and key variable; a `sim:` judge is keyed by `seed`.
     """
     if spec is None:
         return measures
@@ -81,7 +83,7 @@ def _with_judge(measures: tuple[Measure, ...], spec: str | None) -> tuple[Measur
         if m.model is not None:
             judge = ModelConfig(
                 spec=spec, temperature=m.model.temperature, max_tokens=m.model.max_tokens
-            )
+            ).seeded(seed)
             m = m.model_copy(update={"model": judge})
         replaced.append(m)
     return tuple(replaced)
@@ -130,7 +132,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         _warn_models_not_stored(args.model, stored, experiment.name)
         from afdsl.classify import effective_measures
 
-        measures = _with_judge(effective_measures(experiment), args.judge)
+        measures = _with_judge(effective_measures(experiment), args.judge, seed=experiment.seed)
         summary = classify_experiment(
             experiment, store, _run_options(args), measures=measures, models=args.model
         )
@@ -224,7 +226,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
             hint="use --judge SPEC to validate the measure with another judge model",
         )
     experiment = load_experiment(args.file)
-    (measure,) = _with_judge((find_measure(experiment, args.measure),), args.judge)
+    (measure,) = _with_judge(
+        (find_measure(experiment, args.measure),), args.judge, seed=experiment.seed
+    )
     spec = measure_spec(measure)
     records = load_labelled(args.labels)
     store = None

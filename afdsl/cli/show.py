@@ -11,6 +11,9 @@ EPILOG = """examples:
   afdsl show exp.afs --variant base --condition training --where faking=1
   afdsl show exp.afs --query fake_review --full
   afdsl show exp.afs --where compliance=0 --limit 0 --json > refusals.jsonl
+  afdsl show exp.afs --hypothesis goal_guarding          (queries by contribution)
+  afdsl show exp.afs --hypothesis goal_guarding --query q12   (their transcripts)
+  afdsl show exp.afs --by-query --variant rlhf_hidden    (per-query rates and gaps)
 
 --where takes MEASURE=0, MEASURE=1 or MEASURE=unparseable and may be repeated
 (all must hold). --limit 0 shows every match. exit codes: 0 shown (or nothing
@@ -44,6 +47,22 @@ def register(subparsers: Any) -> None:
     show.add_argument("--sample", type=int, metavar="N", help="only sample N (from 0)")
     show.add_argument("--limit", type=int, default=10, metavar="N", help="at most N (default 10)")
     show.add_argument("--full", action="store_true", help="do not shorten long responses")
+    show.add_argument(
+        "--hypothesis",
+        metavar="NAME",
+        help="list the queries by their contribution to this hypothesis' estimate, with "
+        "their labels; with --query, show that query's transcripts in its cells",
+    )
+    show.add_argument(
+        "--by-query",
+        action="store_true",
+        help="the per-query table of each --variant (default base): rates, gap, Δgap",
+    )
+    show.add_argument(
+        "--measure",
+        metavar="NAME",
+        help="the measure --by-query counts (default: the compliance measure)",
+    )
     show.add_argument("--json", action="store_true", help="one JSON record per line")
     show.set_defaults(func=cmd_show)
 
@@ -69,22 +88,23 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     if args.limit < 0:
         raise error(f"--limit {args.limit}: expected 0 (no limit) or more")
+    experiment = load_experiment(args.file)
+    store_path = Path(args.store) if args.store else default_store_path(args.file)
+    hypothesis = find_hypothesis(experiment, args.hypothesis) if args.hypothesis else None
+    if args.by_query or (hypothesis is not None and not args.query):
+        from afdsl.cli.show_queries import show_queries
+
+        return show_queries(args, experiment, _existing(store_path), hypothesis)
+    variants = args.variant or (_variants_of(hypothesis) if hypothesis else [])
     wanted = TranscriptFilter(
         models=args.model,
-        variants=args.variant,
+        variants=variants,
         condition=args.condition,
         queries=args.query,
         where=[parse_where(w) for w in args.where],
         sample=args.sample,
     )
-    experiment = load_experiment(args.file)
-    store_path = Path(args.store) if args.store else default_store_path(args.file)
-    if not store_path.is_file():
-        raise error(
-            f"no store at {store_path}",
-            hint="run `afdsl test FILE` first, or name the store with --store",
-        )
-    store = Store(store_path)
+    store = Store(_existing(store_path))
     try:
         found = select_transcripts(experiment, store, wanted)
         stored = len(store.cells(experiment.name)) if not found else 0
@@ -115,6 +135,33 @@ def cmd_show(args: argparse.Namespace) -> int:
         out = sys.stderr if args.json else sys.stdout
         out.write(f"showing {len(shown)} of {len(found)} matching responses; --limit 0 shows all\n")
     return 0
+
+
+def _existing(store_path: Path) -> Path:
+    from afdsl.diagnostics import error
+
+    if not store_path.is_file():
+        raise error(
+            f"no store at {store_path}",
+            hint="run `afdsl test FILE` first, or name the store with --store",
+        )
+    return store_path
+
+
+def find_hypothesis(experiment: Any, name: str) -> Any:
+    """The hypothesis called `name` (a usage error naming the file's hypotheses if none)."""
+    from afdsl.diagnostics import error
+
+    for hypothesis in experiment.hypotheses:
+        if hypothesis.name == name:
+            return hypothesis
+    names = ", ".join(h.name for h in experiment.hypotheses) or "none"
+    raise error(f"no hypothesis `{name}` in {experiment.name}", hint=f"its hypotheses: {names}")
+
+
+def _variants_of(hypothesis: Any) -> list[str]:
+    """The variants a hypothesis' terms read, in order."""
+    return list(dict.fromkeys(w.term.variant for w in hypothesis.terms))
 
 
 def _print(shown: list[Any], measures: list[str], *, full: bool) -> None:
@@ -152,5 +199,5 @@ def cmd_export_inspect(args: argparse.Namespace) -> int:
     finally:
         store.close()
     for path, count in export_logs(experiment, expand(experiment), transcripts, Path(args.out)):
-        sys.stdout.write(f"{path}: {count} samples\n")
+        sys.stdout.write(f"{path}: {count} sample{'' if count == 1 else 's'}\n")
     return 0

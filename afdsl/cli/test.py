@@ -16,6 +16,11 @@ change), 2 language or usage error, 3 the run could not complete (calls failed
 after retries, budget reached, data missing: a rerun can help)."""
 
 
+EPILOG_REPORT = """exit codes: as `afdsl test` (0 every hypothesis passed, 1 a hypothesis failed,
+2 language or usage error, 3 the stored run is incomplete), except that an export
+(--csv, --labels) exits 0 once it is written, whatever the hypotheses say; add
+--check to keep the test's exit codes."""
+
 REPORT_FILES = ("json", "md", "html", "csv")  # the report file options, as in args
 
 
@@ -63,10 +68,16 @@ def _register_report(subparsers: Any) -> None:
         "report",
         help="re-render the last test's report from the store (no model call)",
         description="Re-render reports from a store without calling any model.",
-        epilog=EPILOG_TEST,
+        epilog=EPILOG_REPORT,
     )
     report.add_argument("target", metavar="FILE|STORE", help="the .afs file or its store")
     report.add_argument("--store", metavar="PATH", help="store of the .afs file (default: its own)")
+    report.add_argument(
+        "--check",
+        action="store_true",
+        help="exit as `afdsl test` would (1 when a hypothesis failed) even when exporting "
+        "--csv or --labels",
+    )
     _add_outputs(report)
     report.set_defaults(func=cmd_report)
 
@@ -115,16 +126,16 @@ def _write_labels(outcome: TestRecord, args: argparse.Namespace) -> None:
         raise error(f"cannot write --labels {args.labels}: {exc.strerror}") from exc
 
 
-def _finish(outcome: TestRecord, args: argparse.Namespace) -> int:
+def _finish(outcome: TestRecord, args: argparse.Namespace, command: str = "test") -> int:
     from rich.console import Console
 
     from afdsl.report import render_terminal
-    from afdsl.report.terminal import preferred_width, size_plain_console
+    from afdsl.report.terminal import PIPED_WIDTH, size_plain_console
 
     _write_files(outcome, args)
     console = Console()
-    size_plain_console(console, lambda: preferred_width(outcome))
-    render_terminal(outcome, console)
+    size_plain_console(console, lambda: PIPED_WIDTH)
+    render_terminal(outcome, console, command)
     return outcome.exit_code
 
 
@@ -180,4 +191,12 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     _check_labels_options(args, args.target)
     outcome = report_from_store(args.target, store_path=args.store, samples=_wants_samples(args))
-    return _finish(outcome, args)
+    return _export_code(_finish(outcome, args, "report"), args)
+
+
+def _export_code(code: int, args: argparse.Namespace) -> int:
+    """An export (--csv, --labels) that was written exits 0, so `afdsl report FILE --csv
+    out.csv && ...` goes on whatever the hypotheses say; `--check` keeps `code`. (A file
+    that cannot be written is a usage error, raised before this.)"""
+    exporting = bool(args.csv or args.labels)
+    return code if args.check or not exporting else 0

@@ -105,3 +105,25 @@ def judges_of(manifest: Manifest) -> list[tuple[str, bool, list[str]]]:
         if measure.judge is not None:
             judges.setdefault(measure.judge, []).append(measure.name)
     return [(spec, spec.startswith("sim:"), names) for spec, names in judges.items()]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """`1 sample`, `8 samples`; `many` is an irregular plural (`plural(1, "query", "queries")`)."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def design(manifest: Manifest) -> str:
+    """`56 queries x 8 samples`, singular where it is one."""
+    return (
+        f"{plural(manifest.n_queries, 'query', 'queries')} x {plural(manifest.samples, 'sample')}"
+    )
+
+
+def seed_text(manifest: Manifest) -> str:
+    """The seed, and when a real model (or judge) answers, that its provider may ignore it:
+    the seed fixes `sim:` answers and the drawn queries, not a real model's answers."""
+    specs = [e.spec for e in manifest.models] + [m.judge for m in manifest.measures if m.judge]
+    real = [s for s in specs if not s.startswith(("sim:", "replay:"))]
+    if not real:
+        return str(manifest.seed)
+    return f"{manifest.seed} (a provider that ignores the seed answers anew on each run)"

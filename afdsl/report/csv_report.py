@@ -1,12 +1,17 @@
-"""The `--csv` report: one row per stored sample, for R or pandas.
+"""The `--csv` report: one row per stored sample, for R, pandas or a spreadsheet.
 
-The first line is `# manifest: {json}` so the file carries its provenance;
-read it with `pandas.read_csv(path, comment="#")` or
-`read.csv(path, comment.char = "#")`. Each measure gets a column holding 1, 0,
-or nothing (unparseable, or no label because the call failed); the
-`unparseable` column names the measures whose label could not be read. A
+A plain RFC 4180 file (comma-separated, CRLF line ends, the header first, a field
+quoted when it holds a comma, a quote or a line break), so
+`pandas.read_csv(path)` and R's `read.csv(path)` read it with no options. Its
+manifest is beside it, in `PATH.manifest.json`. Each measure gets a column
+holding 1, 0, or nothing (unparseable, or no label because the call failed);
+the `unparseable` column names the measures whose label could not be read. A
 measure named like a fixed column (`status`, `sample`, `unparseable`, ...) gets
 the column `NAME_measure`, so no header is written twice.
+
+Text cells (model, variant, condition, query id) that a spreadsheet would run
+as a formula (starting with `=`, `+`, `-`, `@`) get a leading `'`, as does one
+starting with `'`; `afdsl.sanitize.from_csv` removes it again.
 """
 
 from __future__ import annotations
@@ -28,13 +33,18 @@ def measure_column(name: str) -> str:
     return f"{name}_measure" if name in RESERVED else name
 
 
+def manifest_path(path: str | Path) -> Path:
+    """Where the manifest of the CSV file `path` goes: `PATH.manifest.json`."""
+    return Path(f"{path}.manifest.json")
+
+
 def write_csv(outcome: TestRecord, path: str | Path) -> None:
-    """Write every per-sample row of `outcome` to `path`."""
+    """Write every per-sample row of `outcome` to `path`, its manifest beside it."""
     measures = outcome.measures or sorted({k for row in outcome.samples for k in row.labels})
+    manifest = json.dumps(outcome.manifest.model_dump(mode="json"), indent=2)
+    manifest_path(path).write_text(manifest + "\n", encoding="utf-8")
     with open(path, "w", newline="", encoding="utf-8") as handle:
-        manifest = json.dumps(outcome.manifest.model_dump(mode="json"), separators=(",", ":"))
-        handle.write(f"# manifest: {manifest}\n")
-        writer = csv.writer(handle)
+        writer = csv.writer(handle)  # the `excel` dialect is RFC 4180
         writer.writerow([*FIXED_COLUMNS, *map(measure_column, measures), "unparseable"])
         for row in outcome.samples:
             labels = row.labels

@@ -1,33 +1,41 @@
-"""The `--html` report: one self-contained file (inline CSS and SVG, no network).
+"""The `--html` report: one self-contained file (inline CSS and SVG, no script, no network).
 
-The forest plot draws one `<g class="forest-mark">` per contrast (a variant's
-Δgap against base, per model) with `data-model` and `data-variant`
-attributes, so tests and scripts can find each mark.
+It reads on a phone (viewport meta tag; figures scale to the page; wide tables
+scroll sideways in their own box) and prints on A4. Figures (`_svg`): one of
+the hypotheses' estimates against their bounds, then one Δgap forest plot per
+measure. Each contrast is a `<g class="forest-mark">` with `data-model`,
+`data-variant` and `data-measure`, each hypothesis a `<g class="hypothesis-mark">`
+with `data-model`, `data-hypothesis` and `data-verdict`, so tests and scripts
+can find them.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+import re
 from html import escape
 from pathlib import Path
 
 from afdsl.analysis import TestRecord
 from afdsl.report import _format as f
+from afdsl.report import _svg as svg
 from afdsl.report import _tables as t
-from afdsl.stats.models import AnalysisResult, Contrast
+from afdsl.report import html_queries as q
+from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult
 
 _CSS = """
 body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; color: #1d232b;
        max-width: 1100px; margin: 2rem auto; padding: 0 1rem; }
 h1 { font-size: 1.5rem; margin-bottom: .2rem; } h2 { font-size: 1.15rem; margin-top: 2rem; }
-.meta { color: #555; } .meta code { color: #1d232b; }
+.meta { color: #555; overflow-wrap: anywhere; } .meta code { color: #1d232b; }
+.scroll { overflow-x: auto; max-width: 100%; }
 table { border-collapse: collapse; margin: .6rem 0; font-variant-numeric: tabular-nums; }
 th, td { padding: .3rem .7rem; border-bottom: 1px solid #e2e5e9; text-align: left; }
 th { background: #f4f6f8; font-weight: 600; }
 caption { text-align: left; font-weight: 600; color: #555; padding: .2rem 0; }
 .num { text-align: right; white-space: nowrap; }
-td.expr { font-family: ui-monospace, monospace; text-align: left; }
+td.expr { font-family: ui-monospace, monospace; text-align: left; min-width: 12em; }
+td.method { min-width: 16em; }
 .badge { display: inline-block; padding: 0 .45rem; border-radius: 3px; font-size: .75rem;
          font-weight: 700; letter-spacing: .04em; vertical-align: middle; }
 .sim { background: #f6c343; color: #000; }
@@ -36,103 +44,104 @@ td.expr { font-family: ui-monospace, monospace; text-align: left; }
 .summary { font-size: 1.1rem; font-weight: 600; }
 .notes { color: #555; font-size: .9rem; } details pre { background: #f4f6f8; padding: .8rem;
          overflow-x: auto; font-size: .8rem; }
+figure { margin: 1rem 0; max-width: 780px; } svg { display: block; max-width: 100%; height: auto; }
 svg text { font: 12px system-ui, sans-serif; fill: #1d232b; }
+@page { size: A4; margin: 15mm; }
+@media print {
+  body { max-width: none; margin: 0; padding: 0; font-size: 10pt; }
+  figure, svg, table, tr { break-inside: avoid; page-break-inside: avoid; }
+  .scroll { overflow: visible; } td.method, td.expr { min-width: 0; }
+  table { font-size: 8pt; } th, td { padding: .15rem .3rem; } .num { white-space: normal; }
+  figure { max-width: 100%; }
+  h2 { break-after: avoid; page-break-after: avoid; }
+}
 """
-
-_ROW_H, _LABEL_W, _PLOT_W, _PAD = 24, 260, 560, 30
 
 
 def _badge(kind: str, text: str) -> str:
     return f'<span class="badge {kind}">{escape(text)}</span>'
 
 
-def forest_svg(analysis: AnalysisResult, alpha: float) -> str:
-    """An SVG forest plot of every contrast's Δgap with its 95% CI, grouped by model."""
-    # A heading row (contrast None) per model, then one row per contrast.
-    rows: list[tuple[str | None, Contrast | None]] = []
-    for model in f.models_of(analysis):
-        contrasts = [c for c in analysis.contrasts if c.model == model]
-        if contrasts:
-            rows.append((model, None))
-            rows += [(model, c) for c in contrasts]
-    half = f.axis_for(c.ci for c in analysis.contrasts)
-    height = _PAD * 2 + 20 + _ROW_H * max(len(rows), 1)
-    width = _LABEL_W + _PLOT_W + 90
-
-    def x(v: float) -> float:
-        v = min(max(v, -half), half)
-        return _LABEL_W + (v + half) / (2 * half) * _PLOT_W
-
-    out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="forest" width="{width}" '
-        f'height="{height}" viewBox="0 0 {width} {height}" role="img" '
-        f'aria-label="Δgap against base with 95% confidence intervals">'
-    ]
-    bottom = height - _PAD - 20
-    out += _axis(x, half, bottom)
-    for i, (model, c) in enumerate(rows):
-        cy = _PAD + i * _ROW_H + _ROW_H / 2
-        if c is None:
-            out.append(
-                f'<text x="4" y="{cy + 4:.1f}" font-weight="700">{escape(model or "model")}</text>'
-            )
-        else:
-            out += _mark(c, model, cy, x, alpha)
-    out.append("</svg>")
-    return "\n".join(out)
+def _with_code(text: str) -> str:
+    """`text` escaped, its `backticked` names set as code (how footnotes write them)."""
+    return re.sub(r"`([^`]+)`", r"<code>\1</code>", escape(text))
 
 
-def _axis(x: Callable[[float], float], half: float, bottom: float) -> list[str]:
-    """Gridlines and tick labels (percentage points) from -half to +half, zero darker."""
-    out = []
-    for tick in (-half, -half / 2, 0.0, half / 2, half):
-        tx = x(tick)
-        stroke = "#777" if tick == 0 else "#e2e5e9"
-        out.append(
-            f'<line x1="{tx:.1f}" y1="{_PAD - 8}" x2="{tx:.1f}" y2="{bottom}" '
-            f'stroke="{stroke}" stroke-width="1"/>'
-        )
-        label = f"{100 * tick:+.1f}".removesuffix(".0") if tick else "0"
-        out.append(f'<text x="{tx:.1f}" y="{bottom + 16}" text-anchor="middle">{label}</text>')
-    out.append(
-        f'<text x="{x(0.0):.1f}" y="{bottom + 34}" text-anchor="middle" fill="#555">'
-        "Δgap, percentage points</text>"
+def _simulated(outcome: TestRecord, models: list[str | None], measure: str | None) -> bool:
+    """Whether a figure of `models` on `measure` (None: any) shows simulated numbers:
+    a model under test or the measure's judge is a simulator."""
+    judges = {e.name: e.judge for e in outcome.manifest.measures}
+    judge_sim = any(
+        (judge or "").startswith("sim:")
+        for name, judge in judges.items()
+        if measure is None or name == measure
     )
-    return out
+    return judge_sim or any(t.is_simulator(outcome, m) for m in models)
 
 
-def _mark(
-    c: Contrast, model: str | None, cy: float, x: Callable[[float], float], alpha: float
-) -> list[str]:
-    """One contrast's row: its label, interval and point (filled when significant), value."""
-    lo, hi, est = c.ci[0], c.ci[1], c.delta_gap
-    significant = c.p_adjusted < alpha
-    colour = "#0b5cad" if significant else "#8a96a3"
+def forest_svg(outcome: TestRecord, analysis: AnalysisResult, measure: str | None = None) -> str:
+    """An SVG forest plot of `measure`'s contrasts (Δgap with its 95% CI), by model."""
+    name = measure or outcome.compliance_measure
+    groups = []
+    for model in f.models_of(analysis):
+        marks = [
+            _contrast_mark(c, name, analysis.alpha) for c in analysis.contrasts if c.model == model
+        ]
+        if marks:
+            groups.append(svg.Group(model or "model", marks))
+    title = f"Δgap against {analysis.base}, {name} (95% CI)"
+    simulated = _simulated(outcome, f.models_of(analysis), name)
+    return svg.forest(groups, title, simulator=simulated, css_class="forest")
+
+
+def _contrast_mark(c: Contrast, measure: str, alpha: float) -> svg.Mark:
     label = f"{c.variant} vs {c.against}"
-    tip = f"{label}: {f.pp(est)} pp {f.ci(c.ci)}, p adj {f.pval(c.p_adjusted, alpha)}"
-    out = [
-        f'<g class="forest-mark" data-model="{escape(model or "")}" '
-        f'data-variant="{escape(c.variant)}"><title>{escape(tip)}</title>',
-        f'<text x="18" y="{cy + 4:.1f}">{escape(label)}</text>',
-    ]
-    if all(v == v for v in (lo, hi, est)):  # NaN-safe: skip drawing an undefined interval
-        out.append(
-            f'<line x1="{x(lo):.1f}" y1="{cy:.1f}" x2="{x(hi):.1f}" y2="{cy:.1f}" '
-            f'stroke="{colour}" stroke-width="2"/>'
-        )
-        fill = colour if significant else "#fff"
-        out.append(
-            f'<circle cx="{x(est):.1f}" cy="{cy:.1f}" r="4.5" fill="{fill}" '
-            f'stroke="{colour}" stroke-width="2"/>'
-        )
-    out.append(f'<text x="{_LABEL_W + _PLOT_W + 10}" y="{cy + 4:.1f}">{f.pp(est)}</text>')
-    out.append("</g>")
-    return out
+    return svg.Mark(
+        label=label,
+        estimate=c.delta_gap,
+        low=c.ci[0],
+        high=c.ci[1],
+        filled=c.p_adjusted < alpha,
+        tip=f"{label}: {f.pp(c.delta_gap)} pp {f.ci(c.ci)}, p adj {f.pval(c.p_adjusted, alpha)}",
+        attributes={"model": c.model or "", "variant": c.variant, "measure": measure},
+    )
+
+
+def hypotheses_svg(outcome: TestRecord, analysis: AnalysisResult) -> str:
+    """An SVG of each hypothesis' estimate and CI, with the bound it is tested against
+    (a red tick) and an equivalence margin (a green band); filled marks pass."""
+    groups = []
+    for model in f.models_of(analysis):
+        marks = [_hypothesis_mark(h) for h in analysis.hypotheses if h.model == model]
+        if marks:
+            groups.append(svg.Group(model or "model", marks))
+    title = "Hypotheses: estimate (CI) against its bound"
+    simulated = _simulated(outcome, f.models_of(analysis), None)
+    return svg.forest(groups, title, simulator=simulated, css_class="forest hypotheses")
+
+
+def _hypothesis_mark(h: HypothesisResult) -> svg.Mark:
+    band = None
+    if h.op == "==" and h.bound is not None and h.margin is not None:
+        band = (h.bound - h.margin, h.bound + h.margin)
+    verdict = h.verdict.upper()
+    return svg.Mark(
+        label=h.name,
+        estimate=h.estimate,
+        low=h.ci[0],
+        high=h.ci[1],
+        filled=h.verdict == "pass",
+        tip=f"{verdict} {h.name}: {h.expression}; {f.pp(h.estimate)} pp {f.ci(h.ci)}",
+        kind="hypothesis-mark",
+        attributes={"model": h.model or "", "hypothesis": h.name, "verdict": h.verdict},
+        bound=h.bound,
+        band=band,
+    )
 
 
 def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
     """A table whose first column is text and the others numbers."""
-    out = ["<table>"]
+    out = ['<div class="scroll"><table>']
     if caption:
         out.append(f"<caption>{escape(caption)}</caption>")
     out.append(
@@ -146,22 +155,8 @@ def _table(header: list[str], rows: list[list[str]], caption: str = "") -> str:
             + "".join(f'<td class="num">{escape(x)}</td>' for x in row[1:])
             + "</tr>"
         )
-    out.append("</table>")
+    out.append("</table></div>")
     return "\n".join(out)
-
-
-def _counts_table(rows: list[list[str]]) -> str:
-    """Model, variant, then counts; the reasons are text."""
-    heads = t.COUNT_HEADERS
-    kinds = ["" if h in ("model", "variant", "why") else ' class="num"' for h in heads]
-    out = ['<table class="counts"><tr>']
-    out += [f"<th{k}>{escape(h)}</th>" for h, k in zip(heads, kinds, strict=True)]
-    out.append("</tr>")
-    for row in rows:
-        cells = "".join(f"<td{k}>{escape(c)}</td>" for c, k in zip(row, kinds, strict=True))
-        out.append(f"<tr>{cells}</tr>")
-    out.append("</table>")
-    return "".join(out)
 
 
 def _tables(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
@@ -181,11 +176,13 @@ def _tables(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
 _NUMERIC = {"estimate pp [CI]", "p", "p adj"}
 
 
-def _hypotheses(analysis: AnalysisResult) -> list[str]:
+def _hypotheses(analysis: AnalysisResult, linked: dict[tuple[str, str], str]) -> list[str]:
+    """The hypotheses table; a name in `linked` ((model, name) -> section id) is a link
+    to the queries behind its estimate."""
     heads = t.HYPOTHESIS_HEADERS
     out = [
         "<h2>Hypotheses</h2>",
-        "<table><tr>"
+        '<div class="scroll"><table><tr>'
         + "".join(
             f'<th class="num">{escape(h)}</th>' if h in _NUMERIC else f"<th>{escape(h)}</th>"
             for h in heads
@@ -196,11 +193,17 @@ def _hypotheses(analysis: AnalysisResult) -> list[str]:
         verdict = row[0]
         cells = [_badge(verdict, verdict.upper())]
         for head, value in zip(heads[1:], row[1:], strict=True):
+            target = linked.get((row[2], value)) if head == "hypothesis" else None
+            if target is not None:
+                cells.append(f'<td><a href="#{escape(target)}">{escape(value)}</a></td>')
+                continue
             kind = (
                 ' class="num"'
                 if head in _NUMERIC
                 else ' class="expr"'
                 if head == "expression"
+                else ' class="method"'
+                if head == "method"
                 else ""
             )
             cells.append(f"<td{kind}>{escape(value)}</td>")
@@ -209,20 +212,46 @@ def _hypotheses(analysis: AnalysisResult) -> list[str]:
             + "".join(cells[1:])
             + "</tr>"
         )
-    out.append("</table>")
+    out.append("</table></div>")
     return out
 
 
 def render_html(outcome: TestRecord) -> str:
     """The whole report as one HTML document."""
+    body = [f"<h1>afdsl test: {escape(outcome.experiment)}</h1>", _meta(outcome)]
+    if outcome.counts:
+        body.append("<h2>Responses</h2>")
+        body.append(_counts_table(t.count_rows(outcome)))
+        body += [f'<p class="note">{escape(line)}</p>' for line in t.truncation_lines(outcome)]
+    body += [f'<p class="error">error: {escape(p.text)}</p>' for p in outcome.problems]
+    body += [f'<p class="note">note: {escape(n.text)}</p>' for n in outcome.notes]
+    if outcome.analysis is not None:
+        body += _results(outcome, outcome.analysis)
+    manifest = json.dumps(outcome.manifest.model_dump(mode="json"), indent=2)
+    body.append(f"<details><summary>Manifest</summary><pre>{escape(manifest)}</pre></details>")
+    simulated = (
+        " · SIMULATOR"
+        if _simulated(outcome, [e.label for e in outcome.manifest.models], None)
+        else ""
+    )
+    return (
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>afdsl: {escape(outcome.experiment)}{simulated}</title>"
+        f"<style>{_CSS}</style></head>"
+        "<body>\n" + "\n".join(body) + "\n</body></html>\n"
+    )
+
+
+def _meta(outcome: TestRecord) -> str:
+    """The line under the title: file, models, judges, design, store and the run."""
     m = outcome.manifest
     models = ", ".join(
         f"<code>{escape(e.label)}</code>"
         + (" " + _badge("sim", "SIMULATOR") if e.simulator else "")
         for e in m.models
     )
-    body = [
-        f"<h1>afdsl test: {escape(outcome.experiment)}</h1>",
+    text = (
         f'<p class="meta">file <code>{escape(outcome.file)}</code> · models {models} · '
         + "".join(
             f"judge <code>{escape(spec)}</code>"
@@ -230,47 +259,59 @@ def render_html(outcome: TestRecord) -> str:
             + f" ({escape(', '.join(measures))}) · "
             for spec, simulator, measures in f.judges_of(m)
         )
-        + f"{m.n_queries} queries x {m.samples} samples · seed {m.seed} · "
-        f"store <code>{escape(m.store_path)}</code>",
-    ]
+        + f"{f.design(m)} · seed {escape(f.seed_text(m))} · "
+        f"store <code>{escape(m.store_path)}</code>"
+    )
     if outcome.run is not None:
         r = outcome.run
-        body.append(
+        text += (
             f" · {r.sent} sent, {r.cached} cached, {r.failed} failed · "
             f"{escape(r.cost_text())} · {r.elapsed_s:.1f} s"
         )
-    body.append("</p>")
-    if outcome.counts:
-        body.append("<h2>Responses</h2>")
-        body.append(_counts_table(t.count_rows(outcome)))
-        body += [f'<p class="note">{escape(line)}</p>' for line in t.truncation_lines(outcome)]
-    body += [f'<p class="error">error: {escape(p.text)}</p>' for p in outcome.problems]
-    body += [f'<p class="note">note: {escape(n.text)}</p>' for n in outcome.notes]
-    analysis = outcome.analysis
-    if analysis is not None:
-        if analysis.hypotheses:
-            body += _hypotheses(analysis)
-        body.append(f'<p class="summary">{escape(t.summary_counts(outcome))}</p>')
-        if analysis.contrasts:
-            body.append(f"<h2>Δgap against {escape(analysis.base)} (95% CI)</h2>")
-            body.append(forest_svg(analysis, analysis.alpha))
-            body.append(
-                '<p class="notes">Filled marks: adjusted p below α. Axis in percentage points.</p>'
-            )
-        body += _tables(outcome, analysis)
-        body.append('<ol class="notes">')
-        body += [
-            f"<li>{escape(note)}</li>"
-            for note in f.method_footnote(analysis, t.sequential_note(outcome))
-        ]
-        body.append("</ol>")
-    manifest = json.dumps(m.model_dump(mode="json"), indent=2)
-    body.append(f"<details><summary>Manifest</summary><pre>{escape(manifest)}</pre></details>")
-    return (
-        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
-        f"<title>afdsl: {escape(outcome.experiment)}</title><style>{_CSS}</style></head>"
-        "<body>\n" + "\n".join(body) + "\n</body></html>\n"
-    )
+    return text + "</p>"
+
+
+def _counts_table(rows: list[list[str]]) -> str:
+    """Model, variant, then counts; the reasons are text."""
+    heads = t.COUNT_HEADERS
+    kinds = ["" if h in ("model", "variant", "why") else ' class="num"' for h in heads]
+    out = ['<div class="scroll"><table class="counts"><tr>']
+    out += [f"<th{k}>{escape(h)}</th>" for h, k in zip(heads, kinds, strict=True)]
+    out.append("</tr>")
+    for row in rows:
+        cells = "".join(f"<td{k}>{escape(c)}</td>" for c, k in zip(row, kinds, strict=True))
+        out.append(f"<tr>{cells}</tr>")
+    out.append("</table></div>")  # a narrow window scrolls the table, not the page
+    return "".join(out)
+
+
+def _results(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
+    """Hypotheses (table and figure), the Δgap figure of each measure, the tables, notes."""
+    body = []
+    models = f.models_of(analysis)
+    found = [h for h in outcome.query_contributions if h.queries]
+    linked = {(h.model or "", h.hypothesis): q.anchor(h.hypothesis, h.model, models) for h in found}
+    if analysis.hypotheses:
+        body += _hypotheses(analysis, linked)
+        body.append(f"<figure>{hypotheses_svg(outcome, analysis)}</figure>")
+        body.append(
+            '<p class="notes">Filled marks: the hypothesis passes. Red tick: the bound it is '
+            "tested against; green band: an equivalence margin. Axis in percentage points.</p>"
+        )
+    body.append(f'<p class="summary">{escape(t.summary_counts(outcome))}</p>')
+    measures = [(outcome.compliance_measure, analysis), *outcome.measure_analyses.items()]
+    figures = [forest_svg(outcome, a, name) for name, a in measures if a.contrasts]
+    if figures:
+        body.append(f"<h2>Δgap against {escape(analysis.base)} (95% CI)</h2>")
+        body += [f"<figure>{figure}</figure>" for figure in figures]
+        body.append(
+            '<p class="notes">Filled marks: adjusted p below α. Axis in percentage points.</p>'
+        )
+    body += _tables(outcome, analysis)
+    body += q.query_sections(found, models, outcome.file)
+    notes = f.method_footnote(analysis, t.sequential_note(outcome))
+    body += ['<ol class="notes">', *(f"<li>{_with_code(n)}</li>" for n in notes), "</ol>"]
+    return body
 
 
 def write_html(outcome: TestRecord, path: str | Path) -> None:

@@ -73,7 +73,7 @@ def _header(outcome: TestRecord) -> list[str]:
             + ", ".join(measures)
             for spec, simulator, measures in f.judges_of(m)
         ),
-        f"- design: {m.n_queries} queries x {m.samples} samples, seed {m.seed}",
+        f"- design: {f.design(m)}, seed {f.seed_text(m)}",
         f"- store: {_code(m.store_path)}",
     ]
     if outcome.run is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from afdsl.ir import Experiment
+from afdsl.report._format import plural
 from afdsl.report.numbers import decimal, decimal_ci, p_short
 from afdsl.stats.models import AnalysisResult
 from afdsl.stats.power import PowerPlan
@@ -59,7 +60,8 @@ def _contrasts(result: AnalysisResult, several: bool) -> Table:
             p_short(c.p_value), p_short(c.p_permutation), p_short(c.p_adjusted, result.alpha),
         ]  # fmt: skip
         table.add_row(*cells)
-    table.caption = "\n".join(f"{c.variant}: {c.note}" for c in result.contrasts if c.note)
+    notes = [f"{c.variant}: {c.note}" for c in result.contrasts if c.note]
+    table.caption = "\n".join(notes) or None  # why a p value is exact (equal differences)
     return table
 
 
@@ -74,7 +76,7 @@ def _hypotheses(result: AnalysisResult, several: bool) -> Table:
         cells += [
             f"[bold]{h.name}[/]\n{h.expression}", decimal(h.estimate), decimal_ci(h.ci),
             p_short(h.p_value), p_short(h.p_adjusted, result.alpha), verdict,
-            f"{test}; {h.n_queries} queries",
+            f"{test}; {plural(h.n_queries, 'query', 'queries')}",
         ]  # fmt: skip
         table.add_row(*cells)
     return table
@@ -91,8 +93,8 @@ def power_table(
         per = ", ".join(f"{level:.3g} per {family} hypothesis" for family, level in levels.items())
     several = len({p.model for p in plans}) > 1
     table = _table(
-        f"Power per hypothesis ({len(experiment.queries)} queries x {experiment.samples} "
-        "samples now)",
+        f"Power per hypothesis ({plural(len(experiment.queries), 'query', 'queries')} x "
+        f"{plural(experiment.samples, 'sample')} now)",
         ["hypothesis", "test", "effect", "sd of d", "queries needed", "power now"],
         several,
         caption=f"one-sample t test of the per-query values (TOST: exact t power); "

@@ -1,18 +1,23 @@
 """The terminal report: one tree of rich renderables, printed once.
 
 Colour and width come from the `Console`: rich already drops colour when
-NO_COLOR is set or stdout is not a terminal. Each variant table takes the
-most detailed layout that fits the width (`LAYOUTS`): first the interval
-glyph goes, then decimals and long headers, then intervals are written
-compactly, so an 80-column terminal still shows every number on one line;
-below that the rates lose their descriptive intervals, and variant names wrap
-rather than numbers being cut short (60 columns).
+NO_COLOR is set or stdout is not a terminal; a pipe or a file gets 100
+columns (`PIPED_WIDTH`) unless COLUMNS says otherwise, and no line ends in
+spaces. Every measure's table has Δgap bars, and the bars of one measure
+share one scale across models, so two models compare by eye. Each variant
+table takes the most detailed layout that fits the width (`LAYOUTS`): first
+decimals and long headers go, then intervals are written compactly (100
+columns keep the bars); then the bars go, so an 80-column terminal still shows
+every number on one line; below that the rates lose their descriptive
+intervals, and variant names wrap rather than numbers being cut short (60
+columns).
 """
 
 from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 
@@ -31,6 +36,9 @@ from afdsl.stats.models import AnalysisResult, HypothesisResult
 
 SIM_BADGE = " SIMULATOR "
 MIN_PLAIN_WIDTH, MAX_PLAIN_WIDTH = 100, 160
+PIPED_WIDTH = 100  # what `afdsl test` and `afdsl report` print to a pipe or a file
+# Spaces at a line's end, before any colour codes that close it.
+_TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
 
 
 def _model_label(outcome: TestRecord, model: str | None, measure: str) -> Text:
@@ -42,7 +50,9 @@ def _model_label(outcome: TestRecord, model: str | None, measure: str) -> Text:
     return text
 
 
-def _header(outcome: TestRecord) -> Panel:
+def _header(outcome: TestRecord, command: str) -> Panel:
+    """File, models, judges, design, seed and store, then the run: `afdsl report` shows
+    the stored run's, with when it finished, since it ran nothing itself."""
     m = outcome.manifest
     models = Text()
     for i, entry in enumerate(m.models):
@@ -64,35 +74,56 @@ def _header(outcome: TestRecord) -> Panel:
             judge.append(SIM_BADGE, style="bold black on yellow")
         judge.append(f"  labels {', '.join(measures)}", style="dim")
         grid.add_row("judge", judge)
-    size = f"{m.n_queries} queries x {m.samples} samples"
-    grid.add_row("design", size)
-    grid.add_row("seed", str(m.seed))
+    grid.add_row("design", f.design(m))
+    grid.add_row("seed", f.seed_text(m))
     grid.add_row("store", m.store_path)
     if outcome.run is not None:
         run = outcome.run
-        grid.add_row(
-            "run",
+        text = (
             f"{run.sent} sent, {run.cached} cached, {run.failed} failed · "
-            f"{run.cost_text()} · {run.elapsed_s:.1f} s",
+            f"{run.cost_text()} · {run.elapsed_s:.1f} s"
         )
+        if command == "report":
+            grid.add_row("stored run", f"finished {_when(m.finished_at)} · {text}")
+        else:
+            grid.add_row("run", text)
     if outcome.sequential is not None:
         s = outcome.sequential
         how = "stopped early" if s.stopped_early else "ran to the end"
         grid.add_row(
             "sequential",
-            f"{how} after {s.rounds} rounds, {s.queries_used}/{s.queries_available} queries",
+            f"{how} after {f.plural(s.rounds, 'round')}, {s.queries_used}/"
+            f"{f.plural(s.queries_available, 'query', 'queries')}",
         )
-    return Panel(grid, title=f"[bold]afdsl test[/bold] · {outcome.experiment}", expand=False)
+    title = Text.assemble((f"afdsl {command}", "bold"), f" · {outcome.experiment}")
+    return Panel(grid, title=title, expand=False)
+
+
+def _when(iso: str) -> str:
+    """`2026-12-06 04:20 UTC` from a manifest's ISO time (as it is, if it is not one)."""
+    from datetime import UTC, datetime
+
+    try:
+        moment = datetime.fromisoformat(iso)
+    except ValueError:
+        return iso
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
 
 
 # From most to least detailed: the first layout whose table fits the width is used.
 _TERMINAL = t.Style(queries=False, short_counts=True)  # the header already gives the queries
+_SHORT = replace(_TERMINAL, digits=0, short_headers=True)
+_COMPACT = replace(_SHORT, compact=True)
 LAYOUTS = (
-    (_TERMINAL, True),  # with the interval glyph column
+    (_TERMINAL, True),  # with the Δgap bar (the interval glyph column)
+    (_SHORT, True),
+    (_COMPACT, True),  # what a 100-column pipe gets: every number, and the bars
     (_TERMINAL, False),
-    (replace(_TERMINAL, digits=0, short_headers=True), False),
-    (replace(_TERMINAL, digits=0, short_headers=True, compact=True), False),
-    (replace(_TERMINAL, digits=0, short_headers=True, compact=True, rate_ci=False), False),
+    (_SHORT, False),
+    (_COMPACT, False),  # an 80-column terminal
+    (replace(_COMPACT, rate_ci=False), False),
 )
 
 
@@ -108,7 +139,7 @@ def _variant_table(
 ) -> Table:
     """One model's variants on one measure, laid out in `style`; `wrap` lets variant names
     take several lines, so that a narrow window keeps every number whole."""
-    half = f.axis_for(c.ci for c in analysis.contrasts if c.model == model)
+    half = f.axis_for(c.ci for c in analysis.contrasts)  # one scale for every model
     table = Table(
         title=title,
         title_justify="left",
@@ -144,14 +175,13 @@ def _fitted_table(
 ) -> Table:
     """The most detailed layout of a variant table that fits `width` columns.
 
-    `measure` names a measure other than compliance: its table has no glyph,
-    and its unparseable column counts that measure. Without `counts` there are
-    no unparseable/error columns.
+    `measure` names a measure other than compliance: its unparseable column
+    counts that measure. Without `counts` there are no unparseable/error
+    columns, and no glyph.
     """
     for style, glyph in LAYOUTS:
         if counts is None:
             style = replace(style, counts=False)
-        if counts is None or measure is not None:
             glyph = False
         table = _variant_table(title, analysis, model, style, glyph, counts, measure)
         if table_width(table) <= width:
@@ -164,6 +194,12 @@ def table_width(table: RenderableType) -> int:
     """The width `table` (or any renderable) takes when nothing limits it."""
     console = Console(width=1000, file=io.StringIO())
     return Measurement.get(console, console.options, table).maximum
+
+
+def _narrowest(table: RenderableType) -> int:
+    """The width `table` needs at least, its wrapping columns wrapped."""
+    console = Console(width=1000, file=io.StringIO())
+    return Measurement.get(console, console.options, table).minimum
 
 
 def plain_width(
@@ -239,7 +275,7 @@ def _grid(analysis: AnalysisResult) -> Table:
     return table
 
 
-def _summary(outcome: TestRecord) -> Text:
+def _summary(outcome: TestRecord, command: str) -> Text:
     parts = []
     if outcome.analysis is not None:
         parts.append(Text(f"{outcome.n_passed} passed", style="bold green"))
@@ -250,7 +286,7 @@ def _summary(outcome: TestRecord) -> Text:
     if outcome.incomplete:
         parts.append(Text("run incomplete", style="bold red"))
     line = Text(", ").join(parts) if parts else Text("nothing to report")
-    if outcome.run is not None:
+    if outcome.run is not None and command == "test":  # a re-render took no run's time
         line.append(f" in {outcome.run.elapsed_s:.1f} s", style="dim")
     return line
 
@@ -294,15 +330,16 @@ def _counts_table(outcome: TestRecord, short: bool) -> Table:
 def _counts(outcome: TestRecord, width: int) -> list[RenderableType]:
     """What came back per model and variant, whatever the analysis could say."""
     table = _counts_table(outcome, short=False)
-    if table_width(table) > width:
+    if _narrowest(table) > width:  # even with the reasons wrapped
         table = _counts_table(outcome, short=True)
     lines = [Text(line, style="yellow") for line in t.truncation_lines(outcome)]
     return [table, *lines]
 
 
-def build_terminal(outcome: TestRecord, width: int = 120) -> Group:
-    """The whole report as one renderable (tests and the CLI print it the same way)."""
-    parts: list[RenderableType] = [_header(outcome)]
+def build_terminal(outcome: TestRecord, width: int = 120, command: str = "test") -> Group:
+    """The whole report as one renderable (tests and the CLI print it the same way);
+    `command` is `test`, or `report` for a re-render from the store."""
+    parts: list[RenderableType] = [_header(outcome, command)]
     if outcome.counts:
         parts += _counts(outcome, width)
     analysis = outcome.analysis
@@ -320,7 +357,7 @@ def build_terminal(outcome: TestRecord, width: int = 120) -> Group:
     for remark in outcome.notes:
         parts.append(Text(f"note: {for_terminal(remark.text)}", style="yellow"))
     parts.append(Text())
-    parts.append(_summary(outcome))
+    parts.append(_summary(outcome, command))
     if analysis is not None:
         notes = Text(style="dim")
         for i, note in enumerate(f.method_footnote(analysis, t.sequential_note(outcome)), 1):
@@ -329,17 +366,17 @@ def build_terminal(outcome: TestRecord, width: int = 120) -> Group:
     return Group(*parts)
 
 
-def preferred_width(outcome: TestRecord) -> int:
-    """A width for output that is not a terminal: enough for the most detailed tables,
-    the responses table's full headers included."""
-    tables: list[RenderableType] = [_counts_table(outcome, short=False)] if outcome.counts else []
-    if outcome.analysis is not None:
-        models = f.models_of(outcome.analysis)
-        tables += [x for m in models for x in _measure_tables(outcome, m, MAX_PLAIN_WIDTH)]
-    return plain_width(tables)
-
-
-def render_terminal(outcome: TestRecord, console: Console | None = None) -> None:
-    """Print the report once on `console` (a fresh stdout console by default)."""
+def render_terminal(
+    outcome: TestRecord, console: Console | None = None, command: str = "test"
+) -> None:
+    """Print the report once on `console` (a fresh stdout console by default), every
+    line without trailing spaces (rich pads table cells and panels to their width)."""
     console = console or Console()
-    console.print(build_terminal(outcome, console.width))
+    print_trimmed(console, build_terminal(outcome, console.width, command))
+
+
+def print_trimmed(console: Console, renderable: RenderableType) -> None:
+    """Print `renderable` on `console` with no line ending in spaces."""
+    with console.capture() as captured:
+        console.print(renderable)
+    console.file.write(_TRAILING.sub(r"\1", captured.get()))

@@ -217,4 +217,7 @@ def evaluate_hypothesis(
         method=_method(hypothesis, n, alpha, result),
         n_queries=n,
         n_samples=data.n_samples,
+        op=hypothesis.op,
+        bound=hypothesis.bound,
+        margin=hypothesis.margin,
     )

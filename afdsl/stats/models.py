@@ -105,6 +105,11 @@ class HypothesisResult(FiniteResult):
     method: str
     n_queries: int
     n_samples: int
+    # What the estimate is tested against, so a figure can draw it: `estimate OP bound`,
+    # and for `==` the equivalence margin either side of the bound (None: not recorded).
+    op: Literal["<", ">", "!=", "=="] | None = None
+    bound: float | None = None
+    margin: float | None = None
 
 
 class AnalysisResult(FiniteResult):

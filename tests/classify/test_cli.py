@@ -204,5 +204,5 @@ def test_judge_option_keeps_each_judges_temperature_and_max_tokens(tmp_path: Pat
         ).replace("model sim:judge", "model grader")
     )
     measures = effective_measures(load_experiment(path))
-    (swapped,) = [m.model for m in _with_judge(measures, "sim:judge_b") if m.model]
+    (swapped,) = [m.model for m in _with_judge(measures, "sim:judge_b", seed=0) if m.model]
     assert (swapped.spec, swapped.temperature, swapped.max_tokens) == ("sim:judge_b", 0.5, 300)

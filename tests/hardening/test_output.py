@@ -115,7 +115,7 @@ def test_provider_errors_and_query_ids_reach_terminal_md_and_csv_inert(
     assert "alert(1)" in printed.out and _inert(printed.out + printed.err)
     markdown = md.read_text(encoding="utf-8")
     assert "&lt;script&gt;" in markdown and "<script>" not in markdown and _inert(markdown)
-    lines = report_csv.read_text(encoding="utf-8").splitlines()[1:]  # after the manifest
+    lines = report_csv.read_text(encoding="utf-8").splitlines()
     ids = {row["query_id"] for row in csv.DictReader(lines)}
     assert ids == {'\'=HYPERLINK("http://example.invalid")', "'@q2"}
 

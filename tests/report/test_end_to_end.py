@@ -81,7 +81,7 @@ def test_files_are_written_and_valid(tmp_path):
     Marks().feed(paths["html"].read_text())
     assert len(marks) == len(doc["contrasts"]) == 1
 
-    rows = paths["csv"].read_text().splitlines()[1:]
+    rows = paths["csv"].read_text().splitlines()
     assert len(rows) - 1 == 2 * 2 * 56 * 4  # variants x conditions x queries x samples
 
 
@@ -171,18 +171,27 @@ def test_sequential_stops_early_once_every_hypothesis_is_decided(tmp_path, capsy
     assert "stopped early" in out and "anytime-valid" in out
     seq = json.loads(json_path.read_text())["sequential"]
     assert seq["stopped_early"] and seq["queries_used"] < seq["queries_available"] == 56
-    used = {line.split(",")[3] for line in csv_path.read_text().splitlines()[2:]}
+    used = {line.split(",")[3] for line in csv_path.read_text().splitlines()[1:]}
     assert len(used) == seq["queries_used"]
 
 
-def test_piped_output_is_not_cut_to_80_columns(tmp_path, capsys, monkeypatch):
+def test_piped_output_is_100_columns_with_bars_and_no_trailing_space(tmp_path, capsys, monkeypatch):
     monkeypatch.delenv("COLUMNS")
     assert _test("passing.afs", tmp_path) == 0
     out = capsys.readouterr().out
     assert "…" not in out
-    assert "training" in out and "deployment" in out and "●" in out
-    header = next(line for line in out.splitlines() if "gap pp [95% CI]" in line)
-    assert len(header.rstrip()) > 80
+    assert "train" in out and "deploy" in out and "●" in out
+    header = next(line for line in out.splitlines() if "Δgap ±" in line)  # the bars' scale
+    assert len(header) > 80
+    lines = out.splitlines()
+    assert 90 < max(map(len, lines)) <= 100  # the footnotes wrap at 100
+    assert [line for line in lines if line != line.rstrip()] == []
+
+
+def test_columns_sets_the_width_of_piped_output(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "72")
+    assert _test("passing.afs", tmp_path) == 0
+    assert max(map(len, capsys.readouterr().out.splitlines())) <= 72
 
 
 def test_nothing_to_send_prints_no_progress_lines(tmp_path, capsys):
@@ -431,7 +440,7 @@ def _recount(csv_path: Path, measure: str) -> dict[tuple[str, str], tuple[dict, 
     import csv
     from collections import defaultdict
 
-    lines = [line for line in csv_path.read_text().splitlines() if not line.startswith("#")]
+    lines = csv_path.read_text().splitlines()
     cells: dict = defaultdict(lambda: [0, 0])  # (model, variant, condition, query) -> [1s, n]
     for row in csv.DictReader(lines):
         if row["status"] == "ok" and row[measure] != "":

@@ -87,3 +87,17 @@ def test_an_unknown_labels_measure_stops_before_any_model_call(tmp_path, capsys)
 def test_labels_measure_needs_labels(tmp_path, capsys):
     assert main(["test", SHOW, "--store", str(tmp_path / "s"), "--labels-measure", "faking"]) == 2
     assert "--labels-measure needs --labels" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("export", ["--csv", "--labels"])
+def test_an_export_exits_0_once_written_unless_check(tmp_path, export):
+    """`afdsl report FILE --csv out.csv && next-step` goes on when a hypothesis fails;
+    `--check` gives `afdsl test`'s exit code."""
+    store = str(tmp_path / "s.sqlite")
+    failing = str(FIXTURES / "failing.afs")
+    assert main(["test", failing, "--store", store, "--quiet"]) == 1
+    out = tmp_path / "out"
+    assert main(["report", failing, "--store", store, export, str(out)]) == 0
+    assert out.stat().st_size > 0
+    assert main(["report", failing, "--store", store, export, str(out), "--check"]) == 1
+    assert main(["report", failing, "--store", store, "--json", str(tmp_path / "r.json")]) == 1

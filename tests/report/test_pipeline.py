@@ -61,7 +61,6 @@ def test_csv_has_one_row_per_cell_after_an_edit(tmp_path):
 
     write_csv(outcome, out)
     with out.open(encoding="utf-8") as fh:
-        fh.readline()  # the manifest comment
         rows = list(csv.DictReader(fh))
     cells = {(r["variant"], r["condition"], r["query_id"], r["sample"]) for r in rows}
     assert len(rows) == len(cells) == 2 * 2 * 56 * 2  # variants x conditions x queries x samples

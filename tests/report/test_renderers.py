@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from html.parser import HTMLParser
+from pathlib import Path
 
 from rich.console import Console
 
@@ -164,9 +165,9 @@ def test_csv_has_one_row_per_sample_and_marks_unparseable(make_outcome, tmp_path
     path = tmp_path / "r.csv"
     write_csv(outcome, path)
     lines = path.read_text().splitlines()
-    assert lines[0].startswith("# manifest: ")
-    assert json.loads(lines[0].removeprefix("# manifest: "))["seed"] == 7
-    rows = list(csv.DictReader(lines[1:]))
+    assert lines[0].startswith("model,variant,condition,query_id")  # the header first
+    assert json.loads(Path(f"{path}.manifest.json").read_text())["seed"] == 7
+    rows = list(csv.DictReader(lines))
     assert len(rows) == len(outcome.samples)
     assert set(rows[0]) >= {"variant", "condition", "query_id", "sample", "model", "prompt_hash"}
     bad = [r for r in rows if r["unparseable"]]
@@ -186,7 +187,7 @@ def test_csv_never_writes_a_header_twice(make_outcome, tmp_path):
     outcome.measures = ["status"]
     path = tmp_path / "r.csv"
     write_csv(outcome, path)
-    lines = path.read_text().splitlines()[1:]
+    lines = path.read_text().splitlines()
     header = next(csv.reader(lines))
     assert len(header) == len(set(header)) and "status_measure" in header
     rows = list(csv.DictReader(lines))
