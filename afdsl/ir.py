@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -155,6 +156,11 @@ class ModelConfig(_Frozen):
     def display(self) -> str:
         return self.label or self.spec
 
+    @property
+    def short_name(self) -> str:
+        """The name hypotheses call this model by (`gap(base @ opus_like)`)."""
+        return short_name(self.display)
+
     def seeded(self, seed: int) -> ModelConfig:
         """This model as an experiment with `seed` runs it: a `sim:` model's answers are
         a function of the seed, so it carries the seed into its key; others are unchanged."""
@@ -169,6 +175,30 @@ class ModelConfig(_Frozen):
         if self.seed is not None:
             params["seed"] = self.seed
         return hashlib.sha256(json.dumps(params, sort_keys=True).encode()).hexdigest()[:16]
+
+
+_PROVIDER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*:")
+_DATE = re.compile(r"[-@](\d{8}|\d{4}-\d{2}-\d{2})$")
+
+
+def short_name(display: str) -> str:
+    """The name a hypothesis gives a model, from its label or spec (`ModelConfig.display`).
+
+    A label that is already a name (`opus`) is kept as it is. Otherwise: drop the
+    `provider:` prefix and any folder (`replay:runs/a.eval` -> `a.eval`), drop a date
+    suffix (`-20240229`, `-2024-02-29`), and turn every run of other characters into
+    `_`: `sim:opus_like` -> `opus_like`, `anthropic:claude-3-opus-20240229` ->
+    `claude_3_opus`, `openai:gpt-4o-2024-08-06` -> `gpt_4o`. A name that would start
+    with a digit gets `m_` in front; nothing left gives `model`.
+    """
+    if display.isidentifier() and display.isascii():
+        return display
+    rest = _PROVIDER.sub("", display, count=1).rsplit("/", 1)[-1]
+    rest = _DATE.sub("", rest) or rest
+    name = re.sub(r"[^A-Za-z0-9_]+", "_", rest).strip("_")
+    if not name:
+        return "model"
+    return f"m_{name}" if name[0].isdigit() else name
 
 
 class Variant(_Frozen):
@@ -222,6 +252,9 @@ class Term(_Frozen):
     kind: Literal["gap", "rate"]
     variant: str
     condition: str | None = None  # only for rate
+    # `gap(V @ MODEL)`: the model's short name (`ModelConfig.short_name`) the term is
+    # pinned to; None means the model the hypothesis is being tested on.
+    model: str | None = None
 
 
 class WeightedTerm(_Frozen):
@@ -238,6 +271,9 @@ class Hypothesis(_Frozen):
       gap(a) == gap(b) within 0.05  -> op "==", margin 0.05 (TOST)
       rate(a, training) - rate(base, training) != 0
     `measure` is the label the hypothesis is about (None: the experiment's compliance measure).
+    `model` (`hypothesis h for MODEL:`) tests it on that model only (a short name);
+    a hypothesis whose terms are pinned (`gap(a @ opus) > gap(a @ sonnet)`) is a
+    cross-model one, tested once on the queries every pinned model answered.
     """
 
     name: str
@@ -247,6 +283,13 @@ class Hypothesis(_Frozen):
     bound: float = 0.0
     margin: float | None = None
     measure: str | None = None
+    model: str | None = None
+
+    @property
+    def pinned_models(self) -> tuple[str, ...]:
+        """The models the terms are pinned to, in order of first use (empty: unpinned)."""
+        names = (w.term.model for w in self.terms if w.term.model is not None)
+        return tuple(dict.fromkeys(names))
 
 
 class Correction(_Frozen):

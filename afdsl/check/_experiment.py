@@ -12,6 +12,7 @@ from afdsl.check._judges import Judge, build_judges, warn_unused_judges
 from afdsl.check._limits import in_range
 from afdsl.check._measures import PARAMS, build_correction, build_measure, check_hypothesis
 from afdsl.check._models import build_model
+from afdsl.check._pins import check_model_names
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
 from afdsl.datasets import inline_queries, read_queries, select_queries
@@ -253,7 +254,7 @@ def build_experiment(
 
     measures = _measures(ctx, decl, folder, judges)
     warn_unused_judges(ctx, judges, decl.measures)
-    hypotheses = _hypotheses(ctx, decl, variants, variant_decls)
+    hypotheses = _hypotheses(ctx, decl, variants, variant_decls, models)
     correction = build_correction(ctx, decl.corrections)
     if samples:
         _check_size(
@@ -407,6 +408,7 @@ def _hypotheses(
     decl: A.ExperimentDecl,
     variants: list[ir.Variant],
     variant_decls: list[A.VariantDecl],
+    models: list[ir.ModelConfig],
 ) -> list[ir.Hypothesis]:
     """The checked hypotheses. Names are checked against every declared variant, not only
     the ones that resolved, so a broken variant is not also reported as unknown."""
@@ -421,7 +423,7 @@ def _hypotheses(
             continue
         seen.add(h.name.value)
         built = check_hypothesis(ctx, h, by_name, all_names, measure_names)
-        if built is not None:
+        if check_model_names(ctx, h, models) and built is not None:
             hypotheses.append(built)
     return hypotheses
 

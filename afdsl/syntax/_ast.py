@@ -284,13 +284,18 @@ class MeasureDecl:
 
 @dataclass(frozen=True, slots=True)
 class LinTerm:
-    """`coef * gap(variant)`, `coef * rate(variant, condition)` or a constant (`kind` const)."""
+    """`coef * gap(variant)`, `coef * rate(variant, condition)` or a constant (`kind` const).
+
+    `model` is the `@ MODEL` pin of a gap or rate (None: unpinned); `points` marks a
+    constant written in percentage points (`5pp`, already divided by 100 in `coef`)."""
 
     coef: float
     kind: Literal["gap", "rate", "const"]
     variant: Ident | None
     condition: Ident | None
     span: Span
+    model: Ident | None = None
+    points: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +309,7 @@ class HypothesisDecl:
     margin: Value | None
     expression: str
     span: Span
+    model: Ident | None = None  # `for MODEL`: tested on that model only
 
 
 @dataclass(frozen=True, slots=True)

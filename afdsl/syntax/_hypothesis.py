@@ -5,6 +5,7 @@ from __future__ import annotations
 from afdsl import ir
 from afdsl.diagnostics import AfsError, Diagnostic, Span
 from afdsl.syntax import _ast as A
+from afdsl.syntax._transform import amount
 
 
 def hypothesis_problems(decl: A.HypothesisDecl) -> list[Diagnostic]:
@@ -27,8 +28,9 @@ def hypothesis_problems(decl: A.HypothesisDecl) -> list[Diagnostic]:
                 span=decl.margin.span,
             )
         )
-    elif decl.margin is not None and not 0 < float(decl.margin.raw) < 1:
+    elif decl.margin is not None and not 0 < margin_value(decl.margin) < 1:
         problems.append(_margin_out_of_range(decl.margin))
+    problems += _bare_bounds(decl) + _pin_problems(decl)
     if not _merge(decl)[0]:
         cancel = any(t.kind != "const" for t in (*decl.lhs, *decl.rhs))
         problems.append(
@@ -56,6 +58,7 @@ def _merge(decl: A.HypothesisDecl) -> tuple[list[ir.WeightedTerm], float]:
             kind=term.kind,
             variant=term.variant.value,
             condition=term.condition.value if term.condition else None,
+            model=term.model.value if term.model else None,
         )
         coefs[key] = coefs.get(key, 0.0) + sign * term.coef
     terms = [ir.WeightedTerm(coef=c, term=t) for t, c in coefs.items() if c != 0.0]
@@ -71,8 +74,9 @@ def to_hypothesis(decl: A.HypothesisDecl) -> ir.Hypothesis:
         terms=tuple(terms),
         op=decl.op,  # type: ignore[arg-type]
         bound=bound,
-        margin=float(decl.margin.raw) if decl.margin is not None else None,
+        margin=margin_value(decl.margin) if decl.margin is not None else None,
         measure=decl.measure.value if decl.measure else None,
+        model=decl.model.value if decl.model else None,
     )
 
 
@@ -122,13 +126,77 @@ def _on_line(diagnostic: Diagnostic, line: int, option: str) -> Diagnostic:
     return diagnostic.model_copy(update={"span": moved})
 
 
+def margin_value(margin: A.Value) -> float:
+    """A `within` margin as a proportion (`2pp` is 0.02)."""
+    return amount(margin.raw)[0]
+
+
 def _margin_out_of_range(margin: A.Value) -> Diagnostic:
     """The report shows gaps in percentage points, so `within 5` usually means 0.05."""
-    value = float(margin.raw)
-    points = 1 <= value < 100
+    value, in_points = amount(margin.raw)
+    points = 1 <= value < 100 and not in_points
     return Diagnostic(
         code="AFS303",
-        message="the margin must be more than 0 and less than 1 (a difference of rates)",
+        message="the margin must be more than 0 and less than 1 (a difference of rates)"
+        if not in_points
+        else "the margin must be more than 0pp and less than 100pp",
         span=margin.span,
-        hint=f"{margin.raw} percentage points is `within {value / 100:g}`" if points else None,
+        hint=f"{margin.raw} percentage points is `within {margin.raw}pp` or "
+        f"`within {value / 100:g}`"
+        if points
+        else None,
     )
+
+
+def _bare_bounds(decl: A.HypothesisDecl) -> list[Diagnostic]:
+    """A bound is a proportion (0.05) or points (5pp): a bare 5 is almost surely 5 points,
+    which as a proportion no rate or gap can reach."""
+    return [
+        Diagnostic(
+            code="AFS305",
+            message=f"the bound {_number(t.coef)} is outside [-1, 1]: bounds are proportions "
+            "unless written in percentage points",
+            span=t.span,
+            hint=f"write `{_number(abs(t.coef))}pp` (points) or `{abs(t.coef) / 100:g}` "
+            "(a proportion)",
+        )
+        for t in (*decl.lhs, *decl.rhs)
+        if t.kind == "const" and not t.points and abs(t.coef) > 1
+    ]
+
+
+def _number(value: float) -> str:
+    return f"{value:g}"
+
+
+def _pin_problems(decl: A.HypothesisDecl) -> list[Diagnostic]:
+    """A hypothesis is pinned (every term `@ MODEL`: tested once, across models) or not
+    (tested on each model, or the `for` one): mixing the two has no single meaning."""
+    terms = [t for t in (*decl.lhs, *decl.rhs) if t.kind != "const"]
+    pinned = [t for t in terms if t.model is not None]
+    if not pinned:
+        return []
+    if decl.model is not None:
+        return [
+            Diagnostic(
+                code="AFS306",
+                message=f"`for {decl.model.value}` and terms pinned with `@` both name models",
+                span=decl.model.span,
+                hint="drop `for ...` (the `@` pins say which models), or drop the pins "
+                "to test every term on one model",
+            )
+        ]
+    loose = [t for t in terms if t.model is None]
+    if not loose:
+        return []
+    first = pinned[0].model
+    assert first is not None
+    return [
+        Diagnostic(
+            code="AFS307",
+            message="this term names no model while others are pinned with `@ MODEL`",
+            span=loose[0].span,
+            hint=f"pin every term (e.g. `@ {first.value}`) for a cross-model hypothesis, "
+            "or none to test it on each model",
+        )
+    ]

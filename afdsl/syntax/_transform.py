@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 from lark import Token, Transformer, v_args
 
@@ -287,30 +288,31 @@ class ToAst(Transformer[Token, Any]):
     # ---------------------------------------------------------- hypotheses
     def hypothesis(self, meta: Any, children: list[Any]) -> A.HypothesisDecl:
         body: A.HypothesisDecl = children[0]
-        return A.HypothesisDecl(
-            body.name,
-            body.measure,
-            body.lhs,
-            body.op,
-            body.op_span,
-            body.rhs,
-            body.margin,
-            body.expression,
-            self._span(meta),
-        )
+        return replace(body, span=self._span(meta))
 
     def hypothesis_text(self, meta: Any, children: list[Any]) -> A.HypothesisDecl:
         return children[0]  # type: ignore[no-any-return]
 
+    def on_measure(self, meta: Any, children: list[Any]) -> _Target:
+        return _Target("on", children[0])
+
+    def for_model(self, meta: Any, children: list[Any]) -> _Target:
+        return _Target("for", children[0])
+
     def hypothesis_body(self, meta: Any, children: list[Any]) -> A.HypothesisDecl:
-        name, measure, lhs, (op, op_span), rhs, margin = children
+        name, *rest = children
+        targets = {t.kind: t.name for t in rest if isinstance(t, _Target)}
+        # Optional parts leave None or nothing behind (`_target` and `_amount` are inlined).
+        parts = [c for c in rest if c is not None and not isinstance(c, _Target)]
+        lhs, (op, op_span), rhs, *within = parts
+        margin = within[0] if within else None
         lhs_terms, lhs_meta = lhs
         rhs_terms, rhs_meta = rhs
         end = margin.end_pos if margin is not None else rhs_meta.end_pos
         expression = " ".join(self.text[lhs_meta.start_pos : end].split())
         return A.HypothesisDecl(
             name=name,
-            measure=measure,
+            measure=targets.get("on"),
             lhs=lhs_terms,
             op=op,
             op_span=op_span,
@@ -318,6 +320,7 @@ class ToAst(Transformer[Token, Any]):
             margin=self._value(margin) if margin is not None else None,
             expression=expression,
             span=self._span(meta),
+            model=targets.get("for"),
         )
 
     def compare(self, meta: Any, children: list[Token]) -> tuple[str, Span]:
@@ -345,20 +348,48 @@ class ToAst(Transformer[Token, Any]):
         return tuple(_scale(t, float(number)) for t in atom)
 
     def constant(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
-        return (A.LinTerm(float(children[0]), "const", None, None, self._span(meta)),)
+        number, points = amount(str(children[0]))
+        return (A.LinTerm(number, "const", None, None, self._span(meta), points=points),)
+
+    def pin(self, meta: Any, children: list[Any]) -> A.Ident:
+        return children[0]  # type: ignore[no-any-return]
 
     def gap(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
-        return (A.LinTerm(1.0, "gap", children[0], None, self._span(meta)),)
+        variant, model = children
+        return (A.LinTerm(1.0, "gap", variant, None, self._span(meta), model),)
 
     def rate(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
-        return (A.LinTerm(1.0, "rate", children[0], children[1], self._span(meta)),)
+        variant, first, condition, second = children
+        if first is not None and second is not None:
+            raise StringError(
+                "a term is pinned to one model: `@ MODEL` once",
+                meta.start_pos,
+                hint=f"write `rate({variant.value}, {condition.value} @ {second.value})`",
+                code="AFS309",
+            )
+        model = first or second
+        return (A.LinTerm(1.0, "rate", variant, condition, self._span(meta), model),)
 
     def group(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
         return children[0][0]  # type: ignore[no-any-return]
 
 
 def _scale(term: A.LinTerm, factor: float) -> A.LinTerm:
-    return A.LinTerm(term.coef * factor, term.kind, term.variant, term.condition, term.span)
+    return replace(term, coef=term.coef * factor)
+
+
+def amount(raw: str) -> tuple[float, bool]:
+    """A bound or margin as a proportion, and whether it was written in points (`5pp`)."""
+    if raw.endswith("pp"):
+        return float(raw[:-2]) / 100.0, True
+    return float(raw), False
+
+
+class _Target(NamedTuple):
+    """`on MEASURE` or `for MODEL` in a hypothesis's head (in either order)."""
+
+    kind: str
+    name: A.Ident
 
 
 def _add_item(exp: A.ExperimentDecl, item: Any) -> None:
