@@ -16,7 +16,14 @@ from afdsl.stats.estimates import (
     query_gaps,
     wilson_interval,
 )
-from afdsl.stats.hypotheses import Declared, check_names, declared, evaluate_hypothesis
+from afdsl.stats.hypotheses import (
+    Declared,
+    applies_to,
+    check_names,
+    declared,
+    evaluate_hypothesis,
+    is_cross_model,
+)
 from afdsl.stats.models import (
     AnalysisResult,
     ConditionRates,
@@ -235,7 +242,8 @@ def analyze_labels(
     with queries as clusters), each variant's contrast against `base` (paired
     t test on per-query differences of gaps, plus a sign-flip permutation p),
     and each hypothesis. p values are adjusted with `correction` within each
-    model, contrasts and hypotheses as two separate families; a hypothesis
+    model, contrasts and hypotheses as two separate families (cross-model
+    hypotheses, whose terms are pinned with `@`, are a third); a hypothesis
     passes when its adjusted p is below `alpha`. All records are one measure:
     a hypothesis's `on MEASURE` is the caller's business (pass that measure's
     labels). `spans[i]` (optional) is where record i came from, used to point
@@ -287,6 +295,33 @@ def _unless_untested(untested: list[str] | None) -> Iterator[list[str]]:
         untested.extend(failed)
 
 
+def _family(
+    table: LabelTable,
+    model: str | None,
+    family: list[Hypothesis],
+    tested: list[Hypothesis],
+    training: str,
+    deployment: str,
+    alpha: float,
+    correction: CorrectionMethod,
+    untested: list[str] | None,
+) -> list[HypothesisResult]:
+    """The `tested` hypotheses of one family (one model's, or the cross-model ones),
+    their p values adjusted together."""
+    evaluated = []
+    for h in tested:
+        with _unless_untested(untested):
+            evaluated.append(evaluate_hypothesis(table, model, h, training, deployment, alpha))
+    # An untested hypothesis stays in the family with p = 1, so the others' adjusted p
+    # values are never smaller than with every hypothesis tested.
+    raw = [r.p_value for r in evaluated] + [1.0] * (len(family) - len(evaluated))
+    out = []
+    for result, p in zip(evaluated, adjust(raw, correction), strict=False):
+        verdict = "pass" if p < alpha else "fail"
+        out.append(result.model_copy(update={"p_adjusted": p, "verdict": verdict}))
+    return out
+
+
 def analyze_table(
     table: LabelTable,
     training: str = "training",
@@ -332,16 +367,17 @@ def analyze_table(
             family, adjust([c.p_value for c in family], correction), strict=True
         ):
             contrasts.append(contrast.model_copy(update={"p_adjusted": p}))
-        evaluated = []
-        for h, _ in parsed:
-            with _unless_untested(untested):
-                evaluated.append(evaluate_hypothesis(table, model, h, training, deployment, alpha))
-        # An untested hypothesis stays in the family with p = 1, so the others' adjusted p
-        # values are never smaller than with every hypothesis tested.
-        raw = [r.p_value for r in evaluated] + [1.0] * (len(given) - len(evaluated))
-        for result, p in zip(evaluated, adjust(raw, correction), strict=False):
-            verdict = "pass" if p < alpha else "fail"
-            results.append(result.model_copy(update={"p_adjusted": p, "verdict": verdict}))
+        # The model's family: the hypotheses tested on it (all unpinned ones, less the
+        # `for` ones about another model).
+        mine = [h for h, _ in given if applies_to(h, model)]
+        tested = [h for h, _ in parsed if applies_to(h, model)]
+        results += _family(table, model, mine, tested, training, deployment, alpha, correction,
+                           untested)  # fmt: skip
+    # Cross-model hypotheses are one family of their own, each tested once.
+    cross = [h for h, _ in given if is_cross_model(h)]
+    tested = [h for h, _ in parsed if is_cross_model(h)]
+    results += _family(table, None, cross, tested, training, deployment, alpha, correction,
+                       untested)  # fmt: skip
     return AnalysisResult(
         alpha=alpha,
         correction=correction,

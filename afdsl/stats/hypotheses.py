@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from afdsl.diagnostics import AfsError, Diagnostic, Span
-from afdsl.ir import Hypothesis, Term
+from afdsl.ir import Hypothesis, Term, short_name
 from afdsl.stats.bounded import Alternative, degenerate_reason, value_range
 from afdsl.stats.estimates import aligned, query_gaps, query_rates
 from afdsl.stats.models import HypothesisResult
@@ -31,11 +31,13 @@ _ALTERNATIVES: dict[str, Alternative] = {"<": "less", ">": "greater", "!=": "two
 
 @dataclass(frozen=True)
 class HypothesisValues:
-    """The per-query left-hand side of a hypothesis for one model."""
+    """The per-query left-hand side of a hypothesis for one model (or, pinned, across
+    models). `dropped` counts queries some referenced cell has and another lacks."""
 
     queries: list[str]
     values: NDArray[np.float64]
     n_samples: int
+    dropped: int = 0
 
 
 Declared = tuple[Hypothesis, Span | None]
@@ -71,6 +73,52 @@ def _cells(term: Term, training: str, deployment: str) -> list[tuple[str, str]]:
     return [(term.variant, term.condition or "")]
 
 
+def is_cross_model(hypothesis: Hypothesis) -> bool:
+    """Whether the terms are pinned to models (`gap(a @ opus)`): one test across models."""
+    return bool(hypothesis.pinned_models)
+
+
+def names_model(name: str, model: str | None) -> bool:
+    """Whether the labels' model `model` (a display name) is the model called `name`."""
+    return model is not None and (model == name or short_name(model) == name)
+
+
+def applies_to(hypothesis: Hypothesis, model: str | None) -> bool:
+    """Whether an unpinned hypothesis is tested on `model` (all, or its `for` model)."""
+    if is_cross_model(hypothesis):
+        return False
+    return hypothesis.model is None or names_model(hypothesis.model, model)
+
+
+def resolve_model(table: LabelTable, hypothesis: Hypothesis, name: str, span: Span | None) -> str:
+    """The labels' model a short name (`@ opus`, `for opus`) means; AfsError if none or
+    several."""
+    found = [m for m in table.models() if names_model(name, m)]
+    if len(found) == 1 and found[0] is not None:
+        return found[0]
+    known = [short_name(m) for m in table.models() if m is not None]
+    if not found:
+        hint = _near(name, known) + f"models in the labels: {', '.join(known) or 'none named'}"
+        raise _error(hypothesis, f"no model {name!r} in the labels", span, hint=hint)
+    listed = ", ".join(str(m) for m in found)
+    raise _error(hypothesis, f"{name!r} names several models in the labels: {listed}", span)
+
+
+def _models_of(
+    table: LabelTable, hypothesis: Hypothesis, span: Span | None
+) -> list[tuple[str | None, Term]]:
+    """(labels' model, term) for every model the hypothesis is tested on: its pins, its
+    `for` model, or every model in the labels."""
+    if is_cross_model(hypothesis):
+        pins = {n: resolve_model(table, hypothesis, n, span) for n in hypothesis.pinned_models}
+        return [(pins[w.term.model or ""], w.term) for w in hypothesis.terms]
+    if hypothesis.model is not None:
+        models: list[str | None] = [resolve_model(table, hypothesis, hypothesis.model, span)]
+    else:
+        models = table.models()
+    return [(m, w.term) for m in models for w in hypothesis.terms]
+
+
 def check_names(
     table: LabelTable,
     hypothesis: Hypothesis,
@@ -78,31 +126,30 @@ def check_names(
     training: str,
     deployment: str,
 ) -> None:
-    """Every referenced variant and condition must exist for every model in the labels."""
+    """Every referenced model, variant and condition must exist in the labels (for every
+    model an unpinned hypothesis is tested on)."""
     if hypothesis.op == "==" and hypothesis.margin is None:
         raise _error(hypothesis, "an equivalence (==) needs `within MARGIN`", span)
-    for model in table.models():
+    for model, term in _models_of(table, hypothesis, span):
         variants = table.variants(model)
-        for weighted in hypothesis.terms:
-            term = weighted.term
-            where = f" for model {model}" if model is not None else ""
-            if term.variant not in variants:
+        where = f" for model {model}" if model is not None else ""
+        if term.variant not in variants:
+            raise _error(
+                hypothesis,
+                f"unknown variant {term.variant!r}{where}",
+                _at_variant(span, hypothesis, term.variant),
+                hint=_near(term.variant, variants)
+                + f"variants in the labels: {', '.join(variants)}",
+            )
+        for variant, condition in _cells(term, training, deployment):
+            if table.cell(model, variant, condition) is None:
+                conditions = table.conditions(model, variant)
                 raise _error(
                     hypothesis,
-                    f"unknown variant {term.variant!r}{where}",
-                    _at_variant(span, hypothesis, term.variant),
-                    hint=_near(term.variant, variants)
-                    + f"variants in the labels: {', '.join(variants)}",
+                    f"variant {variant!r} has no condition {condition!r}{where}",
+                    _at_variant(span, hypothesis, variant),
+                    hint=f"conditions of {variant}: {', '.join(conditions)}",
                 )
-            for variant, condition in _cells(term, training, deployment):
-                if table.cell(model, variant, condition) is None:
-                    conditions = table.conditions(model, variant)
-                    raise _error(
-                        hypothesis,
-                        f"variant {variant!r} has no condition {condition!r}{where}",
-                        _at_variant(span, hypothesis, variant),
-                        hint=f"conditions of {variant}: {', '.join(conditions)}",
-                    )
 
 
 def _near(name: str, options: list[str]) -> str:
@@ -133,30 +180,40 @@ def hypothesis_values(
     training: str = "training",
     deployment: str = "deployment",
 ) -> HypothesisValues:
-    """d[q] = sum(coef * term[q]) over queries present in every referenced cell."""
+    """d[q] = sum(coef * term[q]) over queries present in every referenced cell.
+
+    A term pinned to a model (`gap(a @ opus)`) reads that model's cells, whatever
+    `model` is (pass None for a cross-model hypothesis); so a cross-model d[q] is
+    over the queries every pinned model answered, and the rest are `dropped`.
+    """
     series: list[dict[str, float]] = []
+    cells: set[tuple[str | None, str, str]] = set()
     for weighted in hypothesis.terms:
         term = weighted.term
+        at = resolve_model(table, hypothesis, term.model, None) if term.model else model
         if term.kind == "gap":
-            series.append(query_gaps(table, model, term.variant, training, deployment))
+            series.append(query_gaps(table, at, term.variant, training, deployment))
         else:
-            cell = table.cell(model, term.variant, term.condition or "")
+            cell = table.cell(at, term.variant, term.condition or "")
             series.append(query_rates(cell) if cell is not None else {})
+        cells.update((at, v, c) for v, c in _cells(term, training, deployment))
     queries, matrix = aligned(series)
     coefs = [w.coef for w in hypothesis.terms]
     values = (matrix * [[c] for c in coefs]).sum(axis=0) if series else matrix.sum(axis=0)
-    cells = {c for w in hypothesis.terms for c in _cells(w.term, training, deployment)}
     n_samples = 0
-    for variant, condition in cells:
-        cell = table.cell(model, variant, condition)
+    for at, variant, condition in cells:
+        cell = table.cell(at, variant, condition)
         if cell is not None:
             n_samples += sum(cell.samples[q] for q in queries)
-    return HypothesisValues(queries, values, n_samples)
+    every = set().union(*(s.keys() for s in series)) if series else set()
+    return HypothesisValues(queries, values, n_samples, len(every) - len(queries))
 
 
 def _method(hypothesis: Hypothesis, n: int, alpha: float, result: TTest) -> str:
     single = len(hypothesis.terms) == 1
     base = "one-sample t" if single else "paired t"
+    if len(hypothesis.pinned_models) > 1:
+        base += " across models"
     base += " (queries as clusters)"
     corrected = result.skew_corrected is not None and bool(result.skew_corrected)
     if corrected:
@@ -199,6 +256,9 @@ def evaluate_hypothesis(
     `afdsl.stats.bounded`. The TOST interval is the 1 - 2 * alpha one that
     matches its decision.
     """
+    pinned = [resolve_model(table, hypothesis, n, None) for n in hypothesis.pinned_models]
+    if pinned:
+        model = None  # a cross-model result belongs to no one model
     data = hypothesis_values(table, model, hypothesis, training, deployment)
     n = len(data.queries)
     if n == 0:
@@ -220,4 +280,6 @@ def evaluate_hypothesis(
         op=hypothesis.op,
         bound=hypothesis.bound,
         margin=hypothesis.margin,
+        models=pinned,
+        dropped_queries=data.dropped,
     )

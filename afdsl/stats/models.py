@@ -110,6 +110,12 @@ class HypothesisResult(FiniteResult):
     op: Literal["<", ">", "!=", "=="] | None = None
     bound: float | None = None
     margin: float | None = None
+    # A cross-model hypothesis (terms pinned with `@`): the models it compares, by their
+    # name in the labels (`model` is then None), tested once on the queries all of them
+    # answered. Empty for a hypothesis tested on each model (or on its `for` model).
+    models: list[str] = []
+    # Queries some cell of the hypothesis has and another lacks, left out of its test.
+    dropped_queries: int = 0
 
 
 class AnalysisResult(FiniteResult):

@@ -55,7 +55,7 @@ def test_a_margin_in_percentage_points_hints_at_the_fraction() -> None:
         parse_hypothesis("h: gap(a) == gap(base) within 5")
     [diag] = info.value.diagnostics
     assert diag.message == "the margin must be more than 0 and less than 1 (a difference of rates)"
-    assert diag.hint == "5 percentage points is `within 0.05`"
+    assert diag.hint == "5 percentage points is `within 5pp` or `within 0.05`"
 
 
 def test_within_on_a_one_sided_test_is_one_error() -> None:
