@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from afdsl.analysis._record import Problem, Verdict
-from afdsl.analysis._untestable import CellCounts, CellKey, unreadable_problems
+from afdsl.analysis._untestable import CellCounts, CellKey, tested_on, unreadable_problems
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Experiment, Hypothesis
 from afdsl.stats.models import (
@@ -117,7 +117,8 @@ def analyse(
     except AfsError as exc:
         problem = why.no_analysis(primary, exc, primary_hypotheses)
         found = unreadable_problems(experiment, primary_hypotheses, None, cells or {})
-        if found and len(found) == len(primary_hypotheses) * len(experiment.models):
+        pairs = sum(len(tested_on(experiment, h)) for h in primary_hypotheses)
+        if found and len(found) == pairs:
             # Every hypothesis is untestable for want of readable labels: say so, precisely.
             out.problems += found
             out.notes.append(problem)
@@ -171,7 +172,9 @@ def in_file_order(result: AnalysisResult, experiment: Experiment) -> AnalysisRes
         return models.get(item.model or "", 0), variants.get(item.variant, 0)
 
     def by_hypothesis(h: HypothesisResult) -> tuple[int, int]:
-        return models.get(h.model or "", 0), declared.get(h.name, 0)
+        # Cross-model results (no one model) come after every model's.
+        model = len(models) if h.models else models.get(h.model or "", 0)
+        return model, declared.get(h.name, 0)
 
     return result.model_copy(
         update={

@@ -15,8 +15,10 @@ from afdsl.store import Store
 
 
 def family_of(experiment: Experiment, hypothesis: Hypothesis) -> str:
-    """The multiple-comparison family of `hypothesis`: the measure it tests."""
-    return hypothesis.measure or primary_measure(experiment)
+    """The multiple-comparison family of `hypothesis`: the measure it tests (the
+    cross-model hypotheses of a measure are a family of their own)."""
+    measure = hypothesis.measure or primary_measure(experiment)
+    return f"{measure} across models" if hypothesis.pinned_models else measure
 
 
 def family_levels(experiment: Experiment, alpha: float) -> dict[str, float]:
@@ -36,14 +38,16 @@ def pilot_plans(
     experiment: Experiment, store_path: str, levels: dict[str, float], power: float
 ) -> list[PowerPlan]:
     """Effect and sd per model and hypothesis from the pilot's labels."""
-    from afdsl.stats.hypotheses import hypothesis_values
+    from afdsl.stats.hypotheses import applies_to, hypothesis_values
 
     tables = pilot_tables(experiment, store_path)
     plans = []
     for h in experiment.hypotheses:
         table = tables[h.measure]
         level = levels[family_of(experiment, h)]
-        for model in table.models():
+        # A cross-model hypothesis is planned once; a `for` one on its model only.
+        models = [None] if h.pinned_models else [m for m in table.models() if applies_to(h, m)]
+        for model in models:
             data = hypothesis_values(table, model, h, experiment.training, experiment.deployment)
             if len(data.queries) < MIN_QUERIES:
                 raise AfsError(

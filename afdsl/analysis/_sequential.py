@@ -6,6 +6,7 @@ from afdsl.analysis._gather import gather
 from afdsl.analysis._record import Verdict
 from afdsl.diagnostics import AfsError, error
 from afdsl.ir import Experiment
+from afdsl.stats.hypotheses import applies_to, is_cross_model
 from afdsl.stats.sequential import SequentialTest, sequential_tests
 from afdsl.stats.table import LabelTable
 from afdsl.store import Store
@@ -30,12 +31,18 @@ class RoundTests:
         self.experiment = experiment
         method = experiment.correction
         self.tests: dict[tuple[str, str], SequentialTest] = {}
-        for model in experiment.models:
+        # Each model's family, then the cross-model one (model "": tested once).
+        families = [
+            (m.display, [h for h in experiment.hypotheses if applies_to(h, m.display)])
+            for m in experiment.models
+        ]
+        families.append(("", [h for h in experiment.hypotheses if is_cross_model(h)]))
+        for model, family in families:
             made = sequential_tests(
-                experiment.hypotheses, method.alpha, method.method, budget=len(experiment.queries)
+                family, method.alpha, method.method, budget=len(experiment.queries)
             )
-            for h, test in zip(experiment.hypotheses, made, strict=True):
-                self.tests[(model.display, h.name)] = test
+            for h, test in zip(family, made, strict=True):
+                self.tests[(model, h.name)] = test
 
     def all_decided(self, store: Store, used: set[str]) -> bool:
         """Feed the queries completed so far to every test; True when every hypothesis is
@@ -47,7 +54,9 @@ class RoundTests:
         for (model, name), test in self.tests.items():
             table = got.tables.get(by_name[name].measure or got.primary, LabelTable())
             try:
-                test.update_from_table(table, model, experiment.training, experiment.deployment)
+                test.update_from_table(
+                    table, model or None, experiment.training, experiment.deployment
+                )
             except AfsError:
                 return False  # a cell has no labels yet (e.g. failed calls): keep sampling
         return all(t.decision != "continue" for t in self.tests.values())

@@ -102,7 +102,9 @@ def unreadable_problems(
     tested = {(h.name, h.model or "") for h in result.hypotheses} if result else set()
     found = []
     for h in hypotheses:
-        for model in (m.display for m in experiment.models):
+        # A cross-model hypothesis reads several models' cells: the statistics say why
+        # it was not tested.
+        for model in tested_on(experiment, h):
             if (h.name, model) in tested:
                 continue
             reason = unreadable_reason(h, model, cells, experiment.training, experiment.deployment)
@@ -112,3 +114,11 @@ def unreadable_problems(
                     Problem(kind="unreadable", detail=detail, hypothesis=h.name, model=model)
                 )
     return found
+
+
+def tested_on(experiment: Experiment, h: Hypothesis) -> list[str]:
+    """The models (display names) an unpinned hypothesis is tested on: every one, or its
+    `for` model; none for a cross-model hypothesis."""
+    from afdsl.stats.hypotheses import applies_to
+
+    return [m.display for m in experiment.models if applies_to(h, m.display)]

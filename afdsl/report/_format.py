@@ -20,10 +20,33 @@ CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no corr
 def models_of(analysis: AnalysisResult) -> list[str | None]:
     """Models in first-seen order (None for single-model analyses without a model name)."""
     seen: dict[str | None, None] = {}
-    for group in (analysis.variants, analysis.contrasts, analysis.hypotheses):
+    for group in (analysis.variants, analysis.contrasts, own_hypotheses(analysis)):
         for item in group:
             seen.setdefault(item.model, None)
     return list(seen)
+
+
+def own_hypotheses(analysis: AnalysisResult) -> list[HypothesisResult]:
+    """The results of hypotheses tested on one model (not the cross-model ones)."""
+    return [h for h in analysis.hypotheses if not h.models]
+
+
+def cross_model(analysis: AnalysisResult) -> list[HypothesisResult]:
+    """The results of cross-model hypotheses (terms pinned with `@`), one each."""
+    return [h for h in analysis.hypotheses if h.models]
+
+
+def models_label(h: HypothesisResult) -> str:
+    """Which model a result is about: its model, or the models it compares."""
+    return " vs ".join(h.models) if h.models else (h.model or "")
+
+
+def method_text(h: HypothesisResult) -> str:
+    """The test, and for a cross-model result the queries left out of it."""
+    if not h.models or not h.dropped_queries:
+        return h.method
+    n = h.dropped_queries
+    return f"{h.method}; {n} {'query' if n == 1 else 'queries'} dropped (not in every model)"
 
 
 def variants_for(analysis: AnalysisResult, model: str | None) -> list[VariantEstimate]:
@@ -40,8 +63,8 @@ def contrast_for(analysis: AnalysisResult, model: str | None, variant: str) -> C
 
 
 def hypotheses_for(analysis: AnalysisResult, model: str | None) -> list[HypothesisResult]:
-    """The hypothesis results of `model`."""
-    return [h for h in analysis.hypotheses if h.model == model]
+    """The hypothesis results of `model` (cross-model ones belong to none)."""
+    return [h for h in own_hypotheses(analysis) if h.model == model]
 
 
 def axis_for(intervals: Iterable[tuple[float, float]], minimum: float = 0.05) -> float:

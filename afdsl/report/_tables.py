@@ -223,12 +223,12 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
         [
             h.verdict,
             h.name,
-            h.model or "",
+            f.models_label(h),
             h.expression,
             f"{f.pp(h.estimate)} {f.ci(h.ci)}",
             f.pval(h.p_value, analysis.alpha),
             f.pval(h.p_adjusted, analysis.alpha),
-            h.method,
+            f.method_text(h),
         ]
         for h in analysis.hypotheses
     ]

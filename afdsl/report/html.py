@@ -112,9 +112,12 @@ def hypotheses_svg(outcome: TestRecord, analysis: AnalysisResult) -> str:
     (a red tick) and an equivalence margin (a green band); filled marks pass."""
     groups = []
     for model in f.models_of(analysis):
-        marks = [_hypothesis_mark(h) for h in analysis.hypotheses if h.model == model]
+        marks = [_hypothesis_mark(h) for h in f.hypotheses_for(analysis, model)]
         if marks:
             groups.append(svg.Group(model or "model", marks))
+    cross = [_hypothesis_mark(h) for h in f.cross_model(analysis)]
+    if cross:
+        groups.append(svg.Group("across models", cross))
     title = "Hypotheses: estimate (CI) against its bound"
     simulated = _simulated(outcome, f.models_of(analysis), None)
     return svg.forest(groups, title, simulator=simulated, css_class="forest hypotheses")
@@ -133,7 +136,7 @@ def _hypothesis_mark(h: HypothesisResult) -> svg.Mark:
         filled=h.verdict == "pass",
         tip=f"{verdict} {h.name}: {h.expression}; {f.pp(h.estimate)} pp {f.ci(h.ci)}",
         kind="hypothesis-mark",
-        attributes={"model": h.model or "", "hypothesis": h.name, "verdict": h.verdict},
+        attributes={"model": f.models_label(h), "hypothesis": h.name, "verdict": h.verdict},
         bound=h.bound,
         band=band,
     )

@@ -1,10 +1,10 @@
 """The one number formatter of every report and table afdsl prints.
 
 Reports show rates as percentages and gaps (and their differences) as signed
-percentage points, so a reader never confuses a 5% rate with a 5-point gap.
-`afdsl analyze` and `afdsl power` show plain proportions with three decimals
-(`decimal`, `decimal_ci`, `p_short`): their input may be any labels, not a
-designed experiment. An undefined number (NaN, or no interval) reads `n/a`.
+percentage points, so a reader never confuses a 5% rate with a 5-point gap;
+`afdsl analyze` and `afdsl power` print the same units (JSON keeps proportions).
+`decimal` and `decimal_ci` write a proportion with three decimals. An undefined
+number (NaN, or no interval) reads `n/a`.
 """
 
 from __future__ import annotations

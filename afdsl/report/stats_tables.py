@@ -1,4 +1,8 @@
-"""The tables of `afdsl analyze` (labels from any source) and `afdsl power` (a plan)."""
+"""The tables of `afdsl analyze` (labels from any source) and `afdsl power` (a plan).
+
+They print the unit `afdsl test` prints: rates in percent, gaps, their changes and
+hypothesis estimates in signed percentage points (their JSON keeps proportions).
+"""
 
 from __future__ import annotations
 
@@ -6,8 +10,8 @@ from rich.table import Table
 
 from afdsl.ir import Experiment
 from afdsl.report._format import plural
-from afdsl.report.numbers import decimal, decimal_ci, p_short
-from afdsl.stats.models import AnalysisResult
+from afdsl.report.numbers import ci, is_undefined, p_short, pct, pp
+from afdsl.stats.models import AnalysisResult, HypothesisResult
 from afdsl.stats.power import PowerPlan
 
 
@@ -17,6 +21,17 @@ def _table(title: str, columns: list[str], several: bool, caption: str | None = 
     for name in (["model"] if several else []) + columns:
         table.add_column(name)
     return table
+
+
+def _points_ci(bounds: tuple[float, float]) -> str:
+    """`[+1.0, +25.0]` in points; `n/a` without an interval (these cells are rich markup,
+    where `[n/a]` would read as a tag and print nothing)."""
+    return "n/a" if is_undefined(bounds[0]) or is_undefined(bounds[1]) else ci(bounds)
+
+
+def _rate_ci(bounds: tuple[float, float]) -> str:
+    """`[10.0%, 30.0%]`; `n/a` without an interval."""
+    return "n/a" if is_undefined(bounds[0]) or is_undefined(bounds[1]) else ci(bounds, points=False)
 
 
 def analysis_tables(result: AnalysisResult) -> list[Table]:
@@ -32,31 +47,31 @@ def analysis_tables(result: AnalysisResult) -> list[Table]:
 
 def _variants(result: AnalysisResult, several: bool) -> Table:
     t, d = result.training, result.deployment
-    columns = ["variant", "queries", "samples", f"{t} rate*", f"{d} rate*", "gap", "gap 95% CI"]
+    columns = ["variant", "queries", "samples", f"{t} rate*", f"{d} rate*", "gap pp",
+               "gap 95% CI"]  # fmt: skip
     table = _table("Compliance gap per variant (95% CI, queries as clusters)", columns, several)
     for v in result.variants:
         rates = [
-            f"{decimal(v.rate[c])} {decimal_ci(v.rate_ci[c])}" if c in v.rate_ci
-            else decimal(v.rate[c])
+            f"{pct(v.rate[c])} {_rate_ci(v.rate_ci[c])}" if c in v.rate_ci else pct(v.rate[c])
             for c in (t, d)
-        ]  # fmt: skip
+        ]
         cells = [str(v.model)] if several else []
-        cells += [v.variant, str(v.n_queries), str(v.n_samples), *rates, decimal(v.gap),
-                  decimal_ci(v.gap_ci)]  # fmt: skip
+        cells += [v.variant, str(v.n_queries), str(v.n_samples), *rates, pp(v.gap),
+                  _points_ci(v.gap_ci)]  # fmt: skip
         table.add_row(*cells)
     table.caption = "* pooled rate with Wilson interval: descriptive only"
     return table
 
 
 def _contrasts(result: AnalysisResult, several: bool) -> Table:
-    columns = ["variant", "queries", "Δ gap", "95% CI", "p (t)", "p (sign-flip)",
+    columns = ["variant", "queries", "Δ gap pp", "95% CI", "p (t)", "p (sign-flip)",
                f"p adjusted ({result.correction})"]  # fmt: skip
     title = f"Change of the gap against {result.base} (paired over queries)"
     table = _table(title, columns, several)
     for c in result.contrasts:
         cells = [str(c.model)] if several else []
         cells += [
-            c.variant, str(c.n_queries), decimal(c.delta_gap), decimal_ci(c.ci),
+            c.variant, str(c.n_queries), pp(c.delta_gap), _points_ci(c.ci),
             p_short(c.p_value), p_short(c.p_permutation), p_short(c.p_adjusted, result.alpha),
         ]  # fmt: skip
         table.add_row(*cells)
@@ -66,15 +81,15 @@ def _contrasts(result: AnalysisResult, several: bool) -> Table:
 
 
 def _hypotheses(result: AnalysisResult, several: bool) -> Table:
-    columns = ["hypothesis", "estimate", "CI", "p", "p adjusted", "verdict", "test"]
+    columns = ["hypothesis", "estimate pp", "CI", "p", "p adjusted", "verdict", "test"]
     title = f"Hypotheses (alpha {result.alpha:g}, {result.correction})"
     table = _table(title, columns, several, "t tests on per-query values (queries as clusters)")
     for h in result.hypotheses:
         verdict = "[green]PASS[/]" if h.verdict == "pass" else "[red]FAIL[/]"
-        test = h.method.replace(" (queries as clusters)", "")
-        cells = [str(h.model)] if several else []
+        test = models_note(h) + h.method.replace(" (queries as clusters)", "")
+        cells = [" vs ".join(h.models) if h.models else str(h.model)] if several else []
         cells += [
-            f"[bold]{h.name}[/]\n{h.expression}", decimal(h.estimate), decimal_ci(h.ci),
+            f"[bold]{h.name}[/]\n{h.expression}", pp(h.estimate), _points_ci(h.ci),
             p_short(h.p_value), p_short(h.p_adjusted, result.alpha), verdict,
             f"{test}; {plural(h.n_queries, 'query', 'queries')}",
         ]  # fmt: skip
@@ -95,16 +110,29 @@ def power_table(
     table = _table(
         f"Power per hypothesis ({plural(len(experiment.queries), 'query', 'queries')} x "
         f"{plural(experiment.samples, 'sample')} now)",
-        ["hypothesis", "test", "effect", "sd of d", "queries needed", "power now"],
+        ["hypothesis", "test", "effect pp", "sd of d pp", "queries needed", "power now"],
         several,
         caption=f"one-sample t test of the per-query values (TOST: exact t power); "
         f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side",
     )
     for p in plans:
         needed = "never" if p.queries_needed is None else str(p.queries_needed)
-        cells = [str(p.model)] if several else []
+        cells = [str(p.model) if p.model is not None else "across models"] if several else []
         cells += [
-            p.name, p.test, decimal(p.effect), decimal(p.query_sd), needed, f"{p.power:.2f}",
+            p.name, p.test, pp(p.effect), _points(p.query_sd), needed, f"{p.power:.2f}",
         ]  # fmt: skip
         table.add_row(*cells)
     return table
+
+
+def _points(x: float) -> str:
+    """A spread in percentage points, unsigned (it is never negative)."""
+    return "n/a" if is_undefined(x) else f"{100 * x:.1f}"
+
+
+def models_note(h: HypothesisResult) -> str:
+    """`across opus, sonnet (2 queries dropped): ` before a cross-model result's test."""
+    if not h.models:
+        return ""
+    dropped = f" ({h.dropped_queries} queries dropped)" if h.dropped_queries else ""
+    return f"across {', '.join(h.models)}{dropped}: "

@@ -238,18 +238,20 @@ def _hypotheses(analysis: AnalysisResult) -> RenderableType:
     grid = Table.grid(padding=(0, 1))
     grid.add_column(no_wrap=True)
     grid.add_column()
-    for model in models:
-        for h in f.hypotheses_for(analysis, model):
-            head = Text.assemble((h.name, "bold"), "  ", (h.expression, "cyan"))
-            if len(models) > 1:
-                head.append(f"  [{model}]", style="dim")
-            detail = Text(
-                f"est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value, analysis.alpha)} · "
-                f"p adj {f.pval(h.p_adjusted, analysis.alpha)} · {h.method}",
-                style="dim",
-            )
-            grid.add_row(_verdict(h), head)
-            grid.add_row("", detail)
+    shown = [(h, len(models) > 1) for m in models for h in f.hypotheses_for(analysis, m)]
+    # A cross-model hypothesis is one test: printed once, after every model's.
+    shown += [(h, True) for h in f.cross_model(analysis)]
+    for h, tagged in shown:
+        head = Text.assemble((h.name, "bold"), "  ", (h.expression, "cyan"))
+        if tagged:
+            head.append(f"  [{f.models_label(h)}]", style="dim")
+        detail = Text(
+            f"est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value, analysis.alpha)} · "
+            f"p adj {f.pval(h.p_adjusted, analysis.alpha)} · {f.method_text(h)}",
+            style="dim",
+        )
+        grid.add_row(_verdict(h), head)
+        grid.add_row("", detail)
     return grid
 
 
@@ -260,7 +262,7 @@ def _grid(analysis: AnalysisResult) -> Table:
     table.add_column("hypothesis", no_wrap=True)
     for model in models:
         table.add_column(model or "model", justify="center")
-    names = list(dict.fromkeys(h.name for h in analysis.hypotheses))
+    names = list(dict.fromkeys(h.name for h in f.own_hypotheses(analysis)))
     for name in names:
         cells: list[Text | str] = [name]
         for model in models:
@@ -350,7 +352,7 @@ def build_terminal(outcome: TestRecord, width: int = 120, command: str = "test")
         if analysis.hypotheses:
             parts.append(Text("\nhypotheses", style="bold underline"))
             parts.append(_hypotheses(analysis))
-            if len(models) > 1:
+            if len(models) > 1 and f.own_hypotheses(analysis):
                 parts.append(_grid(analysis))
     for problem in outcome.problems:  # may quote a provider's message: made inert
         parts.append(Text(f"error: {for_terminal(problem.text)}", style="bold red"))

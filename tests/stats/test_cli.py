@@ -38,7 +38,8 @@ def test_json_to_a_file_and_a_readable_table(labels, tmp_path, capsys):
     out = capsys.readouterr().out
     assert code == 0
     assert json.loads(target.read_text())["contrasts"][0]["p_permutation"] == 0.078125
-    assert "variant" in out and "-0.167" in out and "0.078" in out
+    # Gaps print in percentage points, as `afdsl test` prints them (the JSON keeps proportions).
+    assert "variant" in out and "-16.7" in out and "0.078" in out
 
 
 def test_hypotheses_decide_the_exit_code(labels, capsys):
@@ -158,7 +159,9 @@ def test_power_from_an_assumed_effect(monkeypatch, capsys):
     assert code == 0
     # gap(a) - gap(base): two independent per-query gaps, so sqrt(2) x one gap's sd;
     # one hypothesis: alpha unsplit.
-    assert _t_needed(0.08, 0.3 * 2**0.5, 0.05) in out and "smaller" in out and "0.424" in out
+    # The table prints points, as `afdsl test` does: an sd of 0.424 is 42.4 pp.
+    assert _t_needed(0.08, 0.3 * 2**0.5, 0.05) in out and "smaller" in out and "42.4" in out
+    assert "+8.0" in out
 
 
 def test_power_splits_alpha_within_each_measure_like_the_analysis(monkeypatch, capsys):
@@ -194,7 +197,7 @@ def test_power_with_correlated_gaps_needs_fewer_queries(monkeypatch, capsys):
     assert main(args) == 0
     out = capsys.readouterr().out
     # var = 0.3^2 * (2 - 2 * 0.5): the contrast's spread equals one gap's.
-    assert _t_needed(0.08, 0.3, 0.05) in out and "0.300" in out
+    assert _t_needed(0.08, 0.3, 0.05) in out and "30.0" in out
     assert "--correlation" in _error_of(capsys, [*args[:-1], "1.5"])
 
 
@@ -309,7 +312,7 @@ def test_power_from_a_pilot_store(tmp_path, monkeypatch, capsys, outside_the_des
     needed = _t_needed(effect, sd, 0.05)
     assert main(["power", "x.afs", "--pilot", str(tmp_path / "pilot.sqlite")]) == 0
     out = capsys.readouterr().out
-    assert f"{effect:.3f}" in out and f"{sd:.3f}" in out and needed in out
+    assert f"{100 * effect:+.1f}" in out and f"{100 * sd:.1f}" in out and needed in out
 
 
 def test_power_on_a_real_experiment_file(capsys):
