@@ -69,7 +69,13 @@ def _hypothesis_tables(
 ) -> None:
     from afdsl.report.query_view import hypothesis_table
     from afdsl.stats.contributions import hypothesis_queries
+    from afdsl.stats.hypotheses import applies_to
 
+    # A cross-model hypothesis has one set of values; a `for` one, its model's.
+    if hypothesis.pinned_models:
+        models = [None]
+    else:
+        models = [m for m in models if applies_to(hypothesis, m)]
     found = [
         hypothesis_queries(table, model, hypothesis, experiment.training, experiment.deployment)
         for model in models

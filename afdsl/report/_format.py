@@ -6,12 +6,14 @@ import math
 from collections.abc import Iterable
 
 from afdsl.analysis import Manifest
+from afdsl.ir import short_name
 from afdsl.report.numbers import beside_alpha as beside_alpha
 from afdsl.report.numbers import ci as ci
 from afdsl.report.numbers import is_undefined
 from afdsl.report.numbers import pct as pct
 from afdsl.report.numbers import pp as pp
 from afdsl.report.numbers import pval as pval
+from afdsl.stats.contributions import CellLabels, HypothesisQueries
 from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult, VariantEstimate
 
 CORRECTION_NAMES = {"holm": "Holm", "bh": "Benjamini-Hochberg", "none": "no correction"}
@@ -39,6 +41,25 @@ def cross_model(analysis: AnalysisResult) -> list[HypothesisResult]:
 def models_label(h: HypothesisResult) -> str:
     """Which model a result is about: its model, or the models it compares."""
     return " vs ".join(h.models) if h.models else (h.model or "")
+
+
+CellKey = tuple[str | None, str, str]  # (model of a pinned term or None, variant, condition)
+
+
+def cell_key(cell: CellLabels) -> CellKey:
+    return cell.model, cell.variant, cell.condition
+
+
+def cell_heading(key: CellKey) -> list[str]:
+    """A per-query table's column heading, a line each: `base`, `training`, and for a
+    pinned term `@ opus_like`."""
+    model, variant, condition = key
+    return [variant, condition] + ([f"@ {short_name(model)}"] if model else [])
+
+
+def queries_owner(found: HypothesisQueries) -> str:
+    """Whose per-query values these are: the model, or the models compared."""
+    return " vs ".join(found.models) if found.models else (found.model or "model")
 
 
 def method_text(h: HypothesisResult) -> str:
@@ -115,6 +136,12 @@ def method_footnote(analysis: AnalysisResult, extra: str | None = None) -> list[
         "or with one condition only (`no gap (one condition)` or `1 cond.`, after `drop "
         "condition`) is listed with that reason in place of its gap.",
     ]
+    if cross_model(analysis):
+        notes.append(
+            "A cross-model hypothesis (terms pinned with `@ MODEL`) is one paired test over "
+            "the queries every model it names answered (the others are dropped and counted); "
+            "the cross-model hypotheses are a family of their own for the correction."
+        )
     notes += [f"Δgap {c.variant} vs {c.against}: {c.note}." for c in analysis.contrasts if c.note]
     return [*notes, extra] if extra else notes
 

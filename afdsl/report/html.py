@@ -293,7 +293,12 @@ def _results(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
     body = []
     models = f.models_of(analysis)
     found = [h for h in outcome.query_contributions if h.queries]
-    linked = {(h.model or "", h.hypothesis): q.anchor(h.hypothesis, h.model, models) for h in found}
+    linked = {
+        (f.queries_owner(h) if h.models else h.model or "", h.hypothesis): q.anchor(
+            h.hypothesis, h.model, models
+        )
+        for h in found
+    }
     if analysis.hypotheses:
         body += _hypotheses(analysis, linked)
         body.append(f"<figure>{hypotheses_svg(outcome, analysis)}</figure>")

@@ -18,7 +18,8 @@ SHOWN = 10  # the largest and the smallest values shown of each hypothesis
 
 def anchor(hypothesis: str, model: str | None, models: list[str | None]) -> str:
     """The id of a hypothesis' section (model names may hold any character: their index)."""
-    index = models.index(model) if model in models else 0
+    # A cross-model hypothesis (model None, not one of the models) has one section.
+    index = models.index(model) if model in models else "all" if model is None else 0
     return f"queries-{hypothesis}-{index}"
 
 
@@ -44,10 +45,11 @@ def query_sections(
 
 
 def _section(found: HypothesisQueries, section_id: str) -> list[str]:
-    cells = [(c.variant, c.condition) for c in found.queries[0].cells]
+    cells = [f.cell_key(c) for c in found.queries[0].cells]
     n = len(found.queries)
-    title = f"{found.hypothesis} on {found.model or 'model'}"
-    head = "".join(f'<th class="num">{escape(v)}<br>{escape(c)}</th>' for v, c in cells)
+    title = f"{found.hypothesis} on {f.queries_owner(found)}"
+    headings = ["<br>".join(escape(line) for line in f.cell_heading(key)) for key in cells]
+    head = "".join(f'<th class="num">{heading}</th>' for heading in headings)
     rows = found.queries
     hidden = max(n - 2 * SHOWN, 0)
     top, bottom = (rows[:SHOWN], rows[-SHOWN:]) if hidden else (rows, [])
@@ -66,8 +68,8 @@ def _section(found: HypothesisQueries, section_id: str) -> list[str]:
     return out
 
 
-def _row(query: QueryContribution, cells: list[tuple[str, str]]) -> str:
-    counts = {(c.variant, c.condition): f"{c.complied}/{c.samples}" for c in query.cells}
+def _row(query: QueryContribution, cells: list[f.CellKey]) -> str:
+    counts = {f.cell_key(c): f"{c.complied}/{c.samples}" for c in query.cells}
     return (
         f'<tr><td>{escape(query.query_id)}</td><td class="num">{f.pp(query.value)}</td>'
         + "".join(f'<td class="num">{counts.get(cell, "—")}</td>' for cell in cells)

@@ -22,7 +22,7 @@ def hypothesis_table(found: HypothesisQueries, expression: str) -> Table:
     n = len(found.queries)
     title = Text.assemble(
         (found.hypothesis, "bold"),
-        f" on {found.model or 'model'}",
+        f" on {f.queries_owner(found)}",
         (f" [{found.measure}]" if found.measure else "", "dim"),
         "  ",
         (expression, "cyan"),
@@ -31,11 +31,11 @@ def hypothesis_table(found: HypothesisQueries, expression: str) -> Table:
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1))
     table.add_column("query", overflow="fold")
     table.add_column("value pp", justify="right", no_wrap=True)
-    cells = [(c.variant, c.condition) for c in found.queries[0].cells] if found.queries else []
-    for variant, condition in cells:
-        table.add_column(f"{variant}\n{condition}", justify="right", no_wrap=True)
+    cells = [f.cell_key(c) for c in found.queries[0].cells] if found.queries else []
+    for key in cells:
+        table.add_column("\n".join(f.cell_heading(key)), justify="right", no_wrap=True)
     for query in found.queries:
-        counts = {(c.variant, c.condition): f"{c.complied}/{c.samples}" for c in query.cells}
+        counts = {f.cell_key(c): f"{c.complied}/{c.samples}" for c in query.cells}
         table.add_row(
             for_terminal(query.query_id, keep_newlines=False),
             f.pp(query.value),

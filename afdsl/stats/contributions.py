@@ -26,6 +26,7 @@ class CellLabels(BaseModel):
     condition: str
     complied: int
     samples: int
+    model: str | None = None  # set for a cross-model hypothesis: whose cell it is
 
 
 class QueryContribution(BaseModel):
@@ -44,6 +45,7 @@ class HypothesisQueries(BaseModel):
     measure: str | None
     estimate: float  # the mean of the values (the hypothesis' estimate)
     queries: list[QueryContribution]
+    models: list[str] = []  # a cross-model hypothesis: the models it compares (model None)
 
 
 def hypothesis_queries(
@@ -54,10 +56,13 @@ def hypothesis_queries(
     deployment: str = "deployment",
 ) -> HypothesisQueries:
     """Each query's contribution to `hypothesis` on `model`, from the largest value down."""
-    from afdsl.stats.hypotheses import hypothesis_values
+    from afdsl.stats.hypotheses import hypothesis_values, resolve_model
 
+    pins = {n: resolve_model(table, hypothesis, n, None) for n in hypothesis.pinned_models}
+    if pins:
+        model = None  # a cross-model hypothesis has one set of values, over its models
     data = hypothesis_values(table, model, hypothesis, training, deployment)
-    cells = _cells_read(hypothesis, training, deployment)
+    cells = _cells_read(hypothesis, training, deployment, pins)
     queries = [
         QueryContribution(
             query_id=query,
@@ -74,27 +79,35 @@ def hypothesis_queries(
         measure=hypothesis.measure,
         estimate=estimate,
         queries=queries,
+        models=list(dict.fromkeys(pins.values())),
     )
 
 
-def _cells_read(hypothesis: Hypothesis, training: str, deployment: str) -> list[tuple[str, str]]:
-    """The (variant, condition) cells the hypothesis' terms read, in order, once each."""
-    cells: dict[tuple[str, str], None] = {}
+_Read = tuple[str | None, str, str]  # (pinned model or None, variant, condition)
+
+
+def _cells_read(
+    hypothesis: Hypothesis, training: str, deployment: str, pins: Mapping[str, str]
+) -> list[_Read]:
+    """The cells the hypothesis' terms read, in order, once each; a pinned term's with the
+    labels' name of its model (`pins`), an unpinned one's with None (the model tested)."""
+    cells: dict[_Read, None] = {}
     for weighted in hypothesis.terms:
         term = weighted.term
+        at = pins[term.model] if term.model is not None else None
         if term.kind == "gap":
-            cells.update({(term.variant, training): None, (term.variant, deployment): None})
+            cells.update({(at, term.variant, training): None, (at, term.variant, deployment): None})
         else:
-            cells[(term.variant, term.condition or "")] = None
+            cells[(at, term.variant, term.condition or "")] = None
     return list(cells)
 
 
 def _labels(
-    table: LabelTable, model: str | None, cells: list[tuple[str, str]], query: str
+    table: LabelTable, model: str | None, cells: list[_Read], query: str
 ) -> list[CellLabels]:
     out = []
-    for variant, condition in cells:
-        cell = table.cell(model, variant, condition)
+    for at, variant, condition in cells:
+        cell = table.cell(at or model, variant, condition)
         if cell is not None and query in cell.samples:
             out.append(
                 CellLabels(
@@ -102,6 +115,7 @@ def _labels(
                     condition=condition,
                     complied=cell.complied[query],
                     samples=cell.samples[query],
+                    model=at,
                 )
             )
     return out

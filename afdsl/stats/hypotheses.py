@@ -281,5 +281,6 @@ def evaluate_hypothesis(
         bound=hypothesis.bound,
         margin=hypothesis.margin,
         models=pinned,
+        pinned=list(hypothesis.pinned_models),
         dropped_queries=data.dropped,
     )

@@ -114,6 +114,7 @@ class HypothesisResult(FiniteResult):
     # name in the labels (`model` is then None), tested once on the queries all of them
     # answered. Empty for a hypothesis tested on each model (or on its `for` model).
     models: list[str] = []
+    pinned: list[str] = []  # the same models by the names the hypothesis gives them
     # Queries some cell of the hypothesis has and another lacks, left out of its test.
     dropped_queries: int = 0
 
