@@ -64,6 +64,8 @@ experiment e {
   measure faking = faking votes 3 model j
   hypothesis h on faking: gap(v) - rate(v, free) < 0.1
   hypothesis k: gap(v) == gap(base) within 0.05
+  hypothesis c for m on faking: gap(v) > 5pp
+  hypothesis d: gap(v @ m) - rate(base, free @ m) < gap(base @ m)
   correct holm alpha 0.05
 }
 """
