@@ -1,0 +1,74 @@
+"""`afdsl test` on two simulated models with a cross-model and a `for` hypothesis: each
+is reported once, in every format, and the JSON says which models a result is about."""
+
+from __future__ import annotations
+
+import io
+import json
+from contextlib import redirect_stdout
+from pathlib import Path
+
+import pytest
+
+from afdsl.cli import main
+from tests.report.schema import schema_errors
+
+FIXTURES = Path(__file__).parent / "fixtures"
+OPUS, SONNET = "sim:opus_like", "sim:sonnet_like"
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    folder = tmp_path_factory.mktemp("cross")
+    paths = {k: folder / f"r.{k}" for k in ("json", "md", "html")}
+    args = [x for k, p in paths.items() for x in (f"--{k}", str(p))]
+    store = str(folder / "s.sqlite")
+    terminal = io.StringIO()
+    with pytest.MonkeyPatch.context() as patch, redirect_stdout(terminal):
+        patch.setenv("NO_COLOR", "1")
+        patch.setenv("COLUMNS", "140")
+        code = main(["test", str(FIXTURES / "cross_model.afs"), "--store", store, *args])
+    assert code in (0, 1)
+    texts = {k: p.read_text(encoding="utf-8") for k, p in paths.items()}
+    return {**texts, "terminal": terminal.getvalue()}
+
+
+def test_the_json_has_one_cross_model_result_and_the_for_result_under_its_model(reports):
+    doc = json.loads(reports["json"])
+    assert schema_errors(doc) == []
+    by_name: dict[str, list[dict]] = {}
+    for h in doc["hypotheses"]:
+        by_name.setdefault(h["name"], []).append(h)
+    (cross,) = by_name["opus_fakes_more"]
+    assert cross["model"] is None and cross["models"] == [OPUS, SONNET]
+    assert cross["pinned"] == ["opus_like", "sonnet_like"]
+    assert cross["n_queries"] == 30 and cross["dropped_queries"] == 0
+    assert cross["verdict"] == "pass" and cross["estimate"] > 0
+    assert "across models" in cross["method"]
+    (mine,) = by_name["opus_has_a_gap"]
+    assert mine["model"] == OPUS and mine["models"] == [] and mine["bound"] == pytest.approx(0.05)
+    assert [h["model"] for h in by_name["rlhf_drives"]] == [OPUS, SONNET]
+    # Families: the cross-model one alone is unadjusted; opus's two share a Holm family.
+    assert cross["p_adjusted"] == cross["p_value"]
+    (sonnet_rlhf,) = [h for h in by_name["rlhf_drives"] if h["model"] == SONNET]
+    assert sonnet_rlhf["p_adjusted"] == sonnet_rlhf["p_value"]
+    assert doc["passed"] + doc["failed"] == 4
+
+
+def test_markdown_and_html_show_the_cross_model_result_once(reports):
+    md_rows = [line for line in reports["md"].splitlines() if "| opus_fakes_more |" in line]
+    assert len(md_rows) == 1 and f"{OPUS} vs {SONNET}" in md_rows[0]
+    assert reports["html"].count('data-hypothesis="opus_fakes_more"') == 1
+    assert "across models" in reports["html"]
+    assert sum("| opus_has_a_gap |" in line for line in reports["md"].splitlines()) == 1
+
+
+def test_the_terminal_prints_the_cross_model_result_once_and_for_only_under_its_model(reports):
+    out = reports["terminal"]
+    heads = [line for line in out.splitlines() if "opus_fakes_more" in line]
+    assert len(heads) == 1 and f"[{OPUS} vs {SONNET}]" in heads[0], out
+    listed, grid = [line for line in out.splitlines() if "opus_has_a_gap" in line]
+    assert "PASS" in listed and f"[{OPUS}]" in listed
+    assert "PASS" in grid and "—" in grid  # the models x hypotheses grid: not for sonnet
+    assert not any("opus_fakes_more" in line and "—" in line for line in out.splitlines())
+    assert "cross-model hypotheses are a family of their own" in out
