@@ -131,8 +131,7 @@ def _points(x: float) -> str:
 
 
 def models_note(h: HypothesisResult) -> str:
-    """`across opus, sonnet (2 queries dropped): ` before a cross-model result's test."""
-    if not h.models:
+    """`2 queries dropped; ` before a cross-model result's test (queries not in every model)."""
+    if not h.models or not h.dropped_queries:
         return ""
-    dropped = f" ({h.dropped_queries} queries dropped)" if h.dropped_queries else ""
-    return f"across {', '.join(h.models)}{dropped}: "
+    return f"{plural(h.dropped_queries, 'query', 'queries')} dropped; "
