@@ -12,7 +12,8 @@ from afdsl.stats.table import LabelTable
 from afdsl.store import Store
 
 SEQUENTIAL_NOTE = (
-    "Verdicts come from anytime-valid betting e-processes (Bonferroni within each model), "
+    "Verdicts come from anytime-valid betting e-processes (Bonferroni within each model, and "
+    "among the cross-model hypotheses), "
     "valid under stopping at any round; the CIs and p-values shown are fixed-sample and do "
     "not account for the early stop."
 )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from afdsl import ir
 from afdsl.check._context import Context
-from afdsl.syntax import _ast as A
+from afdsl.syntax import nodes as A
 
 
 def check_model_names(ctx: Context, decl: A.HypothesisDecl, models: list[ir.ModelConfig]) -> bool:
