@@ -104,4 +104,9 @@ def organism_named(name: str) -> Organism:
             raise OrganismError(
                 f"`{key}={text}` in `sim:{name}` is not a number", hint=f"e.g. `{key}=0.9`"
             ) from None
-    return replace(organism, **values)
+    return replace(
+        organism,
+        strength=values.get("strength", organism.strength),
+        intercept=values.get("intercept", organism.intercept),
+        query_sd=values.get("query_sd", organism.query_sd),
+    )

@@ -50,11 +50,7 @@ def _missing(features: dict[str, frozenset[str]]) -> set[str]:
 def cue_warnings(experiment: ir.Experiment) -> list[str]:
     """One warning per variant, organism and cue that the prompt never shows: missing
     from the base too, so it is not what the variant set out to remove."""
-    organisms = [
-        m.spec
-        for m in experiment.models
-        if m.provider == "sim" and _drive(m.name) > 0
-    ]
+    organisms = [m.spec for m in experiment.models if m.provider == "sim" and _drive(m.name) > 0]
     if not organisms or not experiment.queries:
         return []
     base = _missing(variant_features(experiment, experiment.variants[0]))

@@ -193,7 +193,7 @@ def split_grid(
     plain = [[c.plain for c in row] for row in rows]
     widths = [_column_width(h, [r[i] for r in plain]) for i, h in enumerate(headers)]
     widths[0] = max(len(headers[0]), *(len(r[0]) for r in plain))
-    headers = [headers[0], *(fold_name(h, w) for h, w in zip(headers[1:], widths[1:]))]
+    headers = [headers[0], *(fold_name(h, w) for h, w in zip(headers[1:], widths[1:], strict=True))]
     label = widths[0] + 3
     columns = list(range(1, len(headers)))
     out: list[RenderableType] = []

@@ -152,8 +152,7 @@ def heatmap_svg(matrix: Matrix, simulator: bool) -> str:
     ]
     if simulator:
         out += [
-            '<g class="sim-mark"><rect x="4" y="26" width="80" height="18" rx="3" '
-            'fill="#f6c343"/>',
+            '<g class="sim-mark"><rect x="4" y="26" width="80" height="18" rx="3" fill="#f6c343"/>',
             '<text x="44" y="39" text-anchor="middle" font-weight="700" fill="#000">'
             "SIMULATOR</text></g>",
         ]

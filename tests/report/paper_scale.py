@@ -31,7 +31,9 @@ def strengths(models: int) -> list[float]:
     return [round(8.0 * i / (models - 1), 2) for i in range(models)]
 
 
-def paper_scale_afs(models: int = 25, variants: int = 20, queries: int = 4, samples: int = 1) -> str:
+def paper_scale_afs(
+    models: int = 25, variants: int = 20, queries: int = 4, samples: int = 1
+) -> str:
     """The .afs text: `models` organisms m01.. (model blocks with labels), `variants`
     variants counting base, two hypotheses."""
     blocks = [
