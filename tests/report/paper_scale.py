@@ -32,10 +32,10 @@ def strengths(models: int) -> list[float]:
 
 
 def paper_scale_afs(
-    models: int = 25, variants: int = 20, queries: int = 4, samples: int = 1
+    models: int = 25, variants: int = 20, queries: int = 4, samples: int = 1, correct: str = "holm"
 ) -> str:
     """The .afs text: `models` organisms m01.. (model blocks with labels), `variants`
-    variants counting base, two hypotheses."""
+    variants counting base, two hypotheses, p-values adjusted with `correct`."""
     blocks = [
         f'  model m{i + 1:02d} {{\n    spec  "sim:opus_like?strength={s}"\n'
         f'    label "m{i + 1:02d}"\n  }}'
@@ -56,6 +56,7 @@ def paper_scale_afs(
         "",
         "  hypothesis has_gap:       gap(base) > 0",
         "  hypothesis inverted_flips: gap(cue_inverted) < 0",
+        f"  correct {correct} alpha 0.05",
         "}",
         "",
     ]
