@@ -173,3 +173,37 @@ def test_long_variant_names_fold_between_words():
     assert fold_name("no_rlhf__openai_trainer", 10) == "no_rlhf__\nopenai_\ntrainer"
     assert fold_name("gap base", 4) == "gap\nbase"
     assert fold_name("abcdefghij", 4) == "abcd\nefgh\nij"
+
+
+# Each heatmap cell's and small forest's box in CSS pixels at the open viewport.
+MATRIX_LAYOUT = """(() => {
+  const box = el => { const r = el.getBoundingClientRect();
+                      return {left: r.left, right: r.right, width: r.width, height: r.height}; };
+  return {pageWidth: document.documentElement.scrollWidth,
+          heatmap: box(document.querySelector('svg.heatmap')),
+          cells: [...document.querySelectorAll('g.heat-cell rect')].map(box),
+          heads: [...document.querySelectorAll('svg.heatmap text.heat-head')].map(box),
+          forests: [...document.querySelectorAll('svg.small-forest')].map(box)};
+})()"""
+
+
+def test_the_matrix_reads_at_1400_px_in_a_browser(record, tmp_path):
+    from tests.report.browser import Browser, find_chromium
+
+    chromium = find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium on PATH: the matrix's layout is not checked in a browser")
+    page = tmp_path / "matrix.html"
+    page.write_text(render_html(record), encoding="utf-8")
+    with Browser(chromium) as browser:
+        browser.open(page, 1400)
+        layout = browser.evaluate(MATRIX_LAYOUT)
+    assert layout["pageWidth"] == 1400  # nothing scrolls sideways
+    heatmap = layout["heatmap"]
+    assert 0 <= heatmap["left"] and heatmap["right"] <= 1400
+    assert len(layout["cells"]) == MODELS * (VARIANTS - 1)
+    # Cells big enough for their number (about 40 x 18 px), every heading inside the page.
+    assert all(c["width"] >= 36 and c["height"] >= 16 for c in layout["cells"])
+    assert all(h["right"] <= heatmap["right"] for h in layout["heads"])
+    assert len(layout["forests"]) == MODELS
+    assert all(f["width"] >= 280 and f["right"] <= 1400 for f in layout["forests"])
