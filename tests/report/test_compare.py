@@ -89,6 +89,7 @@ def test_another_seed_moves_the_estimates_and_is_warned_about(runs, capsys, tmp_
 
 def test_a_perturbed_prompt_changes_the_prompt_set(runs, capsys, tmp_path):
     code, out = _compare(capsys, runs["one"][0], runs["perturbed"][0], tmp_path / "c.json")
+    assert code == (1 if json.loads((tmp_path / "c.json").read_text())["flipped"] else 0)
     doc = json.loads((tmp_path / "c.json").read_text())
     kinds = {w["kind"] for w in doc["warnings"]}
     assert "prompt_set" in kinds and "files" in kinds and "seed" not in kinds

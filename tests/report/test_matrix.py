@@ -200,7 +200,7 @@ def test_the_matrix_reads_at_1400_px_in_a_browser(record, tmp_path):
         layout = browser.evaluate(MATRIX_LAYOUT)
     assert layout["pageWidth"] == 1400  # nothing scrolls sideways
     heatmap = layout["heatmap"]
-    assert 0 <= heatmap["left"] and heatmap["right"] <= 1400
+    assert heatmap["left"] >= 0 and heatmap["right"] <= 1400
     assert len(layout["cells"]) == MODELS * (VARIANTS - 1)
     # Cells big enough for their number (about 40 x 18 px), every heading inside the page.
     assert all(c["width"] >= 36 and c["height"] >= 16 for c in layout["cells"])
