@@ -25,11 +25,19 @@ from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult, Varia
 
 MATRIX_FROM = 4  # models from which a report shows the matrix (three keep their tables)
 MARK = "*"  # beside a Δgap whose adjusted p is below α
+ACROSS = "(across models)"  # the grid row of hypotheses that name no single model
 
 
 def is_matrix(analysis: AnalysisResult | None) -> bool:
-    """Whether a report of `analysis` shows the model matrix."""
-    return analysis is not None and len(f.models_of(analysis)) >= MATRIX_FROM
+    """Whether a report of `analysis` shows the model matrix (counting the models that
+    have estimates: a hypothesis across models names none)."""
+    return analysis is not None and len(_estimated_models(analysis)) >= MATRIX_FROM
+
+
+def _estimated_models(analysis: AnalysisResult) -> list[str | None]:
+    """The models with gap estimates or contrasts, in first-seen order."""
+    found = [e.model for e in analysis.variants] + [c.model for c in analysis.contrasts]
+    return list(dict.fromkeys(found))
 
 
 @dataclass(frozen=True)
@@ -54,7 +62,7 @@ class Matrix:
 
 def build_matrix(measure: str, analysis: AnalysisResult) -> Matrix:
     """The grid of `analysis` (one measure), variants in first-seen order."""
-    models = f.models_of(analysis)
+    models = _estimated_models(analysis)
     variants = list(dict.fromkeys(c.variant for c in analysis.contrasts))
     base = {v.model: v for v in analysis.variants if v.variant == analysis.base}
     cells = {(c.model, c.variant): c for c in analysis.contrasts}
@@ -234,7 +242,7 @@ def verdict_grid(analysis: AnalysisResult, width: int) -> list[RenderableType]:
     names = hypothesis_names(analysis)
     rows = []
     for model in f.models_of(analysis):
-        row = [Text(model or "model", style="bold")]
+        row = [Text(model or ACROSS, style="bold")]
         for name in names:
             cell = verdict_cell(analysis, model, name)
             style = "green" if cell.startswith("pass") else "red" if cell != "—" else "dim"
@@ -288,7 +296,7 @@ def terminal_matrix(outcome: TestRecord, width: int) -> list[RenderableType]:
         parts += verdict_grid(analysis, width)
     parts.append(
         Text(
-            f"{len(f.models_of(analysis))} models: per-model tables, intervals and p-values "
+            f"{len(_estimated_models(analysis))} models: per-model tables, intervals and p-values "
             "are in the --md, --html and --json reports",
             style="dim",
         )
@@ -309,7 +317,7 @@ def markdown_matrix(outcome: TestRecord) -> list[tuple[str, list[str], list[list
     if analysis is not None and analysis.hypotheses:
         names = hypothesis_names(analysis)
         rows = [
-            [model or "model", *(verdict_cell(analysis, model, n) for n in names)]
+            [model or ACROSS, *(verdict_cell(analysis, model, n) for n in names)]
             for model in f.models_of(analysis)
         ]
         out.append(("Models x hypotheses", ["model", *names], rows, ""))
