@@ -23,7 +23,7 @@ from afdsl.stats.models import Contrast
 
 _CELL_W, _CELL_H, _LABEL_W, _HEAD_H = 44, 20, 120, 120
 _BASE_GAP = 8  # space between the base-gap column and the variants
-_LEGEND_H = 56
+_LEGEND_H = 70
 
 CSS = """
 .matrix-plots { display: grid; grid-template-columns: repeat(auto-fill, minmax(300px, 1fr));
@@ -129,7 +129,7 @@ def _legend(y: float, half: float, alpha: float) -> list[str]:
         label = "0" if value == 0 else f"{value:+g}"
         out.append(f'<text x="{x:.1f}" y="{y + 24:.1f}" text-anchor="{anchor}">{label}</text>')
     out.append(
-        f'<text x="{_LABEL_W + width + 12}" y="{y + 9:.1f}">Δgap (and gap) in points · '
+        f'<text x="{_LABEL_W}" y="{y + 42:.1f}">Δgap (and gap) in points · '
         f"{MARK} adjusted p &lt; {alpha:g} · blue: smaller gap than base</text>"
     )
     return out
@@ -138,13 +138,17 @@ def _legend(y: float, half: float, alpha: float) -> list[str]:
 def heatmap_svg(matrix: Matrix, simulator: bool) -> str:
     """The models x variants heatmap of one measure."""
     half = scale_half(matrix)
-    width = _column_x(len(matrix.variants) + 1) + 80  # the last heading leans right
+    # Long model names push the grid right (about 6.5 px a character at 11 px).
+    longest = max((len(m or "model") for m in matrix.models), default=0)
+    shift = max(0.0, 6.5 * longest + 12 - _LABEL_W)
+    width = _column_x(len(matrix.variants) + 1) + 80 + shift  # the last heading leans right
     body_h = _CELL_H * len(matrix.models)
     height = _HEAD_H + body_h + _LEGEND_H
-    width = max(width, _LABEL_W + 560)  # room for the legend's text
+    width = max(width, _LABEL_W + shift + 460)  # room for the legend's text
     title = f"Δgap against {matrix.analysis.base} by model and variant, {matrix.measure}"
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="heatmap" width="100%" '
+        f'style="max-width: {width:.0f}px" '  # a small grid is not blown up to the page
         f'viewBox="0 0 {width:.0f} {height}" preserveAspectRatio="xMinYMin meet" role="img" '
         f'aria-label="{escape(title)}" data-measure="{escape(matrix.measure)}">',
         f"<title>{escape(title)}{' (SIMULATOR)' if simulator else ''}</title>",
@@ -156,11 +160,11 @@ def heatmap_svg(matrix: Matrix, simulator: bool) -> str:
             '<text x="44" y="39" text-anchor="middle" font-weight="700" fill="#000">'
             "SIMULATOR</text></g>",
         ]
-    out += _heads(matrix)
+    out += [f'<g transform="translate({shift:.1f},0)">', *_heads(matrix)]
     for r, model in enumerate(matrix.models):
         out += _row(matrix, model, _HEAD_H + r * _CELL_H, half)
     out += _legend(_HEAD_H + body_h + 14, half, matrix.alpha)
-    out.append("</svg>")
+    out.append("</g></svg>")
     return "\n".join(out)
 
 
