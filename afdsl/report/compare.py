@@ -254,6 +254,17 @@ def _files(m: Manifest) -> dict[str, str | None]:
     return {s.path: s.sha256 for s in m.source_files}
 
 
+def _served_changes(a: Manifest, b: Manifest) -> list[str]:
+    """`label: id-1 -> id-2` for each model both runs name whose provider answered as
+    other ids (a dated release replaced): one model on two dates."""
+    ids_a = {e.label: sorted(e.served_ids) for e in a.models}
+    return [
+        f"{e.label}: {', '.join(ids_a[e.label]) or 'none'} -> {', '.join(sorted(e.served_ids))}"
+        for e in b.models
+        if e.label in ids_a and e.served_ids and ids_a[e.label] != sorted(e.served_ids)
+    ]
+
+
 def manifest_warnings(a: Manifest, b: Manifest) -> list[ManifestWarning]:
     """Each way the manifests differ that can move a number, in words."""
     out: list[ManifestWarning] = []
@@ -274,6 +285,9 @@ def manifest_warnings(a: Manifest, b: Manifest) -> list[ManifestWarning]:
         parts = [f"only in A: {', '.join(sorted(only_a))}"] if only_a else []
         parts += [f"only in B: {', '.join(sorted(only_b))}"] if only_b else []
         warn("models", "the models differ: " + "; ".join(parts))
+    served = _served_changes(a, b)
+    if served:
+        warn("models", f"the providers answered as other model ids: {'; '.join(served)}")
     files_a, files_b = _files(a), _files(b)
     changed = [p for p in dict.fromkeys([*files_a, *files_b]) if files_a.get(p) != files_b.get(p)]
     if changed:
@@ -405,6 +419,19 @@ def build_comparison_view(comparison: Comparison) -> Group:
         parts.append(_cells_table(comparison, measure))
     if comparison.hypotheses:
         parts.append(_hypotheses_table(comparison))
+    rewritten = {
+        h.name: h
+        for h in comparison.hypotheses
+        if h.expression_a and h.expression_b and h.expression_a != h.expression_b
+    }
+    for h in rewritten.values():
+        parts.append(
+            Text(
+                f"note: {h.name} is not the same test in A (`{h.expression_a}`) and B "
+                f"(`{h.expression_b}`)",
+                style="yellow",
+            )
+        )
     n = len(comparison.hypotheses)
     summary = f"{f.plural(n, 'hypothesis', 'hypotheses')} compared, {comparison.flipped} flipped"
     parts.append(Text(summary, style="bold red" if comparison.flipped else "bold green"))

@@ -168,3 +168,19 @@ def test_usage_errors_are_one_precise_line(runs, capsys, tmp_path, content, mess
     assert code == 2
     assert message in err and "Traceback" not in err
     assert err.splitlines()[0].startswith("error:") or "error:" in err.splitlines()[0]
+
+
+def test_another_release_of_a_model_and_a_rewritten_hypothesis_are_said(runs, capsys, tmp_path):
+    report, _ = runs["one"]
+    doc = json.loads(report.read_text())
+    doc["manifest"]["models"][0]["served_ids"] = ["opus-2026-01-01"]
+    for h in doc["hypotheses"]:
+        h["expression"] = "gap(base) > 0.05"
+    later = tmp_path / "later.json"
+    later.write_text(json.dumps(doc))
+    code, out = _compare(capsys, report, later, tmp_path / "c.json")
+    warnings = json.loads((tmp_path / "c.json").read_text())["warnings"]
+    assert code == 0
+    assert [w["kind"] for w in warnings] == ["models"]
+    assert "opus-2026-01-01" in warnings[0]["message"]
+    assert out.count("note: has_gap is not the same test") == 1
