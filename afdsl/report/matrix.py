@@ -134,7 +134,7 @@ def verdict_models(analysis: AnalysisResult) -> list[str | None]:
     """The rows of the models x hypotheses grid: each model, then None (read ACROSS) for
     the cross-model hypotheses, which belong to no one model."""
     models = f.models_of(analysis)
-    return models + [None] if f.cross_model(analysis) and None not in models else models
+    return [*models, None] if f.cross_model(analysis) and None not in models else models
 
 
 def verdict_cell(analysis: AnalysisResult, model: str | None, name: str) -> str:
