@@ -11,6 +11,9 @@ from pathlib import Path
 import pytest
 
 from afdsl.cli import main
+from afdsl.report import _format as f
+from afdsl.report.matrix import verdict_cell, verdict_models
+from afdsl.stats.models import AnalysisResult, HypothesisResult
 from tests.report.schema import schema_errors
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -72,3 +75,24 @@ def test_the_terminal_prints_the_cross_model_result_once_and_for_only_under_its_
     assert "PASS" in grid and "—" in grid  # the models x hypotheses grid: not for sonnet
     assert not any("opus_fakes_more" in line and "—" in line for line in out.splitlines())
     assert "cross-model hypotheses are a family of their own" in out
+
+
+def _result(name: str, model: str | None, models: list[str]) -> HypothesisResult:
+    return HypothesisResult(
+        model=model, name=name, expression="e", verdict="pass", estimate=0.1, ci=(0.0, 0.2),
+        p_value=0.01, p_adjusted=0.01, method="m", n_queries=9, n_samples=9, models=models,
+    )  # fmt: skip
+
+
+def test_grids_give_cross_model_results_a_row_of_their_own():
+    analysis = AnalysisResult(
+        alpha=0.05,
+        correction="holm",
+        variants=[],
+        contrasts=[],
+        hypotheses=[_result("h", OPUS, []), _result("x", None, [OPUS, SONNET])],
+    )
+    assert f.models_of(analysis) == [OPUS]  # a cross-model result is no model's
+    assert verdict_models(analysis) == [OPUS, None]
+    assert verdict_cell(analysis, None, "x") == "pass +10.0"
+    assert verdict_cell(analysis, OPUS, "x") == "—"
