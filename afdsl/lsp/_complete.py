@@ -13,6 +13,7 @@ from typing import Any
 from lark import Token
 from lark.exceptions import LarkError
 
+from afdsl.ir import short_name
 from afdsl.lsp._index import Index
 from afdsl.syntax import builtin_names, get_parser
 
@@ -89,6 +90,7 @@ _CONTEXTS: list[tuple[tuple[str, ...], tuple[str, ...]]] = [
     (("extends",), ("scenario",)),
     (("on",), ("measure",)),
     (("model",), ("judge",)),
+    (("@",), ("model",)),  # gap(base @ MODEL): a model by its short name
 ]
 
 
@@ -103,6 +105,9 @@ def _names(tokens: list[Token], index: Index | None) -> list[Item]:
     if index is None or not kinds:
         return []
     seen: dict[str, Item] = {}
+    if kinds == ("model",):
+        names = {short_name(s.name) for s in index.names(kinds)}
+        return [Item(name, "model") for name in sorted(names)]
     for symbol in index.names(kinds):
         if symbol.name.isidentifier():  # not a judge written as a bare spec
             seen.setdefault(symbol.name, Item(symbol.name, symbol.kind))
