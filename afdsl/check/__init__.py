@@ -166,6 +166,8 @@ def _warn_unused(
         t.variant.value for h in decl.hypotheses for t in (*h.lhs, *h.rhs) if t.variant is not None
     }
     for variant in built.variants:
+        if variant.cross:
+            continue  # a cross's cells are its design, tested or not
         if variant.name.value not in tested | built.applied:
             ctx.warning(
                 "AFS903",
