@@ -76,13 +76,13 @@ def _loops_match(ctx: Context, family: A.VariantFamilyDecl) -> bool:
             ctx.error("AFS220", f"the loop names `{name}` twice", loop.param.span)
             return False
         looped.add(name)
-    missing = [p for p in family.params if p.value not in looped]
-    if missing:
+    unlooped = [p for p in family.params if p.value not in looped]
+    if unlooped:
         ctx.error(
             "AFS221",
-            f"{head}: no loop gives the values of `{missing[0].value}`",
-            missing[0].span,
-            hint=f"add `, {missing[0].value} in [...]` after the family's other loops",
+            f"{head}: no loop gives the values of `{unlooped[0].value}`",
+            unlooped[0].span,
+            hint=f"add `, {unlooped[0].value} in [...]` after the family's other loops",
         )
         return False
     return True

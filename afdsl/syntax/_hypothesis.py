@@ -64,7 +64,7 @@ def _merge(decl: A.HypothesisDecl) -> tuple[list[ir.WeightedTerm], float]:
         if term.kind == "const":
             constant += sign * term.coef
             continue
-        assert term.variant is not None
+        assert term.variant is not None and term.kind in ("gap", "rate")
         key = ir.Term(
             kind=term.kind,
             variant=term.variant.value,
