@@ -281,10 +281,12 @@ class VariantResolver:
                 return None
             decl, owner = self.ctx.perturbations[name]
             return decl.ops, owner, ("perturbation", name)
-        if name in self.decls:
+        if name in self.decls and stack[-1] != ("variant", name):
             self._cycle(op, stack)
             return None
-        options = set(self.decls) | set(self.ctx.perturbations)
+        # `variant x = apply x` (or a cross item `x`) with no perturbation `x`: the name
+        # means a perturbation, and there is none.
+        options = (set(self.decls) - {name}) | set(self.ctx.perturbations)
         self.ctx.unknown("AFS134", "perturbation or variant", op.name, options, "perturbations")
         return None
 
