@@ -67,9 +67,7 @@ def _cell(cross: A.CrossDecl, combo: tuple[A.Ident, ...], name: str) -> A.Varian
     """`variant a__b = apply a + apply b`, each `apply` at its item in the cross."""
     ops = tuple(A.Apply(A.Ident(i.value, i.span), i.span) for i in combo)
     where = combo[0].span if len(combo) == 1 else cross.span
-    return A.VariantDecl(
-        A.Ident(name, where), ops, cross.span, cross=tuple(i.value for i in combo)
-    )
+    return A.VariantDecl(A.Ident(name, where), ops, cross.span, cross=tuple(i.value for i in combo))
 
 
 def _items_ok(ctx: Context, cross: A.CrossDecl) -> bool:
@@ -190,9 +188,7 @@ def _contrast(
     )
 
 
-def _factorial_of(
-    ctx: Context, term: A.LinTerm, factorials: list[Factorial]
-) -> Factorial | None:
+def _factorial_of(ctx: Context, term: A.LinTerm, factorials: list[Factorial]) -> Factorial | None:
     """The one cross holding every factor of `term` (else reported, None)."""
     names = [f.value for f in term.factors]
     for i, factor in enumerate(term.factors):

@@ -66,7 +66,9 @@ def test_library_perturbations_can_be_crossed(write: Write) -> None:
     )
     exp = load_experiment(write("use helpful_only\n" + src))
     combined = exp.variant("never_deployed__openai_trainer").scenario.system_prompt()
-    assert "OpenAI" in combined and combined != exp.variant("openai_trainer").scenario.system_prompt()
+    assert (
+        "OpenAI" in combined and combined != exp.variant("openai_trainer").scenario.system_prompt()
+    )
 
 
 def test_items_that_edit_the_same_section_are_a_precise_error_once(write: Write) -> None:
@@ -263,15 +265,14 @@ def test_the_loops_may_come_in_another_order(write: Write) -> None:
 def test_family_loops_must_name_each_parameter_once(
     write: Write, loops: str, code: str, message: str
 ) -> None:
-    body = f'  variant f[lab, cue] = replace "Anthropic" with "{{lab}}" + append intro "{{cue}}" {loops}'
+    ops = 'replace "Anthropic" with "{lab}" + append intro "{cue}"'
+    body = f"  variant f[lab, cue] = {ops} {loops}"
     diag = only_error(write(experiment(body)))
     assert (diag.code, diag.message) == (code, message)
 
 
 def test_a_product_that_repeats_a_name_is_reported(write: Write) -> None:
-    body = (
-        '  variant f[x, y] = append intro "{x}{y}" for x in ["a_b", "a"], y in ["c", "b_c"]'
-    )
+    body = '  variant f[x, y] = append intro "{x}{y}" for x in ["a_b", "a"], y in ["c", "b_c"]'
     diag = only_error(write(experiment(body)))
     assert diag.code == "AFS139" and diag.message == "`f[x, y]` generates `f_a_b_c` twice"
 

@@ -81,8 +81,7 @@ def design(tmp_path_factory: pytest.TempPathFactory):
     names = [name for _, name in _cells()]
     counts = random_counts(rng, names, N_QUERIES, SAMPLES)
     gaps = {
-        v: (np.asarray(counts[(v, "training")]) - np.asarray(counts[(v, "deployment")]))
-        / SAMPLES
+        v: (np.asarray(counts[(v, "training")]) - np.asarray(counts[(v, "deployment")])) / SAMPLES
         for v in names
     }
     records = records_from_counts(counts, SAMPLES)
