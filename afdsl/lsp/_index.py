@@ -187,9 +187,13 @@ def _index_cross(index: Index, file: A.FileAst, cross: A.CrossDecl) -> None:
     for item in cross.items:
         index.refs.append(Ref(("variant", "perturbation"), item.value, item.span))
     names = [item.value for item in cross.items]
+    # Combinations are named at the `cross` keyword, so the items keep their own hover.
+    keyword = cross.span.model_copy(
+        update={"end_line": cross.span.line, "end_col": cross.span.col + 5}
+    )
     for size in range(2, len(names) + 1):
         for combo in itertools.combinations(names, size):
-            _symbol(index, "variant", A.Ident(cell_name(combo), cross.span), cross, file)
+            _symbol(index, "variant", A.Ident(cell_name(combo), keyword), cross, file)
 
 
 def _index_hypothesis(index: Index, file: A.FileAst, decl: A.HypothesisDecl, scope: str) -> None:
