@@ -96,8 +96,8 @@ def _members(ctx: Context, family: A.VariantFamilyDecl) -> list[A.VariantDecl]:
     first: dict[str, A.Text] = {}
     for name, combo in family_members(family):
         where = combo[-1]  # the value that completes the name
-        if any(not _NOT_IN_NAME.sub("", v.value) for v in combo):
-            empty = next(v for v in combo if not _NOT_IN_NAME.sub("", v.value))
+        empty = next((v for v in combo if not _NOT_IN_NAME.sub("_", v.value).strip("_")), None)
+        if empty is not None:
             ctx.error(
                 "AFS138", "a family value needs a letter or digit to name its variant", empty.span
             )
