@@ -141,6 +141,29 @@ def _collides(
     return False
 
 
+def warn_identical_cells(
+    ctx: Context, variants: list[ir.Variant], decls: list[A.VariantDecl]
+) -> None:
+    """A combination whose prompt is another cell's (a later item undid an earlier one's
+    change, e.g. removed the section it edited) measures nothing new: a warning."""
+    by_name = {d.name.value: d for d in decls}
+    seen: dict[str, str] = {}  # the scenario as JSON (it holds dicts) -> first variant
+    for variant in variants:
+        decl = by_name.get(variant.name)
+        key = variant.scenario.model_dump_json()
+        earlier = seen.get(key)
+        if earlier is not None and decl is not None and len(decl.cross) > 1:
+            ctx.warning(
+                "AFS214",
+                f"cross cell `{variant.name}` renders the same prompts as `{earlier}`: "
+                "a later item undoes an earlier one's change",
+                decl.name.span,
+                hint="the items edit the same part of the prompt; cross items that edit "
+                "different parts",
+            )
+        seen.setdefault(key, variant.name)
+
+
 def expand_contrasts(
     ctx: Context, decl: A.HypothesisDecl, factorials: list[Factorial]
 ) -> A.HypothesisDecl | None:

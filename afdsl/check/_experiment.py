@@ -7,7 +7,12 @@ from typing import NamedTuple
 
 from afdsl import ir
 from afdsl.check._context import Context
-from afdsl.check._cross import Factorial, expand_contrasts, expand_crosses
+from afdsl.check._cross import (
+    Factorial,
+    expand_contrasts,
+    expand_crosses,
+    warn_identical_cells,
+)
 from afdsl.check._families import expand_families
 from afdsl.check._judges import Judge, build_judges, warn_unused_judges
 from afdsl.check._limits import in_range
@@ -253,6 +258,7 @@ def build_experiment(
         resolver = VariantResolver(ctx, owner, base.scenario, variant_decls, columns)
         variants = resolver.resolve_all(variant_decls)
         applied = resolver.applied
+        warn_identical_cells(ctx, variants, variant_decls)
 
     measures = _measures(ctx, decl, folder, judges)
     warn_unused_judges(ctx, judges, decl.measures)

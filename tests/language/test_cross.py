@@ -79,6 +79,16 @@ def test_items_that_edit_the_same_section_are_a_precise_error_once(write: Write)
     assert diag.hint is not None and diag.hint.startswith("`cut`, earlier in the cross, removes")
 
 
+def test_a_combination_that_undoes_an_item_is_a_warning(write: Write) -> None:
+    result = check_file(write(crossed("  cross edit, cut\n  hypothesis h: effect(cut) < 0")))
+    (warning,) = [d for d in result.diagnostics if d.code == "AFS214"]
+    assert warning.message == (
+        "cross cell `edit__cut` renders the same prompts as `cut`: "
+        "a later item undoes an earlier one's change"
+    )
+    assert at(warning) == (BODY, 3) and not errors(result)
+
+
 def test_an_unknown_item_is_reported_once_at_the_item(write: Write) -> None:
     diag = only_error(write(crossed("  cross a, bb, c")))
     assert diag.message == "unknown perturbation or variant `bb`"
