@@ -190,4 +190,5 @@ def test_afdsl_power_prints_the_contrast_spreads(design, capsys, monkeypatch) ->
     path = experiment.source_files[0]
     assert main(["power", path, "--effect", "0.05", "--query-sd", "0.3"]) == 0
     rows = {line.split()[1]: line for line in capsys.readouterr().out.splitlines() if "│" in line}
-    assert "0.212" in rows["ea"] and "0.424" in rows["iab"] and "0.849" in rows["iabc"]
+    # In percentage points, as every command prints them: an sd of 0.212 is 21.2 pp.
+    assert "21.2" in rows["ea"] and "42.4" in rows["iab"] and "84.9" in rows["iabc"]
