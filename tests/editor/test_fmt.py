@@ -163,3 +163,18 @@ def test_cli_a_syntax_error_is_a_diagnostic_and_nothing_is_written(
     assert path.read_text(encoding="utf-8") == "experiment e {\n  variant = apply x\n}\n"
     with pytest.raises(AfsError):
         format_text("scenario {")
+
+
+def test_pins_for_and_points_have_one_layout() -> None:
+    messy = (
+        "experiment e {\n  hypothesis a   for  opus on faking :gap(base@opus)>5pp\n"
+        "  hypothesis bb: rate(base , training@ opus) - rate(base@sonnet,training) == 0 "
+        "within 2pp\n}\n"
+    )
+    tidy = format_text(messy)
+    assert tidy == (
+        "experiment e {\n  hypothesis a for opus on faking: gap(base @ opus) > 5pp\n"
+        "  hypothesis bb: rate(base, training @ opus) - rate(base @ sonnet, training) == 0 "
+        "within 2pp\n}\n"
+    )
+    assert format_text(tidy) == tidy
