@@ -97,7 +97,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         return show_queries(args, experiment, _existing(store_path), hypothesis)
     variants = args.variant or (_variants_of(hypothesis) if hypothesis else [])
     wanted = TranscriptFilter(
-        models=args.model,
+        models=args.model or (_models_of(experiment, hypothesis) if hypothesis else []),
         variants=variants,
         condition=args.condition,
         queries=args.query,
@@ -157,6 +157,13 @@ def find_hypothesis(experiment: Any, name: str) -> Any:
             return hypothesis
     names = ", ".join(h.name for h in experiment.hypotheses) or "none"
     raise error(f"no hypothesis `{name}` in {experiment.name}", hint=f"its hypotheses: {names}")
+
+
+def _models_of(experiment: Any, hypothesis: Any) -> list[str]:
+    """The models a hypothesis reads (its `@` pins, or its `for` model), by display name;
+    none (every model) for a hypothesis tested on each."""
+    names = hypothesis.pinned_models or ((hypothesis.model,) if hypothesis.model else ())
+    return [m.display for m in experiment.models if m.short_name in names]
 
 
 def _variants_of(hypothesis: Any) -> list[str]:

@@ -33,7 +33,7 @@ def reports(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
         code = main(["test", str(FIXTURES / "cross_model.afs"), "--store", store, *args])
     assert code in (0, 1)
     texts = {k: p.read_text(encoding="utf-8") for k, p in paths.items()}
-    return {**texts, "terminal": terminal.getvalue()}
+    return {**texts, "terminal": terminal.getvalue(), "store": store}
 
 
 def test_the_json_has_one_cross_model_result_and_the_for_result_under_its_model(reports):
@@ -96,3 +96,14 @@ def test_grids_give_cross_model_results_a_row_of_their_own():
     assert verdict_models(analysis) == [OPUS, None]
     assert verdict_cell(analysis, None, "x") == "pass +10.0"
     assert verdict_cell(analysis, OPUS, "x") == "—"
+
+
+def test_show_opens_the_transcripts_of_the_models_a_hypothesis_reads(reports, capsys):
+    def models(hypothesis: str) -> set[str]:
+        args = ["show", str(FIXTURES / "cross_model.afs"), "--store", reports["store"]]
+        args += ["--hypothesis", hypothesis, "--query", "fake_busy", "--json"]
+        assert main(args) == 0
+        return {json.loads(line)["model"] for line in capsys.readouterr().out.splitlines()}
+
+    assert models("opus_has_a_gap") == {OPUS}  # `for opus_like`
+    assert models("opus_fakes_more") == {OPUS, SONNET}
