@@ -10,7 +10,13 @@ from afdsl.check._context import Context
 from afdsl.check._families import expand_families
 from afdsl.check._judges import Judge, build_judges, warn_unused_judges
 from afdsl.check._limits import in_range
-from afdsl.check._measures import PARAMS, build_correction, build_measure, check_hypothesis
+from afdsl.check._measures import (
+    PARAMS,
+    build_correction,
+    build_derived,
+    build_measure,
+    check_hypothesis,
+)
 from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
@@ -252,6 +258,10 @@ def build_experiment(
         applied = resolver.applied
 
     measures = _measures(ctx, decl, folder, judges)
+    derived = build_derived(
+        ctx, decl.derived, {m.name.value for m in decl.measures} or {"compliance"},
+        implied=not decl.measures,
+    )  # fmt: skip
     warn_unused_judges(ctx, judges, decl.measures)
     hypotheses = _hypotheses(ctx, decl, variants, variant_decls)
     correction = build_correction(ctx, decl.corrections)
@@ -277,6 +287,7 @@ def build_experiment(
         seed=seed or 0,
         variants=tuple(variants),
         measures=tuple(_seeded_judge(m, seed or 0) for m in measures),
+        derived=tuple(derived),
         hypotheses=tuple(hypotheses),
         correction=correction,
         training=training,
@@ -413,6 +424,7 @@ def _hypotheses(
     by_name = {v.name: v for v in variants}
     all_names = {ir.BASE_VARIANT} | {v.name.value for v in variant_decls}
     measure_names = {m.name.value for m in decl.measures} or {"compliance"}
+    measure_names |= {m.name.value for m in decl.derived}
     hypotheses: list[ir.Hypothesis] = []
     seen: set[str] = set()
     for h in decl.hypotheses:
