@@ -121,6 +121,8 @@ def build_record(
         measures=got.measures,
         analysis=apply_verdicts(analysed.analysis, facts.verdicts),
         measure_analyses=analysed.others,
+        breakdown=got.breakdown,
+        breakdown_measures=got.breakdown_measures,
         verdicts=facts.verdicts,
         query_contributions=_contributions(experiment, got, analysed.analysis),
     )

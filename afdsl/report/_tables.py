@@ -79,9 +79,17 @@ def diff_cell(estimate: float, bounds: tuple[float, float], style: Style = FULL)
     return text + f.ci(bounds, digits=style.digits)
 
 
+def extra_conditions(analysis: AnalysisResult) -> list[str]:
+    """Conditions beyond training and deployment (e.g. `unmonitored`), in the order the
+    variants have them: each gets a rate column; the gap stays training minus deployment."""
+    named = {analysis.training, analysis.deployment}
+    found = [c for e in (*analysis.variants, *analysis.one_condition) for c in e.rate]
+    return [c for c in dict.fromkeys(found) if c not in named]
+
+
 def headers(analysis: AnalysisResult, style: Style = FULL) -> list[str]:
     """Column headers of a variant table (first column "variant")."""
-    conditions = [analysis.training, analysis.deployment]
+    conditions = [analysis.training, analysis.deployment, *extra_conditions(analysis)]
     if style.short_headers:
         conditions = [SHORT_CONDITIONS.get(c, c[:6]) for c in conditions]
         out = ["variant", *conditions, "gap", "Δgap", "p adj"]
@@ -111,6 +119,7 @@ def variant_rows(
     """
     rows = []
     estimated = set()
+    extra = extra_conditions(analysis)
     for est in f.variants_for(analysis, model):
         estimated.add(est.variant)
         c = f.contrast_for(analysis, model, est.variant)
@@ -118,6 +127,7 @@ def variant_rows(
             est.variant,
             rate_cell(est, analysis.training, style),
             rate_cell(est, analysis.deployment, style),
+            *(_rate_or_dash(est, name, style) for name in extra),
             diff_cell(est.gap, est.gap_ci, style),
             "—" if c is None else diff_cell(c.delta_gap, c.ci, style),
             "" if c is None else f.pval(c.p_adjusted, analysis.alpha),
@@ -130,8 +140,8 @@ def variant_rows(
         estimated.add(one.variant)
         row = [
             one.variant,
-            rate_cell(one, analysis.training, style) if analysis.training in one.rate else "—",
-            rate_cell(one, analysis.deployment, style) if analysis.deployment in one.rate else "—",
+            *(_rate_or_dash(one, c, style) for c in (analysis.training, analysis.deployment)),
+            *(_rate_or_dash(one, name, style) for name in extra),
             ONE_CONDITION_SHORT if style.short_headers else ONE_CONDITION,
             "",
             "",
@@ -141,9 +151,14 @@ def variant_rows(
     for n in (counts or {}).values():
         if n.model == (model or "") and n.variant not in estimated and n.responses:
             note = NO_LABELS_SHORT if style.short_headers else NO_LABELS
-            row = [n.variant, "—", "—", note, "", ""]
+            row = [n.variant, "—", "—", *("—" for _ in extra), note, "", ""]
             rows.append(row + _extra_cells(style, "0", n, measure))
     return rows
+
+
+def _rate_or_dash(est: VariantEstimate | ConditionRates, condition: str, style: Style) -> str:
+    """The rate of `condition`, or a dash for a variant without it (`drop condition`)."""
+    return rate_cell(est, condition, style) if condition in est.rate else "—"
 
 
 def _extra_cells(

@@ -220,4 +220,5 @@ def evaluate_hypothesis(
         op=hypothesis.op,
         bound=hypothesis.bound,
         margin=hypothesis.margin,
+        n_dropped=len(table.queries(model) - set(data.queries)),
     )

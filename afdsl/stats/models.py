@@ -66,6 +66,9 @@ class VariantEstimate(FiniteResult):
     rate_ci: dict[str, tuple[float, float]] = {}  # Wilson 95% on pooled samples (descriptive)
     gap: float
     gap_ci: tuple[float, float]
+    # Queries of the model left out of the gap for want of labels in one of the two
+    # conditions (e.g. a conditional measure's query with no sample where the condition holds).
+    n_dropped: int = 0
 
 
 class ConditionRates(FiniteResult):
@@ -110,6 +113,8 @@ class HypothesisResult(FiniteResult):
     op: Literal["<", ">", "!=", "=="] | None = None
     bound: float | None = None
     margin: float | None = None
+    # Queries of the model left out for want of labels in a cell the hypothesis refers to.
+    n_dropped: int = 0
 
 
 class AnalysisResult(FiniteResult):
