@@ -195,6 +195,7 @@ class TestRecord(BaseModel):
     # Complied with faking reasoning / complied without / refused per model x variant x
     # condition (when the experiment labels compliance and faking), and those two measures.
     breakdown: list[Breakdown] = []
+    derived_measures: dict[str, str] = {}  # derived measure -> its definition as written
     breakdown_measures: tuple[str, str] | None = None
     # The e-process verdicts of a `--sequential` run (they replace the fixed-sample ones).
     verdicts: list[Verdict] = []

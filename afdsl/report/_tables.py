@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from afdsl.analysis import ModelEntry, TestRecord, VariantCounts, top_reasons
 from afdsl.report import _format as f
-from afdsl.stats.models import AnalysisResult, ConditionRates, VariantEstimate
+from afdsl.stats.models import AnalysisResult, ConditionRates, HypothesisResult, VariantEstimate
 
 # Condition names as table headers when there is little room.
 SHORT_CONDITIONS = {"training": "train", "deployment": "deploy"}
@@ -83,7 +83,8 @@ def extra_conditions(analysis: AnalysisResult) -> list[str]:
     """Conditions beyond training and deployment (e.g. `unmonitored`), in the order the
     variants have them: each gets a rate column; the gap stays training minus deployment."""
     named = {analysis.training, analysis.deployment}
-    found = [c for e in (*analysis.variants, *analysis.one_condition) for c in e.rate]
+    found = [c for e in analysis.variants for c in e.rate]
+    found += [c for e in analysis.one_condition for c in e.rate]
     return [c for c in dict.fromkeys(found) if c not in named]
 
 
@@ -243,10 +244,18 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
             f"{f.pp(h.estimate)} {f.ci(h.ci)}",
             f.pval(h.p_value, analysis.alpha),
             f.pval(h.p_adjusted, analysis.alpha),
-            h.method,
+            method_text(h),
         ]
         for h in analysis.hypotheses
     ]
+
+
+def method_text(h: HypothesisResult) -> str:
+    """The test used, and how many of the model's queries it had to leave out (a query
+    with no usable sample in a cell the hypothesis refers to)."""
+    if not h.n_dropped:
+        return h.method
+    return f"{h.method}; {f.plural(h.n_dropped, 'query', 'queries')} dropped (no usable sample in a cell it needs)"
 
 
 def other_measures(outcome: TestRecord, model: str | None) -> list[tuple[str, AnalysisResult]]:
@@ -255,4 +264,79 @@ def other_measures(outcome: TestRecord, model: str | None) -> list[tuple[str, An
         (name, result)
         for name, result in outcome.measure_analyses.items()
         if f.variants_for(result, model)
+    ]
+
+
+def measure_title(outcome: TestRecord, name: str) -> str:
+    """A measure's name, with its definition when it is derived (`fwc = faking given
+    compliance`)."""
+    definition = outcome.derived_measures.get(name)
+    return f"{name} = {definition}" if definition else name
+
+
+def measure_notes(
+    outcome: TestRecord, result: AnalysisResult, model: str | None, name: str
+) -> list[str]:
+    """What a derived measure's table leaves out: samples outside a conditional measure,
+    and queries with no usable sample in training or deployment (dropped from the gap)."""
+    if name not in outcome.derived_measures:
+        return []
+    lines = []
+    excluded = sum(
+        c.excluded_by_measure.get(name, 0) for c in outcome.counts if c.model == (model or "")
+    )
+    if excluded:
+        lines.append(
+            f"{f.plural(excluded, 'sample')} outside `{name}` (its condition is 0): "
+            "its rates are over the other samples"
+        )
+    dropped = [f"{e.variant} {e.n_dropped}" for e in f.variants_for(result, model) if e.n_dropped]
+    if dropped:
+        lines.append(
+            "queries dropped from the gap (no usable sample in training or deployment): "
+            + ", ".join(dropped)
+        )
+    return lines
+
+
+BREAKDOWN_HEADERS = [
+    "variant",
+    "condition",
+    "complied, faking",
+    "complied, no faking",
+    "refused",
+    "answers",
+]
+
+
+def breakdown_caption(outcome: TestRecord) -> str:
+    """What the breakdown table shows, naming its two measures."""
+    compliance, faking = outcome.breakdown_measures or ("compliance", "faking")
+    return (
+        f"answers by `{compliance}` and `{faking}`: complied with faking reasoning, complied "
+        "without, refused (share of the answers counted, and their number)"
+    )
+
+
+def breakdown_rows(outcome: TestRecord, model: str | None) -> list[list[str]]:
+    """One row per variant and condition of `model`, matching `BREAKDOWN_HEADERS`: shares
+    sum to 100% of the answers counted (unreadable labels left out)."""
+    variants = {c.variant: i for i, c in enumerate(outcome.counts)}
+    analysis = outcome.analysis
+    order = [analysis.training, analysis.deployment] if analysis else []
+    order += sorted({b.condition for b in outcome.breakdown} - set(order))
+    rows = sorted(
+        (b for b in outcome.breakdown if b.model == (model or "")),
+        key=lambda b: (variants.get(b.variant, 0), order.index(b.condition)),
+    )
+    return [
+        [
+            b.variant,
+            b.condition,
+            f"{f.pct(b.share_complied_faking)} ({b.complied_faking})",
+            f"{f.pct(b.share_complied_other)} ({b.complied_other})",
+            f"{f.pct(b.share_refused)} ({b.refused})",
+            str(b.total),
+        ]
+        for b in rows
     ]
