@@ -255,7 +255,8 @@ def method_text(h: HypothesisResult) -> str:
     with no usable sample in a cell the hypothesis refers to)."""
     if not h.n_dropped:
         return h.method
-    return f"{h.method}; {f.plural(h.n_dropped, 'query', 'queries')} dropped (no usable sample in a cell it needs)"
+    dropped = f.plural(h.n_dropped, "query", "queries")
+    return f"{h.method}; {dropped} dropped (no usable sample in a cell it needs)"
 
 
 def other_measures(outcome: TestRecord, model: str | None) -> list[tuple[str, AnalysisResult]]:
