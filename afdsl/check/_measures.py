@@ -249,7 +249,7 @@ def build_derived(
     for decl in decls:
         name = decl.name.value
         if name in classifiers or name in by_name:
-            ctx.error("AFS158", f"measure `{name}` is defined twice", decl.name.span)
+            ctx.error("AFS215", f"measure `{name}` is defined twice", decl.name.span)
             continue
         by_name[name] = decl
     known = classifiers | set(by_name)

@@ -278,8 +278,10 @@ class ToAst(Transformer[Token, Any]):
         return A.DerivedMeasureDecl(name, "given", (first, condition), self._span(meta))
 
     def measure_and(self, meta: Any, children: list[Any]) -> A.DerivedMeasureDecl:
-        name, *operands = children
-        return A.DerivedMeasureDecl(name, "and", tuple(operands), self._span(meta))
+        name, first, *rest = children
+        if isinstance(first, A.Ident):  # a first operand without `not` is a bare NAME
+            first = A.MeasureOperand(first, False, first.span)
+        return A.DerivedMeasureDecl(name, "and", (first, *rest), self._span(meta))
 
     def positive(self, meta: Any, children: list[Any]) -> A.MeasureOperand:
         return A.MeasureOperand(children[0], False, self._span(meta))

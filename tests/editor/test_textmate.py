@@ -62,6 +62,8 @@ experiment e {
   variant v = apply p
   variant f[lab] = replace "A" with "{lab}" for lab in ["B"]
   measure faking = faking votes 3 model j
+  measure when = faking given compliance
+  measure honest = compliance and not faking
   hypothesis h on faking: gap(v) - rate(v, free) < 0.1
   hypothesis k: gap(v) == gap(base) within 0.05
   correct holm alpha 0.05
