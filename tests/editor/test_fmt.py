@@ -163,3 +163,21 @@ def test_cli_a_syntax_error_is_a_diagnostic_and_nothing_is_written(
     assert path.read_text(encoding="utf-8") == "experiment e {\n  variant = apply x\n}\n"
     with pytest.raises(AfsError):
         format_text("scenario {")
+
+
+def test_derived_measures_align_with_the_others_and_stay_put() -> None:
+    text = (
+        "experiment e {\n  measure compliance = tag\n"
+        "  measure   fw=faking   given compliance\n"
+        "  measure honest = compliance  and not   faking\n  measure r = not compliance\n}\n"
+    )
+    out = format_text(text)
+    assert out == (
+        "experiment e {\n"
+        "  measure compliance = tag\n"
+        "  measure fw         = faking given compliance\n"
+        "  measure honest     = compliance and not faking\n"
+        "  measure r          = not compliance\n"
+        "}\n"
+    )
+    assert format_text(out) == out
