@@ -24,7 +24,7 @@ import numpy as np
 from scipy import stats
 from scipy.special import expit
 
-from afdsl.stats import analyze_labels
+from afdsl.analysis import analyze_labels
 from afdsl.stats.paired import t_test, tost
 from afdsl.stats.power import _tost_power_real, tost_power
 from afdsl.stats.sequential import log_wealth

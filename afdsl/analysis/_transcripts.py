@@ -97,6 +97,7 @@ class Transcript(BaseModel):
     error_message: str | None = None
     finish_reason: str | None = None  # the provider's word for why the answer ended
     seed: int | None = None  # the seed sent, for providers that take one
+    notes: str | None = None  # what the store changed to keep the answer (JSON)
     labels: dict[str, MeasureLabel] = Field(default_factory=dict)
     # A conversation (`continue`): each model call's reply in order, and the user turn
     # sent between two of them. Empty for a single call.
@@ -243,6 +244,7 @@ def _transcript(
         error_message=row.error_message,
         finish_reason=row.finish_reason,
         seed=row.seed,
+        notes=row.notes,
         labels=labels,
         split=split_transcript(row.status, row.text, row.error_kind, row.error_message),
     )

@@ -8,6 +8,7 @@ the visible output apart, because that is the comparison a reader makes.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from pydantic import JsonValue
@@ -69,6 +70,22 @@ def finish_text(finish_reason: str | None) -> str:
     return f"finished: {finish_reason or 'unknown'}{note}"
 
 
+def notes_text(notes: str | None) -> list[str]:
+    """What the store changed to keep an answer, e.g. `stored with 2 unpaired surrogates in
+    text replaced by U+FFFD`; nothing when it changed nothing."""
+    if not notes:
+        return []
+    try:
+        replaced = json.loads(notes).get("surrogates_replaced", {})
+    except (ValueError, AttributeError):
+        return [f"note: {notes}"]
+    counts = {field: len(found) for field, found in replaced.items() if isinstance(found, list)}
+    return [
+        f"stored with {n} unpaired surrogate{'s' * (n != 1)} in its {field} replaced by U+FFFD"
+        for field, n in counts.items()
+    ]
+
+
 def header(transcript: Transcript, measures: list[str]) -> str:
     """One line saying where the response comes from and how it was labelled."""
     t = transcript
@@ -83,6 +100,7 @@ def header(transcript: Transcript, measures: list[str]) -> str:
     ]
     if t.status == "ok":
         fields.append(finish_text(t.finish_reason))
+        fields += notes_text(t.notes)
         fields += [label_text(name, t.labels.get(name)) for name in measures]
     else:
         fields.append("call failed")

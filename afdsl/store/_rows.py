@@ -50,6 +50,8 @@ class ResponseRow(BaseModel, ResponseResult):
     params: dict[str, Any] = Field(default_factory=dict)
     afdsl_version: str = ""
     attempts: int = 1
+    # What the store changed to keep the answer (JSON, e.g. unpaired surrogates replaced).
+    notes: str | None = None
 
 
 class CellRow(NamedTuple):

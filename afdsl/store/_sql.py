@@ -145,7 +145,7 @@ FIELDS = (
     "i.condition", "i.query_id", "i.purpose", "r.status", "r.text", "r.error_kind",
     "r.error_message", "r.input_tokens", "r.output_tokens", "r.latency_s", "r.model_id",
     "r.cost_usd", "r.created_at", "r.params", "r.afdsl_version", "r.attempts",
-    "r.cache_write_tokens", "r.cache_read_tokens", "r.finish_reason", "r.seed",
+    "r.cache_write_tokens", "r.cache_read_tokens", "r.finish_reason", "r.seed", "r.notes",
 )  # fmt: skip
 NAMES = tuple(f.split(".")[1] for f in FIELDS)
 QUALIFIED = dict(zip(NAMES, FIELDS, strict=True))

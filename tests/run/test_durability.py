@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from afdsl.ir import ModelConfig
+from afdsl.report.transcript_view import notes_text
 from afdsl.run import RunOptions, run_items
 from afdsl.run.writer import StoreGaveUp
 from afdsl.store import Outcome, Store, StoreWriteError, recovery_paths
@@ -129,8 +130,13 @@ def test_a_replay_file_answering_with_unpaired_surrogates_loses_no_row(tmp_path)
     store = Store(tmp_path / "s.sqlite")
     summary = run_items(make_items(config, 10), store, RunOptions(**FAST))
     assert summary.succeeded == 10 and summary.failed == 0
-    texts = {r.query_id: r.text for r in store.responses(experiment="exp")}
-    assert texts["q5"] == "half a pair \ufffd" and texts["q3"] == "answer 3"
+    rows = {r.query_id: r for r in store.responses(experiment="exp")}
+    assert rows["q5"].text == "half a pair \ufffd" and rows["q3"].text == "answer 3"
+    # `afdsl show` says the stored text is not byte for byte what the model sent.
+    assert notes_text(rows["q5"].notes) == [
+        "stored with 1 unpaired surrogate in its text replaced by U+FFFD"
+    ]
+    assert rows["q3"].notes is None and notes_text(rows["q3"].notes) == []
 
 
 def test_a_valid_pair_split_into_two_escapes_is_kept_as_the_character(tmp_path):
