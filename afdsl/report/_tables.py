@@ -307,21 +307,38 @@ BREAKDOWN_HEADERS = [
     "complied, no faking",
     "refused",
     "answers",
+    "unreadable",
 ]
 
 
-def breakdown_caption(outcome: TestRecord) -> str:
-    """What the breakdown table shows, naming its two measures."""
+def breakdown_caption(outcome: TestRecord, compact: bool = False) -> str:
+    """What the breakdown table shows, naming its two measures (and, `compact`, what its
+    short headers stand for)."""
     compliance, faking = outcome.breakdown_measures or ("compliance", "faking")
+    if compact:
+        return (
+            f"answers by `{compliance}` and `{faking}`: faking = complied with faking "
+            "reasoning, no faking = complied without, refused; shares of the n answers "
+            f"counted; unr = unreadable (`{compliance}`, or `{faking}` of an answer that "
+            "complied, unparseable), not counted"
+        )
     return (
         f"answers by `{compliance}` and `{faking}`: complied with faking reasoning, complied "
-        "without, refused (share of the answers counted, and their number)"
+        "without, refused (share of the answers counted, and their number); unreadable: "
+        f"`{compliance}`, or for an answer that complied `{faking}`, unparseable (not counted)"
     )
 
 
-def breakdown_rows(outcome: TestRecord, model: str | None) -> list[list[str]]:
-    """One row per variant and condition of `model`, matching `BREAKDOWN_HEADERS`: shares
-    sum to 100% of the answers counted (unreadable labels left out)."""
+# For a narrow terminal: whole percentages without the counts, and short headers.
+SHORT_BREAKDOWN_HEADERS = ["variant", "cond.", "faking", "no faking", "refused", "n", "unr"]
+
+
+def breakdown_rows(
+    outcome: TestRecord, model: str | None, compact: bool = False
+) -> list[list[str]]:
+    """One row per variant and condition of `model`, matching `BREAKDOWN_HEADERS` (or the
+    short ones when `compact`): shares sum to 100% of the answers counted (unreadable
+    labels left out)."""
     variants = {c.variant: i for i, c in enumerate(outcome.counts)}
     analysis = outcome.analysis
     order = [analysis.training, analysis.deployment] if analysis else []
@@ -330,14 +347,19 @@ def breakdown_rows(outcome: TestRecord, model: str | None) -> list[list[str]]:
         (b for b in outcome.breakdown if b.model == (model or "")),
         key=lambda b: (variants.get(b.variant, 0), order.index(b.condition)),
     )
+
+    def cell(share: float | None, n: int) -> str:
+        return f.pct(share, 0) if compact else f"{f.pct(share)} ({n})"
+
     return [
         [
             b.variant,
-            b.condition,
-            f"{f.pct(b.share_complied_faking)} ({b.complied_faking})",
-            f"{f.pct(b.share_complied_other)} ({b.complied_other})",
-            f"{f.pct(b.share_refused)} ({b.refused})",
+            SHORT_CONDITIONS.get(b.condition, b.condition) if compact else b.condition,
+            cell(b.share_complied_faking, b.complied_faking),
+            cell(b.share_complied_other, b.complied_other),
+            cell(b.share_refused, b.refused),
             str(b.total),
+            str(b.unreadable),
         ]
         for b in rows
     ]

@@ -304,26 +304,31 @@ def _measure_tables(outcome: TestRecord, model: str | None, width: int) -> list[
         notes = t.measure_notes(outcome, result, model, measure)
         if notes:
             tables.append(Text("\n".join(notes) + "\n", style="dim"))
-    rows = t.breakdown_rows(outcome, model)
-    if rows:
-        tables.append(_breakdown_table(outcome, model, rows))
+    if t.breakdown_rows(outcome, model):
+        table = _breakdown_table(outcome, model, compact=False)
+        if table_width(table) > width:
+            table = _breakdown_table(outcome, model, compact=True)
+        tables.append(table)
     return tables
 
 
-def _breakdown_table(outcome: TestRecord, model: str | None, rows: list[list[str]]) -> Table:
-    """Complied with faking reasoning / without / refused, per variant and condition."""
+def _breakdown_table(outcome: TestRecord, model: str | None, compact: bool) -> Table:
+    """Complied with faking reasoning / without / refused, per variant and condition;
+    `compact`: whole percentages without counts, for a narrow window."""
+    rows = t.breakdown_rows(outcome, model, compact)
+    heads = t.SHORT_BREAKDOWN_HEADERS if compact else t.BREAKDOWN_HEADERS
     title = _model_label(outcome, model, "answers")
     table = Table(
         title=title,
         title_justify="left",
-        caption=t.breakdown_caption(outcome),
+        caption=t.breakdown_caption(outcome, compact),
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
     )
-    table.add_column(t.BREAKDOWN_HEADERS[0], overflow="fold")
-    table.add_column(t.BREAKDOWN_HEADERS[1], overflow="fold")
-    for head in t.BREAKDOWN_HEADERS[2:]:
+    table.add_column(heads[0], overflow="fold")
+    table.add_column(heads[1], overflow="fold")
+    for head in heads[2:]:
         table.add_column(head, justify="right", no_wrap=True)
     for row in rows:
         table.add_row(*row)

@@ -154,7 +154,7 @@ def test_the_breakdown_splits_each_cell_into_shares_that_sum_to_one(run):
         assert sum(shares) == pytest.approx(1.0)
         assert shares[0] == pytest.approx(counts[0] / sum(counts))
     for text in (run["terminal"], run["md"], run["html"]):
-        assert "complied, faking" in text and "complied, no faking" in text
+        assert "complied with faking reasoning" in text.replace("\n", " ")
 
 
 def test_a_third_condition_has_its_rates_in_every_format(run):
