@@ -113,7 +113,9 @@ def _check_labels_options(args: argparse.Namespace, file: str | None) -> None:
         from afdsl.check import load_experiment
         from afdsl.report.labels_export import check_measure
 
-        check_measure(measure, [m.name for m in load_experiment(file).effective_measures()])
+        experiment = load_experiment(file)
+        names = [m.name for m in (*experiment.effective_measures(), *experiment.derived)]
+        check_measure(measure, names)
 
 
 def _write_labels(outcome: TestRecord, args: argparse.Namespace) -> None:

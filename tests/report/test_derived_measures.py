@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from scipy import stats
 
-from afdsl.analysis import derive, gather
+from afdsl.analysis import analyze_labels, derive, gather
 from afdsl.check import load_experiment
 from afdsl.cli import main
 from afdsl.ir import DerivedMeasure, MeasureOperand
@@ -36,12 +36,13 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     mp.setenv("NO_COLOR", "1")
     mp.setenv("COLUMNS", "80")
     mp.chdir(FIXTURE.parent)
-    files = {ext: out / f"r.{ext}" for ext in ("json", "csv", "md", "html")}
+    files = {ext: out / f"r.{ext}" for ext in ("json", "csv", "md", "html", "labels")}
     terminal = io.StringIO()
     with contextlib.redirect_stdout(terminal):
         code = main(
             ["test", str(FIXTURE), "--store", str(out / "s.sqlite")]
             + [arg for ext, path in files.items() for arg in (f"--{ext}", str(path))]
+            + ["--labels-measure", "faking_when_complying"]
         )
     mp.undo()
     with open(files["csv"], newline="", encoding="utf-8") as handle:
@@ -54,6 +55,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         "md": files["md"].read_text(),
         "html": files["html"].read_text(),
         "terminal": terminal.getvalue(),
+        "labels": [json.loads(line) for line in files["labels"].read_text().splitlines()],
     }
 
 
@@ -110,6 +112,17 @@ def test_the_conditional_hypothesis_is_scipys_t_test_on_those_per_query_gaps(run
     assert base["n_queries"] == len(gaps) and base["n_dropped"] == QUERIES - len(gaps)
     assert f"{QUERIES - len(gaps)} queries dropped" in run["terminal"]
     assert f"base {QUERIES - len(gaps)}" in run["md"]
+
+
+def test_the_exported_conditional_labels_give_afdsl_analyze_the_same_test(run):
+    # `--labels-measure` writes the derived labels (samples outside the measure left out)
+    # in `afdsl analyze`'s input format: the same per-query values, so the same p.
+    complied = sum(row["compliance"] == "1" for row in run["rows"])
+    assert len(run["labels"]) == complied
+    result = analyze_labels(run["labels"], ["h: gap(base) != 0"])
+    (h,) = [h for h in run["doc"]["hypotheses"] if h["name"] == "complying_differs"]
+    assert result.hypotheses[0].p_value == pytest.approx(h["p_value"], **TOL)
+    assert result.hypotheses[0].n_queries == h["n_queries"]
 
 
 def test_samples_outside_the_conditional_measure_are_counted_not_unparseable(run):
