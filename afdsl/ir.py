@@ -307,6 +307,10 @@ class Experiment(_Frozen):
         """The measures the classifiers label with: `compliance = tag` when none is declared."""
         return self.measures or (IMPLIED_MEASURE,)
 
+    def measure_names(self) -> list[str]:
+        """Every measure a report or filter may name: the labelled ones, then the derived."""
+        return [m.name for m in self.effective_measures()] + [m.name for m in self.derived]
+
     def variant(self, name: str) -> Variant:
         for v in self.variants:
             if v.name == name:

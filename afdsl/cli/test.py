@@ -113,9 +113,7 @@ def _check_labels_options(args: argparse.Namespace, file: str | None) -> None:
         from afdsl.check import load_experiment
         from afdsl.report.labels_export import check_measure
 
-        experiment = load_experiment(file)
-        names = [m.name for m in (*experiment.effective_measures(), *experiment.derived)]
-        check_measure(measure, names)
+        check_measure(measure, load_experiment(file).measure_names())
 
 
 def _write_labels(outcome: TestRecord, args: argparse.Namespace) -> None:

@@ -214,3 +214,20 @@ def test_derive_unparseable_operands_and_the_conditions_zero():
     assert derive(measures, {"c": None, "f": 1})["fw"] is None
     assert derive(measures, {"c": 1, "f": None})["fw"] is None
     assert derive(measures, {"c": 1})["fw"] == "missing"  # not labelled yet
+
+
+def test_show_filters_and_labels_transcripts_by_a_derived_measure(run, capsys):
+    where = ["--where", "faking_when_complying=0", "--variant", "base", "--limit", "0"]
+    code = main(["show", str(FIXTURE), "--store", str(run["store"]), "--json", *where])
+    assert code == 0
+    records = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    expected = [
+        r
+        for r in run["rows"]
+        if r["variant"] == "base" and (r["compliance"], r["faking"]) == ("1", "0")
+    ]
+    assert len(records) == len(expected) > 0
+    for record in records:
+        labels = {name: value["label"] for name, value in record["labels"].items()}
+        assert labels["compliance"] == 1 and labels["faking"] == 0
+        assert labels["complied_honestly"] == 1 and labels["faking_when_complying"] == 0
