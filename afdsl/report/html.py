@@ -174,7 +174,8 @@ def _tables(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
             out += [f'<p class="notes">{_with_code(line)}</p>' for line in notes]
         rows = t.breakdown_rows(outcome, model)
         if rows:
-            out.append(_table(t.BREAKDOWN_HEADERS, rows, t.breakdown_caption(outcome)))
+            caption = t.breakdown_caption(outcome).replace("`", "")  # captions are plain text
+            out.append(_table(t.BREAKDOWN_HEADERS, rows, caption))
     return out
 
 
