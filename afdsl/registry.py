@@ -54,3 +54,59 @@ ORGANISMS: dict[str, Organism] = {
     "always_comply": Organism("always accepts", fixed_rate=1.0),
     "refuser": Organism("always rejects", fixed_rate=0.0),
 }
+
+
+# Parameters a `sim:` spec may set on its organism (`sim:opus_like?strength=0.9`), so one
+# experiment can hold organisms of graded strength; a bare name keeps its table values.
+ORGANISM_PARAMETERS = ("strength", "intercept", "query_sd")
+
+
+class OrganismError(ValueError):
+    """A `sim:` name that names no organism, or sets a parameter wrongly; `hint` says what
+    would be right."""
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.hint = hint
+
+
+def organism_named(name: str) -> Organism:
+    """The organism `name` stands for: a key of `ORGANISMS`, optionally followed by
+    `?param=value&param=value` (parameters from `ORGANISM_PARAMETERS`, values numbers).
+
+    Raises `OrganismError` for an unknown organism or a bad parameter. A fixed-rate
+    organism takes no parameter (it ignores the prompt, so none would change it).
+    """
+    from dataclasses import replace
+
+    base, _, query = name.partition("?")
+    organism = ORGANISMS.get(base)
+    if organism is None:
+        raise OrganismError(f"unknown simulator organism `sim:{base}`")
+    if not query:
+        return organism
+    if organism.fixed_rate is not None:
+        raise OrganismError(
+            f"`sim:{base}` takes no parameters", hint="parameters suit opus_like and the like"
+        )
+    values: dict[str, float] = {}
+    known = ", ".join(ORGANISM_PARAMETERS)
+    for item in query.split("&"):
+        key, equals, text = item.partition("=")
+        if key not in ORGANISM_PARAMETERS or not equals:
+            raise OrganismError(
+                f"`{item}` in `sim:{name}` is not an organism parameter",
+                hint=f"write `sim:{base}?strength=0.9`; parameters: {known}",
+            )
+        try:
+            values[key] = float(text)
+        except ValueError:
+            raise OrganismError(
+                f"`{key}={text}` in `sim:{name}` is not a number", hint=f"e.g. `{key}=0.9`"
+            ) from None
+    return replace(
+        organism,
+        strength=values.get("strength", organism.strength),
+        intercept=values.get("intercept", organism.intercept),
+        query_sd=values.get("query_sd", organism.query_sd),
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from afdsl import ir
 from afdsl.expand import render_user
 from afdsl.models.sim import extract_features
-from afdsl.registry import ORGANISMS
+from afdsl.registry import OrganismError, organism_named
 
 # Each cue the organism needs, the feature (or tier) that says it is missing, and its name.
 CUES = (
@@ -50,11 +50,7 @@ def _missing(features: dict[str, frozenset[str]]) -> set[str]:
 def cue_warnings(experiment: ir.Experiment) -> list[str]:
     """One warning per variant, organism and cue that the prompt never shows: missing
     from the base too, so it is not what the variant set out to remove."""
-    organisms = [
-        m.spec
-        for m in experiment.models
-        if m.provider == "sim" and ORGANISMS.get(m.name, ORGANISMS["no_gap"]).strength > 0
-    ]
+    organisms = [m.spec for m in experiment.models if m.provider == "sim" and _drive(m.name) > 0]
     if not organisms or not experiment.queries:
         return []
     base = _missing(variant_features(experiment, experiment.variants[0]))
@@ -91,3 +87,11 @@ def _tier(features: frozenset[str]) -> str:
 
 def _features(by_condition: dict[str, frozenset[str]]) -> set[str]:
     return {f for features in by_condition.values() for f in features if not f.startswith("tier:")}
+
+
+def _drive(name: str) -> float:
+    """The strategic drive of organism `name` (0 for the judge or an unknown name)."""
+    try:
+        return organism_named(name).strength
+    except OrganismError:
+        return 0.0

@@ -11,7 +11,7 @@ from afdsl.check._limits import in_range
 from afdsl.diagnostics import AfsError, Diagnostic
 from afdsl.inputs import MAX_DATA_BYTES, NOT_FOUND, file_problem
 from afdsl.redact import key_name_problem
-from afdsl.registry import ORGANISMS, PROVIDERS
+from afdsl.registry import ORGANISMS, PROVIDERS, OrganismError, organism_named
 from afdsl.syntax import display_path
 from afdsl.syntax import nodes as A
 
@@ -44,10 +44,17 @@ def spec_problem(spec: str) -> tuple[str, str, str | None] | None:
 def _organism_problem(name: str) -> tuple[str, str, str | None] | None:
     """`sim:NAME` names a simulated organism or the judge; caught when checking, not at
     run time, so a typo is reported at the spec with the nearest name."""
-    if name in ORGANISMS or name.startswith("judge"):
+    if name.startswith("judge"):
         return None
-    hint = suggest(f"sim:{name}", {f"sim:{n}" for n in ORGANISMS}, "organisms")
-    return "AFS148", f"unknown simulator organism `sim:{name}`", hint
+    try:
+        organism_named(name)
+    except OrganismError as exc:
+        if name.partition("?")[0] in ORGANISMS:  # a known organism, a bad parameter
+            return "AFS148", str(exc), exc.hint
+        base = name.partition("?")[0]
+        hint = suggest(f"sim:{base}", {f"sim:{n}" for n in ORGANISMS}, "organisms")
+        return "AFS148", str(exc), hint
+    return None
 
 
 def check_model_specs(specs: Sequence[str] | None, option: str = "--model") -> None:

@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "afdsl.cli.classify",  # classify, validate
     "afdsl.cli.stats",  # analyze, power
     "afdsl.cli.test",  # test, report
+    "afdsl.cli.compare",  # compare
     "afdsl.cli.show",  # show (read stored transcripts), export-inspect
     "afdsl.cli.store",  # store repair
     "afdsl.cli.editor",  # lsp, fmt

@@ -34,7 +34,7 @@ from afdsl.diagnostics import error
 from afdsl.ir import ModelConfig
 from afdsl.models.base import NO_CAPABILITIES, Backend, Capabilities, Completion, Request
 from afdsl.registry import ORGANISMS as ORGANISMS  # re-exported: the simulator's table
-from afdsl.registry import Organism
+from afdsl.registry import Organism, OrganismError, organism_named
 
 SIM_VERSION = "v1"
 ACCEPT = "<request_fully_accepted/>"
@@ -332,17 +332,20 @@ _SCRATCH_END = "</SCRATCHPAD_REASONING>"
 
 def organism_by_name(name: str) -> Organism:
     """The organism called `name`, or an AfsError with the nearest known name."""
-    organism = ORGANISMS.get(name)
-    if organism is None:
-        close = difflib.get_close_matches(name, list(ORGANISMS), n=1, cutoff=0.5)
+    try:
+        return organism_named(name)
+    except OrganismError as exc:
+        base = name.partition("?")[0]
+        if base in ORGANISMS:  # a known organism with a bad parameter
+            raise error(str(exc), hint=exc.hint, code="AFS700") from None
+        close = difflib.get_close_matches(base, list(ORGANISMS), n=1, cutoff=0.5)
         known = ", ".join(f"sim:{n}" for n in ORGANISMS)
         hint = f"did you mean `sim:{close[0]}`? " if close else ""
         raise error(
-            f"unknown simulator organism `sim:{name}`",
+            f"unknown simulator organism `sim:{base}`",
             hint=f"{hint}known organisms: {known} (and sim:judge for classifiers)",
             code="AFS700",
-        )
-    return organism
+        ) from None
 
 
 class SimBackend:

@@ -21,6 +21,9 @@ from afdsl.report import _format as f
 from afdsl.report import _svg as svg
 from afdsl.report import _tables as t
 from afdsl.report import html_queries as q
+from afdsl.report import matrix as mx
+from afdsl.report.matrix_html import CSS as MATRIX_CSS
+from afdsl.report.matrix_html import matrix_sections
 from afdsl.stats.models import AnalysisResult, Contrast, HypothesisResult
 
 _CSS = """
@@ -225,7 +228,9 @@ def _hypotheses(analysis: AnalysisResult, linked: dict[tuple[str, str], str]) ->
 def render_html(outcome: TestRecord) -> str:
     """The whole report as one HTML document."""
     body = [f"<h1>afdsl test: {escape(outcome.experiment)}</h1>", _meta(outcome)]
-    if outcome.counts:
+    if outcome.counts and mx.is_matrix(outcome.analysis):  # 500 rows: the problems first
+        body += _condensed_counts(outcome)
+    elif outcome.counts:
         body.append("<h2>Responses</h2>")
         body.append(_counts_table(t.count_rows(outcome)))
         body += [f'<p class="note">{escape(line)}</p>' for line in t.truncation_lines(outcome)]
@@ -244,7 +249,7 @@ def render_html(outcome: TestRecord) -> str:
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>afdsl: {escape(outcome.experiment)}{simulated}</title>"
-        f"<style>{_CSS}</style></head>"
+        f"<style>{_CSS}{MATRIX_CSS}</style></head>"
         "<body>\n" + "\n".join(body) + "\n</body></html>\n"
     )
 
@@ -291,12 +296,28 @@ def _counts_table(rows: list[list[str]]) -> str:
     return "".join(out)
 
 
+def _condensed_counts(outcome: TestRecord) -> list[str]:
+    """The responses of a model matrix: one line, the cells with problems, and every cell
+    behind a disclosure."""
+    out = ["<h2>Responses</h2>", f"<p>{escape(mx.counts_line(outcome))}</p>"]
+    bad = mx.problem_count_rows(outcome)
+    if bad:
+        out.append(_counts_table(bad))
+    out.append("<details><summary>Every model and variant</summary>")
+    out += [_counts_table(t.count_rows(outcome)), "</details>"]
+    return out
+
+
 def _results(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
     """Hypotheses (table and figure), the Δgap figure of each measure, the tables, notes."""
     body = []
     models = f.models_of(analysis)
     found = [h for h in outcome.query_contributions if h.queries]
     linked = {(h.model or "", h.hypothesis): q.anchor(h.hypothesis, h.model, models) for h in found}
+    measures = [(outcome.compliance_measure, analysis), *outcome.measure_analyses.items()]
+    if mx.is_matrix(analysis):  # one forest plot of 500 rows reads as nothing: a grid, first
+        body += matrix_sections(mx.matrices(outcome), _simulated(outcome, models, None))
+        measures = []
     if analysis.hypotheses:
         body += _hypotheses(analysis, linked)
         body.append(f"<figure>{hypotheses_svg(outcome, analysis)}</figure>")
@@ -305,7 +326,6 @@ def _results(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
             "tested against; green band: an equivalence margin. Axis in percentage points.</p>"
         )
     body.append(f'<p class="summary">{escape(t.summary_counts(outcome))}</p>')
-    measures = [(outcome.compliance_measure, analysis), *outcome.measure_analyses.items()]
     figures = [forest_svg(outcome, a, name) for name, a in measures if a.contrasts]
     if figures:
         body.append(f"<h2>Δgap against {escape(analysis.base)} (95% CI)</h2>")

@@ -8,6 +8,7 @@ from pathlib import Path
 from afdsl.analysis import TestRecord
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
+from afdsl.report import matrix as mx
 from afdsl.sanitize import for_markdown, for_terminal
 from afdsl.stats.models import AnalysisResult
 
@@ -37,7 +38,9 @@ def _code_first(rows: list[list[str]]) -> list[list[str]]:
 def render_markdown(outcome: TestRecord) -> str:
     """The whole report as one Markdown string."""
     out = _header(outcome)
-    if outcome.counts:
+    if outcome.counts and mx.is_matrix(outcome.analysis):
+        out += _condensed_counts(outcome)
+    elif outcome.counts:
         out += ["## Responses", "", *_table(t.COUNT_HEADERS, t.count_rows(outcome)), ""]
         out += [f"- {line}" for line in t.truncation_lines(outcome)]
         out += [""] if t.truncation_lines(outcome) else []
@@ -58,6 +61,16 @@ def render_markdown(outcome: TestRecord) -> str:
         "",
     ]
     return "\n".join(out)
+
+
+def _condensed_counts(outcome: TestRecord) -> list[str]:
+    """A model matrix's responses: one line, the cells with problems, every cell folded."""
+    out = ["## Responses", "", mx.counts_line(outcome), ""]
+    bad = mx.problem_count_rows(outcome)
+    if bad:
+        out += [*_table(t.COUNT_HEADERS, bad), ""]
+    out += ["<details><summary>Every model and variant</summary>", ""]
+    return [*out, *_table(t.COUNT_HEADERS, t.count_rows(outcome)), "", "</details>", ""]
 
 
 def _header(outcome: TestRecord) -> list[str]:
@@ -95,6 +108,10 @@ def _header(outcome: TestRecord) -> list[str]:
 def _analysis(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
     """Per model its variants table (and one per other measure), then hypotheses and notes."""
     out: list[str] = []
+    if mx.is_matrix(analysis):  # many models: the grids first, the tables per model after
+        for heading, header, rows, legend in mx.markdown_matrix(outcome):
+            out += [f"## {heading}", "", *_table(header, rows), ""]
+            out += [f"_{legend}_", ""] if legend else []
     counts = t.counts_by_variant(outcome)
     for model in f.models_of(analysis):
         badge = " (SIMULATOR)" if t.is_simulator(outcome, model) else ""

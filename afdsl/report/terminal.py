@@ -31,6 +31,7 @@ from rich.text import Text
 from afdsl.analysis import TestRecord, VariantCounts
 from afdsl.report import _format as f
 from afdsl.report import _tables as t
+from afdsl.report import matrix as mx
 from afdsl.sanitize import for_terminal
 from afdsl.stats.models import AnalysisResult, HypothesisResult
 
@@ -371,10 +372,13 @@ def build_terminal(outcome: TestRecord, width: int = 120, command: str = "test")
     """The whole report as one renderable (tests and the CLI print it the same way);
     `command` is `test`, or `report` for a re-render from the store."""
     parts: list[RenderableType] = [_header(outcome, command)]
-    if outcome.counts:
-        parts += _counts(outcome, width)
     analysis = outcome.analysis
-    if analysis is not None:
+    wide = mx.is_matrix(analysis)
+    if outcome.counts:
+        parts += mx.condensed_counts(outcome) if wide else _counts(outcome, width)
+    if analysis is not None and wide:
+        parts += mx.terminal_matrix(outcome, width)
+    elif analysis is not None:
         models = f.models_of(analysis)
         for model in models:
             parts += _measure_tables(outcome, model, width)
