@@ -367,6 +367,19 @@ class Store:
         )
         return list(map(CellRow._make, cur))
 
+    def _per_measure(
+        self,
+        sql: Callable[[int], str],
+        experiment: str,
+        measures: Sequence[tuple[str, str]],
+        samples: int,
+        purpose: str,
+    ) -> sqlite3.Cursor:
+        """Run a query with one labels join per measure (`sql(len(measures))`): its
+        parameters are each measure's name and definition hash, then the cell filter."""
+        args: list[Any] = [value for measure in measures for value in measure]
+        return self.db.execute(sql(len(measures)), [*args, purpose, experiment, samples])
+
     def query_counts(
         self,
         experiment: str,
@@ -380,10 +393,7 @@ class Store:
         `samples` are counted. The report's read: one row per query instead of
         one per sample.
         """
-        args: list[Any] = [value for measure in measures for value in measure]
-        cur = self.db.execute(
-            query_counts_sql(len(measures)), [*args, purpose, experiment, samples]
-        )
+        cur = self._per_measure(query_counts_sql, experiment, measures, samples, purpose)
         rows = []
         for values in cur:  # the columns of `QueryCounts`, each measure's three flattened
             flat = values[8:-1]
@@ -401,10 +411,7 @@ class Store:
         """Ok responses of each query in each of `experiment`'s cells, counted per
         combination of their labels of `measures` ((name, definition hash) pairs): what
         measures derived from several labels of one response are computed from."""
-        args: list[Any] = [value for measure in measures for value in measure]
-        cur = self.db.execute(
-            label_combinations_sql(len(measures)), [*args, purpose, experiment, samples]
-        )
+        cur = self._per_measure(label_combinations_sql, experiment, measures, samples, purpose)
         rows = []
         for values in cur:
             flat = values[5:-1]
