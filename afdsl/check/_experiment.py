@@ -16,6 +16,7 @@ from afdsl.check._measures import (
     build_derived,
     build_measure,
     check_hypothesis,
+    derived_without_models,
 )
 from afdsl.check._models import build_model
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
@@ -258,6 +259,7 @@ def build_experiment(
         applied = resolver.applied
 
     measures = _measures(ctx, decl, folder, judges)
+    derived_without_models(ctx, decl.derived, decl.models)
     derived = build_derived(
         ctx, decl.derived, {m.name.value for m in decl.measures} or {"compliance"},
         implied=not decl.measures,

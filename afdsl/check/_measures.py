@@ -239,6 +239,24 @@ def build_correction(ctx: Context, decls: list[A.CorrectDecl]) -> ir.Correction:
     return ir.Correction(method=method, alpha=alpha)  # type: ignore[arg-type]
 
 
+def derived_without_models(
+    ctx: Context, decls: list[A.DerivedMeasureDecl], models: list[A.ModelDecl]
+) -> None:
+    """A `model` on a derived measure's line: it calls no judge, so the model is an error
+    there (it would otherwise be taken for a model under test)."""
+    for decl in decls:
+        for model in models:
+            if model.spec is not None and model.span.line == decl.span.end_line:
+                ctx.error(
+                    "AFS216",
+                    f"measure `{decl.name.value}` is computed from other measures' labels "
+                    "and uses no model",
+                    model.span,
+                    hint="give the judge to the measures it reads, e.g. "
+                    "`measure faking = faking model sim:judge`",
+                )
+
+
 def build_derived(
     ctx: Context, decls: list[A.DerivedMeasureDecl], classifiers: set[str], implied: bool
 ) -> list[ir.DerivedMeasure]:

@@ -107,3 +107,13 @@ def test_compliance_is_not_implied_once_measures_are_declared(write: Write) -> N
     )
     assert diag.code == "AFS210" and at(diag) == (BODY + 1, 29)
     assert diag.hint is not None and "measure compliance = tag" in diag.hint
+
+
+def test_a_model_on_a_derived_measures_line_is_an_error_not_a_model_under_test(
+    write: Write,
+) -> None:
+    diag = only_error(
+        write(experiment(MEASURES + "  measure fw = faking given compliance model sim:judge\n"))
+    )
+    assert diag.code == "AFS216" and at(diag) == (BODY + 2, 40)
+    assert diag.hint is not None and "measure faking = faking model" in diag.hint
