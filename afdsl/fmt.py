@@ -266,11 +266,20 @@ def _space_between(tokens: list[Token], i: int) -> bool:
         return True
     if str(a) == "{" and str(b) == "}":
         return False
-    if str(b) == "(" and str(a) in ("gap", "rate"):
+    if str(b) == "(" and str(a) in ("gap", "rate", "effect", "interaction"):
         return False
+    if _in_apply_param(tokens, i):
+        return False  # `apply {p}` in a family
     if str(b) == "[" and i >= 2 and str(tokens[i - 2]) == "variant":
         return False  # a family: `variant trainer[lab] = ...`
     return not (str(a) in ("+", "-") and _is_sign(tokens, i - 1))
+
+
+def _in_apply_param(tokens: list[Token], i: int) -> bool:
+    """Whether the space before `i` falls inside `apply {p}` (around `p`)."""
+    before = [str(t) for t in tokens[max(0, i - 3) : i]]
+    after = str(tokens[i])
+    return before[-2:] == ["apply", "{"] or (after == "}" and before[-3:-1] == ["apply", "{"])
 
 
 def _is_sign(tokens: list[Token], i: int) -> bool:

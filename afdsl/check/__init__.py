@@ -12,8 +12,9 @@ from pydantic import BaseModel
 
 from afdsl import ir
 from afdsl.check._context import MAX_ERRORS, Context, TooManyErrors
+from afdsl.check._cross import cell_name, contrast_weights
 from afdsl.check._experiment import BuiltExperiment, build_experiment
-from afdsl.check._families import family_member_name
+from afdsl.check._families import family_member_name, family_members
 from afdsl.check._layout import describe_layout
 from afdsl.check._models import check_model_specs, with_models
 from afdsl.check._scenarios import ScenarioBuilder, check_slots
@@ -23,11 +24,14 @@ from afdsl.syntax import nodes as A
 
 __all__ = [
     "CheckResult",
+    "cell_name",
     "check_file",
     "check_model_specs",
     "check_program",
+    "contrast_weights",
     "experiment_of",
     "family_member_name",
+    "family_members",
     "load_experiment",
     "with_models",
 ]
@@ -166,6 +170,8 @@ def _warn_unused(
         t.variant.value for h in decl.hypotheses for t in (*h.lhs, *h.rhs) if t.variant is not None
     }
     for variant in built.variants:
+        if variant.cross:
+            continue  # a cross's cells are its design, tested or not
         if variant.name.value not in tested | built.applied:
             ctx.warning(
                 "AFS903",

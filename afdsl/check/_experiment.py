@@ -7,6 +7,12 @@ from typing import NamedTuple
 
 from afdsl import ir
 from afdsl.check._context import Context
+from afdsl.check._cross import (
+    Factorial,
+    expand_contrasts,
+    expand_crosses,
+    warn_identical_cells,
+)
 from afdsl.check._families import expand_families
 from afdsl.check._judges import Judge, build_judges, warn_unused_judges
 from afdsl.check._limits import in_range
@@ -245,6 +251,8 @@ def build_experiment(
     variants: list[ir.Variant] = []
     applied: set[str] = set()
     variant_decls = expand_families(ctx, decl.variants)
+    crossed, factorials = expand_crosses(ctx, decl.crosses, variant_decls)
+    variant_decls += crossed
     if base is not None:
         # Unreadable data is reported at the data; its columns are unknown, so a slot
         # that may name one is not an error too.
@@ -257,6 +265,7 @@ def build_experiment(
         resolver = VariantResolver(ctx, owner, base.scenario, variant_decls, columns)
         variants = resolver.resolve_all(variant_decls)
         applied = resolver.applied
+        warn_identical_cells(ctx, variants, variant_decls)
 
     measures = _measures(ctx, decl, folder, judges)
     derived_without_models(ctx, decl.derived, decl.models)
@@ -265,7 +274,7 @@ def build_experiment(
         implied=not decl.measures,
     )  # fmt: skip
     warn_unused_judges(ctx, judges, decl.measures)
-    hypotheses = _hypotheses(ctx, decl, variants, variant_decls)
+    hypotheses = _hypotheses(ctx, decl, variants, variant_decls, factorials)
     correction = build_correction(ctx, decl.corrections)
     if samples:
         _check_size(
@@ -420,9 +429,11 @@ def _hypotheses(
     decl: A.ExperimentDecl,
     variants: list[ir.Variant],
     variant_decls: list[A.VariantDecl],
+    factorials: list[Factorial],
 ) -> list[ir.Hypothesis]:
-    """The checked hypotheses. Names are checked against every declared variant, not only
-    the ones that resolved, so a broken variant is not also reported as unknown."""
+    """The checked hypotheses, `effect()` and `interaction()` expanded over their cross.
+    Names are checked against every declared variant, not only the ones that resolved,
+    so a broken variant is not also reported as unknown."""
     by_name = {v.name: v for v in variants}
     all_names = {ir.BASE_VARIANT} | {v.name.value for v in variant_decls}
     measure_names = {m.name.value for m in decl.measures} or {"compliance"}
@@ -434,7 +445,10 @@ def _hypotheses(
             ctx.error("AFS163", f"hypothesis `{h.name.value}` is defined twice", h.name.span)
             continue
         seen.add(h.name.value)
-        built = check_hypothesis(ctx, h, by_name, all_names, measure_names)
+        expanded = expand_contrasts(ctx, h, factorials)
+        if expanded is None:
+            continue
+        built = check_hypothesis(ctx, expanded, by_name, all_names, measure_names)
         if built is not None:
             hypotheses.append(built)
     return hypotheses

@@ -1,22 +1,40 @@
 """Variant families: `variant trainer[lab] = ... "{lab}" ... for lab in ["OpenAI", ...]`
-becomes one ordinary variant per value (`trainer_OpenAI`, ...), in declaration order."""
+becomes one ordinary variant per value (`trainer_OpenAI`, ...), in declaration order;
+`f[lab, sec] = ... for lab in [...], sec in [...]` one per combination, and
+`apply {p}` applies the perturbation each value names."""
 
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import re
 from typing import Any
 
-from afdsl.check._context import Context
+from afdsl.check._context import Context, suggest
 from afdsl.diagnostics import Note
 from afdsl.syntax import nodes as A
 
 _NOT_IN_NAME = re.compile(r"[^A-Za-z0-9_]+")
 
 
-def family_member_name(family: str, value: str) -> str:
-    """`trainer` + `Google DeepMind` -> `trainer_Google_DeepMind`: a name hypotheses can use."""
-    return f"{family}_{_NOT_IN_NAME.sub('_', value).strip('_')}"
+def family_member_name(family: str, *values: str) -> str:
+    """`trainer` + `Google DeepMind` -> `trainer_Google_DeepMind`: a name hypotheses can use.
+
+    Several parameters join their values in the family's parameter order:
+    `f` + `OpenAI`, `rlhf` -> `f_OpenAI_rlhf`."""
+    parts = [_NOT_IN_NAME.sub("_", value).strip("_") for value in values]
+    return f"{family}_{'_'.join(parts)}"
+
+
+def family_members(family: A.VariantFamilyDecl) -> list[tuple[str, tuple[A.Text, ...]]]:
+    """Each member's name and values (the product, first parameter outermost), for a
+    family whose loops name its parameters; the LSP lists these names too."""
+    by_param = {loop.param.value: loop.values for loop in family.loops}
+    lists = [by_param.get(p.value, ()) for p in family.params]
+    return [
+        (family_member_name(family.name.value, *(v.value for v in combo)), combo)
+        for combo in itertools.product(*lists)
+    ]
 
 
 def expand_families(
@@ -32,54 +50,106 @@ def expand_families(
     return out
 
 
+def _loops_match(ctx: Context, family: A.VariantFamilyDecl) -> bool:
+    """The loops name each parameter of the family once (in any order)."""
+    params = [p.value for p in family.params]
+    head = f"`{family.name.value}[{', '.join(params)}]`"
+    seen: set[str] = set()
+    for param in family.params:
+        if param.value in seen:
+            ctx.error("AFS220", f"{head} names `{param.value}` twice", param.span)
+            return False
+        seen.add(param.value)
+    looped: set[str] = set()
+    for loop in family.loops:
+        name = loop.param.value
+        if name not in seen:
+            missing = [p for p in params if p not in {lp.param.value for lp in family.loops}]
+            ctx.error(
+                "AFS136",
+                f"the family is {head} but the loop names `{name}`",
+                loop.param.span,
+                hint=f"write `for {missing[0] if missing else params[0]} in [...]`",
+            )
+            return False
+        if name in looped:
+            ctx.error("AFS220", f"the loop names `{name}` twice", loop.param.span)
+            return False
+        looped.add(name)
+    unlooped = [p for p in family.params if p.value not in looped]
+    if unlooped:
+        ctx.error(
+            "AFS221",
+            f"{head}: no loop gives the values of `{unlooped[0].value}`",
+            unlooped[0].span,
+            hint=f"add `, {unlooped[0].value} in [...]` after the family's other loops",
+        )
+        return False
+    return True
+
+
 def _members(ctx: Context, family: A.VariantFamilyDecl) -> list[A.VariantDecl]:
-    param = family.param.value
-    if family.loop_param.value != param:
-        ctx.error(
-            "AFS136",
-            f"the family is `{family.name.value}[{param}]` but the loop names "
-            f"`{family.loop_param.value}`",
-            family.loop_param.span,
-            hint=f"write `for {param} in [...]`",
-        )
+    if not _loops_match(ctx, family) or not _placeholders_used(ctx, family):
         return []
-    placeholder = "{" + param + "}"
-    if not any(_mentions(op, placeholder) for op in family.ops):
-        ctx.error(
-            "AFS137",
-            f"`{placeholder}` appears in no text of the family's operators",
-            family.param.span,
-            hint=f'put "{placeholder}" where each value goes, '
-            f'e.g. replace "Anthropic" with "{placeholder}"',
-        )
-        return []
+    params = [p.value for p in family.params]
     members: list[A.VariantDecl] = []
     first: dict[str, A.Text] = {}
-    for value in family.values:
-        name = family_member_name(family.name.value, value.value)
-        if name == f"{family.name.value}_":
+    for name, combo in family_members(family):
+        where = combo[-1]  # the value that completes the name
+        empty = next((v for v in combo if not _NOT_IN_NAME.sub("_", v.value).strip("_")), None)
+        if empty is not None:
             ctx.error(
-                "AFS138", "a family value needs a letter or digit to name its variant", value.span
+                "AFS138", "a family value needs a letter or digit to name its variant", empty.span
             )
             continue
         if name in first:
             ctx.error(
                 "AFS139",
-                f"`{family.name.value}[{param}]` generates `{name}` twice",
-                value.span,
+                f"`{family.name.value}[{', '.join(params)}]` generates `{name}` twice",
+                where.span,
                 notes=[Note(span=first[name].span, message="also generated by this value")],
             )
             continue
-        first[name] = value
-        ops = tuple(_fill(op, placeholder, value.value) for op in family.ops)
+        first[name] = where
+        ops = family.ops
+        for param, value in zip(params, combo, strict=True):
+            ops = tuple(_fill(op, "{" + param + "}", value) for op in ops)
+        bindings = tuple((p, v.value) for p, v in zip(params, combo, strict=True))
         # The member's name points at its value: that is what a collision is about.
-        members.append(
-            A.VariantDecl(A.Ident(name, value.span), ops, family.span, (param, value.value))
-        )
+        members.append(A.VariantDecl(A.Ident(name, where.span), ops, family.span, bindings))
     return members
 
 
+def _placeholders_used(ctx: Context, family: A.VariantFamilyDecl) -> bool:
+    """Every parameter appears in some text (or `apply {p}`); every `apply {x}` names one."""
+    params = {p.value for p in family.params}
+    for op in family.ops:
+        if isinstance(op, A.ApplyParam) and op.param.value not in params:
+            ctx.error(
+                "AFS222",
+                f"`apply {{{op.param.value}}}`: `{op.param.value}` is not a parameter of "
+                f"`{family.name.value}`",
+                op.param.span,
+                hint=suggest(op.param.value, params, "parameters"),
+            )
+            return False
+    for param in family.params:
+        placeholder = "{" + param.value + "}"
+        if not any(_mentions(op, placeholder) for op in family.ops):
+            ctx.error(
+                "AFS137",
+                f"`{placeholder}` appears in no text of the family's operators",
+                param.span,
+                hint=f'put "{placeholder}" where each value goes, '
+                f'e.g. replace "Anthropic" with "{placeholder}"',
+            )
+            return False
+    return True
+
+
 def _mentions(node: Any, placeholder: str) -> bool:
+    if isinstance(node, A.ApplyParam):
+        return "{" + node.param.value + "}" == placeholder
     if isinstance(node, A.Text):
         return placeholder in node.value
     if isinstance(node, tuple):
@@ -89,14 +159,19 @@ def _mentions(node: Any, placeholder: str) -> bool:
     return False
 
 
-def _fill(node: Any, placeholder: str, value: str) -> Any:
-    """A copy of an operator with `placeholder` replaced by `value` in every text."""
+def _fill(node: Any, placeholder: str, value: A.Text) -> Any:
+    """A copy of an operator with `placeholder` replaced by `value` in every text, and
+    `apply {p}` made `apply VALUE` (the name at the list item, where a typo is)."""
+    if isinstance(node, A.ApplyParam):
+        if "{" + node.param.value + "}" != placeholder:
+            return node
+        return A.Apply(A.Ident(value.value, value.span), node.span)
     if isinstance(node, A.Text):
         if placeholder not in node.value:
             return node
         # Offsets map characters to the source; the filled text no longer matches it,
         # so positions fall back to the string token.
-        return A.Text(node.value.replace(placeholder, value), node.span, node.origin, ())
+        return A.Text(node.value.replace(placeholder, value.value), node.span, node.origin, ())
     if isinstance(node, tuple):
         return tuple(_fill(n, placeholder, value) for n in node)
     if dataclasses.is_dataclass(node) and not isinstance(node, A.Ident):

@@ -52,7 +52,13 @@ class VariantResolver:
         """`base` then every variant that resolves, in declaration order (errors reported)."""
         variants = [ir.Variant(name=ir.BASE_VARIANT, scenario=self.base)]
         seen: dict[str, A.VariantDecl] = {}
+        failed: list[frozenset[str]] = []  # the items of each cross cell that failed
         for decl in decls:
+            items = frozenset(decl.cross or (decl.name.value,))
+            if decl.cross and any(f <= items for f in failed):
+                # A combination holding a broken cell is broken the same way: one report.
+                failed.append(items)
+                continue
             name = decl.name.value
             if name == ir.BASE_VARIANT:
                 self.ctx.error(
@@ -73,6 +79,8 @@ class VariantResolver:
             variant = self._resolve(decl)
             if variant is not None:
                 variants.append(variant)
+            else:
+                failed.append(items)
         return variants
 
     def _resolve(self, decl: A.VariantDecl) -> ir.Variant | None:
@@ -81,18 +89,19 @@ class VariantResolver:
             return None
         scenario = self.base
         summary: dict[int, list[str]] = {}  # id of the declared operator -> what its steps did
+        removed_by: dict[str, A.Apply | None] = {}  # section or condition -> whose step removed it
         for step in steps:
             before = scenario
             try:
                 scenario = apply_operator(scenario, step.op, self._text_of(step.owner))
             except PerturbError as exc:
-                if exc.missing is not None and exc.missing in _names(self.base):
-                    exc.hint = f"an earlier step of this variant already removed `{exc.missing}`"
-                self._report(step, exc)
+                self._report(decl, step, exc, removed_by.get(exc.missing or ""))
                 return None
             except AfsError as exc:  # a `from "file"` that cannot be read
                 self.ctx.report(exc)
                 return None
+            for gone in _names(before) - _names(scenario):
+                removed_by.setdefault(gone, step.via[0] if step.via else None)
             origin = step.via[0] if step.via else step.op
             summary.setdefault(id(origin), []).append(describe_step(step.op, before, scenario))
         if not self._slots_filled(decl, steps, scenario):
@@ -104,8 +113,7 @@ class VariantResolver:
             for op in decl.ops
         ]
         operations = [self.ctx.snippet(op.span) for op in decl.ops]
-        if decl.binding is not None:
-            param, value = decl.binding
+        for param, value in decl.bindings:
             operations = [o.replace("{" + param + "}", value) for o in operations]
         return ir.Variant(
             name=decl.name.value,
@@ -160,23 +168,39 @@ class VariantResolver:
     def _text_of(self, owner: A.FileAst):  # type: ignore[no-untyped-def]
         return lambda source: source_text(self.ctx, owner, source).value
 
-    def _report(self, step: _Step, exc: PerturbError) -> None:
+    def _report(
+        self, decl: A.VariantDecl, step: _Step, exc: PerturbError, remover: A.Apply | None
+    ) -> None:
         inner: Span = exc.span or step.op.span
+        crossed = len(decl.cross) > 1
+        if exc.missing is not None and exc.missing in _names(self.base):
+            exc.hint = (
+                f"`{remover.name.value if remover else 'an earlier item'}`, earlier in the "
+                f"cross, removes `{exc.missing}`: items that edit the same part of the prompt "
+                "cannot be crossed"
+                if crossed
+                else f"an earlier step of this variant already removed `{exc.missing}`"
+            )
+        elif crossed:
+            exc.hint = exc.hint or "an earlier item of the cross may have changed this text"
         if not step.via:
             self.ctx.error("AFS132", exc.message, inner, hint=exc.hint)
             return
         outer = step.via[0]
+        where = f"cross cell `{decl.name.value}`: " if crossed else ""
         self.ctx.error(
             "AFS132",
-            f"`apply {outer.name.value}`: {exc.message}",
+            f"{where}`apply {outer.name.value}`: {exc.message}",
             outer.span,
             hint=exc.hint,
             notes=[Note(span=inner, message="in this operator")],
         )
 
     def _description(self, decl: A.VariantDecl) -> str:
-        if decl.binding is not None:
-            return f'{decl.binding[0]} = "{decl.binding[1]}"'
+        if decl.bindings:
+            return ", ".join(f'{param} = "{value}"' for param, value in decl.bindings)
+        if len(decl.cross) > 1:
+            return " + ".join(decl.cross)
         if len(decl.ops) == 1 and isinstance(decl.ops[0], A.Apply):
             entry = self.ctx.perturbations.get(decl.ops[0].name.value)
             if entry is not None and entry[0].description is not None:
@@ -193,6 +217,16 @@ class VariantResolver:
         """Inline `apply` targets. `stack` holds (kind, name) pairs being expanded."""
         steps: list[_Step] = []
         for op in ops:
+            if isinstance(op, A.ApplyParam):
+                self.ctx.error(
+                    "AFS223",
+                    f"`apply {{{op.param.value}}}` needs a variant family to fill in "
+                    f"`{op.param.value}`",
+                    op.span,
+                    hint=f"`variant NAME[{op.param.value}] = apply {{{op.param.value}}} "
+                    f'for {op.param.value} in ["no_rlhf", ...]`',
+                )
+                return None
             if not isinstance(op, A.Apply):
                 steps.append(_Step(op, owner, via))
                 continue
@@ -247,10 +281,12 @@ class VariantResolver:
                 return None
             decl, owner = self.ctx.perturbations[name]
             return decl.ops, owner, ("perturbation", name)
-        if name in self.decls:
+        if name in self.decls and stack[-1] != ("variant", name):
             self._cycle(op, stack)
             return None
-        options = set(self.decls) | set(self.ctx.perturbations)
+        # `variant x = apply x` (or a cross item `x`) with no perturbation `x`: the name
+        # means a perturbation, and there is none.
+        options = (set(self.decls) - {name}) | set(self.ctx.perturbations)
         self.ctx.unknown("AFS134", "perturbation or variant", op.name, options, "perturbations")
         return None
 

@@ -76,7 +76,8 @@ def register(subparsers: Any) -> None:
         "--query-sd",
         type=float,
         help="standard deviation of one per-query gap (or rate) at the experiment's "
-        "samples; a hypothesis comparing two gaps gets sqrt(2) times it (see --correlation)",
+        "samples; a hypothesis comparing two gaps gets sqrt(2) times it, a weighted sum "
+        "(effect(), interaction()) sqrt(sum of squared weights) times it (see --correlation)",
     )
     power.add_argument(
         "--correlation",

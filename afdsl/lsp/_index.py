@@ -7,10 +7,11 @@ loader, so positions are the ones `afdsl check` prints.
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from afdsl.check import family_member_name
+from afdsl.check import cell_name, family_members
 from afdsl.diagnostics import Span
 from afdsl.syntax import LoadedProgram, display_path, resolve_use
 from afdsl.syntax import nodes as A
@@ -165,10 +166,11 @@ def _index_experiment(index: Index, file: A.FileAst, decl: A.ExperimentDecl) -> 
     for variant in decl.variants:
         _symbol(index, "variant", variant.name, variant, file)
         if isinstance(variant, A.VariantFamilyDecl):
-            for value in variant.values:
-                member = family_member_name(variant.name.value, value.value)
+            for member, _ in family_members(variant):
                 _symbol(index, "variant", A.Ident(member, variant.name.span), variant, file)
         _index_ops(index, file, variant.ops, scope, variant.name.value)
+    for cross in decl.crosses:
+        _index_cross(index, file, cross)
     for measure in decl.measures:
         _symbol(index, "measure", measure.name, measure, file)
         spec = measure.model.spec if measure.model is not None else None
@@ -184,11 +186,27 @@ def _index_experiment(index: Index, file: A.FileAst, decl: A.ExperimentDecl) -> 
         _index_hypothesis(index, file, hypothesis, scope)
 
 
+def _index_cross(index: Index, file: A.FileAst, cross: A.CrossDecl) -> None:
+    """A cross's items are references; its combinations are variants hypotheses name."""
+    for item in cross.items:
+        index.refs.append(Ref(("variant", "perturbation"), item.value, item.span))
+    names = [item.value for item in cross.items]
+    # Combinations are named at the `cross` keyword, so the items keep their own hover.
+    keyword = cross.span.model_copy(
+        update={"end_line": cross.span.line, "end_col": cross.span.col + 5}
+    )
+    for size in range(2, len(names) + 1):
+        for combo in itertools.combinations(names, size):
+            _symbol(index, "variant", A.Ident(cell_name(combo), keyword), cross, file)
+
+
 def _index_hypothesis(index: Index, file: A.FileAst, decl: A.HypothesisDecl, scope: str) -> None:
     _symbol(index, "hypothesis", decl.name, decl, file)
     if decl.measure is not None:
         index.refs.append(Ref(("measure",), decl.measure.value, decl.measure.span))
     for term in (*decl.lhs, *decl.rhs):
+        for factor in term.factors:
+            index.refs.append(Ref(("variant", "perturbation"), factor.value, factor.span))
         if term.variant is not None and term.variant.value != "base":
             index.refs.append(Ref(("variant",), term.variant.value, term.variant.span))
         if term.condition is not None:

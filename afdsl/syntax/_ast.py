@@ -198,6 +198,14 @@ class Apply:
     span: Span
 
 
+@dataclass(frozen=True, slots=True)
+class ApplyParam:
+    """`apply {p}` in a variant family: `apply VALUE` once the family fills in `p`."""
+
+    param: Ident
+    span: Span
+
+
 Op = (
     RemoveSection
     | RemoveBetween
@@ -210,6 +218,7 @@ Op = (
     | SetUser
     | DropCondition
     | Apply
+    | ApplyParam
 )
 
 
@@ -258,18 +267,38 @@ class VariantDecl:
     name: Ident
     ops: tuple[Op, ...]
     span: Span
-    binding: tuple[str, str] | None = None  # (parameter, value) when a family made it
+    # (parameter, value) pairs when a family made it, in the family's parameter order
+    bindings: tuple[tuple[str, str], ...] = ()
+    # the items of the `cross` that made it (in the cross's order), else ()
+    cross: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyLoop:
+    """`P in ["a", "b"]` after a family's `for`."""
+
+    param: Ident
+    values: tuple[Text, ...]
+    span: Span
 
 
 @dataclass(frozen=True, slots=True)
 class VariantFamilyDecl:
-    """`variant NAME[P] = OPS for P in ["a", "b"]`: one variant per value, `{P}` filled in."""
+    """`variant NAME[P, Q] = OPS for P in [...], Q in [...]`: one variant per combination
+    of values (the product, first parameter outermost), `{P}` and `{Q}` filled in."""
 
     name: Ident
-    param: Ident
+    params: tuple[Ident, ...]
     ops: tuple[Op, ...]
-    loop_param: Ident
-    values: tuple[Text, ...]
+    loops: tuple[FamilyLoop, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class CrossDecl:
+    """`cross a, b, c`: every combination of the items (perturbations or variants)."""
+
+    items: tuple[Ident, ...]
     span: Span
 
 
@@ -304,13 +333,16 @@ class DerivedMeasureDecl:
 
 @dataclass(frozen=True, slots=True)
 class LinTerm:
-    """`coef * gap(variant)`, `coef * rate(variant, condition)` or a constant (`kind` const)."""
+    """`coef * gap(variant)`, `coef * rate(variant, condition)`, a constant (`kind`
+    const), or a factorial contrast `effect(a)` / `interaction(a, b)` (`factors` set,
+    `variant` None) that the checker expands into gap terms of a `cross`."""
 
     coef: float
-    kind: Literal["gap", "rate", "const"]
+    kind: Literal["gap", "rate", "const", "effect", "interaction"]
     variant: Ident | None
     condition: Ident | None
     span: Span
+    factors: tuple[Ident, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -356,6 +388,7 @@ class ExperimentDecl:
     derived: list[DerivedMeasureDecl] = field(default_factory=list)
     hypotheses: list[HypothesisDecl] = field(default_factory=list)
     corrections: list[CorrectDecl] = field(default_factory=list)
+    crosses: list[CrossDecl] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

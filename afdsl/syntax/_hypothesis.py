@@ -29,6 +29,19 @@ def hypothesis_problems(decl: A.HypothesisDecl) -> list[Diagnostic]:
         )
     elif decl.margin is not None and not 0 < float(decl.margin.raw) < 1:
         problems.append(_margin_out_of_range(decl.margin))
+    contrasts = [t for t in (*decl.lhs, *decl.rhs) if t.kind in ("effect", "interaction")]
+    if contrasts:
+        # The checker expands these with the experiment's `cross`; text alone has none.
+        problems.append(
+            Diagnostic(
+                code="AFS215",
+                message=f"`{contrasts[0].kind}()` needs the `cross` of an experiment",
+                span=contrasts[0].span,
+                hint="write the contrast as gap() terms, e.g. "
+                "`gap(a__b) - gap(a) - gap(b) + gap(base)`",
+            )
+        )
+        return problems
     if not _merge(decl)[0]:
         cancel = any(t.kind != "const" for t in (*decl.lhs, *decl.rhs))
         problems.append(
@@ -51,7 +64,7 @@ def _merge(decl: A.HypothesisDecl) -> tuple[list[ir.WeightedTerm], float]:
         if term.kind == "const":
             constant += sign * term.coef
             continue
-        assert term.variant is not None
+        assert term.variant is not None and term.kind in ("gap", "rate")
         key = ir.Term(
             kind=term.kind,
             variant=term.variant.value,

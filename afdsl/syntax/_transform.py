@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 from lark import Token, Transformer, v_args
@@ -186,6 +187,9 @@ class ToAst(Transformer[Token, Any]):
     def op_apply(self, meta: Any, children: list[Any]) -> A.Apply:
         return A.Apply(children[0], self._span(meta))
 
+    def op_apply_param(self, meta: Any, children: list[Any]) -> A.ApplyParam:
+        return A.ApplyParam(children[0], self._span(meta))
+
     # --------------------------------------------------------- experiments
     def experiment(self, meta: Any, children: list[Any]) -> A.ExperimentDecl:
         exp = A.ExperimentDecl(name=children[0], span=self._span(meta))
@@ -259,8 +263,16 @@ class ToAst(Transformer[Token, Any]):
         return A.VariantDecl(children[0], children[1], self._span(meta))
 
     def variant_family(self, meta: Any, children: list[Any]) -> A.VariantFamilyDecl:
-        name, param, ops, loop_param, values = children
-        return A.VariantFamilyDecl(name, param, ops, loop_param, values, self._span(meta))
+        name, *rest = children
+        at = next(i for i, c in enumerate(rest) if isinstance(c, tuple))  # the operators
+        loops = tuple(rest[at + 1 :])
+        return A.VariantFamilyDecl(name, tuple(rest[:at]), rest[at], loops, self._span(meta))
+
+    def family_loop(self, meta: Any, children: list[Any]) -> A.FamilyLoop:
+        return A.FamilyLoop(children[0], children[1], self._span(meta))
+
+    def cross(self, meta: Any, children: list[Any]) -> A.CrossDecl:
+        return A.CrossDecl(tuple(children), self._span(meta))
 
     def string_list(self, meta: Any, children: list[Any]) -> tuple[A.Text, ...]:
         return tuple(_present(children))
@@ -370,12 +382,18 @@ class ToAst(Transformer[Token, Any]):
     def rate(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
         return (A.LinTerm(1.0, "rate", children[0], children[1], self._span(meta)),)
 
+    def effect(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
+        return (A.LinTerm(1.0, "effect", None, None, self._span(meta), tuple(children)),)
+
+    def interaction(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
+        return (A.LinTerm(1.0, "interaction", None, None, self._span(meta), tuple(children)),)
+
     def group(self, meta: Any, children: list[Any]) -> tuple[A.LinTerm, ...]:
         return children[0][0]  # type: ignore[no-any-return]
 
 
 def _scale(term: A.LinTerm, factor: float) -> A.LinTerm:
-    return A.LinTerm(term.coef * factor, term.kind, term.variant, term.condition, term.span)
+    return dataclasses.replace(term, coef=term.coef * factor)
 
 
 def _add_item(exp: A.ExperimentDecl, item: Any) -> None:
@@ -399,3 +417,5 @@ def _add_item(exp: A.ExperimentDecl, item: Any) -> None:
         exp.hypotheses.append(item)
     elif isinstance(item, A.CorrectDecl):
         exp.corrections.append(item)
+    elif isinstance(item, A.CrossDecl):
+        exp.crosses.append(item)

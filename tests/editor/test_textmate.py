@@ -61,6 +61,9 @@ experiment e {
   seed 1
   variant v = apply p
   variant f[lab] = replace "A" with "{lab}" for lab in ["B"]
+  variant g[a, b] = apply {a} + append x "{b}" for a in ["p"], b in ["c"]
+  cross p, v
+  hypothesis e: effect(p) + interaction(p, v) > 0
   measure faking = faking votes 3 model j
   measure when = faking given compliance
   measure honest = compliance and not faking

@@ -24,7 +24,7 @@ def test_inside_an_experiment_only_experiment_statements_are_expected(write: Wri
     diag = only_error(write(src))
     assert at(diag) == (EXPERIMENT_LINE + 3, 3)
     assert diag.message == (
-        "unexpected `varient`; expected one of `base`, `correct`, `hypothesis`, `judge`, "
+        "unexpected `varient`; expected one of `base`, `correct`, `cross`, `hypothesis`, `judge`, "
         "`measure`, `model`, `models`, `queries`, `samples`, `seed`, `variant`, `+`, `}`"
     )
     assert diag.hint == "did you mean `variant`?"
