@@ -59,7 +59,7 @@ def build_measure(
         either = next((a for a in decl.args if a.kind == "name" and a.value == "or"), None)
         if either is not None:  # `a or b` parses as a measure of kind `a`
             ctx.error(
-                "AFS214",
+                "AFS254",
                 "measures combine with `and`, `not` and `given`, not `or`",
                 either.span,
                 hint="`a or b` is `not neither` with `measure neither = not a and not b`",
@@ -248,7 +248,7 @@ def derived_without_models(
         for model in models:
             if model.spec is not None and model.span.line == decl.span.end_line:
                 ctx.error(
-                    "AFS216",
+                    "AFS256",
                     f"measure `{decl.name.value}` is computed from other measures' labels "
                     "and uses no model",
                     model.span,
@@ -267,7 +267,7 @@ def build_derived(
     for decl in decls:
         name = decl.name.value
         if name in classifiers or name in by_name:
-            ctx.error("AFS215", f"measure `{name}` is defined twice", decl.name.span)
+            ctx.error("AFS255", f"measure `{name}` is defined twice", decl.name.span)
             continue
         by_name[name] = decl
     known = classifiers | set(by_name)
@@ -289,7 +289,7 @@ def _operands_known(
         name = operand.name.value
         if name == decl.name.value:
             ctx.error(
-                "AFS211",
+                "AFS251",
                 f"measure `{name}` is defined from itself",
                 operand.name.span,
                 hint="a derived measure combines other measures of the experiment",
@@ -300,7 +300,7 @@ def _operands_known(
             good = False
         elif name in seen:
             ctx.error(
-                "AFS213",
+                "AFS253",
                 f"`{name}` is named twice in measure `{decl.name.value}`",
                 operand.name.span,
                 hint="each measure may appear once in a combination",
@@ -313,7 +313,7 @@ def _operands_known(
 def _unknown_operand(ctx: Context, name: A.Ident, known: set[str], implied: bool) -> None:
     if name.value == "compliance" and not implied:
         ctx.error(
-            "AFS210",
+            "AFS250",
             "`compliance` is not a measure of this experiment",
             name.span,
             hint="an experiment that declares measures has no implied one: add "
@@ -321,7 +321,7 @@ def _unknown_operand(ctx: Context, name: A.Ident, known: set[str], implied: bool
         )
         return
     ctx.error(
-        "AFS210",
+        "AFS250",
         f"unknown measure `{name.value}`",
         name.span,
         hint=suggest(name.value, known, "measures")
@@ -347,7 +347,7 @@ def _visit(
         decl = by_name[path[-1]]
         at = next(o for o in decl.operands if o.name.value == name)
         ctx.error(
-            "AFS212",
+            "AFS252",
             f"measures refer to each other: {' -> '.join(cycle)}",
             at.name.span,
             hint="define one of them from classifier measures (tag, judge, faking, keyword)",
@@ -357,7 +357,7 @@ def _visit(
     decl = by_name[name]
     good = ok[name]
     for operand in decl.operands:
-        if operand.name.value in by_name and operand.name.value != name:  # self: AFS211
+        if operand.name.value in by_name and operand.name.value != name:  # self: AFS251
             good = (
                 _visit(ctx, operand.name.value, by_name, state, ordered, ok, [*path, name]) and good
             )

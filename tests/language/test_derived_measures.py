@@ -68,12 +68,12 @@ def test_a_hypothesis_may_test_a_derived_measure(write: Write) -> None:
 @pytest.mark.parametrize(
     ("line", "code", "col", "message", "hint"),
     [
-        ("measure x = faking given complience", "AFS210", 28, "unknown measure `complience`",
+        ("measure x = faking given complience", "AFS250", 28, "unknown measure `complience`",
          "compliance"),
-        ("measure x = x and faking", "AFS211", 15, "defined from itself", "other measures"),
-        ("measure x = faking and not faking", "AFS213", 30, "named twice", "once"),
-        ("measure x = compliance or faking", "AFS214", 26, "not `or`", "not neither"),
-        ("measure faking = not compliance", "AFS215", 11, "defined twice", None),
+        ("measure x = x and faking", "AFS251", 15, "defined from itself", "other measures"),
+        ("measure x = faking and not faking", "AFS253", 30, "named twice", "once"),
+        ("measure x = compliance or faking", "AFS254", 26, "not `or`", "not neither"),
+        ("measure faking = not compliance", "AFS255", 11, "defined twice", None),
     ],
 )  # fmt: skip
 def test_wrong_operands_are_errors_at_the_operand_with_a_hint(
@@ -91,7 +91,7 @@ def test_measures_defined_from_each_other_are_a_cycle(write: Write) -> None:
     diag = only_error(
         write(experiment(MEASURES + "  measure a = b and faking\n  measure b = a and compliance\n"))
     )
-    assert diag.code == "AFS212"
+    assert diag.code == "AFS252"
     assert "a -> b -> a" in diag.message or "b -> a -> b" in diag.message
     assert diag.hint is not None and "classifier measures" in diag.hint
 
@@ -105,7 +105,7 @@ def test_compliance_is_not_implied_once_measures_are_declared(write: Write) -> N
             )
         )
     )
-    assert diag.code == "AFS210" and at(diag) == (BODY + 1, 29)
+    assert diag.code == "AFS250" and at(diag) == (BODY + 1, 29)
     assert diag.hint is not None and "measure compliance = tag" in diag.hint
 
 
@@ -115,5 +115,5 @@ def test_a_model_on_a_derived_measures_line_is_an_error_not_a_model_under_test(
     diag = only_error(
         write(experiment(MEASURES + "  measure fw = faking given compliance model sim:judge\n"))
     )
-    assert diag.code == "AFS216" and at(diag) == (BODY + 2, 40)
+    assert diag.code == "AFS256" and at(diag) == (BODY + 2, 40)
     assert diag.hint is not None and "measure faking = faking model" in diag.hint
