@@ -92,16 +92,25 @@ def power_table(
     else:
         per = ", ".join(f"{level:.3g} per {family} hypothesis" for family, level in levels.items())
     several = len({p.model for p in plans}) > 1
+    dropping = any(p.usable_share < 1 for p in plans)
     table = _table(
         f"Power per hypothesis ({plural(len(experiment.queries), 'query', 'queries')} x "
         f"{plural(experiment.samples, 'sample')} now)",
         ["hypothesis", "test", "effect", "sd of d", "queries needed", "power now"],
         several,
         caption=f"one-sample t test of the per-query values (TOST: exact t power); "
-        f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side",
+        f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side"
+        + (
+            "; * only this share of the pilot's queries enter the test (the others lack a "
+            "usable sample in a cell it needs, e.g. no answer that complied): allowed for"
+            if dropping
+            else ""
+        ),
     )
     for p in plans:
         needed = "never" if p.queries_needed is None else str(p.queries_needed)
+        if p.usable_share < 1:
+            needed += f" ({p.usable_share:.0%}*)"
         cells = [str(p.model)] if several else []
         cells += [
             p.name, p.test, decimal(p.effect), decimal(p.query_sd), needed, f"{p.power:.2f}",

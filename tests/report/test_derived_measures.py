@@ -9,6 +9,7 @@ import contextlib
 import csv
 import io
 import json
+import math
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,11 @@ from typing import Any
 import pytest
 from scipy import stats
 
-from afdsl.analysis import analyze_labels, derive, gather
+from afdsl.analysis import analyze_labels, derive, family_levels, gather, pilot_plans
 from afdsl.check import load_experiment
 from afdsl.cli import main
 from afdsl.ir import DerivedMeasure, MeasureOperand
+from afdsl.stats.power import t_power, t_queries_needed
 from afdsl.store import Store
 from tests.report.schema import schema_errors
 
@@ -231,3 +233,21 @@ def test_show_filters_and_labels_transcripts_by_a_derived_measure(run, capsys):
         labels = {name: value["label"] for name, value in record["labels"].items()}
         assert labels["compliance"] == 1 and labels["faking"] == 0
         assert labels["complied_honestly"] == 1 and labels["faking_when_complying"] == 0
+
+
+def test_power_plans_for_the_share_of_queries_a_conditional_measure_keeps(run):
+    experiment = load_experiment(FIXTURE)
+    levels = family_levels(experiment, 0.05)
+    plans = {p.name: p for p in pilot_plans(experiment, str(run["store"]), levels, 0.8)}
+    gaps = list(_base_gaps(run["rows"]).values())
+    share = len(gaps) / QUERIES
+    p = plans["complying_differs"]
+    assert p.usable_share == pytest.approx(share) and share < 1
+    sd = float(stats.tstd(gaps))
+    level = levels["faking_when_complying"]
+    needed = t_queries_needed(p.effect, sd, level, 0.8, "two-sided")
+    # The queries the test needs, in queries to ask when only `share` of them enter it.
+    assert p.queries_needed == math.ceil(max(2, math.ceil(needed - 1e-9)) / share)
+    usable = round(QUERIES * share)
+    assert p.power == pytest.approx(t_power(p.effect, sd, usable, level, "two-sided"))
+    assert plans["unmonitored_like_paid"].usable_share == 1.0
