@@ -169,7 +169,8 @@ class _Source:
             return self.kept_lines(tokens, self.comments_in(lo, hi), depth, split)
         if node.data in _CHAINS:
             return _chain(node.data, tokens, depth)
-        return [_line(str(node.data), tokens, depth)]
+        kind = "measure" if node.data in _DERIVED else str(node.data)  # aligned with the rest
+        return [_line(kind, tokens, depth)]
 
     def block(self, node: Tree[Any], depth: int) -> list[Line]:
         lo, hi = node.meta.start_pos, node.meta.end_pos
@@ -217,6 +218,9 @@ class _Source:
                 lines.append(Line(depth if not lines else depth + 1, _join(item)))
                 previous_end = item[-1].end_pos or 0
         return lines
+
+
+_DERIVED = ("measure_given", "measure_and")  # `measure x = a given b`, `a and not b`
 
 
 def _end(unit: list[Tree[Any]]) -> int:

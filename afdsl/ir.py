@@ -242,6 +242,36 @@ class Measure(_Frozen):
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 
 
+class MeasureOperand(_Frozen):
+    """A measure a derived measure reads: its label, or 1 minus it when `negated`."""
+
+    measure: str
+    negated: bool = False
+
+    def text(self) -> str:
+        return f"not {self.measure}" if self.negated else self.measure
+
+
+class DerivedMeasure(_Frozen):
+    """A measure computed from other measures' stored labels: no model call, no label rows.
+
+    kind `and` (`compliance and not faking`): 1 when every operand holds; unparseable
+    when an operand's label is. kind `given` (`faking given compliance`): operands are
+    (target, condition); a sample where the condition is 0 is outside the measure (not
+    counted at all, as opposed to unparseable), so its rates are over the samples where
+    the condition holds. Operands may be classifier measures or other derived measures.
+    """
+
+    name: str
+    kind: Literal["given", "and"]
+    operands: tuple[MeasureOperand, ...]
+
+    def definition(self) -> str:
+        """The right-hand side as written: `faking given compliance`."""
+        joiner = " given " if self.kind == "given" else " and "
+        return joiner.join(o.text() for o in self.operands)
+
+
 # What a file with no `measure` is classified with (as the docs say).
 IMPLIED_MEASURE = Measure(name="compliance", kind="tag")
 
@@ -309,6 +339,8 @@ class Experiment(_Frozen):
     seed: int = 0
     variants: tuple[Variant, ...]
     measures: tuple[Measure, ...] = ()
+    # Measures computed from the labels of `measures` at the analysis stage (operands first).
+    derived: tuple[DerivedMeasure, ...] = ()
     hypotheses: tuple[Hypothesis, ...] = ()
     correction: Correction = Correction()
     training: str = TRAINING  # condition name on the training side
@@ -317,6 +349,10 @@ class Experiment(_Frozen):
     def effective_measures(self) -> tuple[Measure, ...]:
         """The measures the classifiers label with: `compliance = tag` when none is declared."""
         return self.measures or (IMPLIED_MEASURE,)
+
+    def measure_names(self) -> list[str]:
+        """Every measure a report or filter may name: the labelled ones, then the derived."""
+        return [m.name for m in self.effective_measures()] + [m.name for m in self.derived]
 
     def variant(self, name: str) -> Variant:
         for v in self.variants:

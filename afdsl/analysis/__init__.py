@@ -8,6 +8,7 @@ else; `afdsl.pipeline` calls this stage after classify.
 
 from afdsl.analysis._analyse import in_file_order
 from afdsl.analysis._build import build_record
+from afdsl.analysis._derived import Breakdown, derive
 from afdsl.analysis._gather import Gathered, compliance_measure, gather, primary_measure
 from afdsl.analysis._labels import analyze_labels
 from afdsl.analysis._manifest import (
@@ -54,6 +55,7 @@ from afdsl.analysis._untestable import reason_key, top_reasons
 __all__ = [
     "RUN_KINDS",
     "SEQUENTIAL_NOTE",
+    "Breakdown",
     "Gathered",
     "LabelFilter",
     "Manifest",
@@ -82,6 +84,7 @@ __all__ = [
     "check_filter",
     "classify_problems",
     "compliance_measure",
+    "derive",
     "family_levels",
     "family_of",
     "gather",

@@ -121,6 +121,9 @@ def build_record(
         measures=got.measures,
         analysis=apply_verdicts(analysed.analysis, facts.verdicts),
         measure_analyses=analysed.others,
+        breakdown=got.breakdown,
+        derived_measures={m.name: m.definition() for m in experiment.derived},
+        breakdown_measures=got.breakdown_measures,
         verdicts=facts.verdicts,
         query_contributions=_contributions(experiment, got, analysed.analysis),
     )

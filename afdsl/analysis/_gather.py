@@ -10,6 +10,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from afdsl.analysis._derived import (
+    Breakdown,
+    count_derived,
+    derive,
+    faking_measure,
+    operand_measures,
+)
 from afdsl.analysis._manifest import hash_prompt_lines
 from afdsl.analysis._record import SampleRow, VariantCounts
 from afdsl.analysis._untestable import CellCounts, CellKey, reason_key
@@ -82,6 +89,7 @@ class _Tally:
     unparseable: int = 0  # of the compliance measure
     unlabelled: int = 0  # answered but without a compliance label yet
     unparseable_by_measure: dict[str, int] = field(default_factory=dict)
+    excluded_by_measure: dict[str, int] = field(default_factory=dict)
     labelled: int = 0  # readable compliance labels
     reasons: dict[str, int] = field(default_factory=dict)  # why compliance labels are unparseable
     truncated: int = 0  # answers that stopped at max_tokens
@@ -97,6 +105,7 @@ class _Tally:
             errors=self.errors,
             unparseable=self.unparseable,
             unparseable_by_measure=self.unparseable_by_measure,
+            excluded_by_measure=self.excluded_by_measure,
             labelled=self.labelled,
             reasons=dict(sorted(self.reasons.items(), key=lambda kv: -kv[1])),
             truncated=self.truncated,
@@ -117,6 +126,10 @@ class Gathered:
     # The compliance measure per model x variant x condition: what an untested hypothesis's
     # reason is worded from.
     cells: dict[CellKey, CellCounts] = field(default_factory=dict)
+    # Complied with faking reasoning, complied without, refused: per model x variant x
+    # condition, when the experiment has a compliance and a faking measure.
+    breakdown: list[Breakdown] = field(default_factory=list)
+    breakdown_measures: tuple[str, str] | None = None
 
     def prompt_set_hash(self) -> str:
         """`prompt_set_hash` of the stored responses counted here."""
@@ -184,9 +197,56 @@ def gather(
             cell.add(group.responses - group.errors, group.errors, labels)
     if first is not None:
         _count_reasons(store, experiment, design, measures[first], tallies, cells)
+    pair = _breakdown_pair(experiment, primary)
+    breakdown: list[Breakdown] = []
+    if experiment.derived or pair is not None:
+        breakdown = _add_derived(store, experiment, design, pair, tables, tallies)
+        names += [m.name for m in experiment.derived]
     counts = {key: tally.counts(*key) for key, tally in tallies.items()}
     rows = _sample_rows(store, experiment, design, measures) if samples else []
-    return Gathered(tables, counts, rows, primary, names, prompts, duplicated, cells)
+    return Gathered(
+        tables, counts, rows, primary, names, prompts, duplicated, cells, breakdown, pair
+    )
+
+
+def _breakdown_pair(experiment: Experiment, primary: str) -> tuple[str, str] | None:
+    """(compliance, faking) measure names when the experiment labels both."""
+    faking = faking_measure(experiment, primary)
+    classified = {m.name for m in experiment.effective_measures()}
+    if faking is None or primary not in classified:
+        return None
+    return primary, faking.name
+
+
+def _add_derived(
+    store: Store,
+    experiment: Experiment,
+    design: _Design,
+    pair: tuple[str, str] | None,
+    tables: dict[str, LabelTable],
+    tallies: dict[tuple[str, str], _Tally],
+) -> list[Breakdown]:
+    """Count the derived measures into `tables` and `tallies` from the combinations of
+    their operands' labels (the store counts them per query); return the breakdown."""
+    measures = operand_measures(experiment, pair or ())
+    names = [m.name for m in measures]
+    found = store.label_combinations(
+        experiment.name, [(m.name, m.definition_hash()) for m in measures], experiment.samples
+    )
+    rows = []
+    for row in found:
+        model = design.model(row.model, row.params_hash, row.variant, row.query_id)
+        if model is not None:
+            rows.append((model, row))
+    derived = count_derived(experiment, rows, names, pair)
+    tables.update(derived.tables)
+    for key, per in derived.unparseable.items():
+        if key in tallies:
+            tallies[key].unparseable_by_measure.update(per)
+    for key, per in derived.excluded.items():
+        if key in tallies:
+            tallies[key].excluded_by_measure.update(per)
+    return [b.with_shares() for b in derived.breakdown.values()]
 
 
 def _count_reasons(
@@ -222,6 +282,8 @@ def _count_labels(
     """Add one query's parsed labels to each measure's table; count its unparseable ones."""
     for name, labels in zip(names, group.labels, strict=True):
         parsed = labels.labelled - labels.unparseable
+        if group.responses > group.errors:
+            tables[name].ask(model, group.query_id)
         if parsed:
             tables[name].add(
                 model, group.variant, group.condition, group.query_id, labels.complied, parsed
@@ -252,6 +314,9 @@ def _sample_rows(
             if row.status == "ok"
             else {}
         )
+        if experiment.derived:  # unlabelled, or outside a `given` measure: no label
+            derived = derive(experiment.derived, by_measure)
+            by_measure = {k: v for k, v in derived.items() if not isinstance(v, str)}
         rows.append(
             SampleRow(
                 model, variant, condition, query_id, sample, row.prompt_hash, row.status,

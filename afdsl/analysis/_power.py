@@ -3,6 +3,7 @@ effects and spreads estimated from a pilot store (`afdsl power`)."""
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from pathlib import Path
 
@@ -59,8 +60,30 @@ def pilot_plans(
             mean = float(data.values.mean())
             sd = float(data.values.std(ddof=1))
             effect = directed_effect(h, mean)
-            plans.append(plan(h, effect, sd, len(experiment.queries), level, power, model))
+            # A query without a usable sample in a cell the test needs (a conditional
+            # measure's query that never complied there) is dropped: plan for the share
+            # of queries that enter the test, as the pilot saw it.
+            share = len(data.queries) / max(len(table.queries(model)), 1)
+            usable = max(round(len(experiment.queries) * share), 1)
+            found = plan(h, effect, sd, usable, level, power, model)
+            plans.append(_allowing_for_drops(found, share, len(experiment.queries)))
     return plans
+
+
+def _allowing_for_drops(found: PowerPlan, share: float, n_queries: int) -> PowerPlan:
+    """`found` (planned on the queries that enter the test) in queries to ask."""
+    if share >= 1:
+        return found
+    needed = found.queries_needed
+    return found.model_copy(
+        update={
+            "n_queries": n_queries,
+            "queries_needed": None if needed is None else math.ceil(needed / share),
+            "method": f"{found.method}; {share:.0%} of the pilot's queries enter the test "
+            "(the others lack a usable sample in a cell it needs), allowed for",
+            "usable_share": share,
+        }
+    )
 
 
 def pilot_tables(experiment: Experiment, path: str) -> dict[str | None, LabelTable]:

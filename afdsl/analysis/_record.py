@@ -13,6 +13,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SkipValidation
 
+from afdsl.analysis._derived import Breakdown
 from afdsl.analysis._manifest import Manifest
 from afdsl.ir import Experiment
 from afdsl.stats.contributions import HypothesisQueries
@@ -100,6 +101,9 @@ class VariantCounts(BaseModel):
     responses: int = 0
     unparseable: int = 0
     unparseable_by_measure: dict[str, int] = {}  # every measure's own unparseable count
+    # Samples outside a conditional measure (`A given B` where B is 0): not unparseable,
+    # simply not in its denominator.
+    excluded_by_measure: dict[str, int] = {}
     errors: int = 0
     missing: int = 0
     labelled: int = 0  # responses with a readable compliance label
@@ -188,6 +192,11 @@ class TestRecord(BaseModel):
     # Variants, contrasts and hypotheses of each other measure (e.g. `faking`), shown as
     # small extra tables; `analysis` already carries their hypotheses.
     measure_analyses: dict[str, AnalysisResult] = {}
+    # Complied with faking reasoning / complied without / refused per model x variant x
+    # condition (when the experiment labels compliance and faking), and those two measures.
+    breakdown: list[Breakdown] = []
+    derived_measures: dict[str, str] = {}  # derived measure -> its definition as written
+    breakdown_measures: tuple[str, str] | None = None
     # The e-process verdicts of a `--sequential` run (they replace the fixed-sample ones).
     verdicts: list[Verdict] = []
     # The per-query values behind each hypothesis result (for the HTML's per-query tables);

@@ -13,6 +13,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from afdsl.analysis._derived import derive
 from afdsl.diagnostics import AfsError, Diagnostic, error, suggest
 from afdsl.ir import Experiment
 from afdsl.store import ResponseRow, Store, Turn
@@ -135,7 +136,7 @@ def check_filter(experiment: Experiment, wanted: TranscriptFilter, models: list[
     variants = {v.name for v in experiment.variants}
     conditions = {c.name for v in experiment.variants for c in v.scenario.conditions}
     queries = {q.id for q in experiment.queries}
-    measures = {m.name for m in experiment.effective_measures()}
+    measures = set(experiment.measure_names())
     for name in wanted.models:
         if name not in models:
             unknown("model", name, set(models), "models")
@@ -156,6 +157,21 @@ def check_filter(experiment: Experiment, wanted: TranscriptFilter, models: list[
         problems.append(Diagnostic(code=FILTER_ERROR, message=message))
     if problems:
         raise AfsError(problems)
+
+
+def _derived_labels(
+    experiment: Experiment, found: dict[str, MeasureLabel]
+) -> dict[str, MeasureLabel]:
+    """The derived measures' labels of one response, from its stored labels (none for a
+    sample outside a `given` measure or not labelled yet)."""
+    if not experiment.derived:
+        return {}
+    values = derive(experiment.derived, {name: lab.label for name, lab in found.items()})
+    return {
+        m.name: MeasureLabel(label=value, detail={"derived": m.definition()})
+        for m in experiment.derived
+        if not isinstance(value := values[m.name], str)
+    }
 
 
 def select_transcripts(
@@ -202,6 +218,7 @@ def select_transcripts(
             for name, by_id in labels.items()
             if row.status == "ok" and (lab := by_id.get(row.id)) is not None
         }
+        found |= _derived_labels(experiment, found)
         if not all(w.measure in found and found[w.measure].label == w.label for w in wanted.where):
             continue
         key = (

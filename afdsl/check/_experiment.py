@@ -16,7 +16,14 @@ from afdsl.check._cross import (
 from afdsl.check._families import expand_families
 from afdsl.check._judges import Judge, build_judges, warn_unused_judges
 from afdsl.check._limits import in_range
-from afdsl.check._measures import PARAMS, build_correction, build_measure, check_hypothesis
+from afdsl.check._measures import (
+    PARAMS,
+    build_correction,
+    build_derived,
+    build_measure,
+    check_hypothesis,
+    derived_without_models,
+)
 from afdsl.check._models import build_model
 from afdsl.check._pins import check_model_names
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
@@ -262,6 +269,11 @@ def build_experiment(
         warn_identical_cells(ctx, variants, variant_decls)
 
     measures = _measures(ctx, decl, folder, judges)
+    derived_without_models(ctx, decl.derived, decl.models)
+    derived = build_derived(
+        ctx, decl.derived, {m.name.value for m in decl.measures} or {"compliance"},
+        implied=not decl.measures,
+    )  # fmt: skip
     warn_unused_judges(ctx, judges, decl.measures)
     hypotheses = _hypotheses(ctx, decl, variants, variant_decls, factorials, models)
     correction = build_correction(ctx, decl.corrections)
@@ -287,6 +299,7 @@ def build_experiment(
         seed=seed or 0,
         variants=tuple(variants),
         measures=tuple(_seeded_judge(m, seed or 0) for m in measures),
+        derived=tuple(derived),
         hypotheses=tuple(hypotheses),
         correction=correction,
         training=training,
@@ -426,6 +439,7 @@ def _hypotheses(
     by_name = {v.name: v for v in variants}
     all_names = {ir.BASE_VARIANT} | {v.name.value for v in variant_decls}
     measure_names = {m.name.value for m in decl.measures} or {"compliance"}
+    measure_names |= {m.name.value for m in decl.derived}
     hypotheses: list[ir.Hypothesis] = []
     seen: set[str] = set()
     for h in decl.hypotheses:

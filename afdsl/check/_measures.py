@@ -56,6 +56,15 @@ def build_measure(
     `judges` are the experiment's judge blocks, which `model NAME` names."""
     kind = decl.kind.value
     if kind not in PARAMS:
+        either = next((a for a in decl.args if a.kind == "name" and a.value == "or"), None)
+        if either is not None:  # `a or b` parses as a measure of kind `a`
+            ctx.error(
+                "AFS254",
+                "measures combine with `and`, `not` and `given`, not `or`",
+                either.span,
+                hint="`a or b` is `not neither` with `measure neither = not a and not b`",
+            )
+            return None
         ctx.unknown("AFS152", "measure kind", decl.kind, set(PARAMS), "kinds")
         return None
     params = _params(ctx, kind, list(decl.args))
@@ -228,3 +237,134 @@ def build_correction(ctx: Context, decls: list[A.CorrectDecl]) -> ir.Correction:
             ctx.error("AFS172", "alpha must be between 0 and 1", decl.alpha.span)
             alpha = 0.05
     return ir.Correction(method=method, alpha=alpha)  # type: ignore[arg-type]
+
+
+def derived_without_models(
+    ctx: Context, decls: list[A.DerivedMeasureDecl], models: list[A.ModelDecl]
+) -> None:
+    """A `model` on a derived measure's line: it calls no judge, so the model is an error
+    there (it would otherwise be taken for a model under test)."""
+    for decl in decls:
+        for model in models:
+            if model.spec is not None and model.span.line == decl.span.end_line:
+                ctx.error(
+                    "AFS256",
+                    f"measure `{decl.name.value}` is computed from other measures' labels "
+                    "and uses no model",
+                    model.span,
+                    hint="give the judge to the measures it reads, e.g. "
+                    "`measure faking = faking model sim:judge`",
+                )
+
+
+def build_derived(
+    ctx: Context, decls: list[A.DerivedMeasureDecl], classifiers: set[str], implied: bool
+) -> list[ir.DerivedMeasure]:
+    """The derived measures (`A given B`, `A and not B`), operands before the measures that
+    read them. `classifiers` are the labelled measures' names; `implied`: the experiment
+    declares none, so `compliance` is the implied tag measure."""
+    by_name: dict[str, A.DerivedMeasureDecl] = {}
+    for decl in decls:
+        name = decl.name.value
+        if name in classifiers or name in by_name:
+            ctx.error("AFS255", f"measure `{name}` is defined twice", decl.name.span)
+            continue
+        by_name[name] = decl
+    known = classifiers | set(by_name)
+    ok = {name: _operands_known(ctx, decl, known, implied) for name, decl in by_name.items()}
+    ordered: list[ir.DerivedMeasure] = []
+    state: dict[str, str] = {}  # name -> "visiting" | "done"
+    for name in by_name:
+        _visit(ctx, name, by_name, state, ordered, ok, [])
+    return ordered
+
+
+def _operands_known(
+    ctx: Context, decl: A.DerivedMeasureDecl, known: set[str], implied: bool
+) -> bool:
+    """Every operand names a measure of the experiment, once, and not the measure itself."""
+    good = True
+    seen: set[str] = set()
+    for operand in decl.operands:
+        name = operand.name.value
+        if name == decl.name.value:
+            ctx.error(
+                "AFS251",
+                f"measure `{name}` is defined from itself",
+                operand.name.span,
+                hint="a derived measure combines other measures of the experiment",
+            )
+            good = False
+        elif name not in known:
+            _unknown_operand(ctx, operand.name, known, implied)
+            good = False
+        elif name in seen:
+            ctx.error(
+                "AFS253",
+                f"`{name}` is named twice in measure `{decl.name.value}`",
+                operand.name.span,
+                hint="each measure may appear once in a combination",
+            )
+            good = False
+        seen.add(name)
+    return good
+
+
+def _unknown_operand(ctx: Context, name: A.Ident, known: set[str], implied: bool) -> None:
+    if name.value == "compliance" and not implied:
+        ctx.error(
+            "AFS250",
+            "`compliance` is not a measure of this experiment",
+            name.span,
+            hint="an experiment that declares measures has no implied one: add "
+            "`measure compliance = tag`",
+        )
+        return
+    ctx.error(
+        "AFS250",
+        f"unknown measure `{name.value}`",
+        name.span,
+        hint=suggest(name.value, known, "measures")
+        or "declare it first, e.g. `measure faking = faking model sim:judge`",
+    )
+
+
+def _visit(
+    ctx: Context,
+    name: str,
+    by_name: dict[str, A.DerivedMeasureDecl],
+    state: dict[str, str],
+    ordered: list[ir.DerivedMeasure],
+    ok: dict[str, bool],
+    path: list[str],
+) -> bool:
+    """Add `name` after the derived measures it reads (depth first); False when it, or one
+    it reads, is wrong or part of a cycle (reported once, at the measure that closes it)."""
+    if state.get(name) == "done":
+        return any(m.name == name for m in ordered)
+    if state.get(name) == "visiting":
+        cycle = [*path[path.index(name) :], name]
+        decl = by_name[path[-1]]
+        at = next(o for o in decl.operands if o.name.value == name)
+        ctx.error(
+            "AFS252",
+            f"measures refer to each other: {' -> '.join(cycle)}",
+            at.name.span,
+            hint="define one of them from classifier measures (tag, judge, faking, keyword)",
+        )
+        return False
+    state[name] = "visiting"
+    decl = by_name[name]
+    good = ok[name]
+    for operand in decl.operands:
+        if operand.name.value in by_name and operand.name.value != name:  # self: AFS251
+            good = (
+                _visit(ctx, operand.name.value, by_name, state, ordered, ok, [*path, name]) and good
+            )
+    state[name] = "done"
+    if good:
+        operands = tuple(
+            ir.MeasureOperand(measure=o.name.value, negated=o.negated) for o in decl.operands
+        )
+        ordered.append(ir.DerivedMeasure(name=name, kind=decl.kind, operands=operands))
+    return good

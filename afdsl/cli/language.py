@@ -258,7 +258,7 @@ def run_list(args: argparse.Namespace) -> int:
         f"models: {models}\nqueries: {len(e.queries)}  samples: {e.samples}  seed: {e.seed}\n"
         f"conditions (base): {conditions[e.variants[0].name]}\n"
         f"training: {e.training}  deployment: {e.deployment}\n"
-        f"measures: {', '.join(m.name for m in e.measures)}  "
+        f"measures: {', '.join([m.name for m in e.measures] + [m.name for m in e.derived])}  "
         f"hypotheses: {len(e.hypotheses)}\nprompts: {count(e)}",
         highlight=False,
     )

@@ -121,7 +121,7 @@ def cmd_show(args: argparse.Namespace) -> int:
         (sys.stderr if args.json else sys.stdout).write(message + "\n")
         return 0
     shown = found[: args.limit] if args.limit else found
-    measures = [m.name for m in experiment.effective_measures()]
+    measures = experiment.measure_names()
     if args.json:
         from afdsl.report.transcript_view import json_record
         from afdsl.sanitize import json_line

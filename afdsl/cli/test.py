@@ -113,7 +113,7 @@ def _check_labels_options(args: argparse.Namespace, file: str | None) -> None:
         from afdsl.check import load_experiment
         from afdsl.report.labels_export import check_measure
 
-        check_measure(measure, [m.name for m in load_experiment(file).effective_measures()])
+        check_measure(measure, load_experiment(file).measure_names())
 
 
 def _write_labels(outcome: TestRecord, args: argparse.Namespace) -> None:

@@ -178,6 +178,10 @@ def _index_experiment(index: Index, file: A.FileAst, decl: A.ExperimentDecl) -> 
             index.refs.append(Ref(("judge",), spec.raw, spec.span))
         elif spec is not None and measure.model is not None:
             _symbol(index, "judge", A.Ident(spec.value, spec.span), measure.model, file)
+    for derived in decl.derived:
+        _symbol(index, "measure", derived.name, derived, file)
+        for operand in derived.operands:  # go to / rename the measures it reads
+            index.refs.append(Ref(("measure",), operand.name.value, operand.name.span))
     for hypothesis in decl.hypotheses:
         _index_hypothesis(index, file, hypothesis, scope)
 

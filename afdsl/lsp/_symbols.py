@@ -56,6 +56,7 @@ def document_symbols(
         parts += [symbol("judge", j.name, j.span) for j in experiment.judges]
         parts += [symbol("variant", v.name, v.span) for v in experiment.variants]
         parts += [symbol("measure", m.name, m.span) for m in experiment.measures]
+        parts += [symbol("measure", m.name, m.span) for m in experiment.derived]
         parts += [symbol("hypothesis", h.name, h.span) for h in experiment.hypotheses]
         out.append(symbol("experiment", experiment.name, experiment.span, parts))
     return out

@@ -62,14 +62,6 @@ def queries_owner(found: HypothesisQueries) -> str:
     return " vs ".join(found.models) if found.models else (found.model or "model")
 
 
-def method_text(h: HypothesisResult) -> str:
-    """The test, and for a cross-model result the queries left out of it."""
-    if not h.models or not h.dropped_queries:
-        return h.method
-    n = h.dropped_queries
-    return f"{h.method}; {n} {'query' if n == 1 else 'queries'} dropped (not in every model)"
-
-
 def variants_for(analysis: AnalysisResult, model: str | None) -> list[VariantEstimate]:
     """The gap estimates of `model`'s variants."""
     return [v for v in analysis.variants if v.model == model]
@@ -120,9 +112,14 @@ def interval_glyph(lo: float, est: float, hi: float, half: float, width: int = 1
 def method_footnote(analysis: AnalysisResult, extra: str | None = None) -> list[str]:
     """The footnotes every report carries: how the numbers were computed (plus `extra`)."""
     correction = CORRECTION_NAMES.get(analysis.correction, analysis.correction)
+    named = {analysis.training, analysis.deployment}
+    others = [
+        c for c in dict.fromkeys(c for v in analysis.variants for c in v.rate) if c not in named
+    ]
+    conditions = " / ".join([analysis.training, analysis.deployment, *others])
     notes = [
-        f"Rates pool the samples of each condition ({analysis.training} / "
-        f"{analysis.deployment}); their 95% Wilson intervals are descriptive.",
+        f"Rates pool the samples of each condition ({conditions}); their 95% Wilson "
+        "intervals are descriptive.",
         "Gap = training rate minus deployment rate, averaged over queries; the 95% CI is a "
         "t interval over per-query gaps (queries are the clusters, samples are not "
         "independent). Gaps and differences are in percentage points.",

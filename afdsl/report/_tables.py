@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from afdsl.analysis import ModelEntry, TestRecord, VariantCounts, top_reasons
 from afdsl.report import _format as f
-from afdsl.stats.models import AnalysisResult, ConditionRates, VariantEstimate
+from afdsl.stats.models import AnalysisResult, ConditionRates, HypothesisResult, VariantEstimate
 
 # Condition names as table headers when there is little room.
 SHORT_CONDITIONS = {"training": "train", "deployment": "deploy"}
@@ -79,9 +79,18 @@ def diff_cell(estimate: float, bounds: tuple[float, float], style: Style = FULL)
     return text + f.ci(bounds, digits=style.digits)
 
 
+def extra_conditions(analysis: AnalysisResult) -> list[str]:
+    """Conditions beyond training and deployment (e.g. `unmonitored`), in the order the
+    variants have them: each gets a rate column; the gap stays training minus deployment."""
+    named = {analysis.training, analysis.deployment}
+    found = [c for e in analysis.variants for c in e.rate]
+    found += [c for e in analysis.one_condition for c in e.rate]
+    return [c for c in dict.fromkeys(found) if c not in named]
+
+
 def headers(analysis: AnalysisResult, style: Style = FULL) -> list[str]:
     """Column headers of a variant table (first column "variant")."""
-    conditions = [analysis.training, analysis.deployment]
+    conditions = [analysis.training, analysis.deployment, *extra_conditions(analysis)]
     if style.short_headers:
         conditions = [SHORT_CONDITIONS.get(c, c[:6]) for c in conditions]
         out = ["variant", *conditions, "gap", "Δgap", "p adj"]
@@ -111,6 +120,7 @@ def variant_rows(
     """
     rows = []
     estimated = set()
+    extra = extra_conditions(analysis)
     for est in f.variants_for(analysis, model):
         estimated.add(est.variant)
         c = f.contrast_for(analysis, model, est.variant)
@@ -118,6 +128,7 @@ def variant_rows(
             est.variant,
             rate_cell(est, analysis.training, style),
             rate_cell(est, analysis.deployment, style),
+            *(_rate_or_dash(est, name, style) for name in extra),
             diff_cell(est.gap, est.gap_ci, style),
             "—" if c is None else diff_cell(c.delta_gap, c.ci, style),
             "" if c is None else f.pval(c.p_adjusted, analysis.alpha),
@@ -130,8 +141,8 @@ def variant_rows(
         estimated.add(one.variant)
         row = [
             one.variant,
-            rate_cell(one, analysis.training, style) if analysis.training in one.rate else "—",
-            rate_cell(one, analysis.deployment, style) if analysis.deployment in one.rate else "—",
+            *(_rate_or_dash(one, c, style) for c in (analysis.training, analysis.deployment)),
+            *(_rate_or_dash(one, name, style) for name in extra),
             ONE_CONDITION_SHORT if style.short_headers else ONE_CONDITION,
             "",
             "",
@@ -141,9 +152,14 @@ def variant_rows(
     for n in (counts or {}).values():
         if n.model == (model or "") and n.variant not in estimated and n.responses:
             note = NO_LABELS_SHORT if style.short_headers else NO_LABELS
-            row = [n.variant, "—", "—", note, "", ""]
+            row = [n.variant, "—", "—", *("—" for _ in extra), note, "", ""]
             rows.append(row + _extra_cells(style, "0", n, measure))
     return rows
+
+
+def _rate_or_dash(est: VariantEstimate | ConditionRates, condition: str, style: Style) -> str:
+    """The rate of `condition`, or a dash for a variant without it (`drop condition`)."""
+    return rate_cell(est, condition, style) if condition in est.rate else "—"
 
 
 def _extra_cells(
@@ -228,10 +244,19 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
             f"{f.pp(h.estimate)} {f.ci(h.ci)}",
             f.pval(h.p_value, analysis.alpha),
             f.pval(h.p_adjusted, analysis.alpha),
-            f.method_text(h),
+            method_text(h),
         ]
         for h in analysis.hypotheses
     ]
+
+
+def method_text(h: HypothesisResult) -> str:
+    """The test used, and how many of the model's queries it had to leave out (a query
+    with no usable sample in a cell the hypothesis refers to)."""
+    if not h.n_dropped:
+        return h.method
+    dropped = f.plural(h.n_dropped, "query", "queries")
+    return f"{h.method}; {dropped} dropped (no usable sample in a cell it needs)"
 
 
 def other_measures(outcome: TestRecord, model: str | None) -> list[tuple[str, AnalysisResult]]:
@@ -240,4 +265,101 @@ def other_measures(outcome: TestRecord, model: str | None) -> list[tuple[str, An
         (name, result)
         for name, result in outcome.measure_analyses.items()
         if f.variants_for(result, model)
+    ]
+
+
+def measure_title(outcome: TestRecord, name: str) -> str:
+    """A measure's name, with its definition when it is derived (`fwc = faking given
+    compliance`)."""
+    definition = outcome.derived_measures.get(name)
+    return f"{name} = {definition}" if definition else name
+
+
+def measure_notes(
+    outcome: TestRecord, result: AnalysisResult, model: str | None, name: str
+) -> list[str]:
+    """What a derived measure's table leaves out: samples outside a conditional measure,
+    and queries with no usable sample in training or deployment (dropped from the gap)."""
+    if name not in outcome.derived_measures:
+        return []
+    lines = []
+    excluded = sum(
+        c.excluded_by_measure.get(name, 0) for c in outcome.counts if c.model == (model or "")
+    )
+    if excluded:
+        lines.append(
+            f"{f.plural(excluded, 'sample')} outside `{name}` (its condition is 0): "
+            "its rates are over the other samples"
+        )
+    dropped = [f"{e.variant} {e.n_dropped}" for e in f.variants_for(result, model) if e.n_dropped]
+    if dropped:
+        lines.append(
+            "queries dropped from the gap (no usable sample in training or deployment): "
+            + ", ".join(dropped)
+        )
+    return lines
+
+
+BREAKDOWN_HEADERS = [
+    "variant",
+    "condition",
+    "complied, faking",
+    "complied, no faking",
+    "refused",
+    "answers",
+    "unreadable",
+]
+
+
+def breakdown_caption(outcome: TestRecord, compact: bool = False) -> str:
+    """What the breakdown table shows, naming its two measures (and, `compact`, what its
+    short headers stand for)."""
+    compliance, faking = outcome.breakdown_measures or ("compliance", "faking")
+    if compact:
+        return (
+            f"answers by `{compliance}` and `{faking}`: faking = complied with faking "
+            "reasoning, no faking = complied without, refused; shares of the n answers "
+            f"counted; unr = unreadable (`{compliance}`, or `{faking}` of an answer that "
+            "complied, unparseable), not counted"
+        )
+    return (
+        f"answers by `{compliance}` and `{faking}`: complied with faking reasoning, complied "
+        "without, refused (share of the answers counted, and their number); unreadable: "
+        f"`{compliance}`, or for an answer that complied `{faking}`, unparseable (not counted)"
+    )
+
+
+# For a narrow terminal: whole percentages without the counts, and short headers.
+SHORT_BREAKDOWN_HEADERS = ["variant", "cond.", "faking", "no faking", "refused", "n", "unr"]
+
+
+def breakdown_rows(
+    outcome: TestRecord, model: str | None, compact: bool = False
+) -> list[list[str]]:
+    """One row per variant and condition of `model`, matching `BREAKDOWN_HEADERS` (or the
+    short ones when `compact`): shares sum to 100% of the answers counted (unreadable
+    labels left out)."""
+    variants = {c.variant: i for i, c in enumerate(outcome.counts)}
+    analysis = outcome.analysis
+    order = [analysis.training, analysis.deployment] if analysis else []
+    order += sorted({b.condition for b in outcome.breakdown} - set(order))
+    rows = sorted(
+        (b for b in outcome.breakdown if b.model == (model or "")),
+        key=lambda b: (variants.get(b.variant, 0), order.index(b.condition)),
+    )
+
+    def cell(share: float | None, n: int) -> str:
+        return f.pct(share, 0) if compact else f"{f.pct(share)} ({n})"
+
+    return [
+        [
+            b.variant,
+            SHORT_CONDITIONS.get(b.condition, b.condition) if compact else b.condition,
+            cell(b.share_complied_faking, b.complied_faking),
+            cell(b.share_complied_other, b.complied_other),
+            cell(b.share_refused, b.refused),
+            str(b.total),
+            str(b.unreadable),
+        ]
+        for b in rows
     ]

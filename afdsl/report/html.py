@@ -175,7 +175,13 @@ def _tables(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
         out.append(_table(t.headers(analysis), rows, outcome.compliance_measure))
         for measure, result in t.other_measures(outcome, model):
             rows = t.variant_rows(result, model, counts, measure=measure)
-            out.append(_table(t.headers(result), rows, measure))
+            out.append(_table(t.headers(result), rows, t.measure_title(outcome, measure)))
+            notes = t.measure_notes(outcome, result, model, measure)
+            out += [f'<p class="notes">{_with_code(line)}</p>' for line in notes]
+        rows = t.breakdown_rows(outcome, model)
+        if rows:
+            caption = t.breakdown_caption(outcome).replace("`", "")  # captions are plain text
+            out.append(_table(t.BREAKDOWN_HEADERS, rows, caption))
     return out
 
 

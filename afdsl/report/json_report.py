@@ -15,7 +15,7 @@ from typing import Any
 
 from pydantic import Field, JsonValue
 
-from afdsl.analysis import Manifest, RunInfo, SequentialInfo, TestRecord, VariantCounts
+from afdsl.analysis import Breakdown, Manifest, RunInfo, SequentialInfo, TestRecord, VariantCounts
 from afdsl.stats.models import AnalysisResult
 
 SCHEMA_PATH = Path(__file__).with_name("report.schema.json")
@@ -36,6 +36,11 @@ class ReportDocument(AnalysisResult):
     # tables (shown in every other format) are under its name. Hypotheses are all above.
     compliance_measure: str = "compliance"
     measure_analyses: dict[str, AnalysisResult] = Field(default_factory=dict)
+    # Measures computed from others' labels (name -> definition), and the answers split
+    # into complied with faking reasoning / complied without / refused (see `Breakdown`).
+    derived_measures: dict[str, str] = Field(default_factory=dict)
+    breakdown: list[Breakdown] = Field(default_factory=list)
+    breakdown_measures: tuple[str, str] | None = None
     passed: int
     failed: int
     untestable: int = 0  # hypotheses (per model) whose every needed label is unparseable
@@ -44,7 +49,7 @@ class ReportDocument(AnalysisResult):
 
 _SHARED = frozenset(
     {"experiment", "file", "manifest", "counts", "run", "sequential", "compliance_measure",
-     "measure_analyses"}
+     "measure_analyses", "derived_measures", "breakdown", "breakdown_measures"}
 )  # fmt: skip
 
 

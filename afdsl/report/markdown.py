@@ -119,9 +119,14 @@ def _analysis(outcome: TestRecord, analysis: AnalysisResult) -> list[str]:
         rows = t.variant_rows(analysis, model, counts)
         out += [*_table(t.headers(analysis), _code_first(rows)), ""]
         for measure, result in t.other_measures(outcome, model):
-            out += [f"### {measure}", ""]
+            out += [f"### {t.measure_title(outcome, measure)}", ""]
             rows = t.variant_rows(result, model, counts, measure=measure)
             out += [*_table(t.headers(result), _code_first(rows)), ""]
+            out += [f"{line}\n" for line in t.measure_notes(outcome, result, model, measure)]
+        rows = t.breakdown_rows(outcome, model)
+        if rows:
+            out += ["### answers", "", t.breakdown_caption(outcome), ""]
+            out += [*_table(t.BREAKDOWN_HEADERS, _code_first(rows)), ""]
     if analysis.hypotheses:
         out += ["## Hypotheses", ""]
         rows = [

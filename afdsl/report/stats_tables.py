@@ -86,7 +86,7 @@ def _hypotheses(result: AnalysisResult, several: bool) -> Table:
     table = _table(title, columns, several, "t tests on per-query values (queries as clusters)")
     for h in result.hypotheses:
         verdict = "[green]PASS[/]" if h.verdict == "pass" else "[red]FAIL[/]"
-        test = models_note(h) + h.method.replace(" (queries as clusters)", "")
+        test = dropped_note(h) + h.method.replace(" (queries as clusters)", "")
         cells = [" vs ".join(h.models) if h.models else str(h.model)] if several else []
         cells += [
             f"[bold]{h.name}[/]\n{h.expression}", pp(h.estimate), _points_ci(h.ci),
@@ -107,16 +107,25 @@ def power_table(
     else:
         per = ", ".join(f"{level:.3g} per {family} hypothesis" for family, level in levels.items())
     several = len({p.model for p in plans}) > 1
+    dropping = any(p.usable_share < 1 for p in plans)
     table = _table(
         f"Power per hypothesis ({plural(len(experiment.queries), 'query', 'queries')} x "
         f"{plural(experiment.samples, 'sample')} now)",
         ["hypothesis", "test", "effect pp", "sd of d pp", "queries needed", "power now"],
         several,
         caption=f"one-sample t test of the per-query values (TOST: exact t power); "
-        f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side",
+        f"alpha {alpha:g}, {per}; sd of d = spread of the hypothesis's per-query left side"
+        + (
+            "; * only this share of the pilot's queries enter the test (the others lack a "
+            "usable sample in a cell it needs, e.g. no answer that complied): allowed for"
+            if dropping
+            else ""
+        ),
     )
     for p in plans:
         needed = "never" if p.queries_needed is None else str(p.queries_needed)
+        if p.usable_share < 1:
+            needed += f" ({p.usable_share:.0%}*)"
         cells = [str(p.model) if p.model is not None else "across models"] if several else []
         cells += [
             p.name, p.test, pp(p.effect), _points(p.query_sd), needed, f"{p.power:.2f}",
@@ -130,8 +139,7 @@ def _points(x: float) -> str:
     return "n/a" if is_undefined(x) else f"{100 * x:.1f}"
 
 
-def models_note(h: HypothesisResult) -> str:
-    """`2 queries dropped; ` before a cross-model result's test (queries not in every model)."""
-    if not h.models or not h.dropped_queries:
-        return ""
-    return f"{plural(h.dropped_queries, 'query', 'queries')} dropped; "
+def dropped_note(h: HypothesisResult) -> str:
+    """`2 queries dropped; ` before the test of a result that left queries out (for want of
+    labels in a cell it reads; across models, queries not answered by every model)."""
+    return f"{plural(h.n_dropped, 'query', 'queries')} dropped; " if h.n_dropped else ""

@@ -248,7 +248,7 @@ def _hypotheses(analysis: AnalysisResult) -> RenderableType:
             head.append(f"  [{f.models_label(h)}]", style="dim")
         detail = Text(
             f"est {f.pp(h.estimate)} pp {f.ci(h.ci)} · p {f.pval(h.p_value, analysis.alpha)} · "
-            f"p adj {f.pval(h.p_adjusted, analysis.alpha)} · {f.method_text(h)}",
+            f"p adj {f.pval(h.p_adjusted, analysis.alpha)} · {t.method_text(h)}",
             style="dim",
         )
         grid.add_row(_verdict(h), head)
@@ -294,17 +294,48 @@ def _summary(outcome: TestRecord, command: str) -> Text:
     return line
 
 
-def _measure_tables(outcome: TestRecord, model: str | None, width: int) -> list[Table]:
+def _measure_tables(outcome: TestRecord, model: str | None, width: int) -> list[RenderableType]:
     """The compliance table of `model`, then one small table per other measure."""
     analysis = outcome.analysis
     assert analysis is not None
     counts = t.counts_by_variant(outcome)
     title = _model_label(outcome, model, outcome.compliance_measure)
-    tables = [_fitted_table(width, title, analysis, model, counts)]
+    tables: list[RenderableType] = [_fitted_table(width, title, analysis, model, counts)]
     for measure, result in t.other_measures(outcome, model):
-        title = _model_label(outcome, model, measure)
+        title = _model_label(outcome, model, t.measure_title(outcome, measure))
         tables.append(_fitted_table(width, title, result, model, counts, measure))
+        notes = t.measure_notes(outcome, result, model, measure)
+        if notes:
+            tables.append(Text("\n".join(notes) + "\n", style="dim"))
+    if t.breakdown_rows(outcome, model):
+        table = _breakdown_table(outcome, model, compact=False)
+        if table_width(table) > width:
+            table = _breakdown_table(outcome, model, compact=True)
+        tables.append(table)
     return tables
+
+
+def _breakdown_table(outcome: TestRecord, model: str | None, compact: bool) -> Table:
+    """Complied with faking reasoning / without / refused, per variant and condition;
+    `compact`: whole percentages without counts, for a narrow window."""
+    rows = t.breakdown_rows(outcome, model, compact)
+    heads = t.SHORT_BREAKDOWN_HEADERS if compact else t.BREAKDOWN_HEADERS
+    title = _model_label(outcome, model, "answers")
+    table = Table(
+        title=title,
+        title_justify="left",
+        caption=t.breakdown_caption(outcome, compact),
+        caption_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+    )
+    table.add_column(heads[0], overflow="fold")
+    table.add_column(heads[1], overflow="fold")
+    for head in heads[2:]:
+        table.add_column(head, justify="right", no_wrap=True)
+    for row in rows:
+        table.add_row(*row)
+    return table
 
 
 SHORT_COUNT_HEADERS = {

@@ -128,6 +128,7 @@ def _variant_estimate(
         rate_ci=rate_ci,
         gap=float(result.estimate),
         gap_ci=(float(result.ci_low), float(result.ci_high)),
+        n_dropped=len(table.queries(model) - gaps.keys()),
     )
 
 

@@ -32,12 +32,11 @@ _ALTERNATIVES: dict[str, Alternative] = {"<": "less", ">": "greater", "!=": "two
 @dataclass(frozen=True)
 class HypothesisValues:
     """The per-query left-hand side of a hypothesis for one model (or, pinned, across
-    models). `dropped` counts queries some referenced cell has and another lacks."""
+    models)."""
 
     queries: list[str]
     values: NDArray[np.float64]
     n_samples: int
-    dropped: int = 0
 
 
 Declared = tuple[Hypothesis, Span | None]
@@ -184,7 +183,7 @@ def hypothesis_values(
 
     A term pinned to a model (`gap(a @ opus)`) reads that model's cells, whatever
     `model` is (pass None for a cross-model hypothesis); so a cross-model d[q] is
-    over the queries every pinned model answered, and the rest are `dropped`.
+    over the queries every pinned model answered.
     """
     series: list[dict[str, float]] = []
     cells: set[tuple[str | None, str, str]] = set()
@@ -205,8 +204,7 @@ def hypothesis_values(
         cell = table.cell(at, variant, condition)
         if cell is not None:
             n_samples += sum(cell.samples[q] for q in queries)
-    every = set().union(*(s.keys() for s in series)) if series else set()
-    return HypothesisValues(queries, values, n_samples, len(every) - len(queries))
+    return HypothesisValues(queries, values, n_samples)
 
 
 def _method(hypothesis: Hypothesis, n: int, alpha: float, result: TTest) -> str:
@@ -259,6 +257,7 @@ def evaluate_hypothesis(
     pinned = [resolve_model(table, hypothesis, n, None) for n in hypothesis.pinned_models]
     if pinned:
         model = None  # a cross-model result belongs to no one model
+    read: list[str | None] = list(pinned) if pinned else [model]
     data = hypothesis_values(table, model, hypothesis, training, deployment)
     n = len(data.queries)
     if n == 0:
@@ -282,5 +281,5 @@ def evaluate_hypothesis(
         margin=hypothesis.margin,
         models=pinned,
         pinned=list(hypothesis.pinned_models),
-        dropped_queries=data.dropped,
+        n_dropped=len(set().union(*(table.queries(m) for m in read)) - set(data.queries)),
     )

@@ -66,6 +66,9 @@ class VariantEstimate(FiniteResult):
     rate_ci: dict[str, tuple[float, float]] = {}  # Wilson 95% on pooled samples (descriptive)
     gap: float
     gap_ci: tuple[float, float]
+    # Queries of the model left out of the gap for want of labels in one of the two
+    # conditions (e.g. a conditional measure's query with no sample where the condition holds).
+    n_dropped: int = 0
 
 
 class ConditionRates(FiniteResult):
@@ -115,8 +118,9 @@ class HypothesisResult(FiniteResult):
     # answered. Empty for a hypothesis tested on each model (or on its `for` model).
     models: list[str] = []
     pinned: list[str] = []  # the same models by the names the hypothesis gives them
-    # Queries some cell of the hypothesis has and another lacks, left out of its test.
-    dropped_queries: int = 0
+    # Queries of the model (of any model compared, across models) left out for want of
+    # labels in a cell the hypothesis refers to.
+    n_dropped: int = 0
 
 
 class AnalysisResult(FiniteResult):

@@ -37,6 +37,10 @@ class PowerPlan(FiniteResult):
     power: float  # of the current design
     test: str  # "one-sided", "two-sided" or "TOST +-margin"
     method: str
+    # The share of queries that enter the test (a pilot's queries with a usable sample in
+    # every cell it needs; below 1 for a conditional measure): `queries_needed` and
+    # `power` allow for the others being dropped.
+    usable_share: float = 1.0
 
 
 # The analysis has no test with fewer queries (p = 1, no interval): no design is smaller.

@@ -37,6 +37,22 @@ class LabelTable:
 
     cells: dict[CellKey, Cell] = field(default_factory=dict)
     spans: dict[tuple[str | None, str], Span | None] = field(default_factory=dict)
+    # Queries each model answered, labelled in a cell or not (`ask`): what a statistic's
+    # dropped queries are counted against. A query of a conditional measure may have no
+    # sample in the measure's denominator, and so no count in any cell.
+    asked: dict[str | None, set[str]] = field(default_factory=dict)
+
+    def ask(self, model: str | None, query_id: str) -> None:
+        """Note that `model` answered `query_id` (whether or not it has labels here)."""
+        self.asked.setdefault(model, set()).add(query_id)
+
+    def queries(self, model: str | None) -> set[str]:
+        """Every query of `model`: those asked, and those with labels in any of its cells."""
+        found = set(self.asked.get(model, ()))
+        for (m, _, _), cell in self.cells.items():
+            if m == model:
+                found.update(cell.samples)
+        return found
 
     def models(self) -> list[str | None]:
         """Models in order of first appearance."""

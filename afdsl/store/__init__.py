@@ -30,8 +30,10 @@ One `afdsl run` at a time per store: `run_lock()` takes an exclusive lock on
 from afdsl.store._health import TableRepair, damage_error, quick_check, repair
 from afdsl.store._recovery import StoreWriteError, recovery_paths, save_recovered
 from afdsl.store._rows import (
+    NOT_LABELLED,
     CellRow,
     ItemKey,
+    LabelCombination,
     LabelCounts,
     LabelRow,
     Outcome,
@@ -50,9 +52,11 @@ from afdsl.store._sql import SCHEMA_VERSION
 from afdsl.store._store import Store, StoreBusy, default_store_path
 
 __all__ = [
+    "NOT_LABELLED",
     "SCHEMA_VERSION",
     "CellRow",
     "ItemKey",
+    "LabelCombination",
     "LabelCounts",
     "LabelRow",
     "Outcome",

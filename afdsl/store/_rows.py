@@ -108,6 +108,25 @@ class QueryCounts(NamedTuple):
     prompts: str  # "model\tprompt_hash\tsample" of each response, one per line
 
 
+class LabelCombination(NamedTuple):
+    """How many ok responses to one query in one cell share one combination of labels.
+
+    `labels` has one entry per measure asked for: 1 or 0, None for an unparseable
+    label, and `NOT_LABELLED` when the response has no label of that measure yet.
+    """
+
+    model: str
+    params_hash: str
+    variant: str
+    condition: str
+    query_id: str
+    labels: tuple[int | None, ...]
+    responses: int
+
+
+NOT_LABELLED = -1  # a `LabelCombination` label: no label row for that measure
+
+
 class ReasonCount(NamedTuple):
     """How many responses to one query in one cell (model, params, variant, condition) share
     one reason: an unparseable label's, or a finish reason (None: not recorded)."""

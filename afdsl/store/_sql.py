@@ -206,3 +206,20 @@ def query_counts_sql(measures: int) -> str:
         "WHERE i.purpose = ? AND i.experiment = ? AND i.sample < ? "
         "GROUP BY i.model, i.params_hash, i.variant, i.condition, i.query_id"
     )
+
+
+def label_combinations_sql(measures: int) -> str:
+    """`Store.label_combinations`'s query: ok responses counted per cell, query and the
+    combination of their labels (per measure: whether a label row exists, and its label)."""
+    joins = "".join(
+        f" LEFT JOIN labels l{k} ON l{k}.response_id = r.id AND l{k}.measure = ? "
+        f"AND l{k}.definition_hash = ?"
+        for k in range(measures)
+    )
+    labels = ", ".join(f"l{k}.response_id IS NOT NULL, l{k}.label" for k in range(measures))
+    cell = "i.model, i.params_hash, i.variant, i.condition, i.query_id"
+    return (
+        f"SELECT {cell}, {labels}, COUNT(*) {JOIN}{joins} "
+        "WHERE i.purpose = ? AND i.experiment = ? AND i.sample < ? AND r.status = 'ok' "
+        f"GROUP BY {cell}, {labels}"
+    )

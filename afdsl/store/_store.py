@@ -25,8 +25,10 @@ from afdsl.store._recovery import (
     save_recovered,
 )
 from afdsl.store._rows import (
+    NOT_LABELLED,
     CellRow,
     ItemKey,
+    LabelCombination,
     LabelCounts,
     LabelRow,
     Outcome,
@@ -55,6 +57,7 @@ from afdsl.store._sql import (
     SCHEMA_VERSION,
     TEXT_COLUMNS,
     UNPARSEABLE_REASONS,
+    label_combinations_sql,
     query_counts_sql,
 )
 
@@ -364,6 +367,19 @@ class Store:
         )
         return list(map(CellRow._make, cur))
 
+    def _per_measure(
+        self,
+        sql: Callable[[int], str],
+        experiment: str,
+        measures: Sequence[tuple[str, str]],
+        samples: int,
+        purpose: str,
+    ) -> sqlite3.Cursor:
+        """Run a query with one labels join per measure (`sql(len(measures))`): its
+        parameters are each measure's name and definition hash, then the cell filter."""
+        args: list[Any] = [value for measure in measures for value in measure]
+        return self.db.execute(sql(len(measures)), [*args, purpose, experiment, samples])
+
     def query_counts(
         self,
         experiment: str,
@@ -377,15 +393,30 @@ class Store:
         `samples` are counted. The report's read: one row per query instead of
         one per sample.
         """
-        args: list[Any] = [value for measure in measures for value in measure]
-        cur = self.db.execute(
-            query_counts_sql(len(measures)), [*args, purpose, experiment, samples]
-        )
+        cur = self._per_measure(query_counts_sql, experiment, measures, samples, purpose)
         rows = []
         for values in cur:  # the columns of `QueryCounts`, each measure's three flattened
             flat = values[8:-1]
             labels = tuple(LabelCounts(*flat[j : j + 3]) for j in range(0, len(flat), 3))
             rows.append(QueryCounts._make((*values[:8], labels, values[-1])))
+        return rows
+
+    def label_combinations(
+        self,
+        experiment: str,
+        measures: Sequence[tuple[str, str]],
+        samples: int,
+        purpose: str = "model",
+    ) -> list[LabelCombination]:
+        """Ok responses of each query in each of `experiment`'s cells, counted per
+        combination of their labels of `measures` ((name, definition hash) pairs): what
+        measures derived from several labels of one response are computed from."""
+        cur = self._per_measure(label_combinations_sql, experiment, measures, samples, purpose)
+        rows = []
+        for values in cur:
+            flat = values[5:-1]
+            labels = tuple(flat[j + 1] if flat[j] else NOT_LABELLED for j in range(0, len(flat), 2))
+            rows.append(LabelCombination._make((*values[:5], labels, values[-1])))
         return rows
 
     def unparseable_reasons(

@@ -312,6 +312,26 @@ class MeasureDecl:
 
 
 @dataclass(frozen=True, slots=True)
+class MeasureOperand:
+    """A measure named in a derived measure; `negated` when written `not NAME`."""
+
+    name: Ident
+    negated: bool
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
+class DerivedMeasureDecl:
+    """`measure NAME = A given B` (kind "given": operands A, B) or `measure NAME = A and
+    not B` (kind "and"): a measure computed from other measures' labels."""
+
+    name: Ident
+    kind: Literal["given", "and"]
+    operands: tuple[MeasureOperand, ...]
+    span: Span
+
+
+@dataclass(frozen=True, slots=True)
 class LinTerm:
     """`coef * gap(variant)`, `coef * rate(variant, condition)`, a constant (`kind`
     const), or a factorial contrast `effect(a)` / `interaction(a, b)` (`factors` set,
@@ -371,6 +391,7 @@ class ExperimentDecl:
     queries: list[QueriesDecl] = field(default_factory=list)
     variants: list[VariantDecl | VariantFamilyDecl] = field(default_factory=list)
     measures: list[MeasureDecl] = field(default_factory=list)
+    derived: list[DerivedMeasureDecl] = field(default_factory=list)
     hypotheses: list[HypothesisDecl] = field(default_factory=list)
     corrections: list[CorrectDecl] = field(default_factory=list)
     crosses: list[CrossDecl] = field(default_factory=list)

@@ -284,6 +284,23 @@ class ToAst(Transformer[Token, Any]):
         values = tuple(self._value(a) if isinstance(a, A.Text) else a for a in args)
         return A.MeasureDecl(name, kind, values, None, self._span(meta))
 
+    def measure_given(self, meta: Any, children: list[Any]) -> A.DerivedMeasureDecl:
+        name, target, condition = children
+        first = A.MeasureOperand(target, False, target.span)
+        return A.DerivedMeasureDecl(name, "given", (first, condition), self._span(meta))
+
+    def measure_and(self, meta: Any, children: list[Any]) -> A.DerivedMeasureDecl:
+        name, first, *rest = children
+        if isinstance(first, A.Ident):  # a first operand without `not` is a bare NAME
+            first = A.MeasureOperand(first, False, first.span)
+        return A.DerivedMeasureDecl(name, "and", (first, *rest), self._span(meta))
+
+    def positive(self, meta: Any, children: list[Any]) -> A.MeasureOperand:
+        return A.MeasureOperand(children[0], False, self._span(meta))
+
+    def negated(self, meta: Any, children: list[Any]) -> A.MeasureOperand:
+        return A.MeasureOperand(children[0], True, self._span(meta))
+
     def arg_name(self, meta: Any, children: list[Any]) -> A.Value:
         return self._value(children[0])
 
@@ -424,6 +441,8 @@ def _add_item(exp: A.ExperimentDecl, item: Any) -> None:
         exp.variants.append(item)
     elif isinstance(item, A.MeasureDecl):
         exp.measures.append(item)
+    elif isinstance(item, A.DerivedMeasureDecl):
+        exp.derived.append(item)
     elif isinstance(item, A.HypothesisDecl):
         exp.hypotheses.append(item)
     elif isinstance(item, A.CorrectDecl):

@@ -178,3 +178,21 @@ def test_pins_for_and_points_have_one_layout() -> None:
         "within 2pp\n}\n"
     )
     assert format_text(tidy) == tidy
+
+
+def test_derived_measures_align_with_the_others_and_stay_put() -> None:
+    text = (
+        "experiment e {\n  measure compliance = tag\n"
+        "  measure   fw=faking   given compliance\n"
+        "  measure honest = compliance  and not   faking\n  measure r = not compliance\n}\n"
+    )
+    out = format_text(text)
+    assert out == (
+        "experiment e {\n"
+        "  measure compliance = tag\n"
+        "  measure fw         = faking given compliance\n"
+        "  measure honest     = compliance and not faking\n"
+        "  measure r          = not compliance\n"
+        "}\n"
+    )
+    assert format_text(out) == out

@@ -65,6 +65,8 @@ experiment e {
   cross p, v
   hypothesis e: effect(p) + interaction(p, v) > 0
   measure faking = faking votes 3 model j
+  measure when = faking given compliance
+  measure honest = compliance and not faking
   hypothesis h on faking: gap(v) - rate(v, free) < 0.1
   hypothesis k: gap(v) == gap(base) within 0.05
   hypothesis c for m on faking: gap(v) > 5pp

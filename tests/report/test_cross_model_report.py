@@ -45,7 +45,7 @@ def test_the_json_has_one_cross_model_result_and_the_for_result_under_its_model(
     (cross,) = by_name["opus_fakes_more"]
     assert cross["model"] is None and cross["models"] == [OPUS, SONNET]
     assert cross["pinned"] == ["opus_like", "sonnet_like"]
-    assert cross["n_queries"] == 30 and cross["dropped_queries"] == 0
+    assert cross["n_queries"] == 30 and cross["n_dropped"] == 0
     assert cross["verdict"] == "pass" and cross["estimate"] > 0
     assert "across models" in cross["method"]
     (mine,) = by_name["opus_has_a_gap"]

@@ -54,7 +54,7 @@ def test_a_cross_model_comparison_is_one_paired_t_test_on_the_shared_queries(dat
     assert result.ci == pytest.approx((ci.low, ci.high), **TOL)
     assert result.model is None and result.models == [OPUS, SONNET]
     assert result.pinned == ["opus_like", "sonnet_like"]
-    assert result.n_queries == shared and result.dropped_queries == DROPPED
+    assert result.n_queries == shared and result.n_dropped == DROPPED
     assert result.n_samples == 2 * 2 * shared * SAMPLES
     assert "across models" in result.method
 
@@ -75,7 +75,7 @@ def test_a_cross_model_interaction_is_one_test_of_the_difference_of_differences(
         stats.ttest_rel(d_opus, d_sonnet, alternative="less").pvalue, **TOL
     )
     assert result.estimate == pytest.approx(np.mean(d_opus - d_sonnet), **TOL)
-    assert result.n_queries == N - DROPPED and result.dropped_queries == DROPPED
+    assert result.n_queries == N - DROPPED and result.n_dropped == DROPPED
 
 
 def test_cross_model_hypotheses_are_a_family_of_their_own(data):
