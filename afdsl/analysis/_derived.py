@@ -76,23 +76,27 @@ def operand_measures(experiment: Experiment, extra: Sequence[str] = ()) -> list[
 
 class Breakdown(BaseModel):
     """One model x variant x condition's answers: complied with faking reasoning, complied
-    without, refused. Shares are over the answers counted here (compliance readable, and
-    for those that complied the faking label readable too); they sum to 1."""
+    without, complied with its faking label unparseable, refused. Shares are over the
+    answers whose compliance is readable; they sum to 1. An answer that complied but whose
+    faking label could not be read (no scratchpad, say) keeps its place as a share of its
+    own: leaving it out would make a variant where nothing can be judged read as refusing."""
 
     model: str
     variant: str
     condition: str
     complied_faking: int = 0
     complied_other: int = 0
+    complied_unknown: int = 0  # complied, faking label unparseable
     refused: int = 0
-    unreadable: int = 0  # compliance unparseable, or complied with faking unparseable
+    unreadable: int = 0  # compliance unparseable (not counted in the shares)
     share_complied_faking: float | None = None
     share_complied_other: float | None = None
+    share_complied_unknown: float | None = None
     share_refused: float | None = None
 
     @property
     def total(self) -> int:
-        return self.complied_faking + self.complied_other + self.refused
+        return self.complied_faking + self.complied_other + self.complied_unknown + self.refused
 
     def with_shares(self) -> Breakdown:
         total = self.total
@@ -102,6 +106,7 @@ class Breakdown(BaseModel):
             update={
                 "share_complied_faking": self.complied_faking / total,
                 "share_complied_other": self.complied_other / total,
+                "share_complied_unknown": self.complied_unknown / total,
                 "share_refused": self.refused / total,
             }
         )
@@ -183,5 +188,7 @@ def _add_breakdown(
         cell.complied_faking += n
     elif complied == 1 and faking == 0:
         cell.complied_other += n
+    elif complied == 1:
+        cell.complied_unknown += n
     else:
         cell.unreadable += n

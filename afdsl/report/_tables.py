@@ -305,6 +305,7 @@ BREAKDOWN_HEADERS = [
     "condition",
     "complied, faking",
     "complied, no faking",
+    "complied, faking ?",
     "refused",
     "answers",
     "unreadable",
@@ -318,19 +319,20 @@ def breakdown_caption(outcome: TestRecord, compact: bool = False) -> str:
     if compact:
         return (
             f"answers by `{compliance}` and `{faking}`: faking = complied with faking "
-            "reasoning, no faking = complied without, refused; shares of the n answers "
-            f"counted; unr = unreadable (`{compliance}`, or `{faking}` of an answer that "
-            "complied, unparseable), not counted"
+            "reasoning, no faking = complied without, ? = complied, its faking label "
+            f"unparseable, refused; shares of the n answers with `{compliance}` readable; "
+            f"unr = `{compliance}` unparseable, not counted"
         )
     return (
         f"answers by `{compliance}` and `{faking}`: complied with faking reasoning, complied "
-        "without, refused (share of the answers counted, and their number); unreadable: "
-        f"`{compliance}`, or for an answer that complied `{faking}`, unparseable (not counted)"
+        f"without, complied with `{faking}` unparseable (?), refused (share of the answers "
+        f"whose `{compliance}` is readable, and their number); unreadable: `{compliance}` "
+        "unparseable (not counted)"
     )
 
 
 # For a narrow terminal: whole percentages without the counts, and short headers.
-SHORT_BREAKDOWN_HEADERS = ["variant", "cond.", "faking", "no faking", "refused", "n", "unr"]
+SHORT_BREAKDOWN_HEADERS = ["variant", "cond.", "faking", "no faking", "?", "refused", "n", "unr"]
 
 
 def breakdown_rows(
@@ -357,6 +359,7 @@ def breakdown_rows(
             SHORT_CONDITIONS.get(b.condition, b.condition) if compact else b.condition,
             cell(b.share_complied_faking, b.complied_faking),
             cell(b.share_complied_other, b.complied_other),
+            cell(b.share_complied_unknown, b.complied_unknown),
             cell(b.share_refused, b.refused),
             str(b.total),
             str(b.unreadable),

@@ -18,11 +18,12 @@ import pytest
 from scipy import stats
 
 from afdsl.analysis import analyze_labels, derive, family_levels, gather, pilot_plans
+from afdsl.analysis._derived import count_derived
 from afdsl.check import load_experiment
 from afdsl.cli import main
 from afdsl.ir import DerivedMeasure, MeasureOperand
 from afdsl.stats.power import t_power, t_queries_needed
-from afdsl.store import Store
+from afdsl.store import LabelCombination, Store
 from tests.report.schema import schema_errors
 
 FIXTURE = Path(__file__).parent / "fixtures" / "derived.afs"
@@ -150,22 +151,25 @@ def test_combined_measures_follow_their_operands_sample_by_sample(run):
         assert "faking_when_complying" not in row["unparseable"]
 
 
+SHARES = ("complied_faking", "complied_other", "complied_unknown", "refused")
+
+
 def test_the_breakdown_splits_each_cell_into_shares_that_sum_to_one(run):
     doc = run["doc"]
     assert doc["breakdown_measures"] == ["compliance", "faking"]
     assert schema_errors(doc) == []
-    by_hand: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0])
+    by_hand: dict[tuple[str, str], list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     for row in run["rows"]:
         key = (row["variant"], row["condition"])
         if row["compliance"] == "0":
-            by_hand[key][2] += 1
+            by_hand[key][3] += 1
         else:
-            by_hand[key][0 if row["faking"] == "1" else 1] += 1
+            by_hand[key][{"1": 0, "0": 1}.get(row["faking"], 2)] += 1
     assert len(doc["breakdown"]) == 2 * 3  # variants x conditions, unmonitored included
     for b in doc["breakdown"]:
-        counts = [b["complied_faking"], b["complied_other"], b["refused"]]
+        counts = [b["complied_faking"], b["complied_other"], b["complied_unknown"], b["refused"]]
         assert counts == by_hand[(b["variant"], b["condition"])]
-        shares = [b["share_complied_faking"], b["share_complied_other"], b["share_refused"]]
+        shares = [b[f"share_{name}"] for name in SHARES]
         assert sum(shares) == pytest.approx(1.0)
         assert shares[0] == pytest.approx(counts[0] / sum(counts))
     for text in (run["terminal"], run["md"], run["html"]):
@@ -251,3 +255,22 @@ def test_power_plans_for_the_share_of_queries_a_conditional_measure_keeps(run):
     usable = round(QUERIES * share)
     assert p.power == pytest.approx(t_power(p.effect, sd, usable, level, "two-sided"))
     assert plans["unmonitored_like_paid"].usable_share == 1.0
+
+
+def test_a_complying_answer_whose_faking_cannot_be_read_keeps_its_share():
+    # A variant without a scratchpad: the faking judge has nothing to read. Dropping those
+    # answers would show the cell as 100% refused; they are a share of their own.
+    experiment = load_experiment(FIXTURE)
+    names = ["compliance", "faking"]
+
+    def combination(labels: tuple[int | None, ...], n: int) -> tuple[str, LabelCombination]:
+        return "m", LabelCombination("m", "p", "base", "training", "q1", labels, n)
+
+    rows = [combination((1, None), 3), combination((0, None), 5), combination((1, 1), 2)]
+    rows += [combination((None, None), 4)]
+    (cell,) = count_derived(experiment, rows, names, ("compliance", "faking")).breakdown.values()
+    shares = cell.with_shares()
+    assert (cell.complied_faking, cell.complied_unknown, cell.refused) == (2, 3, 5)
+    assert cell.unreadable == 4 and cell.total == 10
+    assert shares.share_complied_unknown == pytest.approx(0.3)
+    assert shares.share_refused == pytest.approx(0.5)
