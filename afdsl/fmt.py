@@ -14,6 +14,8 @@ means what it meant. The layout:
 - comments that end consecutive lines are aligned two spaces after the longest;
 - a perturbation puts each operator on its own line under its header (`+ OP`);
   a variant whose line would pass 100 columns does the same, aligned under `=`;
+  a hypothesis that would pass 100 columns puts each term outside parentheses on
+  its own line (`- TERM`), aligned under the start of its expression;
 - a statement with a comment inside it keeps its line breaks (each line re-spaced).
 
 A `model` on a measure's line belongs to that measure (a judge), so a `model`
@@ -308,7 +310,24 @@ def _line(kind: str, tokens: list[Token], depth: int) -> Line:
         return Line(depth, _join(tokens))
     group = "setting" if kind in _SETTINGS else kind
     head = _join(tokens[:cut])
+    if kind == "hypothesis" and len(INDENT * depth + _join(tokens)) > WIDTH:
+        first, *cont = [_join(term) for term in _terms(tokens[cut:])]
+        return Line(depth, head, first, group, cont=cont)
     return Line(depth, head, _list(tokens[cut:], depth, len(head) + 1), group)
+
+
+def _terms(tokens: list[Token]) -> list[list[Token]]:
+    """A long hypothesis's expression cut before each `+`/`-` outside parentheses (not a
+    sign), so each line holds one term and its operator."""
+    parts: list[list[Token]] = [[]]
+    depth = 0
+    for i, tok in enumerate(tokens):
+        text = str(tok)
+        if text in ("+", "-") and depth == 0 and parts[-1] and not _is_sign(tokens, i):
+            parts.append([])
+        depth += (text == "(") - (text == ")")
+        parts[-1].append(tok)
+    return parts
 
 
 def _list(tokens: list[Token], depth: int, before: int) -> str:

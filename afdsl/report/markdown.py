@@ -14,6 +14,12 @@ from afdsl.stats.models import AnalysisResult
 
 
 def _cell(text: str) -> str:
+    """A table cell: Markdown-escaped, except a whole code span (`gap(a) < 0`), whose
+    content a renderer shows as written (an `&lt;` there would show as `&lt;`)."""
+    inner = text[1:-1]
+    if len(text) > 1 and text[0] == text[-1] == "`" and "`" not in inner and "\n" not in inner:
+        shown = for_terminal(inner, keep_newlines=False).replace("|", "\\|")
+        return f"`{shown}`"
     return for_markdown(text.replace("\n", " "))
 
 

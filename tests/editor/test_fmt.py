@@ -196,3 +196,25 @@ def test_derived_measures_align_with_the_others_and_stay_put() -> None:
         "}\n"
     )
     assert format_text(out) == out
+
+
+def test_a_long_hypothesis_puts_each_term_outside_parentheses_on_its_own_line() -> None:
+    interaction = (
+        "(gap(no_rlhf @ opus) - gap(base @ opus)) - (gap(no_rlhf @ sonnet) - gap(base @ sonnet))"
+    )
+    text = (
+        "experiment e {\n  hypothesis short: gap(a) > -0.1\n"
+        f"  hypothesis rlhf_matters_more: {interaction} < 0\n}}\n"
+    )
+    out = format_text(text)
+    column = len("  hypothesis rlhf_matters_more: ")
+    assert out == (
+        "experiment e {\n"
+        f"  hypothesis short:{' ' * (column - 19)}gap(a) > -0.1\n"
+        "  hypothesis rlhf_matters_more: "
+        "(gap(no_rlhf @ opus) - gap(base @ opus))\n"
+        f"{' ' * column}- (gap(no_rlhf @ sonnet) - gap(base @ sonnet)) < 0\n"
+        "}\n"
+    )
+    assert format_text(out) == out
+    assert max(len(line) for line in out.splitlines()) <= 100

@@ -158,6 +158,8 @@ def test_markdown_has_tables_verdicts_and_manifest(make_outcome):
     assert "**PASS**" in md and "**FAIL**" in md
     assert "1 passed, 1 failed" in md
     assert '"prompt_set_hash"' in md
+    # An expression is a code span: a renderer shows its `<` as written, not `&lt;`.
+    assert "| `gap(no_rlhf) < gap(base)` |" in md and "&lt;" not in md
 
 
 def test_csv_has_one_row_per_sample_and_marks_unparseable(make_outcome, tmp_path):
