@@ -82,8 +82,14 @@ def test_two_models_with_one_short_name_are_an_error_where_a_hypothesis_names_th
     write: Write,
 ) -> None:
     models = "  models [anthropic:claude-3-opus-20240229, anthropic:claude-3-opus-20250101]\n"
-    # Unnamed in any hypothesis, the shared short name is no problem.
-    assert not errors(check_file(write(experiment(models))))
+    # Unnamed in any hypothesis, the shared short name is a warning (an error under
+    # --strict), so a file comparing two dated versions of one model stays valid.
+    result = check_file(write(experiment(models)))
+    assert not errors(result)
+    (warning,) = [d for d in result.diagnostics if d.code == "AFS167"]
+    assert at(warning) == (BODY, 45)  # the second model
+    assert "share the short name `claude_3_opus`" in warning.message
+    assert warning.hint is not None and "model claude_3_opus_b {" in warning.hint
     body = models + "  hypothesis h: gap(base @ claude_3_opus) > gap(base @ opus_like)"
     diag = only_error(write(experiment(body)))
     assert at(diag) == (BODY + 1, 28)
