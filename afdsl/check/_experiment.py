@@ -379,24 +379,21 @@ def _models(
     return [model for _, model in built if model is not None]
 
 
-def _warn_shared_short_names(
-    ctx: Context, built: list[tuple[A.ModelDecl, ir.ModelConfig]]
-) -> None:
+def _warn_shared_short_names(ctx: Context, built: list[tuple[A.ModelDecl, ir.ModelConfig]]) -> None:
     """Two models with one short name (two dated versions of one model) cannot be named in
     a hypothesis: a warning here, an error (AFS166) where a hypothesis names them."""
-    seen: dict[str, tuple[A.ModelDecl, ir.ModelConfig]] = {}
+    seen: dict[str, ir.ModelConfig] = {}
     for d, model in built:
-        if model.short_name not in seen:
-            seen[model.short_name] = (d, model)
+        other = seen.setdefault(model.short_name, model)
+        if other is model:
             continue
-        other_decl, other = seen[model.short_name]
         ctx.warning(
             "AFS167",
             f"models `{other.display}` and `{model.display}` share the short name "
             f"`{model.short_name}`, so no hypothesis can name either",
             _model_span(d),
             hint=f"name each in a model block, e.g. `model {model.short_name}_b "
-            f'{{ spec "{model.spec}" }}` (the block\'s name is the model\'s label)',
+            f"{{ spec \"{model.spec}\" }}` (the block's name is the model's label)",
         )
 
 
