@@ -128,10 +128,15 @@ def power_table(
             needed += f" ({p.usable_share:.0%}*)"
         cells = [str(p.model) if p.model is not None else "across models"] if several else []
         cells += [
-            p.name, p.test, pp(p.effect), _points(p.query_sd), needed, f"{p.power:.2f}",
+            p.name, _test(p), pp(p.effect), _points(p.query_sd), needed, f"{p.power:.2f}",
         ]  # fmt: skip
         table.add_row(*cells)
     return table
+
+
+def _test(plan: PowerPlan) -> str:
+    """The test's name, a TOST margin in points like every other number printed."""
+    return plan.test if plan.margin is None else f"TOST ±{100 * plan.margin:g}pp"
 
 
 def _points(x: float) -> str:

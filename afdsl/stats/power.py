@@ -37,6 +37,7 @@ class PowerPlan(FiniteResult):
     power: float  # of the current design
     test: str  # "one-sided", "two-sided" or "TOST +-margin"
     method: str
+    margin: float | None = None  # TOST's equivalence margin (a proportion)
     # The share of queries that enter the test (a pilot's queries with a usable sample in
     # every cell it needs; below 1 for a conditional measure): `queries_needed` and
     # `power` allow for the others being dropped.
@@ -327,6 +328,7 @@ def plan(
         model=model,
         name=hypothesis.name,
         expression=hypothesis.expression,
+        margin=hypothesis.margin if hypothesis.op == "==" else None,
         effect=effect,
         query_sd=sd,
         alpha=alpha,

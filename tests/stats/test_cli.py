@@ -475,3 +475,18 @@ def test_the_contrast_table_says_why_a_p_is_exact(tmp_path, capsys, monkeypatch)
     assert main(["analyze", str(labels)]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "v: all 3 per-query values equal 1: no spread for a t test" in out
+
+
+def test_power_prints_a_tost_margin_in_points(monkeypatch, capsys):
+    import afdsl.check
+
+    gap = (WeightedTerm(coef=1, term=Term(kind="gap", variant="a")),)
+    same = Hypothesis(
+        name="same", expression="gap(a) == 0 within 5pp", terms=gap, op="==", margin=0.05
+    )
+    experiment = _experiment(40).model_copy(update={"hypotheses": (same,)})
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: experiment, raising=False
+    )
+    assert main(["power", "x.afs", "--effect", "0", "--query-sd", "0.1"]) == 0
+    assert "TOST ±5pp" in capsys.readouterr().out  # was "TOST ±0.05" beside points
