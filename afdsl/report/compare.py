@@ -386,7 +386,7 @@ def _hypotheses_table(comparison: Comparison) -> Table:
     for h in comparison.hypotheses:
         table.add_row(
             h.name,
-            h.model or "",
+            h.model or "(across models)",
             _verdict(h.verdict_a),
             _verdict(h.verdict_b),
             _pp(h.estimate_a),

@@ -15,8 +15,12 @@ EXAMPLES = Path(__file__).parents[2] / "examples"
 
 
 @pytest.fixture(scope="module")
-def doc(tmp_path_factory: pytest.TempPathFactory) -> dict:  # type: ignore[type-arg]
-    folder = tmp_path_factory.mktemp("why")
+def folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("why")
+
+
+@pytest.fixture(scope="module")
+def doc(folder: Path) -> dict:  # type: ignore[type-arg]
     shutil.copy(EXAMPLES / "why_some_models.afs", folder)
     shutil.copytree(EXAMPLES / "queries", folder / "queries")
     out = folder / "r.json"
@@ -76,3 +80,11 @@ def test_the_conditional_measure_drops_queries_with_no_complying_answer(doc):
     assert conditional["n_dropped"] > 0
     assert conditional["n_queries"] + conditional["n_dropped"] == 56
     assert doc["breakdown_measures"] == ["compliance", "faking"]
+
+
+def test_compare_names_the_cross_model_hypotheses(doc, folder, capsys):
+    capsys.readouterr()
+    report = str(folder / "r.json")
+    assert main(["compare", report, report]) == 0  # nothing flips against itself
+    rows = [line for line in capsys.readouterr().out.splitlines() if "opus_fakes_more" in line]
+    assert len(rows) == 1 and "(across models)" in rows[0]
