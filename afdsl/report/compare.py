@@ -336,19 +336,24 @@ def _diff(x: float | None) -> Text:
     return Text(f.pp(x), style="bold" if abs(x) >= 0.01 else "dim")
 
 
+def _table(title: Text, names: tuple[str, str], numbers: tuple[str, ...]) -> Table:
+    """A compact table: two name columns that fold, then right-aligned numbers."""
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1),
+        collapse_padding=True,
+    )  # fmt: skip
+    for head in names:
+        table.add_column(head, overflow="fold")
+    for head in numbers:
+        table.add_column(head, justify="right", no_wrap=True)
+    return table
+
+
 def _cells_table(comparison: Comparison, measure: str) -> Table:
     """Gap and Δgap of each model and variant of `measure`, A, B and B - A."""
-    table = Table(
-        title=Text.assemble(("estimates", "bold"), (f"  {measure}, points", "dim")),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-        collapse_padding=True,
-    )
-    table.add_column("model", overflow="fold")
-    table.add_column("variant", overflow="fold")
-    for head in ("gap A", "gap B", "B-A", "Δgap A", "Δgap B", "B-A"):
-        table.add_column(head, justify="right", no_wrap=True)
+    title = Text.assemble(("estimates", "bold"), (f"  {measure}, points", "dim"))
+    numbers = ("gap A", "gap B", "B-A", "Δgap A", "Δgap B", "B-A")
+    table = _table(title, ("model", "variant"), numbers)
     for cell in comparison.cells:
         if cell.measure != measure:
             continue
@@ -372,17 +377,8 @@ def _verdict(v: str | None) -> Text:
 
 
 def _hypotheses_table(comparison: Comparison) -> Table:
-    table = Table(
-        title=Text("hypotheses", style="bold"),
-        title_justify="left",
-        box=box.SIMPLE_HEAD,
-        padding=(0, 1),
-        collapse_padding=True,
-    )
-    table.add_column("hypothesis", overflow="fold")
-    table.add_column("model", overflow="fold")
-    for head in ("A", "B", "est A", "est B", "B-A", ""):
-        table.add_column(head, justify="right", no_wrap=True)
+    numbers = ("A", "B", "est A", "est B", "B-A", "")
+    table = _table(Text("hypotheses", style="bold"), ("hypothesis", "model"), numbers)
     for h in comparison.hypotheses:
         table.add_row(
             h.name,
