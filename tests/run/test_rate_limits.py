@@ -30,12 +30,16 @@ def test_rpm_paces_from_the_first_request(tmp_path, keyed_env):
     with MockProvider(reply=reply) as server:
         config = ModelConfig(spec="openai:gpt-mock", base_url=server.openai_base_url)
         options = RunOptions(concurrency=8, rpm=600, **FAST)
+        start = time.monotonic()
         summary = run_items(make_items(config, 25), Store(tmp_path / "s.db"), options)
     assert summary.succeeded == 25
-    span = max(arrivals) - min(arrivals)
-    assert span >= 15 * 0.1 * 0.85  # the burst of 10, then 15 a tenth of a second apart
-    first_second = [t for t in arrivals if t - min(arrivals) < 1.0]
-    assert len(first_second) <= 20
+    # Timed from the start, not from the first arrival: a request arrives after it was
+    # sent, so a slow first connection on a loaded machine cannot make these fail, while
+    # a limiter that lets too many through still does.
+    last = max(arrivals) - start
+    assert last >= 15 * 0.1 * 0.95  # the burst of 10, then 15 a tenth of a second apart
+    first_second = [t for t in arrivals if t - start < 1.0]
+    assert len(first_second) <= 20  # at most the burst and a second's worth
 
 
 def test_retries_count_against_rpm(tmp_path, keyed_env):
