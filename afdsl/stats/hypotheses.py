@@ -217,7 +217,9 @@ def _method(hypothesis: Hypothesis, n: int, alpha: float, result: TTest) -> str:
     if corrected:
         base += ", skewness-corrected"
     if hypothesis.op == "==":
-        text = f"TOST, {base}, margin {hypothesis.margin:g}, {100 * (1 - 2 * alpha):g}% CI"
+        # In points, as every report prints the estimate (the JSON keeps `margin` a proportion).
+        margin = f"±{100 * (hypothesis.margin or 0.0):g}pp"
+        text = f"TOST, {base}, margin {margin}, {100 * (1 - 2 * alpha):g}% CI"
     else:
         text = f"{base}, {'two-sided' if hypothesis.op == '!=' else 'one-sided'}"
     if n < 2:

@@ -118,6 +118,13 @@ def test_equivalence_is_tost_with_a_1_minus_2_alpha_interval(data, alpha, percen
     assert "TOST" in result.method and f"{100 * percent:g}% CI" in result.method
 
 
+def test_equivalence_method_gives_its_margin_in_points(data):
+    """Reports print every number in points, so the TOST margin in the method is too."""
+    records, _, _ = data
+    result = _one(records, "same: gap(a) == gap(b) within 5pp")
+    assert "margin ±5pp" in result.method and "0.05" not in result.method
+
+
 def test_verdict_uses_the_adjusted_p(oracle_g_records):
     # stats-oracles (g): raw p 0.0437 (gap(base)), 0.0388 (DiD), 0.339 (gap(variant)).
     hs = [
