@@ -141,6 +141,7 @@ def analyse(
         except AfsError as exc:  # no hypothesis uses it: a note, not a problem
             out.notes.append(why.no_analysis(name, exc, []))
     merged = result.hypotheses + [h for other in out.others.values() for h in other.hypotheses]
+    merged = _with_measures(merged, experiment)
     out.analysis = in_file_order(result.model_copy(update={"hypotheses": merged}), experiment)
     out.others = {n: in_file_order(out.others[n], experiment) for n in tables if n in out.others}
     return out
@@ -159,6 +160,15 @@ def _without_untested(problems: list[Problem], unreadable: list[Problem]) -> lis
             for name, model in covered
         )
     ]
+
+
+def _with_measures(
+    results: list[HypothesisResult], experiment: Experiment
+) -> list[HypothesisResult]:
+    """Each result with the measure its hypothesis names (`on MEASURE`), so a report
+    does not show a test of `faking given compliance` as if it were of compliance."""
+    named = {h.name: h.measure for h in experiment.hypotheses}
+    return [h.model_copy(update={"measure": named.get(h.name)}) for h in results]
 
 
 def in_file_order(result: AnalysisResult, experiment: Experiment) -> AnalysisResult:

@@ -240,7 +240,7 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
             h.verdict,
             h.name,
             f.models_label(h),
-            h.expression,
+            expression_text(h),
             f"{f.pp(h.estimate)} {f.ci(h.ci)}",
             f.pval(h.p_value, analysis.alpha),
             f.pval(h.p_adjusted, analysis.alpha),
@@ -248,6 +248,11 @@ def hypothesis_rows(analysis: AnalysisResult) -> list[list[str]]:
         ]
         for h in analysis.hypotheses
     ]
+
+
+def expression_text(h: HypothesisResult) -> str:
+    """The expression as the file words it, after `on MEASURE` when the hypothesis names one."""
+    return f"on {h.measure}: {h.expression}" if h.measure else h.expression
 
 
 def method_text(h: HypothesisResult) -> str:

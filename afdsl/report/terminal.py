@@ -243,7 +243,7 @@ def _hypotheses(analysis: AnalysisResult) -> RenderableType:
     # A cross-model hypothesis is one test: printed once, after every model's.
     shown += [(h, True) for h in f.cross_model(analysis)]
     for h, tagged in shown:
-        head = Text.assemble((h.name, "bold"), "  ", (h.expression, "cyan"))
+        head = Text.assemble((h.name, "bold"), "  ", (t.expression_text(h), "cyan"))
         if tagged:
             head.append(f"  [{f.models_label(h)}]", style="dim")
         detail = Text(

@@ -121,6 +121,9 @@ class HypothesisResult(FiniteResult):
     # Queries of the model (of any model compared, across models) left out for want of
     # labels in a cell the hypothesis refers to.
     n_dropped: int = 0
+    # The measure its `on MEASURE` names (None: the default, compliance). Set by the
+    # analysis of an experiment; the statistics only see one measure's labels.
+    measure: str | None = None
 
 
 class AnalysisResult(FiniteResult):

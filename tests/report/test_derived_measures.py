@@ -117,6 +117,20 @@ def test_the_conditional_hypothesis_is_scipys_t_test_on_those_per_query_gaps(run
     assert f"base {QUERIES - len(gaps)}" in run["md"]
 
 
+def test_every_report_says_which_measure_a_hypothesis_tests(run):
+    # `gap(base) > 0` on faking given compliance is not a claim about compliance: the
+    # measure its `on` names is in the JSON and beside the expression in every format.
+    by_name = {h["name"]: h for h in run["doc"]["hypotheses"]}
+    assert by_name["fakes_when_complying"]["measure"] == "faking_when_complying"
+    assert by_name["unmonitored_like_paid"]["measure"] is None
+    shown = "on faking_when_complying: gap(base) > 0"
+    assert shown in run["terminal"].replace("\n       ", " ")
+    assert f"`{shown}`" in run["md"]
+    assert "on faking_when_complying: gap(base) &gt; 0" in run["html"]
+    assert "on compliance" not in run["md"]
+    assert not schema_errors(run["doc"])
+
+
 def test_the_exported_conditional_labels_give_afdsl_analyze_the_same_test(run):
     # `--labels-measure` writes the derived labels (samples outside the measure left out)
     # in `afdsl analyze`'s input format: the same per-query values, so the same p.
