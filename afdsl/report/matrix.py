@@ -297,7 +297,8 @@ def terminal_matrix(outcome: TestRecord, width: int) -> list[RenderableType]:
     assert analysis is not None
     parts: list[RenderableType] = []
     for matrix in matrices(outcome):
-        parts += delta_grid(matrix, width)
+        # A blank line before each grid's title: the line above is a legend or the counts.
+        parts += [Text(), *delta_grid(matrix, width)]
     if analysis.hypotheses:
         parts.append(Text())
         parts += verdict_grid(analysis, width)

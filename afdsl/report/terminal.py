@@ -40,6 +40,7 @@ MIN_PLAIN_WIDTH, MAX_PLAIN_WIDTH = 100, 160
 PIPED_WIDTH = 100  # what `afdsl test` and `afdsl report` print to a pipe or a file
 # Spaces at a line's end, before any colour codes that close it.
 _TRAILING = re.compile(r"[ \t]+((?:\x1b\[[0-9;]*m)*)$", re.MULTILINE)
+_BLANKS = re.compile(r"\n{3,}")
 
 
 def _model_label(outcome: TestRecord, model: str | None, measure: str) -> Text:
@@ -324,7 +325,8 @@ def _breakdown_table(outcome: TestRecord, model: str | None, compact: bool) -> T
     table = Table(
         title=title,
         title_justify="left",
-        caption=t.breakdown_caption(outcome, compact),
+        # A blank line after, as after a measure's notes: the next model's tables follow.
+        caption=t.breakdown_caption(outcome, compact) + "\n",
         caption_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
@@ -388,7 +390,7 @@ def build_terminal(outcome: TestRecord, width: int = 120, command: str = "test")
             parts.append(Text("\nhypotheses", style="bold underline"))
             parts.append(_hypotheses(analysis))
             if len(models) > 1 and f.own_hypotheses(analysis):
-                parts.append(_grid(analysis))
+                parts += [Text(), _grid(analysis)]
     for problem in outcome.problems:  # may quote a provider's message: made inert
         parts.append(Text(f"error: {for_terminal(problem.text)}", style="bold red"))
     for remark in outcome.notes:
@@ -416,4 +418,6 @@ def print_trimmed(console: Console, renderable: RenderableType) -> None:
     """Print `renderable` on `console` with no line ending in spaces."""
     with console.capture() as captured:
         console.print(renderable)
-    console.file.write(_TRAILING.sub(r"\1", captured.get()))
+    # One blank line between blocks at most: a block that ends with one (a table's
+    # bottom edge, a caption) may be followed by one that starts with one.
+    console.file.write(_BLANKS.sub("\n\n", _TRAILING.sub(r"\1", captured.get())))

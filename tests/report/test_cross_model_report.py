@@ -84,6 +84,14 @@ def _result(name: str, model: str | None, models: list[str]) -> HypothesisResult
     )  # fmt: skip
 
 
+def test_the_terminal_keeps_one_blank_line_between_blocks(reports):
+    # The hypotheses grid's title stood right under the last hypothesis, and a table's
+    # bottom edge plus a heading's leading newline made two blank lines.
+    out = reports["terminal"]
+    assert "\n\nhypotheses x models" in out
+    assert "\n\n\n" not in out
+
+
 def test_grids_give_cross_model_results_a_row_of_their_own():
     analysis = AnalysisResult(
         alpha=0.05,

@@ -131,6 +131,23 @@ def test_every_report_says_which_measure_a_hypothesis_tests(run):
     assert not schema_errors(run["doc"])
 
 
+def test_a_blank_line_ends_the_answers_breakdown(tmp_path, monkeypatch, capsys):
+    # With two models the second model's title followed the first's caption on the next
+    # line. Two models, 4 queries, one sample: well under a second.
+    text = FIXTURE.read_text(encoding="utf-8")
+    text = text.replace("model   sim:opus_like", "models  [sim:opus_like, sim:sonnet_like]")
+    text = text.replace("limit 24", "limit 4").replace("samples 8", "samples 1")
+    queries = (FIXTURE.parent / "../../../examples/queries/demo.jsonl").resolve()
+    text = text.replace('"../../../examples/queries/demo.jsonl"', f'"{queries.as_posix()}"')
+    afs = tmp_path / "two_models.afs"
+    afs.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("COLUMNS", "100")
+    main(["test", str(afs), "--store", str(tmp_path / "s.sqlite")])
+    out = capsys.readouterr().out
+    assert "not counted\n\nsim:sonnet_like" in out and "\n\n\n" not in out
+
+
 def test_the_exported_conditional_labels_give_afdsl_analyze_the_same_test(run):
     # `--labels-measure` writes the derived labels (samples outside the measure left out)
     # in `afdsl analyze`'s input format: the same per-query values, so the same p.
