@@ -93,9 +93,14 @@ def pilot_tables(experiment: Experiment, path: str) -> dict[str | None, LabelTab
     ok responses of the experiment's models at their current sampling
     parameters, its variants, queries and samples, with a parseable label.
     """
+    hint = "pass the store of a pilot run (`afdsl test` writes .afdsl/EXPERIMENT.sqlite)"
     if not Path(path).exists():
-        raise AfsError(Diagnostic(message=f"{path}: no such store"))
-    store = Store(path)
+        raise AfsError(Diagnostic(message=f"{path}: no such store", hint=hint))
+    try:
+        store = Store(path)
+    except AfsError as exc:  # its hint is about `--store`, an option power does not have
+        first = exc.diagnostics[0]
+        raise AfsError(first.model_copy(update={"hint": hint})) from None
     try:
         got = gather(experiment, store, samples=False)
     finally:

@@ -235,6 +235,21 @@ def test_power_needs_an_sd_or_a_pilot(monkeypatch, capsys):
     assert "--query-sd" in _error_of(capsys, ["power", "x.afs", "--effect", "0.08"])
 
 
+def test_a_pilot_that_is_no_store_is_an_error_with_a_hint_for_power(tmp_path, monkeypatch, capsys):
+    # A JSON report passed as the pilot: the store's own hint said "pass --store ...",
+    # an option `afdsl power` does not have.
+    import afdsl.check
+
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: _experiment(40), raising=False
+    )
+    report = tmp_path / "r.json"
+    report.write_text("{}", encoding="utf-8")
+    err = _error_of(capsys, ["power", "x.afs", "--pilot", str(report)])
+    assert "cannot open the store" in err and "--store" not in err
+    assert "store of a pilot run" in err
+
+
 def _pilot_store(path, model, measure, labels):
     """A store holding one ok response and its label per (variant, condition, query, sample)."""
     from afdsl.store import ItemKey, LabelRow, Outcome, Store
