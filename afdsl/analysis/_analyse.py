@@ -12,7 +12,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from afdsl.analysis._record import Problem, Verdict
-from afdsl.analysis._untestable import CellCounts, CellKey, tested_on, unreadable_problems
+from afdsl.analysis._untestable import (
+    CellCounts,
+    CellKey,
+    outside_problems,
+    tested_on,
+    unreadable_problems,
+)
 from afdsl.diagnostics import AfsError
 from afdsl.ir import Experiment, Hypothesis
 from afdsl.stats.models import (
@@ -131,6 +137,8 @@ def analyse(
         try:
             table = tables.get(name, LabelTable())
             out.others[name] = _analyse_one(experiment, table, hypotheses, out.problems)
+            empty = outside_problems(experiment, hypotheses, out.others[name], table, cells or {})
+            out.problems = _without_untested(out.problems, empty) + empty
         except AfsError as exc:
             out.problems.append(why.no_analysis(name, exc, hypotheses))
     for name in tables:

@@ -13,8 +13,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from afdsl.analysis._record import Problem
-from afdsl.ir import Experiment, Hypothesis
+from afdsl.ir import DerivedMeasure, Experiment, Hypothesis
 from afdsl.stats.models import AnalysisResult
+from afdsl.stats.table import LabelTable
 from afdsl.store import LabelCounts
 
 CellKey = tuple[str, str, str]  # (model display name, variant, condition)
@@ -108,6 +109,64 @@ def unreadable_problems(
             if (h.name, model) in tested:
                 continue
             reason = unreadable_reason(h, model, cells, experiment.training, experiment.deployment)
+            if reason is not None:
+                detail = f"not tested: {h.name} ({model}): {reason}"
+                found.append(
+                    Problem(kind="unreadable", detail=detail, hypothesis=h.name, model=model)
+                )
+    return found
+
+
+def outside_reason(
+    h: Hypothesis,
+    model: str,
+    measure: DerivedMeasure,
+    table: LabelTable,
+    cells: dict[CellKey, CellCounts],
+    conditions: tuple[str, str],
+) -> str | None:
+    """Why `h` on the `given` measure has no value in a cell whose answers all came back:
+    no answer there is inside the measure (its condition never holds) with a readable
+    label. None when a cell lacks answers, which a rerun may bring."""
+    target, condition = (o.text() for o in measure.operands)
+    found = []
+    for variant, cond in needed_cells(h, *conditions):
+        held = table.cell(model, variant, cond)
+        if held is not None and any(held.samples.values()):
+            continue
+        c = cells.get((model, variant, cond))
+        if c is None or c.answered < c.expected or c.errors or not c.answered:
+            return None
+        found.append(f"{variant} {cond} ({c.answered} answers)")
+    if not found:
+        return None
+    return (
+        f"`{measure.name}` ({measure.definition()}) has no sample in {', '.join(found)}: "
+        f"no answer there has `{condition}` holding and a readable `{target}`"
+    )
+
+
+def outside_problems(
+    experiment: Experiment,
+    hypotheses: list[Hypothesis],
+    result: AnalysisResult,
+    table: LabelTable,
+    cells: dict[CellKey, CellCounts],
+) -> list[Problem]:
+    """An `unreadable` problem (it fails: a rerun would draw the same labels) for each
+    hypothesis and model left untested because its `given` measure is empty in a cell."""
+    derived = {m.name: m for m in experiment.derived if m.kind == "given"}
+    tested = {(h.name, h.model or "") for h in result.hypotheses}
+    conditions = (experiment.training, experiment.deployment)
+    found = []
+    for h in hypotheses:
+        measure = derived.get(h.measure or "")
+        if measure is None:
+            continue
+        for model in tested_on(experiment, h):
+            if (h.name, model) in tested:
+                continue
+            reason = outside_reason(h, model, measure, table, cells, conditions)
             if reason is not None:
                 detail = f"not tested: {h.name} ({model}): {reason}"
                 found.append(
