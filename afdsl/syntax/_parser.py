@@ -155,6 +155,8 @@ def _expected_words(parser: Lark, expected: set[str]) -> tuple[list[str], list[s
 
 
 _TOP_LEVEL_WORDS = frozenset({"use", "scenario", "perturbation", "experiment"})
+# The text just before a token inside `effect(...` or `interaction(...` (no `)` yet).
+_IN_CONTRAST = re.compile(r"\b(?:effect|interaction)\s*\([^()]*\Z")
 
 
 def syntax_diagnostic(exc: UnexpectedInput, text: str, path: str, parser: Lark) -> Diagnostic:
@@ -221,6 +223,11 @@ def _unexpected_token(exc: UnexpectedToken, text: str, path: str, parser: Lark) 
             hint = f"missing closing brace opened at line {opener[0]}?"
     if tok.type == "NAME" and "MODEL_SPEC" in acceptable and not hint:
         hint = "a model spec is `provider:name`, e.g. sim:opus_like or anthropic:NAME"
+    if shown == "@" and _IN_CONTRAST.search(text, 0, tok.start_pos or 0):
+        hint = (
+            "`effect()` and `interaction()` take no pin: test them on one model with "
+            "`hypothesis NAME for MODEL: ...`, or pin `gap()` terms for a cross-model contrast"
+        )
     return Diagnostic(
         code="AFS004",
         message=f"unexpected {_describe(tok)}; expected {expected}",

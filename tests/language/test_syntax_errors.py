@@ -73,3 +73,20 @@ def test_a_wrong_word_inside_a_block_does_not_hint_at_a_missing_brace(write: Wri
     diag = only_error(path)
     assert at(diag) == (16, 32)
     assert diag.hint is None
+
+
+def test_a_pin_inside_effect_says_contrasts_take_none(write: Write) -> None:
+    # `effect(no_rlhf @ opus)` was a bare "unexpected `@`; expected `)`".
+    path = write(
+        SCENARIO + 'experiment e {\n  base s\n  queries ["q"]\n'
+        "  hypothesis h: effect(a @ opus) < 0\n}\n"
+    )
+    diag = only_error(path)
+    assert "`@`" in diag.message
+    assert diag.hint is not None and "take no pin" in diag.hint and "for MODEL" in diag.hint
+
+
+def test_a_pin_elsewhere_gets_no_contrast_hint(write: Write) -> None:
+    path = write(SCENARIO + 'experiment e {\n  base s\n  queries ["q"]\n  samples @ 3\n}\n')
+    diag = only_error(path)
+    assert diag.hint is None or "pin" not in diag.hint
