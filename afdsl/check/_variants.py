@@ -286,7 +286,8 @@ class VariantResolver:
             return None
         # `variant x = apply x` (or a cross item `x`) with no perturbation `x`: the name
         # means a perturbation, and there is none.
-        options = (set(self.decls) - {name}) | set(self.ctx.perturbations)
+        # Never the variants being expanded: applying one of them would be a cycle.
+        options = (set(self.decls) - {name} - {n for _, n in stack}) | set(self.ctx.perturbations)
         self.ctx.unknown("AFS134", "perturbation or variant", op.name, options, "perturbations")
         return None
 

@@ -302,6 +302,14 @@ def test_apply_a_parameter_naming_nothing_is_reported_at_the_list_item(write: Wr
     assert diag.hint is not None and "`cut`" in diag.hint
 
 
+def test_apply_a_parameter_never_suggests_the_member_itself(write: Write) -> None:
+    # `drop_nope` is the variant that `apply {p}` with p = "nope" declares: applying it
+    # would be a cycle, yet it was the "did you mean" hint.
+    diag = only_error(write(crossed('  variant drop[p] = apply {p} for p in ["a", "nope"]')))
+    assert diag.message == "unknown perturbation or variant `nope`"
+    assert diag.hint is None or "drop_nope" not in diag.hint
+
+
 def test_apply_of_a_non_parameter_and_outside_a_family(write: Write) -> None:
     line = '  variant d[p] = apply {q} + append intro "{p}" for p in ["a"]'
     wrong = only_error(write(crossed(line)))
