@@ -188,6 +188,14 @@ def _fitted_table(
         table = _variant_table(title, analysis, model, style, glyph, counts, measure)
         if table_width(table) <= width:
             return table
+    # Unparseable and error columns of zeros say nothing the counts above do not: dropped
+    # before the names wrap (three conditions and wide intervals folded them a letter a line).
+    rows = t.variant_rows(analysis, model, counts, style, measure)
+    if style.counts and all(row[-2:] == ["0", "0"] for row in rows):
+        bare = replace(style, counts=False)
+        table = _variant_table(title, analysis, model, bare, False, counts, measure)
+        if table_width(table) <= width:
+            return table
     # Narrower than the most compact layout: names wrap, since a cut number reads as another.
     return _variant_table(title, analysis, model, style, glyph, counts, measure, wrap=True)
 

@@ -148,6 +148,16 @@ def test_a_blank_line_ends_the_answers_breakdown(tmp_path, monkeypatch, capsys):
     assert "not counted\n\nsim:sonnet_like" in out and "\n\n\n" not in out
 
 
+def test_three_conditions_keep_variant_names_whole_at_80_columns(run):
+    # Three rate columns and wide asymmetric intervals folded the variant column to one
+    # letter a line; the zero unparseable and error columns give way first.
+    lines = run["terminal"].splitlines()
+    assert all(len(line) <= 80 for line in lines)
+    tables = sum("SIMULATOR" in line and "sim:opus_like" in line for line in lines)
+    assert sum(line.startswith("  no_rlhf ") for line in lines) >= tables - 1 > 3
+    assert "  v\n  a\n" not in run["terminal"]
+
+
 def test_the_exported_conditional_labels_give_afdsl_analyze_the_same_test(run):
     # `--labels-measure` writes the derived labels (samples outside the measure left out)
     # in `afdsl analyze`'s input format: the same per-query values, so the same p.
