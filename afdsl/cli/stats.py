@@ -68,13 +68,14 @@ def register(subparsers: Any) -> None:
     power.add_argument("--alpha", type=float, help="default: the experiment's alpha")
     power.add_argument(
         "--effect",
-        type=float,
+        type=points_or_proportion,
         help="assumed true left side minus bound, positive when the hypothesis holds "
-        "(== hypotheses take --tost-difference instead)",
+        "(== hypotheses take --tost-difference instead); a proportion (0.08) or points (8pp), "
+        "as are --query-sd and --tost-difference",
     )
     power.add_argument(
         "--query-sd",
-        type=float,
+        type=points_or_proportion,
         help="standard deviation of one per-query gap (or rate) at the experiment's "
         "samples; a hypothesis comparing two gaps gets sqrt(2) times it, a weighted sum "
         "(effect(), interaction()) sqrt(sum of squared weights) times it (see --correlation)",
@@ -88,12 +89,30 @@ def register(subparsers: Any) -> None:
     )
     power.add_argument(
         "--tost-difference",
-        type=float,
+        type=points_or_proportion,
         default=0.0,
         help="for == hypotheses: the assumed true distance from the bound (default 0)",
     )
     power.add_argument("--pilot", metavar="STORE", help="estimate effect and sd from a store")
     power.set_defaults(func=run_power)
+
+
+def points_or_proportion(text: str) -> float:
+    """`0.08` or `8pp`, as a hypothesis's bounds: the table prints points, so a bare `8`
+    (800 points) is refused with the two spellings that mean what was likely meant."""
+    points = text.strip().lower().endswith("pp")
+    try:
+        value = float(text.strip()[:-2] if points else text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number (e.g. 0.08 or 8pp)") from None
+    if points:
+        return value / 100
+    if math.isfinite(value) and not -1 <= value <= 1:  # nan and inf: refused further on
+        raise argparse.ArgumentTypeError(
+            f"{text} is outside [-1, 1]: values are proportions unless written in points; "
+            f"write {text}pp (points) or {value / 100:g} (a proportion)"
+        )
+    return value
 
 
 def _labels(path: str, scorer: str | None) -> tuple[list[dict[str, Any]], Any]:

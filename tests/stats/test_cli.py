@@ -505,3 +505,28 @@ def test_power_prints_a_tost_margin_in_points(monkeypatch, capsys):
     )
     assert main(["power", "x.afs", "--effect", "0", "--query-sd", "0.1"]) == 0
     assert "TOST ±5pp" in capsys.readouterr().out  # was "TOST ±0.05" beside points
+
+
+@pytest.mark.parametrize(
+    ("args", "effect", "sd"),
+    [(("--effect", "8pp", "--query-sd", "30pp"), 8.0, 30.0), (("--effect", "0.08"), 8.0, 30.0)],
+)
+def test_power_takes_points_or_proportions(monkeypatch, capsys, args, effect, sd):
+    # The table prints points, so `--effect 8pp` is the spelling a reader of it reaches for.
+    import afdsl.check
+
+    monkeypatch.setattr(
+        afdsl.check, "load_experiment", lambda path, **kw: _experiment(40), raising=False
+    )
+    argv = ["power", "x.afs", "--query-sd", "0.3", *args]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    assert f"+{effect:.1f}" in out and f"{sd * 2**0.5:.1f}" in out
+
+
+def test_power_refuses_a_bare_number_outside_minus_one_to_one(capsys):
+    # `--effect 8` planned for an effect of 800 points, printed as "+800.0".
+    with pytest.raises(SystemExit):
+        main(["power", "x.afs", "--effect", "8", "--query-sd", "0.3"])
+    err = " ".join(capsys.readouterr().err.split())
+    assert "8 is outside [-1, 1]" in err and "8pp" in err and "0.08" in err
