@@ -103,6 +103,7 @@ class Transcript(BaseModel):
     # A conversation (`continue`): each model call's reply in order, and the user turn
     # sent between two of them. Empty for a single call.
     turns: list[str] = Field(default_factory=list)
+    turn_finish_reasons: list[str | None] = Field(default_factory=list)  # one per turn
     continue_with: str | None = None
     split: ResponseSplit = Field(default_factory=lambda: ResponseSplit(sections=[]), exclude=True)
 
@@ -274,11 +275,11 @@ class _Conversations:
         self.store = store
         self.read: dict[tuple[str, str], dict[tuple[str, int], list[Turn]]] = {}
 
-    def turns(self, row: ResponseRow) -> list[str]:
+    def turns(self, row: ResponseRow) -> list[Turn]:
         group = (row.model, row.params_hash)
         if group not in self.read:
             self.read[group] = self.store.model_turns(*group)
-        return [turn.text for turn in self.read[group].get((row.prompt_hash, row.sample), [])]
+        return self.read[group].get((row.prompt_hash, row.sample), [])
 
 
 def _with_turns(
@@ -288,7 +289,9 @@ def _with_turns(
     protocol = experiment.variant(row.variant).scenario.continuation
     if protocol is None or row.status != "ok":
         return transcript
-    transcript.turns = conversations.turns(row)
+    turns = conversations.turns(row)
+    transcript.turns = [turn.text for turn in turns]
+    transcript.turn_finish_reasons = [turn.finish_reason for turn in turns]
     transcript.continue_with = protocol.send
     return transcript
 

@@ -25,14 +25,20 @@ HASH_PREFIX = 12
 
 def shown_parts(transcript: Transcript) -> ResponseSplit:
     """What `show` prints: a conversation turn by turn (each model call's reply, and the
-    user turn between two), a single reply as scratchpad and output."""
+    user turn between two), a single reply as scratchpad and output. A turn cut at
+    max_tokens says so in its title: the next call went on from a cut reply."""
+    from afdsl.registry import truncated
+
     if transcript.status != "ok" or not transcript.turns:
         return transcript.split
+    reasons = transcript.turn_finish_reasons
     sections: list[tuple[str, str]] = []
     for number, text in enumerate(transcript.turns, 1):
         if number > 1:
             sections.append(("user", transcript.continue_with or ""))
-        sections.append((f"turn {number}", text))
+        reason = reasons[number - 1] if number <= len(reasons) else None
+        cut = f" · {finish_text(reason)}" if truncated(reason) else ""
+        sections.append((f"turn {number}{cut}", text))
     return ResponseSplit(sections=sections)
 
 

@@ -6,7 +6,7 @@ arrives (`Store.put_turns`), so a run killed mid-conversation resumes it: the
 next call carries the stored turns and none of them is sent again. It ends
 when a reply contains `until`, or after `max_calls` calls; the response row
 then holds the whole conversation as one text, with tokens, cost and latency
-summed over its turns.
+summed over its turns, and the last turn's finish reason (each turn keeps its own).
 """
 
 from __future__ import annotations
@@ -60,16 +60,23 @@ def conversation_text(continuation: Continuation, turns: Sequence[Turn]) -> str:
 
 
 def conversation_completion(continuation: Continuation, turns: Sequence[Turn]) -> Completion:
-    """The finished conversation as one completion: usage summed over its turns."""
+    """The finished conversation as one completion: usage summed over its turns, and why
+    its last call ended (an earlier turn cut at max_tokens is on that turn's row)."""
     return Completion(
         text=conversation_text(continuation, turns),
         model_id=turns[-1].model_id or "",
+        finish_reason=turns[-1].finish_reason,
         input_tokens=sum(t.input_tokens for t in turns),
         output_tokens=sum(t.output_tokens for t in turns),
         cache_write_tokens=sum(t.cache_write_tokens for t in turns),
         cache_read_tokens=sum(t.cache_read_tokens for t in turns),
         latency_s=sum(t.latency_s for t in turns),
     )
+
+
+def stopped_at_max(continuation: Continuation, turns: Sequence[Turn]) -> bool:
+    """Whether a conversation ended by reaching `max_calls` without the `until` text."""
+    return is_finished(continuation, turns) and continuation.until not in turns[-1].text
 
 
 def unfinished_reason(continuation: Continuation, text: str | None) -> str | None:
@@ -96,6 +103,7 @@ def turn_of(number: int, completion: Completion, cost: float) -> Turn:
         latency_s=completion.latency_s,
         cost_usd=cost,
         model_id=completion.model_id,
+        finish_reason=completion.finish_reason,
     )
 
 

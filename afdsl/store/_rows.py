@@ -170,6 +170,7 @@ class Turn(NamedTuple):
     latency_s: float = 0.0
     cost_usd: float = 0.0
     model_id: str | None = None
+    finish_reason: str | None = None  # the provider's word (None: stored before schema 4)
 
 
 class Reply(NamedTuple):

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from afdsl.store._rows import CellRow, TextRow
 
-SCHEMA_VERSION = 3  # 2: cache_write_tokens, cache_read_tokens; 3: finish_reason, seed, run_records
+# 2: cache_write_tokens, cache_read_tokens; 3: finish_reason, seed, run_records;
+# 4: turns.finish_reason
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -81,6 +83,7 @@ CREATE TABLE IF NOT EXISTS turns (
     cost_usd REAL NOT NULL DEFAULT 0,
     model_id TEXT,
     created_at TEXT NOT NULL,
+    finish_reason TEXT,
     PRIMARY KEY (prompt_hash, model, params_hash, sample, turn)
 );
 CREATE TABLE IF NOT EXISTS labels (
@@ -113,6 +116,8 @@ ADDED_COLUMNS: dict[str, tuple[tuple[str, str], ...]] = {
         # JSON: what was changed to store the row losslessly (unpaired surrogates replaced).
         ("notes", "TEXT"),
     ),
+    # Why each call of a conversation ended: a turn cut at max_tokens is told apart.
+    "turns": (("finish_reason", "TEXT"),),
 }
 
 # One response written (`Store.put_outcomes`); an ok row is never replaced by a later error.
@@ -137,7 +142,7 @@ PUT_OUTCOME = (
 PUT_TURN = (
     "INSERT OR IGNORE INTO turns (prompt_hash, model, params_hash, sample, turn, text, "
     "input_tokens, output_tokens, cache_write_tokens, cache_read_tokens, latency_s, "
-    "cost_usd, model_id, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "cost_usd, model_id, finish_reason, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 
 FIELDS = (

@@ -109,7 +109,8 @@ def _turn_values(item: tuple[ResponseKey, Turn], now: str) -> tuple[Any, ...]:
     return (
         *key, t.turn, lossless(t.text)[0], clean_int(t.input_tokens), clean_int(t.output_tokens),
         clean_int(t.cache_write_tokens), clean_int(t.cache_read_tokens),
-        clean_float(t.latency_s), clean_float(t.cost_usd), lossless(t.model_id)[0], now,
+        clean_float(t.latency_s), clean_float(t.cost_usd), lossless(t.model_id)[0],
+        lossless(t.finish_reason)[0], now,
     )  # fmt: skip
 
 

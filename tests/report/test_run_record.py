@@ -57,7 +57,7 @@ def test_a_store_written_before_run_records_is_migrated(tmp_path):
         assert store.last_run_record() is None
     with sqlite3.connect(store_path) as db:
         version = db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert int(version[0]) == SCHEMA_VERSION == 3
+    assert int(version[0]) == SCHEMA_VERSION == 4
 
 
 def _as_legacy_sidecar(store_path: Path) -> None:

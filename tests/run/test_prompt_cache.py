@@ -196,9 +196,7 @@ def test_a_store_from_the_previous_schema_is_migrated_in_place(tmp_path, keyed_e
     assert old.cache_write_tokens == old.cache_read_tokens == 0
     assert old.finish_reason is None and old.seed is None  # not recorded then: unknown
     version = store.db.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-    assert version == (
-        str(SCHEMA_VERSION),
-    )  # the current schema (3: finish_reason, seed, run_records)
+    assert version == (str(SCHEMA_VERSION),)  # the current schema (4: turns.finish_reason)
     with MockProvider() as server:  # the migrated store takes new rows with cache usage
         _run(server, ANTHROPIC, store, n=2)
     assert sum(r.cache_read_tokens for r in store.responses(experiment="exp")) > 0
