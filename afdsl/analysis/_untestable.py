@@ -117,27 +117,43 @@ def unreadable_problems(
     return found
 
 
+def _term_cells(
+    h: Hypothesis, model: str, conditions: tuple[str, str], displays: dict[str, str]
+) -> list[CellKey]:
+    """The (model, variant, condition) cells `h` reads on `model`; a pinned term's cells
+    are its model's (`displays`: short name -> display name)."""
+    cells: list[CellKey] = []
+    for weighted in h.terms:
+        term = weighted.term
+        owner = displays.get(term.model, model) if term.model else model
+        if term.kind == "gap":
+            cells += [(owner, term.variant, conditions[0]), (owner, term.variant, conditions[1])]
+        else:
+            cells.append((owner, term.variant, term.condition or ""))
+    return list(dict.fromkeys(cells))
+
+
 def outside_reason(
-    h: Hypothesis,
-    model: str,
     measure: DerivedMeasure,
+    needed: list[CellKey],
     table: LabelTable,
     cells: dict[CellKey, CellCounts],
-    conditions: tuple[str, str],
+    pinned: bool,
 ) -> str | None:
-    """Why `h` on the `given` measure has no value in a cell whose answers all came back:
-    no answer there is inside the measure (its condition never holds) with a readable
-    label. None when a cell lacks answers, which a rerun may bring."""
+    """Why a hypothesis on the `given` measure has no value in a cell whose answers all
+    came back: no answer there is inside the measure (its condition never holds) with a
+    readable label. None when a cell lacks answers, which a rerun may bring."""
     target, condition = (o.text() for o in measure.operands)
     found = []
-    for variant, cond in needed_cells(h, *conditions):
-        held = table.cell(model, variant, cond)
+    for key in needed:
+        held = table.cell(*key)
         if held is not None and any(held.samples.values()):
             continue
-        c = cells.get((model, variant, cond))
+        c = cells.get(key)
         if c is None or c.answered < c.expected or c.errors or not c.answered:
             return None
-        found.append(f"{variant} {cond} ({c.answered} answers)")
+        model, variant, cond = key
+        found.append(f"{variant} {cond}{f' of {model}' if pinned else ''} ({c.answered} answers)")
     if not found:
         return None
     return (
@@ -154,21 +170,25 @@ def outside_problems(
     cells: dict[CellKey, CellCounts],
 ) -> list[Problem]:
     """An `unreadable` problem (it fails: a rerun would draw the same labels) for each
-    hypothesis and model left untested because its `given` measure is empty in a cell."""
+    hypothesis and model left untested because its `given` measure is empty in a cell
+    (a cross-model hypothesis: once, model "")."""
     derived = {m.name: m for m in experiment.derived if m.kind == "given"}
-    tested = {(h.name, h.model or "") for h in result.hypotheses}
+    tested = {(h.name, "" if h.models else h.model or "") for h in result.hypotheses}
     conditions = (experiment.training, experiment.deployment)
+    displays = {m.short_name: m.display for m in experiment.models}
     found = []
     for h in hypotheses:
         measure = derived.get(h.measure or "")
         if measure is None:
             continue
-        for model in tested_on(experiment, h):
+        pinned = bool(h.pinned_models)
+        for model in [""] if pinned else tested_on(experiment, h):
             if (h.name, model) in tested:
                 continue
-            reason = outside_reason(h, model, measure, table, cells, conditions)
+            needed = _term_cells(h, model, conditions, displays)
+            reason = outside_reason(measure, needed, table, cells, pinned)
             if reason is not None:
-                detail = f"not tested: {h.name} ({model}): {reason}"
+                detail = f"not tested: {h.name} ({model or 'across models'}): {reason}"
                 found.append(
                     Problem(kind="unreadable", detail=detail, hypothesis=h.name, model=model)
                 )
