@@ -265,11 +265,12 @@ def method_text(h: HypothesisResult) -> str:
 
 
 def other_measures(outcome: TestRecord, model: str | None) -> list[tuple[str, AnalysisResult]]:
-    """Measures other than the compliance one that have estimates for `model`."""
+    """Measures other than the compliance one that have estimates for `model`, or rates
+    under one condition only (a `given` measure whose condition never holds in another)."""
     return [
         (name, result)
         for name, result in outcome.measure_analyses.items()
-        if f.variants_for(result, model)
+        if f.variants_for(result, model) or any(o.model == model for o in result.one_condition)
     ]
 
 

@@ -315,3 +315,48 @@ def test_a_complying_answer_whose_faking_cannot_be_read_keeps_its_share():
     assert cell.unreadable == 4 and cell.total == 10
     assert shares.share_complied_unknown == pytest.approx(0.3)
     assert shares.share_refused == pytest.approx(0.5)
+
+
+def test_a_measure_with_rates_under_one_condition_only_keeps_its_table(run, monkeypatch):
+    # A `given` measure whose condition never holds in deployment has training rates
+    # and no gap: its table (and the count of samples outside it) vanished from every
+    # report, leaving only the hypotheses' errors to hint at it.
+    import io
+
+    from rich.console import Console
+
+    from afdsl.pipeline import report_from_store
+    from afdsl.report import render_markdown, render_terminal
+    from afdsl.stats.models import ConditionRates
+
+    monkeypatch.chdir(FIXTURE.parent)
+    record = report_from_store(run["store"], samples=False)
+    name = "faking_when_complying"
+    full = record.measure_analyses[name]
+    only_training = full.model_copy(
+        update={
+            "variants": [],
+            "contrasts": [],
+            "hypotheses": [],
+            "one_condition": [
+                ConditionRates(
+                    model=v.model,
+                    variant=v.variant,
+                    n_queries=v.n_queries,
+                    n_samples=v.n_samples,
+                    rate={"training": v.rate["training"]},
+                    rate_ci={"training": v.rate_ci["training"]},
+                )
+                for v in full.variants
+            ],
+        }
+    )
+    emptied = record.model_copy(
+        update={"measure_analyses": {**record.measure_analyses, name: only_training}}
+    )
+    console = Console(file=io.StringIO(), width=100, no_color=True)
+    render_terminal(emptied, console)
+    assert isinstance(console.file, io.StringIO)
+    out = console.file.getvalue()
+    assert f"{name} = faking given compliance" in out and "1 cond." in out
+    assert f"### {name} = faking given compliance" in render_markdown(emptied)
