@@ -223,6 +223,8 @@ def _unexpected_token(exc: UnexpectedToken, text: str, path: str, parser: Lark) 
             hint = f"missing closing brace opened at line {opener[0]}?"
     if tok.type == "NAME" and "MODEL_SPEC" in acceptable and not hint:
         hint = "a model spec is `provider:name`, e.g. sim:opus_like or anthropic:NAME"
+    if shown.lower() == "pp" and re.search(r"\d\s*\Z", text[: tok.start_pos or 0]):
+        hint = "points are written `5pp`: the number and a lower-case `pp`, with no space"
     if shown == "@" and _IN_CONTRAST.search(text, 0, tok.start_pos or 0):
         hint = (
             "`effect()` and `interaction()` take no pin: test them on one model with "

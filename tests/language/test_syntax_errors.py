@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from .conftest import SCENARIO, Write, at, only_error
 
 
@@ -90,3 +92,13 @@ def test_a_pin_elsewhere_gets_no_contrast_hint(write: Write) -> None:
     path = write(SCENARIO + 'experiment e {\n  base s\n  queries ["q"]\n  samples @ 3\n}\n')
     diag = only_error(path)
     assert diag.hint is None or "pin" not in diag.hint
+
+
+@pytest.mark.parametrize("bound", ["5 pp", "5PP"])
+def test_a_misspelt_points_suffix_gets_the_spelling(write: Write, bound: str) -> None:
+    path = write(
+        SCENARIO + 'experiment e {\n  base s\n  queries ["q"]\n'
+        f"  hypothesis h: gap(base) > {bound}\n}}\n"
+    )
+    diag = only_error(path)
+    assert diag.hint is not None and "`5pp`" in diag.hint
