@@ -55,6 +55,7 @@ class ReadHypothesis(_Read):
     model: str | None = None
     name: str
     expression: str = ""
+    measure: str | None = None  # `on MEASURE` (None: the default); absent before 0.1 reports
     verdict: Literal["pass", "fail"]
     estimate: float | None = None
     p_adjusted: float | None = None
@@ -218,6 +219,14 @@ def _compare_cells(a: ReadReport, b: ReadReport) -> list[CellComparison]:
     return out
 
 
+def _test_text(h: ReadHypothesis | None, with_measure: bool) -> str | None:
+    """What a hypothesis tests, as written: `on faking: gap(base) > 0` (the measure only
+    when `with_measure`)."""
+    if h is None:
+        return None
+    return f"on {h.measure}: {h.expression}" if with_measure and h.measure else h.expression
+
+
 def _compare_hypotheses(a: ReadReport, b: ReadReport) -> list[HypothesisComparison]:
     """Each hypothesis and model in either report; a flip is a verdict that changed."""
     found_a = {(h.model, h.name): h for h in a.hypotheses}
@@ -225,12 +234,15 @@ def _compare_hypotheses(a: ReadReport, b: ReadReport) -> list[HypothesisComparis
     out = []
     for key in dict.fromkeys([*found_a, *found_b]):
         ha, hb = found_a.get(key), found_b.get(key)
+        # A report written before hypotheses carried their measure cannot say which one it
+        # tested: `on MEASURE` is compared only when both reports say.
+        known = all(h is not None and "measure" in h.model_fields_set for h in (ha, hb))
         out.append(
             HypothesisComparison(
                 model=key[0],
                 name=key[1],
-                expression_a=None if ha is None else ha.expression,
-                expression_b=None if hb is None else hb.expression,
+                expression_a=_test_text(ha, known),
+                expression_b=_test_text(hb, known),
                 verdict_a=None if ha is None else ha.verdict,
                 verdict_b=None if hb is None else hb.verdict,
                 estimate_a=None if ha is None else ha.estimate,

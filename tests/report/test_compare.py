@@ -184,3 +184,25 @@ def test_another_release_of_a_model_and_a_rewritten_hypothesis_are_said(runs, ca
     assert [w["kind"] for w in warnings] == ["models"]
     assert "opus-2026-01-01" in warnings[0]["message"]
     assert out.count("note: has_gap is not the same test") == 1
+
+
+def test_a_hypothesis_moved_to_another_measure_is_said_unless_a_report_predates_measures(
+    runs, capsys, tmp_path
+):
+    report, _ = runs["one"]
+    doc = json.loads(report.read_text())
+    assert all("measure" in h for h in doc["hypotheses"])  # written by this afdsl
+    for h in doc["hypotheses"]:
+        h["measure"] = "faking"
+    moved = tmp_path / "moved.json"
+    moved.write_text(json.dumps(doc))
+    _, out = _compare(capsys, report, moved)
+    assert out.count("note: has_gap is not the same test") == 1
+    assert "(`on faking: gap(base) > 0`)" in out
+    # A report from before hypotheses named their measure cannot say which it tested.
+    for h in doc["hypotheses"]:
+        del h["measure"]
+    older = tmp_path / "older.json"
+    older.write_text(json.dumps(doc))
+    _, out = _compare(capsys, older, moved)
+    assert "not the same test" not in out
