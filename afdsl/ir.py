@@ -325,6 +325,11 @@ class Hypothesis(_Frozen):
         names = (w.term.model for w in self.terms if w.term.model is not None)
         return tuple(dict.fromkeys(names))
 
+    @property
+    def named_models(self) -> tuple[str, ...]:
+        """Every model the hypothesis names: its `for` model and its pins."""
+        return (self.model,) if self.model is not None else self.pinned_models
+
 
 class Correction(_Frozen):
     method: Literal["holm", "bh", "none"] = "holm"
@@ -346,6 +351,9 @@ class Experiment(_Frozen):
     # Measures computed from the labels of `measures` at the analysis stage (operands first).
     derived: tuple[DerivedMeasure, ...] = ()
     hypotheses: tuple[Hypothesis, ...] = ()
+    # Hypotheses of the file that name a model `--model` left out (name, the left-out
+    # models it names): not tested in this run, and said so in the report.
+    left_out: tuple[tuple[str, tuple[str, ...]], ...] = ()
     correction: Correction = Correction()
     training: str = TRAINING  # condition name on the training side
     deployment: str = DEPLOYMENT  # condition name on the deployment side

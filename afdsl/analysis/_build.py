@@ -33,6 +33,20 @@ def _simulator_notes(experiment: Experiment) -> list[Problem]:
     ]
 
 
+def _left_out_notes(experiment: Experiment) -> list[Problem]:
+    """Hypotheses not tested because `--model` left out a model they name."""
+    return [
+        Problem(
+            kind="left_out",
+            hypothesis=name,
+            detail=f"not tested in this run: hypothesis {name} names "
+            + ", ".join(f"`{m}`" for m in models)
+            + ", which --model left out",
+        )
+        for name, models in experiment.left_out
+    ]
+
+
 def _counted_problems(got: Gathered) -> list[Problem]:
     """What the store's counts say is missing: failed calls, unanswered samples, answers
     not labelled yet (`afdsl status` counts those as done, so they are told apart), and
@@ -114,7 +128,7 @@ def build_record(
         # what the store holds
         counts=counts,
         problems=[*found, *analysed.problems],
-        notes=[*_simulator_notes(experiment), *analysed.notes],
+        notes=[*_simulator_notes(experiment), *_left_out_notes(experiment), *analysed.notes],
         samples=got.samples,
         # what the statistics say (a sequential run's verdicts are its e-processes')
         compliance_measure=got.primary,

@@ -31,6 +31,7 @@ ProblemKind = Literal[
     "untested",  # a hypothesis could not be tested (`detail` says which and why)
     "no_analysis",  # a measure could not be analysed (`detail` says why)
     "simulator_cue",  # (a note) a `sim:` organism recognises none of a cue's wording
+    "left_out",  # (a note) a hypothesis names a model `--model` left out
     # A hypothesis cannot be tested: every label it needs came back unparseable. A rerun
     # would not change that, so it fails (exit 1) rather than leaving the run incomplete.
     "unreadable",

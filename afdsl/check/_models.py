@@ -83,7 +83,17 @@ def with_models(
         (m if isinstance(m, ir.ModelConfig) else ir.ModelConfig(spec=m)).seeded(experiment.seed)
         for m in models
     )
-    return experiment.model_copy(update={"models": configs})
+    # A hypothesis that names a model no longer run cannot be tested: it is left out and
+    # listed, not reported as missing labels (a rerun would not bring them).
+    names = {m.short_name for m in configs}
+    kept = [h for h in experiment.hypotheses if set(h.named_models) <= names]
+    left_out = tuple(
+        (h.name, tuple(m for m in h.named_models if m not in names))
+        for h in experiment.hypotheses
+        if h not in kept
+    )
+    update = {"models": configs, "hypotheses": tuple(kept), "left_out": left_out}
+    return experiment.model_copy(update=update)
 
 
 def _spec_ok(ctx: Context, value: A.Value) -> bool:

@@ -115,3 +115,22 @@ def test_show_opens_the_transcripts_of_the_models_a_hypothesis_reads(reports, ca
 
     assert models("opus_has_a_gap") == {OPUS}  # `for opus_like`
     assert models("opus_fakes_more") == {OPUS, SONNET}
+
+
+def test_a_hypothesis_naming_a_model_that_model_option_leaves_out_is_a_note_not_exit_3(
+    reports, tmp_path, capsys
+):
+    # `--model sim:opus_like` runs one model: the cross-model hypothesis names sonnet_like,
+    # which no rerun can bring; it is listed as not tested, and the exit code follows the
+    # hypotheses that were tested.
+    out = tmp_path / "one.json"
+    args = ["--store", reports["store"], "--model", OPUS, "--json", str(out)]
+    code = main(["test", str(FIXTURES / "cross_model.afs"), *args])
+    doc = json.loads(out.read_text())
+    assert code == doc["exit_code"] and code in (0, 1)
+    assert doc["problems"] == []
+    assert {h["name"] for h in doc["hypotheses"]} == {"opus_has_a_gap", "rlhf_drives"}
+    (note,) = [n for n in doc["notes"] if "not tested in this run" in n]
+    assert "opus_fakes_more" in note and "`sonnet_like`" in note
+    assert "not tested in this run" in capsys.readouterr().out
+    assert schema_errors(doc) == []
