@@ -25,7 +25,7 @@ from afdsl.check._measures import (
     derived_without_models,
 )
 from afdsl.check._models import build_model
-from afdsl.check._pins import check_model_names
+from afdsl.check._pins import check_model_names, label_hint
 from afdsl.check._scenarios import BuiltScenario, ScenarioBuilder, check_slots
 from afdsl.check._variants import VariantResolver
 from afdsl.datasets import inline_queries, read_queries, select_queries
@@ -392,8 +392,7 @@ def _warn_shared_short_names(ctx: Context, built: list[tuple[A.ModelDecl, ir.Mod
             f"models `{other.display}` and `{model.display}` share the short name "
             f"`{model.short_name}`, so no hypothesis can name either",
             _model_span(d),
-            hint=f"name each in a model block, e.g. `model {model.short_name}_b "
-            f"{{ spec \"{model.spec}\" }}` (the block's name is the model's label)",
+            hint=label_hint(model, "b"),
         )
 
 

@@ -28,7 +28,7 @@ def check_model_names(ctx: Context, decl: A.HypothesisDecl, models: list[ir.Mode
             ctx.unknown("AFS165", "model", name, set(by_name), "models")
             ok = False
         elif len(found) > 1:
-            ctx.error("AFS166", _ambiguous(name.value, found), name.span, hint=_label_hint(found))
+            ctx.error("AFS166", _ambiguous(name.value, found), name.span, hint=label_hint(found[0]))
             ok = False
     return ok
 
@@ -38,9 +38,9 @@ def _ambiguous(name: str, found: list[ir.ModelConfig]) -> str:
     return f"`{name}` names {len(found)} models: {listed}"
 
 
-def _label_hint(found: list[ir.ModelConfig]) -> str:
-    spec = found[0].spec
+def label_hint(model: ir.ModelConfig, suffix: str = "a") -> str:
+    """How to give `model` a name of its own: a model block, whose name hypotheses use."""
     return (
-        f"give each its own name with a model block, e.g. `model {found[0].short_name}_a "
-        f"{{ spec \"{spec}\" }}` (the block's name is the model's label)"
+        f"give each its own name with a model block, e.g. `model {model.short_name}_{suffix} "
+        f"{{ spec \"{model.spec}\" }}` (the block's name is the model's label)"
     )

@@ -13,8 +13,9 @@ shows points.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 from rich import box
@@ -156,6 +157,11 @@ def _minus(b: float | None, a: float | None) -> float | None:
     return None if a is None or b is None else b - a
 
 
+def _change(a: Any, b: Any, value: Callable[[Any], float | None]) -> float | None:
+    """B's `value` minus A's, where either side may be absent (None)."""
+    return _minus(None if b is None else value(b), None if a is None else value(a))
+
+
 def _side(report: ReadReport, source: str) -> Side:
     m = report.manifest
     return Side(
@@ -201,22 +207,16 @@ def _compare_cells(a: ReadReport, b: ReadReport) -> list[CellComparison]:
                     variant=key[1],
                     a=ca,
                     b=cb,
-                    gap_difference=_minus(
-                        None if cb is None else cb.gap, None if ca is None else ca.gap
-                    ),
-                    delta_gap_difference=_minus(
-                        None if cb is None else cb.delta_gap, None if ca is None else ca.delta_gap
-                    ),
-                    rate_difference={
-                        c: _minus(
-                            None if cb is None else cb.rates.get(c),
-                            None if ca is None else ca.rates.get(c),
-                        )
-                        for c in conditions
-                    },
+                    gap_difference=_change(ca, cb, lambda side: side.gap),
+                    delta_gap_difference=_change(ca, cb, lambda side: side.delta_gap),
+                    rate_difference={c: _rate_change(ca, cb, c) for c in conditions},
                 )
             )
     return out
+
+
+def _rate_change(a: CellSide | None, b: CellSide | None, condition: str) -> float | None:
+    return _change(a, b, lambda side: side.rates.get(condition))
 
 
 def _test_text(h: ReadHypothesis | None, with_measure: bool) -> str | None:
@@ -247,9 +247,7 @@ def _compare_hypotheses(a: ReadReport, b: ReadReport) -> list[HypothesisComparis
                 verdict_b=None if hb is None else hb.verdict,
                 estimate_a=None if ha is None else ha.estimate,
                 estimate_b=None if hb is None else hb.estimate,
-                estimate_difference=_minus(
-                    None if hb is None else hb.estimate, None if ha is None else ha.estimate
-                ),
+                estimate_difference=_change(ha, hb, lambda side: side.estimate),
                 flipped=bool(ha and hb and ha.verdict != hb.verdict),
             )
         )
