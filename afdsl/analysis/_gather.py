@@ -71,10 +71,12 @@ class _Design:
 
     def model(self, spec: str, params_hash: str, variant: str, query_id: str) -> str | None:
         """The display name of a stored cell's model; None if the cell is not in the design."""
+        return self.cell_model(spec, params_hash, variant) if query_id in self.queries else None
+
+    def cell_model(self, spec: str, params_hash: str, variant: str) -> str | None:
+        """`model` for counts over the design's queries only (any query id)."""
         wanted = self.models.get(spec)
-        if wanted is None or params_hash != wanted[0]:
-            return None
-        if variant not in self.variants or query_id not in self.queries:
+        if wanted is None or params_hash != wanted[0] or variant not in self.variants:
             return None
         return wanted[1]
 
@@ -230,12 +232,21 @@ def _add_derived(
     their operands' labels (the store counts them per query); return the breakdown."""
     measures = operand_measures(experiment, pair or ())
     names = [m.name for m in measures]
+    # Derived measures need each query's counts; the breakdown alone needs each cell's.
+    queries = None if experiment.derived else design.queries
     found = store.label_combinations(
-        experiment.name, [(m.name, m.definition_hash()) for m in measures], experiment.samples
+        experiment.name,
+        [(m.name, m.definition_hash()) for m in measures],
+        experiment.samples,
+        queries=queries,
     )
     rows = []
     for row in found:
-        model = design.model(row.model, row.params_hash, row.variant, row.query_id)
+        model = (
+            design.model(row.model, row.params_hash, row.variant, row.query_id)
+            if queries is None
+            else design.cell_model(row.model, row.params_hash, row.variant)
+        )
         if model is not None:
             rows.append((model, row))
     derived = count_derived(experiment, rows, names, pair)

@@ -213,18 +213,26 @@ def query_counts_sql(measures: int) -> str:
     )
 
 
-def label_combinations_sql(measures: int) -> str:
+def label_combinations_sql(measures: int, by_query: bool = True) -> str:
     """`Store.label_combinations`'s query: ok responses counted per cell, query and the
-    combination of their labels (per measure: whether a label row exists, and its label)."""
+    combination of their labels (per measure: whether a label row exists, and its label).
+    Not `by_query`: per cell over the queries of a JSON list (the last parameter), with
+    query id '': a breakdown needs no per-query rows, and reading 30,000 of them for
+    100,000 samples cost a report most of a second."""
     joins = "".join(
         f" LEFT JOIN labels l{k} ON l{k}.response_id = r.id AND l{k}.measure = ? "
         f"AND l{k}.definition_hash = ?"
         for k in range(measures)
     )
     labels = ", ".join(f"l{k}.response_id IS NOT NULL, l{k}.label" for k in range(measures))
-    cell = "i.model, i.params_hash, i.variant, i.condition, i.query_id"
+    cell = "i.model, i.params_hash, i.variant, i.condition"
+    cell, query, only = (
+        (f"{cell}, i.query_id", "", "")
+        if by_query
+        else (cell, "'', ", " AND i.query_id IN (SELECT value FROM json_each(?))")
+    )
     return (
-        f"SELECT {cell}, {labels}, COUNT(*) {JOIN}{joins} "
-        "WHERE i.purpose = ? AND i.experiment = ? AND i.sample < ? AND r.status = 'ok' "
+        f"SELECT {cell}, {query}{labels}, COUNT(*) {JOIN}{joins} "
+        f"WHERE i.purpose = ? AND i.experiment = ? AND i.sample < ? AND r.status = 'ok'{only} "
         f"GROUP BY {cell}, {labels}"
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
@@ -375,11 +375,13 @@ class Store:
         measures: Sequence[tuple[str, str]],
         samples: int,
         purpose: str,
+        *extra: Any,
     ) -> sqlite3.Cursor:
         """Run a query with one labels join per measure (`sql(len(measures))`): its
-        parameters are each measure's name and definition hash, then the cell filter."""
+        parameters are each measure's name and definition hash, then the cell filter,
+        then `extra`."""
         args: list[Any] = [value for measure in measures for value in measure]
-        return self.db.execute(sql(len(measures)), [*args, purpose, experiment, samples])
+        return self.db.execute(sql(len(measures)), [*args, purpose, experiment, samples, *extra])
 
     def query_counts(
         self,
@@ -408,11 +410,19 @@ class Store:
         measures: Sequence[tuple[str, str]],
         samples: int,
         purpose: str = "model",
+        queries: Collection[str] | None = None,
     ) -> list[LabelCombination]:
         """Ok responses of each query in each of `experiment`'s cells, counted per
         combination of their labels of `measures` ((name, definition hash) pairs): what
-        measures derived from several labels of one response are computed from."""
-        cur = self._per_measure(label_combinations_sql, experiment, measures, samples, purpose)
+        measures derived from several labels of one response are computed from. Given
+        `queries`: counted per cell over those queries (query id ''), far fewer rows."""
+        if queries is None:
+            cur = self._per_measure(label_combinations_sql, experiment, measures, samples, purpose)
+        else:
+            cur = self._per_measure(
+                lambda n: label_combinations_sql(n, by_query=False),
+                *(experiment, measures, samples, purpose, json.dumps(sorted(queries))),
+            )
         rows = []
         for values in cur:
             flat = values[5:-1]
