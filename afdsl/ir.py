@@ -123,9 +123,6 @@ class ModelConfig(_Frozen):
 
     spec: str
     label: str | None = None  # display name; defaults to spec
-    # `model NAME { ... }`: the block's NAME, which hypotheses call it by even when a
-    # `label` field gives it another display name (`label "Sonnet 3.5"`).
-    block_name: str | None = None
     base_url: str | None = None
     api_key_env: str | None = None  # name of the environment variable, never the key itself
     temperature: float = 1.0
@@ -162,7 +159,7 @@ class ModelConfig(_Frozen):
     @property
     def short_name(self) -> str:
         """The name hypotheses call this model by (`gap(base @ opus_like)`)."""
-        return self.block_name or short_name(self.display)
+        return short_name(self.display)
 
     def seeded(self, seed: int) -> ModelConfig:
         """This model as an experiment with `seed` runs it: a `sim:` model's answers are
@@ -240,8 +237,7 @@ class Measure(_Frozen):
         # Where a replay file lives, what the judge is called, which variable holds its
         # key and how it is reached do not change a label: moving or renaming must not pay
         # for the judge again.
-        transport = {"source_dir", "label", "block_name", "api_key_env", "concurrency"}
-        transport |= {"timeout"}
+        transport = {"source_dir", "label", "api_key_env", "concurrency", "timeout"}
         doc = self.model_dump(mode="json", exclude={"name": True, "model": transport})
         return hashlib.sha256(json.dumps(doc, sort_keys=True).encode()).hexdigest()[:16]
 

@@ -183,7 +183,6 @@ def _build(ctx: Context, decl: A.ModelDecl) -> ir.ModelConfig | None:
     config: dict[str, object] = {
         "spec": fields["spec"].value,
         "label": decl.label.value if decl.label else None,
-        "block_name": decl.label.value if decl.label else None,
     }
     if "label" in fields:
         config["label"] = fields["label"].value

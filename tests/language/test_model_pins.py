@@ -37,21 +37,6 @@ def test_a_label_names_the_model() -> None:
     assert ModelConfig(spec="anthropic:claude-3-opus-20240229", label="opus").short_name == "opus"
 
 
-def test_a_model_block_is_named_by_its_name_even_with_a_label_field(write: Write) -> None:
-    # The label is how reports print it; the block's name is what the researcher typed
-    # to name it, so that is what a hypothesis uses.
-    body = (
-        '  model s35 {\n    spec "sim:sonnet_like"\n    label "Sonnet 3.5"\n  }\n'
-        "  hypothesis mine for s35: gap(base) > 0"
-    )
-    result = check_file(write(experiment(body)))
-    assert not errors(result), [d.message for d in errors(result)]
-    assert result.experiment is not None
-    sonnet = result.experiment.models[1]
-    assert (sonnet.display, sonnet.short_name) == ("Sonnet 3.5", "s35")
-    assert result.experiment.hypotheses[0].model == "s35"
-
-
 def test_pins_for_and_points_reach_the_ir(write: Write) -> None:
     body = TWO + (
         "  hypothesis wider: gap(base @ opus_like) - gap(base @ sonnet_like) > 2.5pp\n"
