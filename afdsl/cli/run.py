@@ -116,7 +116,8 @@ def add_run_options(parser: argparse.ArgumentParser) -> None:
         type=_seconds,
         default=120.0,
         metavar="S",
-        help="wait at most S seconds when a provider's Retry-After asks for longer (default 120)",
+        help="honour a provider's Retry-After up to S seconds (default 120); a longer one "
+        "is cut to S, and the usual backoff and jitter still apply",
     )
     group.add_argument(
         "--no-cache-prompts",
