@@ -148,6 +148,13 @@ def analyse(
             out.others[name] = _analyse_one(experiment, tables[name], [], out.problems)
         except AfsError as exc:  # no hypothesis uses it: a note, not a problem
             out.notes.append(why.no_analysis(name, exc, []))
+    return _in_order(out, result, experiment, tables)
+
+
+def _in_order(
+    out: Analysed, result: AnalysisResult, experiment: Experiment, tables: dict[str, LabelTable]
+) -> Analysed:
+    """Every measure's hypotheses in the primary analysis, each analysis in file order."""
     merged = result.hypotheses + [h for other in out.others.values() for h in other.hypotheses]
     merged = _with_measures(merged, experiment)
     out.analysis = in_file_order(result.model_copy(update={"hypotheses": merged}), experiment)

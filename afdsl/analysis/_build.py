@@ -106,15 +106,12 @@ def build_record(
         earlier = [p for p in earlier if p.kind not in RUN_KINDS]
     counted = _counted_problems(got)
     found = [*problems, *earlier, *counted]
-    unreadable = {
-        name: sum(c.unparseable_by_measure.get(name, 0) for c in counts) for name in got.measures
-    }
     analysed = analyse(
         experiment,
         got.tables,
         got.primary,
         explained=bool(problems or facts.problems or counted),
-        unreadable=unreadable,
+        unreadable=_unreadable(got),
         file=facts.file,
         cells=got.cells,
     )
@@ -141,6 +138,14 @@ def build_record(
         verdicts=facts.verdicts,
         query_contributions=_contributions(experiment, got, analysed.analysis),
     )
+
+
+def _unreadable(got: Gathered) -> dict[str, int]:
+    """Each measure's count of unparseable labels over every cell."""
+    counts = got.counts.values()
+    return {
+        name: sum(c.unparseable_by_measure.get(name, 0) for c in counts) for name in got.measures
+    }
 
 
 def _contributions(
